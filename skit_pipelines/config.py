@@ -1,0 +1,134 @@
+"""Settings for every external system, each with an embedded default.
+
+Why pydantic-settings: one typed object read from ``SKIT_*`` environment variables and an optional
+``.env`` file, validated once, with secrets held as ``SecretStr`` so that printing the settings never
+leaks them. Importing the package reads nothing that must exist: every field has a default that works
+on a laptop with no services (SQLite files and a local artifact folder under ``SKIT_HOME``).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from skit_pipelines import __version__
+
+DEFAULT_HOME = Path(".skit")
+
+
+class Settings(BaseSettings):
+    """Effective configuration. Field ``x`` is read from ``SKIT_X``."""
+
+    model_config = SettingsConfigDict(env_prefix="SKIT_", env_file=".env", extra="ignore")
+
+    home: Path = Field(DEFAULT_HOME, description="Folder for local state: databases, artifacts, run folders.")
+
+    # Call warehouse and our own database (metrics tables, run records).
+    warehouse_url: str = Field("", description="SQLAlchemy URL of the call warehouse (default: SQLite in home).")
+    database_url: str = Field("", description="SQLAlchemy URL for metrics tables and run records.")
+
+    # Artifacts.
+    artifact_root: str = Field("", description="Local folder or s3://bucket/prefix where outputs are written.")
+    s3_endpoint_url: str = Field("", description="Endpoint of an S3-compatible store (empty: AWS).")
+    s3_region: str = Field("us-east-1", description="Region for the S3 client.")
+
+    # Pipeline runner.
+    kfp_host: str = Field("", description="Kubeflow Pipelines API URL; empty runs pipelines locally.")
+    kfp_token: SecretStr = Field(SecretStr(""), description="Bearer token for the Kubeflow Pipelines API.")
+    kfp_namespace: str = Field("kubeflow", description="Kubeflow namespace for runs.")
+    kfp_experiment: str = Field("Default", description="Kubeflow experiment that runs are filed under.")
+    kfp_ui_url: str = Field("", description="Kubeflow UI base URL for run links (default: kfp_host).")
+    kfp_poll_seconds: float = Field(5.0, description="How often a Kubeflow run is polled.")
+    image: str = Field(f"skit-pipelines:{__version__}", description="Container image of every component.")
+
+    # Annotation, notifications, entity parsing, LLM.
+    labelstudio_url: str = Field("", description="Label Studio base URL.")
+    labelstudio_token: SecretStr = Field(SecretStr(""), description="Label Studio API token.")
+    slack_token: SecretStr = Field(SecretStr(""), description="Slack bot token; empty logs notifications.")
+    slack_api_url: str = Field("https://slack.com/api/", description="Slack Web API base URL.")
+    slack_default_channel: str = Field("", description="Channel used when a pipeline names none.")
+    duckling_url: str = Field("", description="Duckling server for entity values (empty: in-process).")
+    llm_base_url: str = Field("", description="OpenAI-compatible endpoint for the LLM pipelines.")
+    llm_api_key: SecretStr = Field(SecretStr(""), description="API key of the LLM endpoint.")
+    llm_model: str = Field("", description="Model name for the LLM pipelines.")
+
+    timezone: str = Field("UTC", description="Timezone used when a pipeline's timezone parameter is empty.")
+
+    # Tests only.
+    test_postgres_url: str = Field(
+        "postgresql+psycopg://postgres@127.0.0.1:5432/test",
+        description="PostgreSQL used by the test suite and benchmarks.",
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown timezone {value!r} (expected an IANA name such as 'Asia/Kolkata')") from exc
+        return value
+
+    # Derived defaults: computed from ``home`` so that SKIT_HOME moves everything at once.
+    @property
+    def effective_warehouse_url(self) -> str:
+        return self.warehouse_url or f"sqlite:///{(self.home / 'warehouse.db').as_posix()}"
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.home / 'skit.db').as_posix()}"
+
+    @property
+    def effective_artifact_root(self) -> str:
+        return self.artifact_root or str((self.home / "artifacts").resolve())
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.home / "runs"
+
+    @property
+    def runner_backend(self) -> str:
+        return "kubeflow" if self.kfp_host else "local"
+
+    def describe(self) -> list[tuple[str, str, str]]:
+        """(setting, effective value with secrets masked, description) for ``skit-pipelines config``."""
+        effective: dict[str, Any] = {
+            "warehouse_url": self.effective_warehouse_url,
+            "database_url": self.effective_database_url,
+            "artifact_root": self.effective_artifact_root,
+        }
+        rows = []
+        for name, field in type(self).model_fields.items():
+            value = effective.get(name, getattr(self, name))
+            if isinstance(value, SecretStr):
+                shown = "********" if value.get_secret_value() else "(not set)"
+            else:
+                shown = mask_url_password(str(value)) if value != "" else "(not set)"
+            rows.append((f"SKIT_{name.upper()}", shown, field.description or ""))
+        return rows
+
+
+def mask_url_password(value: str) -> str:
+    """Hide the password of a URL such as ``postgresql://user:pw@host/db``."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return value
+    if parts.password:
+        netloc = parts.netloc.replace(f":{parts.password}@", ":********@")
+        return urlunsplit(parts._replace(netloc=netloc))
+    return value
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once. Tests call ``get_settings.cache_clear()`` after changing env."""
+    return Settings()

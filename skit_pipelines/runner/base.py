@@ -1,0 +1,97 @@
+"""One runner interface, two backends: the local kfp runner and a Kubeflow Pipelines cluster.
+
+The CLI (and later the HTTP API) only talk to :class:`Runner`; which backend answers is configuration
+(``SKIT_KFP_HOST``). Both report the same :class:`RunResult` and the same per-step :class:`StepEvent`
+stream, so a progress view or a webhook does not care where the run happened.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+
+class RunState(str, enum.Enum):
+    """Run and step states, named as Kubeflow Pipelines v2beta1 names them."""
+
+    PENDING = "PENDING"
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    SKIPPED = "SKIPPED"
+    FAILED = "FAILED"
+    CANCELING = "CANCELING"
+    CANCELED = "CANCELED"
+    PAUSED = "PAUSED"
+
+    @property
+    def is_final(self) -> bool:
+        return self in FINAL_STATES
+
+
+FINAL_STATES = frozenset({RunState.SUCCEEDED, RunState.SKIPPED, RunState.FAILED, RunState.CANCELED})
+
+
+@dataclass(frozen=True)
+class StepEvent:
+    """A step (task) of a run changed state."""
+
+    step: str
+    state: RunState
+    detail: str = ""
+
+
+@dataclass
+class RunResult:
+    """Where a run stands (final or not) and what it produced."""
+
+    run_id: str
+    pipeline: str
+    backend: str
+    state: RunState
+    run_url: str = ""
+    outputs: dict[str, Any] = field(default_factory=dict)
+    failed_step: str = ""
+    error: str = ""
+    run_dir: str = ""
+
+    @property
+    def succeeded(self) -> bool:
+        return self.state == RunState.SUCCEEDED
+
+
+EventCallback = Callable[[StepEvent], None]
+
+
+class Runner(Protocol):
+    """Runs a registered pipeline with arguments and follows it to a final state."""
+
+    backend: str
+
+    def run(
+        self,
+        pipeline_name: str,
+        arguments: dict[str, Any],
+        *,
+        on_event: EventCallback | None = None,
+        run_name: str | None = None,
+    ) -> RunResult: ...
+
+
+class PipelineRunError(RuntimeError):
+    """The runner could not start or follow a run (as opposed to a run that failed)."""
+
+
+def get_runner() -> Runner:
+    """The runner the settings ask for: Kubeflow when ``SKIT_KFP_HOST`` is set, else local."""
+    from skit_pipelines.config import get_settings
+
+    settings = get_settings()
+    if settings.kfp_host:
+        from skit_pipelines.runner.kubeflow import KubeflowRunner
+
+        return KubeflowRunner.from_settings(settings)
+    from skit_pipelines.runner.local import LocalRunner
+
+    return LocalRunner.from_settings(settings)

@@ -1,0 +1,147 @@
+"""The call warehouse: a ``calls`` table and a ``turns`` table, in SQLAlchemy Core.
+
+Why Core and not the ORM: sampling reads and bulk loading write hundreds of thousands of rows; Core keeps
+them as plain tuples and dicts, with one schema that works on SQLite (the embedded default) and on
+PostgreSQL (production). Times are stored in UTC by :class:`UTCDateTime` because SQLite has no
+timezone-aware type; the client's own timezone is kept per call so reports can convert back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import Dialect
+
+CALL_TYPES = ("INBOUND", "OUTBOUND", "CALL_TEST")
+
+
+class UTCDateTime(sa.types.TypeDecorator):
+    """A timezone-aware timestamp stored as UTC on every backend.
+
+    Values written must be aware (a naive datetime is a bug at the caller: which zone was meant?);
+    values read are aware and in UTC.
+    """
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> sa.types.TypeEngine:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(sa.DateTime(timezone=True))
+        return dialect.type_descriptor(sa.DateTime())
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: warehouse times must be timezone-aware")
+        utc = value.astimezone(dt.timezone.utc)
+        return utc if dialect.name == "postgresql" else utc.replace(tzinfo=None)
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.timezone.utc)
+        return value.astimezone(dt.timezone.utc)
+
+
+JSONType = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+
+metadata = sa.MetaData()
+
+calls = sa.Table(
+    "calls",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("uuid", sa.String(36), nullable=False, unique=True),
+    sa.Column("client_id", sa.String(64), nullable=False, comment="Organisation / client id"),
+    sa.Column("client_uuid", sa.String(36)),
+    sa.Column("flow_id", sa.String(64)),
+    sa.Column("flow_uuid", sa.String(36)),
+    sa.Column("flow_name", sa.String(200)),
+    sa.Column("flow_version", sa.String(32)),
+    sa.Column("template_id", sa.String(64)),
+    sa.Column("use_case", sa.String(100)),
+    sa.Column("language", sa.String(16), nullable=False),
+    sa.Column("call_type", sa.String(16), nullable=False, comment="INBOUND, OUTBOUND or CALL_TEST"),
+    sa.Column("caller_number", sa.String(32)),
+    sa.Column("virtual_number", sa.String(32)),
+    sa.Column("asr_provider", sa.String(32)),
+    sa.Column("disposition", sa.String(64)),
+    sa.Column("call_end_status", sa.String(64)),
+    sa.Column("call_duration", sa.Float, comment="seconds"),
+    sa.Column("reported", sa.Boolean, nullable=False, default=False, server_default=sa.false()),
+    sa.Column("call_url", sa.Text),
+    sa.Column("start_time", UTCDateTime, nullable=False),
+    sa.Column("timezone", sa.String(64), nullable=False, comment="IANA timezone of the client"),
+    sa.CheckConstraint("call_type IN ('INBOUND', 'OUTBOUND', 'CALL_TEST')", name="ck_calls_call_type"),
+    # Sampling always filters on a time range and a language, then narrows by client or flow.
+    sa.Index("ix_calls_language_start_time", "language", "start_time"),
+    sa.Index("ix_calls_client_start_time", "client_id", "start_time"),
+    sa.Index("ix_calls_flow_id", "flow_id"),
+    sa.Index("ix_calls_template_id", "template_id"),
+)
+
+turns = sa.Table(
+    "turns",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("uuid", sa.String(36), nullable=False, unique=True, comment="conversation_uuid"),
+    sa.Column("call_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), sa.ForeignKey("calls.id"),
+              nullable=False),
+    sa.Column("reftime", UTCDateTime, nullable=False),
+    sa.Column("state", sa.String(100)),
+    sa.Column("utterances", JSONType, comment="ASR n-best: list of lists of {transcript, confidence}"),
+    sa.Column("bot_response", sa.Text),
+    sa.Column("context", JSONType),
+    sa.Column("prediction", JSONType, comment="production SLU response"),
+    sa.Column("intent", sa.String(100)),
+    sa.Column("intent_score", sa.Float),
+    sa.Column("slots", JSONType),
+    sa.Column("entities", JSONType),
+    sa.Column("audio_url", sa.Text),
+    sa.Column("asr_latency", sa.Float, comment="seconds"),
+    sa.Column("slu_latency", sa.Float, comment="seconds"),
+    sa.Index("ix_turns_call_id_reftime", "call_id", "reftime"),
+    sa.Index("ix_turns_intent", "intent"),
+    sa.Index("ix_turns_state", "state"),
+)
+
+
+def create_engine(url: str, **kwargs: Any) -> sa.Engine:
+    """An engine for ``url`` with the settings that matter for bulk work on each backend."""
+    if url.startswith("sqlite"):
+        engine = sa.create_engine(url, **kwargs)
+
+        @sa.event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+        return engine
+    return sa.create_engine(url, **kwargs)
+
+
+def ensure_sqlite_parent(url: str) -> None:
+    """Create the folder of a SQLite file so that a fresh machine needs no setup."""
+    from pathlib import Path
+
+    parsed = sa.engine.make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+
+
+def create_schema(engine: sa.Engine) -> None:
+    """Create the tables and indexes if they do not exist yet."""
+    metadata.create_all(engine)
+
+
+def drop_schema(engine: sa.Engine) -> None:
+    metadata.drop_all(engine)

@@ -1,0 +1,93 @@
+"""Shared fixtures: isolated settings per test, and the real PostgreSQL server.
+
+PostgreSQL tests use ``SKIT_TEST_POSTGRES_URL`` (default: 127.0.0.1:5432, database ``test``). Where no
+server answers they skip with the reason, except under ``CI=true`` where a missing server is a failure:
+CI must never turn green by skipping the server tests.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from skit_pipelines.config import get_settings
+
+DEFAULT_TEST_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def skip_or_fail(reason: str) -> None:
+    """Skip where a server is optional (a user's laptop); fail in CI where it must be there."""
+    if in_ci():
+        pytest.fail(f"CI=true and {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(autouse=True)
+def isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Every test gets its own SKIT_HOME, so no test reads another's databases or artifacts."""
+    home = tmp_path / "skit-home"
+    monkeypatch.setenv("SKIT_HOME", str(home))
+    for name in ("SKIT_WAREHOUSE_URL", "SKIT_DATABASE_URL", "SKIT_ARTIFACT_ROOT", "SKIT_KFP_HOST",
+                 "SKIT_SLACK_TOKEN", "SKIT_S3_ENDPOINT_URL"):
+        monkeypatch.delenv(name, raising=False)
+    get_settings.cache_clear()
+    yield home
+    get_settings.cache_clear()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """URL of a reachable PostgreSQL server (session-wide check)."""
+    url = os.environ.get("SKIT_TEST_POSTGRES_URL", DEFAULT_TEST_POSTGRES_URL)
+    try:
+        engine = sa.create_engine(url)
+        with engine.connect() as conn:
+            conn.execute(sa.text("select 1"))
+        engine.dispose()
+    except Exception as exc:  # noqa: BLE001 - any failure to connect means "no server here"
+        skip_or_fail(f"no PostgreSQL server at {url} ({type(exc).__name__}: {str(exc).splitlines()[0]})")
+    return url
+
+
+@pytest.fixture
+def postgres_schema_url(postgres_url: str) -> Iterator[str]:
+    """A PostgreSQL URL whose search_path is a fresh schema, dropped after the test.
+
+    Tests may create tables freely and run in parallel without seeing each other's rows.
+    """
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(postgres_url)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in postgres_url else "?"
+    url = f"{postgres_url}{sep}options=-csearch_path%3D{schema}"
+    try:
+        yield url
+    finally:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Run a test once on SQLite and once on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'test.db'}"
+    return request.getfixturevalue("postgres_schema_url")
