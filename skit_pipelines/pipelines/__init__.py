@@ -1,1 +1,33 @@
-"""pipelines."""
+"""The pipeline registry: every public pipeline, by its reference name.
+
+The CLI, the compiler and the HTTP API all discover pipelines here, so adding a pipeline means adding one
+file in this package and one line in :data:`PIPELINES`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+PIPELINES: dict[str, Any] = {}
+
+
+class UnknownPipelineError(KeyError):
+    """No pipeline of that name; the message lists the known ones."""
+
+    def __str__(self) -> str:  # KeyError quotes its message; we want it readable.
+        return str(self.args[0])
+
+
+def normalise_name(name: str) -> str:
+    """``Fetch-Calls-Pipeline`` and ``fetch_calls_pipeline`` name the same pipeline."""
+    return name.strip().strip("/").lower().replace("-", "_").replace(" ", "_")
+
+
+def get_pipeline(name: str) -> Any:
+    """The kfp pipeline (a ``GraphComponent``) registered as ``name`` (kebab or snake case)."""
+    key = normalise_name(name)
+    try:
+        return PIPELINES[key]
+    except KeyError:
+        known = ", ".join(sorted(PIPELINES)) or "(none)"
+        raise UnknownPipelineError(f"unknown pipeline {name!r}; known pipelines: {known}") from None
