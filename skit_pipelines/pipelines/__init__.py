@@ -8,7 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-PIPELINES: dict[str, Any] = {}
+from skit_pipelines.pipelines.fetch_calls_pipeline import fetch_calls_pipeline
+
+PIPELINES: dict[str, Any] = {
+    "fetch_calls_pipeline": fetch_calls_pipeline,
+}
 
 
 class UnknownPipelineError(KeyError):

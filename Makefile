@@ -1,0 +1,45 @@
+# The commands a new user runs. Everything happens in .venv; nothing is installed globally.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip --disable-pip-version-check -q
+PYTEST_ARGS ?=
+
+.PHONY: demo test all compile bench lint install install-dev clean
+
+## demo: create .venv, build a demo call warehouse, sample calls on the local runner, print the result
+demo: $(VENV)/.installed
+	$(BIN)/skit-pipelines demo
+
+## test: create .venv with the dev and ml extras and run the whole suite (what CI runs)
+test: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## all: compile every pipeline to build/<pipeline>.yaml
+all: compile
+compile: $(VENV)/.installed
+	$(BIN)/skit-pipelines compile --out-dir build
+
+## bench: benchmarks, printed as ratios against baselines measured in the same run
+bench: $(VENV)/.installed-dev
+	$(BIN)/python -m bench
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check skit_pipelines tests bench
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(VENV)/bin/python
+	$(PIP) install -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(VENV)/bin/python
+	$(PIP) install -e '.[dev,ml]'
+	touch $@ $(VENV)/.installed
+
+clean:
+	rm -rf build .skit .pytest_cache

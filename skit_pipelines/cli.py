@@ -1,0 +1,264 @@
+"""The ``skit-pipelines`` command line: list, describe, run and compile pipelines; demo data; settings.
+
+Why typer + rich: typed options with generated ``--help`` and readable tables and progress in a terminal,
+with plain-line output when piped (CI logs). Every command is a thin layer over plain modules.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(
+    name="skit-pipelines",
+    help="Reusable ML workflows for voicebot teams: run them on this machine or on Kubeflow Pipelines.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    err_console.print(f"[red]error:[/] {message}")
+    return typer.Exit(code)
+
+
+@app.command("config")
+def config_command() -> None:
+    """Print the effective settings (from SKIT_* variables and .env), secrets masked."""
+    from skit_pipelines.config import get_settings
+
+    try:
+        settings = get_settings()
+    except Exception as exc:  # pydantic ValidationError: show which setting is wrong
+        raise _fail(f"invalid settings: {exc}") from None
+    table = Table("setting", "value", "meaning", title="skit-pipelines settings", title_justify="left")
+    for name, value, description in settings.describe():
+        table.add_row(name, value, description)
+    console.print(table)
+
+
+@app.command("list")
+def list_command() -> None:
+    """List every pipeline with its parameters."""
+    from skit_pipelines.pipelines import PIPELINES
+    from skit_pipelines.pipelines.parameters import pipeline_description, pipeline_parameters
+
+    table = Table("pipeline", "what it does", "parameters", title="pipelines", title_justify="left")
+    for name in sorted(PIPELINES):
+        pipeline = PIPELINES[name]
+        params = ", ".join(
+            f"{p.name}{'*' if p.required else ''}" for p in pipeline_parameters(pipeline)
+        )
+        table.add_row(name, pipeline_description(pipeline), params)
+    console.print(table)
+    console.print("* required. [dim]skit-pipelines describe <pipeline>[/] shows types, defaults and docs.")
+
+
+@app.command("describe")
+def describe_command(pipeline: Annotated[str, typer.Argument(help="Pipeline name, e.g. fetch_calls_pipeline")]) -> None:
+    """Show a pipeline's parameters with types, defaults and docs, and its outputs."""
+    from skit_pipelines.pipelines import UnknownPipelineError, get_pipeline, normalise_name
+    from skit_pipelines.pipelines.parameters import pipeline_description, pipeline_outputs, pipeline_parameters
+
+    try:
+        pipe = get_pipeline(pipeline)
+    except UnknownPipelineError as exc:
+        raise _fail(str(exc)) from None
+    console.print(f"[bold]{normalise_name(pipeline)}[/]: {pipeline_description(pipe)}\n")
+    table = Table("parameter", "type", "default", "description", title="parameters", title_justify="left")
+    for p in pipeline_parameters(pipe):
+        default = "(required)" if p.required else json.dumps(p.default)
+        table.add_row(p.name, p.type, default, p.description)
+    console.print(table)
+    outputs = pipeline_outputs(pipe)
+    if outputs:
+        out_table = Table("output", "type", title="outputs", title_justify="left")
+        for name, type_name in outputs.items():
+            out_table.add_row(name, type_name)
+        console.print(out_table)
+
+
+@app.command("run")
+def run_command(
+    pipeline: Annotated[str, typer.Argument(help="Pipeline name, e.g. fetch_calls_pipeline")],
+    param: Annotated[list[str] | None, typer.Option("--param", "-p", help="key=value (repeatable)")] = None,
+    params_file: Annotated[Path | None, typer.Option(help="JSON object of parameters")] = None,
+    run_name: Annotated[str | None, typer.Option(help="Name of the run")] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout")] = False,
+) -> None:
+    """Run a pipeline: locally (default) or on Kubeflow when SKIT_KFP_HOST is set."""
+    from skit_pipelines.pipelines import UnknownPipelineError, get_pipeline, normalise_name
+    from skit_pipelines.pipelines.parameters import InvalidArgumentsError, coerce_arguments, parse_cli_params
+    from skit_pipelines.runner.base import PipelineRunError, get_runner
+    from skit_pipelines.runner.local import pipeline_steps
+    from skit_pipelines.runner.progress import RunProgressView
+
+    name = normalise_name(pipeline)
+    try:
+        pipe = get_pipeline(name)
+        raw = parse_cli_params(param or [], params_file)
+        coerce_arguments(name, pipe, raw)  # fail fast, before a run folder or a cluster call exists
+        runner = get_runner()
+    except (UnknownPipelineError, InvalidArgumentsError, ValueError) as exc:
+        raise _fail(str(exc)) from None
+
+    view_stream = sys.stderr if json_output else sys.stdout
+    with RunProgressView(name, pipeline_steps(pipe), view_stream) as view:
+        try:
+            result = runner.run(name, raw, on_event=view.update, run_name=run_name)
+        except (PipelineRunError, InvalidArgumentsError) as exc:
+            raise _fail(str(exc)) from None
+
+    if json_output:
+        sys.stdout.write(json.dumps(_result_dict(result), indent=2, default=str) + "\n")
+    else:
+        _print_result(result)
+    if not result.succeeded:
+        raise typer.Exit(1)
+
+
+def _result_dict(result: Any) -> dict[str, Any]:
+    return {
+        "run_id": result.run_id, "pipeline": result.pipeline, "backend": result.backend,
+        "state": result.state.value, "run_url": result.run_url, "run_dir": result.run_dir,
+        "outputs": result.outputs, "failed_step": result.failed_step, "error": result.error,
+    }
+
+
+def _print_result(result: Any) -> None:
+    out = Console(file=sys.stdout, highlight=False)
+    if result.succeeded:
+        out.print(f"[green]✔ {result.pipeline} succeeded[/] (run {result.run_id})")
+    else:
+        out.print(f"[red]✘ {result.pipeline} {result.state.value.lower()}[/] (run {result.run_id})")
+        if result.failed_step:
+            out.print(f"[red]failed step:[/] {result.failed_step}")
+        if result.error:
+            out.print(f"[red]error:[/]\n{result.error}")
+    if result.outputs:
+        table = Table("output", "value", title="outputs", title_justify="left")
+        table.columns[1].overflow = "fold"
+        for key, value in result.outputs.items():
+            table.add_row(key, value if isinstance(value, str) else json.dumps(value))
+        out.print(table)
+    where = result.run_dir or result.run_url
+    if where:
+        out.print(f"run record and logs: {where}")
+
+
+@app.command("compile")
+def compile_command(
+    pipelines: Annotated[list[str] | None, typer.Argument(help="Pipelines to compile (default: all)")] = None,
+    out_dir: Annotated[Path, typer.Option("--out-dir", "-o", help="Where the YAML files go")] = Path("build"),
+) -> None:
+    """Compile pipelines to kfp v2 YAML (build/<pipeline>.yaml) for upload to a Kubeflow cluster."""
+    from skit_pipelines.compiler import compile_all
+    from skit_pipelines.pipelines import UnknownPipelineError
+
+    try:
+        paths = compile_all(out_dir, pipelines or None)
+    except UnknownPipelineError as exc:
+        raise _fail(str(exc)) from None
+    for path in paths:
+        console.print(f"wrote {path}")
+
+
+@app.command("demo-data")
+def demo_data_command(
+    calls: Annotated[int, typer.Option(help="Number of calls to generate")] = 2000,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same data)")] = 0,
+    db: Annotated[str, typer.Option(help="SQLAlchemy URL (default: SKIT_WAREHOUSE_URL)")] = "",
+    days: Annotated[int, typer.Option(help="Number of days of calls, ending on --end-date")] = 7,
+    end_date: Annotated[str, typer.Option(help="Last day of calls, YYYY-MM-DD (default: today)")] = "",
+    wrong_rate: Annotated[float, typer.Option(help="Share of wrong production predictions")] = 0.15,
+) -> None:
+    """Write a realistic, deterministic demo call warehouse (replaces its calls and turns)."""
+    summary = _generate_demo_data(calls=calls, seed=seed, db=db, days=days, end_date=end_date,
+                                  wrong_rate=wrong_rate)
+    table = Table("", "", title="demo warehouse", title_justify="left", show_header=False)
+    for label, value in summary.as_rows():
+        table.add_row(label, str(value))
+    console.print(table)
+
+
+def _generate_demo_data(*, calls: int, seed: int, db: str, days: int, end_date: str, wrong_rate: float) -> Any:
+    from rich.progress import Progress
+
+    from skit_pipelines.config import get_settings, mask_url_password
+    from skit_pipelines.warehouse.demo_data import generate_demo_warehouse
+
+    url = db or get_settings().effective_warehouse_url
+    try:
+        last_day = dt.date.fromisoformat(end_date) if end_date else None
+    except ValueError:
+        raise _fail(f"--end-date: cannot read {end_date!r} as a date (expected YYYY-MM-DD)") from None
+    with Progress(console=err_console, transient=True) as progress:
+        task = progress.add_task(f"writing {calls} calls to {mask_url_password(url)}", total=calls)
+        try:
+            return generate_demo_warehouse(
+                url, calls=calls, seed=seed, end_date=last_day, days=days, wrong_rate=wrong_rate,
+                progress=lambda done, total: progress.update(task, completed=done, total=total),
+            )
+        except ValueError as exc:
+            raise _fail(str(exc)) from None
+
+
+@app.command("demo")
+def demo_command(
+    calls: Annotated[int, typer.Option(help="Calls in the demo warehouse")] = 2000,
+    call_quantity: Annotated[int, typer.Option(help="Calls to sample")] = 50,
+    lang: Annotated[str, typer.Option(help="Language of the sampled calls")] = "en",
+    seed: Annotated[int, typer.Option(help="Seed of the data and of the sample")] = 7,
+) -> None:
+    """The main job, end to end: build a demo warehouse, sample calls with the local runner, summarise."""
+    from skit_pipelines.config import get_settings
+    from skit_pipelines.runner.local import LocalRunner, pipeline_steps
+    from skit_pipelines.pipelines import get_pipeline
+    from skit_pipelines.runner.progress import RunProgressView
+    from skit_pipelines.warehouse.summary import summarise_turns_csv
+
+    settings = get_settings()
+    console.rule("1. demo call warehouse")
+    summary = _generate_demo_data(calls=calls, seed=seed, db="", days=7, end_date="", wrong_rate=0.15)
+    console.print(f"{summary.calls} calls, {summary.turns} turns in {settings.effective_warehouse_url}")
+
+    console.rule("2. Random sample calls (fetch_calls_pipeline) on the local runner")
+    arguments = {"lang": lang, "call_quantity": call_quantity, "random_seed": seed}
+    console.print("skit-pipelines run fetch_calls_pipeline " + " ".join(f"--param {k}={v}" for k, v in arguments.items()))
+    runner = LocalRunner.from_settings(settings)
+    with RunProgressView("fetch_calls_pipeline", pipeline_steps(get_pipeline("fetch_calls_pipeline")),
+                         sys.stdout) as view:
+        result = runner.run("fetch_calls_pipeline", arguments, on_event=view.update)
+    if not result.succeeded:
+        _print_result(result)
+        raise typer.Exit(1)
+
+    console.rule("3. result")
+    calls_uri = str(result.outputs.get("calls_uri", ""))
+    sample = summarise_turns_csv(calls_uri)
+    table = Table("", "", title="sampled calls", title_justify="left", show_header=False)
+    for label, value in sample.as_rows():
+        table.add_row(label, value)
+    for client, count in sorted(sample.calls_per_client.items()):
+        table.add_row(f"  client {client}", f"{count} calls")
+    console.print(table)
+    console.print(f"CSV: [bold]{calls_uri}[/]")
+    console.print(f"run record and logs: {result.run_dir}")
+
+
+def main() -> None:  # pragma: no cover - console script entry point
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,71 @@
+"""Component ``fetch_calls``: sample calls from the warehouse into a CSV artifact."""
+
+from typing import NamedTuple
+
+from skit_pipelines.components import component
+
+@component
+def fetch_calls(
+    lang: str,
+    start_date: str = "",
+    end_date: str = "",
+    start_date_offset: int = 0,
+    end_date_offset: int = 0,
+    start_time_offset: int = 0,
+    end_time_offset: int = 0,
+    timezone: str = "",
+    client_id: str = "",
+    flow_ids: str = "",
+    flow_name: str = "",
+    template_id: str = "",
+    use_case: str = "",
+    call_type: str = "",
+    ignore_callers: str = "",
+    reported: bool = False,
+    min_duration: str = "",
+    asr_provider: str = "",
+    states: str = "",
+    intents: str = "",
+    call_quantity: int = 200,
+    remove_empty_audios: bool = False,
+    random_seed: int = -1,
+) -> NamedTuple(
+    "FetchCallsOutput",
+    [
+        ("calls_uri", str),
+        ("matching_calls", int),
+        ("sampled_calls", int),
+        ("turns", int),
+        ("dropped_audio_turns", int),
+        ("random_seed", int),
+        ("message", str),
+        ("download_command", str),
+    ],
+):
+    """Sample calls from the warehouse; outputs the CSV's artifact URI, counts, and a Slack-ready message.
+
+    The output type is spelled inline because kfp copies only this function's source into each step.
+    """
+    import collections
+    import logging
+
+    from skit_pipelines.warehouse.fetch import fetch_calls as run_fetch
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    result = run_fetch(
+        lang=lang, start_date=start_date, end_date=end_date, start_date_offset=start_date_offset,
+        end_date_offset=end_date_offset, start_time_offset=start_time_offset, end_time_offset=end_time_offset,
+        timezone=timezone, client_id=client_id, flow_ids=flow_ids, flow_name=flow_name, template_id=template_id,
+        use_case=use_case, call_type=call_type, ignore_callers=ignore_callers, reported=reported,
+        min_duration=min_duration, asr_provider=asr_provider, states=states, intents=intents,
+        call_quantity=call_quantity, remove_empty_audios=remove_empty_audios, random_seed=random_seed,
+    )
+    print(result.message)
+    output = collections.namedtuple(
+        "FetchCallsOutput",
+        ["calls_uri", "matching_calls", "sampled_calls", "turns", "dropped_audio_turns", "random_seed", "message",
+         "download_command"],
+    )
+    return output(result.calls_uri, result.matching_calls, result.sampled_calls, result.turns,
+                  result.dropped_audio_turns, result.random_seed, result.message,
+                  result.download_command)

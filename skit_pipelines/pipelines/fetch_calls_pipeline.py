@@ -1,0 +1,94 @@
+"""Random sample calls: ``fetch_calls_pipeline``."""
+
+from typing import NamedTuple
+
+from kfp import dsl
+
+from skit_pipelines.components.fetch_calls import fetch_calls
+from skit_pipelines.components.slack_notification import slack_notification
+
+FetchCallsPipelineOutput = NamedTuple(
+    "FetchCallsPipelineOutput",
+    [("calls_uri", str), ("sampled_calls", int), ("matching_calls", int), ("turns", int), ("random_seed", int)],
+)
+
+
+@dsl.pipeline(name="fetch-calls-pipeline")
+def fetch_calls_pipeline(
+    lang: str,
+    start_date: str = "",
+    end_date: str = "",
+    start_date_offset: int = 0,
+    end_date_offset: int = 0,
+    start_time_offset: int = 0,
+    end_time_offset: int = 0,
+    timezone: str = "",
+    client_id: str = "",
+    flow_ids: str = "",
+    flow_name: str = "",
+    template_id: str = "",
+    use_case: str = "",
+    call_type: str = "",
+    ignore_callers: str = "",
+    reported: bool = False,
+    min_duration: str = "",
+    asr_provider: str = "",
+    states: str = "",
+    intents: str = "",
+    call_quantity: int = 200,
+    remove_empty_audios: bool = False,
+    random_seed: int = -1,
+    notify: str = "",
+    channel: str = "",
+    slack_thread: str = "",
+) -> FetchCallsPipelineOutput:
+    """Randomly sample calls from the call warehouse and store every turn of them as a CSV.
+
+    Args:
+        lang: Language code of the calls, e.g. en or hi (required).
+        start_date: First day, YYYY-MM-DD in `timezone`; empty means today.
+        end_date: Last day (inclusive), YYYY-MM-DD in `timezone`; empty means today.
+        start_date_offset: Days added to start_date.
+        end_date_offset: Days added to end_date.
+        start_time_offset: Start time of day: hours (0-23) or HHMM (e.g. 930).
+        end_time_offset: End time of day: hours or HHMM; 0 means the end of the day.
+        timezone: IANA timezone of the dates; empty means SKIT_TIMEZONE.
+        client_id: Comma list of client ids.
+        flow_ids: Comma list of flow ids.
+        flow_name: Only calls of this flow.
+        template_id: Only calls of this template.
+        use_case: Only calls of this use case.
+        call_type: Comma list of INBOUND, OUTBOUND, CALL_TEST; empty means INBOUND,OUTBOUND.
+        ignore_callers: Comma list of caller numbers to leave out.
+        reported: Only calls reported by the client.
+        min_duration: Minimum call duration in seconds.
+        asr_provider: Comma list of ASR providers.
+        states: Comma list of bot states; only turns in these states are kept.
+        intents: Comma list of predicted intents; only turns with these intents are kept.
+        call_quantity: Number of calls to sample (a hard cap).
+        remove_empty_audios: Drop turns whose audio is missing (checks every audio URL).
+        random_seed: Seed of the sample; -1 draws a fresh one (reported in the outputs).
+        notify: Comma list of Slack user ids to cc; non-empty posts a Slack message.
+        channel: Slack channel for the notification.
+        slack_thread: Slack thread timestamp to reply in.
+    """
+    fetched = fetch_calls(
+        lang=lang, start_date=start_date, end_date=end_date, start_date_offset=start_date_offset,
+        end_date_offset=end_date_offset, start_time_offset=start_time_offset, end_time_offset=end_time_offset,
+        timezone=timezone, client_id=client_id, flow_ids=flow_ids, flow_name=flow_name, template_id=template_id,
+        use_case=use_case, call_type=call_type, ignore_callers=ignore_callers, reported=reported,
+        min_duration=min_duration, asr_provider=asr_provider, states=states, intents=intents,
+        call_quantity=call_quantity, remove_empty_audios=remove_empty_audios, random_seed=random_seed,
+    ).set_caching_options(enable_caching=False)
+    with dsl.If(notify != "", name="notify"):
+        slack_notification(
+            message=fetched.outputs["message"], code_block=fetched.outputs["download_command"],
+            channel=channel, cc=notify, thread_id=slack_thread,
+        ).set_caching_options(enable_caching=False)
+    return FetchCallsPipelineOutput(
+        calls_uri=fetched.outputs["calls_uri"],
+        sampled_calls=fetched.outputs["sampled_calls"],
+        matching_calls=fetched.outputs["matching_calls"],
+        turns=fetched.outputs["turns"],
+        random_seed=fetched.outputs["random_seed"],
+    )

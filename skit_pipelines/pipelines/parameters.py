@@ -1,0 +1,155 @@
+"""A pipeline's parameters, read from its kfp signature, and turning user input into typed arguments.
+
+Why one module: the CLI (``--param key=value``), the params file, and later the HTTP API all accept loosely
+typed input. They must agree on what a pipeline accepts, reject unknown keys by name (the reference
+silently dropped them), and coerce ``"200"`` to ``200`` the same way. The pipeline's kfp component spec is
+the single source of truth: names, types, defaults and the docstring's per-parameter descriptions.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+_TRUE = {"true", "1", "yes", "y", "on"}
+_FALSE = {"false", "0", "no", "n", "off", ""}
+
+PYTHON_TYPES = {"String": str, "Integer": int, "Float": float, "Boolean": bool}
+
+
+@dataclass(frozen=True)
+class Parameter:
+    name: str
+    type: str  # kfp type name: String, Integer, Float, Boolean
+    required: bool
+    default: Any
+    description: str
+
+    @property
+    def python_type(self) -> type:
+        return PYTHON_TYPES.get(self.type, str)
+
+
+class InvalidArgumentsError(ValueError):
+    """Arguments that do not fit a pipeline's signature; ``errors`` maps parameter → problem."""
+
+    def __init__(self, pipeline: str, errors: dict[str, str]) -> None:
+        self.pipeline = pipeline
+        self.errors = errors
+        details = "; ".join(f"{name}: {problem}" for name, problem in errors.items())
+        super().__init__(f"invalid arguments for {pipeline}: {details}")
+
+
+def pipeline_parameters(pipeline: Any) -> list[Parameter]:
+    """The parameters of a kfp pipeline (or component), in signature order."""
+    inputs = pipeline.component_spec.inputs or {}
+    params = []
+    for name, spec in inputs.items():
+        type_name = spec.type if isinstance(spec.type, str) else json.dumps(spec.type)
+        params.append(
+            Parameter(
+                name=name,
+                type=type_name,
+                required=not spec.optional,
+                default=spec.default,
+                description=(spec.description or "").strip(),
+            )
+        )
+    return params
+
+
+def pipeline_outputs(pipeline: Any) -> dict[str, str]:
+    """Output name → kfp type name, as the pipeline declares them."""
+    outputs = pipeline.component_spec.outputs or {}
+    return {name: spec.type if isinstance(spec.type, str) else json.dumps(spec.type) for name, spec in outputs.items()}
+
+
+def pipeline_description(pipeline: Any) -> str:
+    """The pipeline's docstring summary (what kfp keeps as the component description)."""
+    return (pipeline.component_spec.description or "").strip()
+
+
+def coerce_value(parameter: Parameter, value: Any) -> Any:
+    """Convert ``value`` to the parameter's type; raise ValueError with what was expected."""
+    target = parameter.type
+    if target == "Boolean":
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+        raise ValueError(f"expected a boolean (true/false), got {value!r}")
+    if target == "Integer":
+        if isinstance(value, bool):
+            raise ValueError(f"expected an integer, got {value!r}")
+        if isinstance(value, int):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        try:
+            return int(str(value).strip())
+        except ValueError:
+            raise ValueError(f"expected an integer, got {value!r}") from None
+    if target == "Float":
+        if isinstance(value, bool):
+            raise ValueError(f"expected a number, got {value!r}")
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"expected a number, got {value!r}") from None
+    if target == "String":
+        if isinstance(value, (dict, list)):
+            return json.dumps(value)  # kfp parameters are scalars; structured values travel as JSON text
+        if value is None:
+            return ""
+        return str(value)
+    return value
+
+
+def coerce_arguments(pipeline_name: str, pipeline: Any, raw: dict[str, Any]) -> dict[str, Any]:
+    """Typed arguments for ``pipeline`` from loosely typed ``raw``; every problem is reported at once."""
+    params = {p.name: p for p in pipeline_parameters(pipeline)}
+    errors: dict[str, str] = {}
+    arguments: dict[str, Any] = {}
+    for key, value in raw.items():
+        name = key.strip().replace("-", "_")
+        if name not in params:
+            errors[key] = f"unknown parameter (known: {', '.join(params)})"
+            continue
+        try:
+            arguments[name] = coerce_value(params[name], value)
+        except ValueError as exc:
+            errors[name] = str(exc)
+    for name, param in params.items():
+        if param.required and name not in arguments and name not in errors:
+            errors[name] = "required parameter is missing"
+    if errors:
+        raise InvalidArgumentsError(pipeline_name, errors)
+    return arguments
+
+
+def parse_cli_params(pairs: list[str], params_file: Path | None = None) -> dict[str, Any]:
+    """``key=value`` pairs (later ones win) over an optional JSON params file."""
+    raw: dict[str, Any] = {}
+    if params_file is not None:
+        try:
+            loaded = json.loads(Path(params_file).read_text())
+        except FileNotFoundError:
+            raise ValueError(f"params file {params_file} does not exist") from None
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"params file {params_file} is not valid JSON: {exc}") from None
+        if not isinstance(loaded, dict):
+            raise ValueError(f"params file {params_file} must hold a JSON object of parameter: value")
+        raw.update(loaded)
+    for pair in pairs:
+        if "=" not in pair:
+            raise ValueError(f"--param {pair!r} must look like key=value")
+        key, value = pair.split("=", 1)
+        if not key.strip():
+            raise ValueError(f"--param {pair!r} has an empty key")
+        raw[key.strip()] = value
+    return raw

@@ -1,0 +1,112 @@
+"""Turns kfp's local-runner console output into step events and per-step logs.
+
+kfp.local prints everything (its own progress lines and each task's streamed output) to ``sys.stdout``
+and offers no callback. Rather than patching kfp, the local runner redirects stdout into this tap, which
+keeps the full log in the run folder, splits it by task, and recognises kfp's progress lines
+("Executing task 'x'", "Task 'x' finished with status SUCCESS", ...). kfp is pinned (2.17.0), and the
+tests run real pipelines through this tap, so a change of kfp's wording fails loudly there.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections import defaultdict
+from typing import IO
+
+from skit_pipelines.runner.base import EventCallback, RunState, StepEvent
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_PREFIX = r"^\d\d:\d\d:\d\d\.\d+ - (?:INFO|ERROR|WARNING) - "
+_EXECUTING = re.compile(_PREFIX + r"Executing task '(?P<task>[^']+)'")
+_FINISHED = re.compile(_PREFIX + r"Task '(?P<task>[^']+)' finished with status (?P<status>SUCCESS|FAILURE)")
+_SKIPPING = re.compile(_PREFIX + r"Skipping (?:conditional )?task '?(?P<task>[^\s:']+)")
+_PIPELINE_DONE = re.compile(_PREFIX + r"Pipeline '(?P<pipeline>[^']+)' finished with status (?P<status>SUCCESS|FAILURE)")
+_CACHE_HIT = re.compile(_PREFIX + r"Task '?(?P<task>[^\s:']+)'? cache hit")
+
+
+class KfpLogTap(io.TextIOBase):
+    """A write-only text stream: log file + task events + the last lines of every task."""
+
+    def __init__(self, log_file: IO[str], on_event: EventCallback | None = None) -> None:
+        super().__init__()
+        self._log_file = log_file
+        self._on_event = on_event
+        self._pending = ""
+        self.current_task: str | None = None
+        self.task_logs: dict[str, list[str]] = defaultdict(list)
+        self.task_states: dict[str, RunState] = {}
+        self.pipeline_status: str | None = None
+        self.failed_tasks: list[str] = []
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        self._log_file.write(text)
+        self._pending += text
+        *lines, self._pending = self._pending.split("\n")
+        for line in lines:
+            self._handle_line(_ANSI.sub("", line))
+        return len(text)
+
+    def flush(self) -> None:
+        self._log_file.flush()
+
+    def close_tap(self) -> None:
+        """Process a final line without newline; the log file stays open (the caller owns it)."""
+        if self._pending:
+            self._handle_line(_ANSI.sub("", self._pending))
+            self._pending = ""
+        self._log_file.flush()
+
+    def mark(self, task: str, state: RunState, detail: str = "") -> None:
+        """Record a state kfp did not print (e.g. a step skipped by a false condition)."""
+        self._emit(task, state, detail)
+
+    def _emit(self, task: str, state: RunState, detail: str = "") -> None:
+        self.task_states[task] = state
+        if self._on_event is not None:
+            self._on_event(StepEvent(step=task, state=state, detail=detail))
+
+    def _handle_line(self, line: str) -> None:
+        if match := _EXECUTING.match(line):
+            self.current_task = match["task"]
+            self._emit(self.current_task, RunState.RUNNING)
+            return
+        if match := _FINISHED.match(line):
+            task = match["task"]
+            if match["status"] == "SUCCESS":
+                self._emit(task, RunState.SUCCEEDED)
+            else:
+                self.failed_tasks.append(task)
+                self._emit(task, RunState.FAILED, self.error_summary(task))
+            self.current_task = None
+            return
+        if match := _SKIPPING.match(line):
+            self._emit(match["task"], RunState.SKIPPED)
+            return
+        if match := _CACHE_HIT.match(line):
+            self._emit(match["task"], RunState.SUCCEEDED, "cached")
+            return
+        if match := _PIPELINE_DONE.match(line):
+            self.pipeline_status = match["status"]
+            return
+        if self.current_task is not None:
+            task_lines = self.task_logs[self.current_task]
+            task_lines.append(line[4:] if line.startswith("    ") else line)
+            if len(task_lines) > 2000:  # keep memory bounded on chatty steps; the full log is on disk
+                del task_lines[:1000]
+
+    def error_summary(self, task: str) -> str:
+        """The traceback (or the last lines) a failed task printed, without kfp's executor chatter."""
+        lines = [line for line in self.task_logs.get(task, []) if line.strip()]
+        for index in range(len(lines) - 1, -1, -1):
+            if lines[index].startswith("Traceback (most recent call last)"):
+                return "\n".join(lines[index:])
+        return "\n".join(lines[-20:])
+
+    def error_message(self, task: str) -> str:
+        """The last line of the failed task's traceback, e.g. ``ValueError: start_date ...``."""
+        summary = self.error_summary(task).strip().splitlines()
+        return summary[-1].strip() if summary else ""

@@ -1,0 +1,208 @@
+"""The local backend: kfp's own local runner, ``SubprocessRunner(use_venv=False)``, offline.
+
+Each step runs as a subprocess of the current Python environment (where this package is installed), so a
+run needs no cluster, no image and no network. Everything a run leaves behind lives in
+``.skit/runs/<run-id>/``: kfp's outputs, the component temp folders (kfp leaves one per task unless
+``TMPDIR`` points somewhere we own), the full log, and ``run.json`` (the run record).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import os
+import secrets
+import tempfile
+import time
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from skit_pipelines.config import Settings
+from skit_pipelines.pipelines import get_pipeline, normalise_name
+from skit_pipelines.pipelines.parameters import coerce_arguments
+from skit_pipelines.runner.base import EventCallback, PipelineRunError, RunResult, RunState
+from skit_pipelines.runner.kfp_log_tap import KfpLogTap
+
+
+def new_run_id(now: dt.datetime | None = None) -> str:
+    """Sortable and unique: ``20261122-134501-3fa9c2``."""
+    now = now or dt.datetime.now(dt.timezone.utc)
+    return f"{now:%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
+
+
+def pipeline_steps(pipeline: Any) -> list[str]:
+    """Names of the steps (leaf tasks) a run may execute, in a dependency-respecting order.
+
+    Steps inside conditions or nested pipelines are listed where their DAG sits, so a progress view can
+    show them up front (and mark them skipped when a condition is false).
+    """
+    spec = pipeline.pipeline_spec
+    return _dag_steps(spec.root.dag, spec.components)
+
+
+def _dag_steps(dag: Any, components: Any) -> list[str]:
+    tasks = dag.tasks
+    order: list[str] = []
+    remaining = dict(tasks.items())
+    while remaining:
+        ready = [
+            name for name, task in remaining.items()
+            if all(dep in order or dep not in tasks for dep in task.dependent_tasks)
+        ]
+        ready = ready or list(remaining)  # a cycle cannot happen in a valid spec; be safe anyway
+        for name in sorted(ready):
+            order.append(name)
+            remaining.pop(name)
+    steps: list[str] = []
+    for name in order:
+        component = components[tasks[name].component_ref.name]
+        if component.WhichOneof("implementation") == "dag":
+            steps.extend(_dag_steps(component.dag, components))
+        else:
+            steps.append(name)
+    return steps
+
+
+@contextlib.contextmanager
+def _run_environment(run_dir: Path) -> Iterator[None]:
+    """Point temp files of this process and of every step at the run folder, then restore."""
+    tmp = run_dir / "tmp"
+    tmp.mkdir(parents=True, exist_ok=True)
+    saved = {name: os.environ.get(name) for name in ("TMPDIR", "SKIT_RUN_DIR")}
+    saved_tempdir = tempfile.tempdir
+    os.environ["TMPDIR"] = str(tmp)
+    os.environ["SKIT_RUN_DIR"] = str(run_dir)
+    tempfile.tempdir = None  # recomputed from TMPDIR
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        tempfile.tempdir = saved_tempdir
+
+
+def _plain(value: Any) -> Any:
+    """Outputs as JSON-friendly values (kfp hands back artifacts as objects)."""
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    uri = getattr(value, "uri", None)
+    return uri if uri is not None else str(value)
+
+
+class LocalRunner:
+    """Runs registered pipelines on ``kfp.local.SubprocessRunner(use_venv=False)``."""
+
+    backend = "local"
+
+    def __init__(self, runs_dir: Path) -> None:
+        self.runs_dir = Path(runs_dir).resolve()
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> LocalRunner:
+        return cls(settings.runs_dir)
+
+    def run(
+        self,
+        pipeline_name: str,
+        arguments: dict[str, Any],
+        *,
+        on_event: EventCallback | None = None,
+        run_name: str | None = None,
+    ) -> RunResult:
+        from kfp import local
+
+        name = normalise_name(pipeline_name)
+        pipeline = get_pipeline(name)
+        typed = coerce_arguments(name, pipeline, arguments)
+        run_id = new_run_id()
+        run_dir = self.runs_dir / run_id
+        run_dir.mkdir(parents=True, exist_ok=False)
+        started = dt.datetime.now(dt.timezone.utc)
+        record: dict[str, Any] = {
+            "run_id": run_id,
+            "run_name": run_name or f"{name} {started:%Y-%m-%d %H:%M:%S}",
+            "pipeline": name,
+            "backend": self.backend,
+            "arguments": typed,
+            "steps": pipeline_steps(pipeline),
+            "started_at": started.isoformat(),
+        }
+        self._write_record(run_dir, record | {"state": RunState.RUNNING.value})
+
+        outputs: dict[str, Any] = {}
+        crash: BaseException | None = None
+        t0 = time.monotonic()
+        with open(run_dir / "run.log", "w", encoding="utf-8") as log_file, _run_environment(run_dir):
+            tap = KfpLogTap(log_file, on_event)
+            local.init(
+                runner=local.SubprocessRunner(use_venv=False),
+                pipeline_root=str(run_dir / "outputs"),
+                workspace_root=str(run_dir / "workspace"),
+                raise_on_error=False,
+            )
+            try:
+                with contextlib.redirect_stdout(tap), warnings.catch_warnings():
+                    # kfp warns that our image name does not contain "python": locally the image is unused.
+                    warnings.filterwarnings("ignore", message=".*non-Python base image.*")
+                    task = pipeline(**typed)
+                outputs = _plain(dict(getattr(task, "outputs", {}) or {}))
+            except Exception as exc:  # kfp itself failed (not a step): report, never hide it
+                crash = exc
+            finally:
+                tap.close_tap()
+
+        if crash is None and tap.pipeline_status == "SUCCESS":
+            # kfp.local does not log steps whose condition was false: they are the steps it never ran.
+            for step in record["steps"]:
+                if step not in tap.task_states:
+                    tap.mark(step, RunState.SKIPPED)
+
+        if crash is not None:
+            state, failed_step = RunState.FAILED, ""
+            error = f"{type(crash).__name__}: {crash}"
+        elif tap.failed_tasks or tap.pipeline_status == "FAILURE":
+            state = RunState.FAILED
+            failed_step = tap.failed_tasks[0] if tap.failed_tasks else ""
+            error = tap.error_summary(failed_step) if failed_step else "pipeline failed"
+        elif tap.pipeline_status == "SUCCESS":
+            state, failed_step, error = RunState.SUCCEEDED, "", ""
+        else:
+            raise PipelineRunError(f"kfp gave no final status for run {run_id}; see {run_dir / 'run.log'}")
+
+        record |= {
+            "state": state.value,
+            "outputs": outputs,
+            "failed_step": failed_step,
+            "error": error,
+            "step_states": {step: s.value for step, s in tap.task_states.items()},
+            "finished_at": dt.datetime.now(dt.timezone.utc).isoformat(),
+            "seconds": round(time.monotonic() - t0, 3),
+        }
+        self._write_record(run_dir, record)
+        return RunResult(
+            run_id=run_id,
+            pipeline=name,
+            backend=self.backend,
+            state=state,
+            run_url=run_dir.as_uri(),
+            outputs=outputs,
+            failed_step=failed_step,
+            error=error,
+            run_dir=str(run_dir),
+        )
+
+    @staticmethod
+    def _write_record(run_dir: Path, record: dict[str, Any]) -> None:
+        tmp = run_dir / "run.json.tmp"
+        tmp.write_text(json.dumps(record, indent=2, default=str))
+        os.replace(tmp, run_dir / "run.json")

@@ -1,0 +1,156 @@
+"""``fetch_calls``: validate filters, sample calls, optionally drop turns without audio, store the CSV.
+
+Plain Python (no kfp): the ``fetch_calls`` component is a thin wrapper around :func:`fetch_calls`, and
+tests call it directly. Every parameter is validated before any query runs, so a typo in a date fails in
+milliseconds with the parameter's name instead of after a slow query.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from skit_pipelines import storage
+from skit_pipelines.config import get_settings
+from skit_pipelines.warehouse import schema
+from skit_pipelines.warehouse.filters import CallFilters, InvalidParameterError, build_call_filters
+from skit_pipelines.warehouse.sampling import sample_calls_to_csv
+
+log = logging.getLogger(__name__)
+
+NO_CALLS_MESSAGE = "no calls matched these filters"
+
+
+@dataclass
+class FetchCallsResult:
+    """What a fetch produced; every field is a component output."""
+
+    calls_uri: str
+    matching_calls: int
+    sampled_calls: int
+    turns: int
+    dropped_audio_turns: int
+    random_seed: int
+    start: str
+    end: str
+    message: str
+    download_command: str
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def file_reference(filters: CallFilters, template_id: str = "") -> str:
+    """Reference part of the artifact name: ``{clients}-{start}-{end}`` as in the original naming."""
+    who = "-".join(filters.client_ids) or template_id or "all-clients"
+    return f"{who}-{filters.start:%Y-%m-%d}-{filters.last_moment:%Y-%m-%d}"
+
+
+def describe_request(filters: CallFilters, call_quantity: int) -> str:
+    clients = ",".join(filters.client_ids) or "all"
+    return (
+        f"a request for {call_quantity} calls in {filters.lang} from {filters.start:%Y-%m-%d %H:%M} to "
+        f"{filters.last_moment:%Y-%m-%d %H:%M} ({filters.timezone}) for client_id={clients!r}"
+    )
+
+
+def fetch_calls(
+    *,
+    lang: str,
+    start_date: str = "",
+    end_date: str = "",
+    start_date_offset: int = 0,
+    end_date_offset: int = 0,
+    start_time_offset: int = 0,
+    end_time_offset: int = 0,
+    timezone: str = "",
+    client_id: str = "",
+    flow_ids: str = "",
+    flow_name: str = "",
+    template_id: str = "",
+    use_case: str = "",
+    call_type: str = "",
+    ignore_callers: str = "",
+    reported: bool = False,
+    min_duration: str = "",
+    asr_provider: str = "",
+    states: str = "",
+    intents: str = "",
+    call_quantity: int = 200,
+    remove_empty_audios: bool = False,
+    random_seed: int = -1,
+    warehouse_url: str = "",
+) -> FetchCallsResult:
+    """Sample ``call_quantity`` calls matching the filters and store every turn of them as CSV.
+
+    ``random_seed=-1`` draws a fresh seed; the seed used is returned so the same sample can be drawn again.
+    """
+    filters = build_call_filters(
+        lang=lang, start_date=start_date, end_date=end_date, start_date_offset=start_date_offset,
+        end_date_offset=end_date_offset, start_time_offset=start_time_offset, end_time_offset=end_time_offset,
+        timezone=timezone, client_id=client_id, flow_ids=flow_ids, flow_name=flow_name, template_id=template_id,
+        use_case=use_case, call_type=call_type, ignore_callers=ignore_callers, reported=reported,
+        min_duration=min_duration, asr_provider=asr_provider, states=states, intents=intents,
+    )
+    if call_quantity < 0:
+        raise InvalidParameterError("call_quantity", f"call_quantity must be >= 0, got {call_quantity}")
+    if random_seed < -1:
+        raise InvalidParameterError("random_seed", f"random_seed must be >= 0 (or -1 for a fresh seed), got {random_seed}")
+    seed = random_seed if random_seed >= 0 else random.SystemRandom().randrange(2**31)
+
+    url = warehouse_url or get_settings().effective_warehouse_url
+    schema.ensure_sqlite_parent(url)
+    engine = schema.create_engine(url)
+    try:
+        with tempfile.TemporaryDirectory(prefix="fetch-calls-") as work:
+            csv_path = Path(work) / "calls.csv"
+            sample = sample_calls_to_csv(engine, filters, call_quantity, csv_path, seed=seed)
+            dropped = 0
+            if remove_empty_audios and sample.turns:
+                checked_path = Path(work) / "calls-with-audio.csv"
+                audio = _drop_turns_without_audio(csv_path, checked_path)
+                dropped = audio.dropped_no_url + audio.dropped_unavailable
+                turns = audio.kept
+                csv_path = checked_path
+                log.info("remove_empty_audios: kept %d turns, dropped %d without a URL and %d unavailable",
+                         audio.kept, audio.dropped_no_url, audio.dropped_unavailable)
+            else:
+                turns = sample.turns
+            uri = storage.upload_file(
+                csv_path, reference=file_reference(filters, template_id), file_type=f"{lang}-untagged", ext=".csv"
+            )
+    finally:
+        engine.dispose()
+
+    request = describe_request(filters, call_quantity)
+    if sample.sampled_calls == 0:
+        message = f"Finished {request}: {NO_CALLS_MESSAGE} ({sample.matching_calls} matching calls)."
+        log.warning("%s", message)
+    else:
+        message = (
+            f"Finished {request}: sampled {sample.sampled_calls} of {sample.matching_calls} matching calls, "
+            f"{turns} turns"
+            + (f" ({dropped} turns without audio dropped)" if remove_empty_audios else "")
+            + "."
+        )
+    return FetchCallsResult(
+        calls_uri=uri,
+        matching_calls=sample.matching_calls,
+        sampled_calls=sample.sampled_calls,
+        turns=turns,
+        dropped_audio_turns=dropped,
+        random_seed=seed,
+        start=filters.start.isoformat(),
+        end=filters.end.isoformat(),
+        message=message,
+        download_command=storage.download_command(uri),
+    )
+
+
+def _drop_turns_without_audio(in_csv: Path, out_csv: Path):  # noqa: ANN202 - AudioCheckResult
+    from skit_pipelines.warehouse.audio import drop_turns_without_audio
+
+    return drop_turns_without_audio(in_csv, out_csv)

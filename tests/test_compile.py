@@ -1,0 +1,60 @@
+"""Every registered pipeline compiles to YAML that kfp loads back with the same inputs and defaults."""
+
+import inspect
+from pathlib import Path
+
+import pytest
+import yaml
+from kfp import components
+
+from skit_pipelines.compiler import compile_all, compile_pipeline
+from skit_pipelines.pipelines import PIPELINES, UnknownPipelineError, get_pipeline
+from skit_pipelines.pipelines.parameters import pipeline_parameters
+
+KFP_TYPES = {str: "String", int: "Integer", float: "Float", bool: "Boolean"}
+
+
+@pytest.fixture(scope="module")
+def compiled(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    out = tmp_path_factory.mktemp("build")
+    paths = compile_all(out)
+    return {path.stem: path for path in paths}
+
+
+def test_one_yaml_per_pipeline(compiled: dict[str, Path]) -> None:
+    assert set(compiled) == set(PIPELINES)
+    for path in compiled.values():
+        assert not list(path.parent.glob(".*.yaml")), "temp files left behind"
+
+
+@pytest.mark.parametrize("name", sorted(PIPELINES))
+def test_loaded_inputs_match_the_signature(name: str, compiled: dict[str, Path]) -> None:
+    loaded = components.load_component_from_file(str(compiled[name]))
+    signature = inspect.signature(get_pipeline(name).pipeline_func)
+    inputs = loaded.component_spec.inputs or {}
+    assert set(inputs) == set(signature.parameters)  # YAML sorts the keys
+    for param_name, param in signature.parameters.items():
+        spec = inputs[param_name]
+        assert spec.type == KFP_TYPES[param.annotation if not isinstance(param.annotation, str)
+                                      else eval(param.annotation)]  # noqa: S307 - annotations of our own code
+        if param.default is inspect.Parameter.empty:
+            assert not spec.optional
+        else:
+            assert spec.default == param.default
+    # The description and per-parameter docs survive compilation (the API and `describe` show them).
+    # kfp's loader drops them, so read the YAML itself.
+    spec = yaml.safe_load(compiled[name].read_text())
+    documented = {k: v.get("description", "") for k, v in spec["root"]["inputDefinitions"]["parameters"].items()}
+    assert documented == {p.name: p.description for p in pipeline_parameters(get_pipeline(name))}
+    assert all(documented.values()), "every parameter is documented"
+
+
+def test_components_run_on_our_image_without_pip_installs(compiled: dict[str, Path]) -> None:
+    text = compiled["fetch_calls_pipeline"].read_text()
+    assert "image: skit-pipelines:" in text
+    assert "pip install" not in text
+
+
+def test_unknown_pipeline_is_named(tmp_path: Path) -> None:
+    with pytest.raises(UnknownPipelineError, match="fetch_calls_pipeline"):
+        compile_pipeline("fetch_call", tmp_path)

@@ -1,0 +1,73 @@
+"""Real pipelines on kfp's local runner: step events, outputs, run folders, failures with the step's error."""
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from skit_pipelines.config import get_settings
+from skit_pipelines.pipelines.parameters import InvalidArgumentsError
+from skit_pipelines.runner.base import RunState, StepEvent, get_runner
+from skit_pipelines.runner.local import LocalRunner, pipeline_steps
+from skit_pipelines.pipelines import get_pipeline
+from skit_pipelines.warehouse import schema
+from tests.warehouse_factory import build_warehouse, call_row
+
+DAY = {"start_date": "2026-03-10", "end_date": "2026-03-10", "timezone": "UTC"}
+
+
+@pytest.fixture
+def warehouse(isolated_settings: Path) -> str:
+    url = get_settings().effective_warehouse_url
+    schema.ensure_sqlite_parent(url)
+    build_warehouse(url, [call_row(i) for i in range(1, 21)]).dispose()
+    return url
+
+
+def test_fetch_calls_pipeline_runs_locally(warehouse: str, isolated_settings: Path) -> None:
+    events: list[StepEvent] = []
+    runner = get_runner()
+    assert isinstance(runner, LocalRunner)
+    result = runner.run("fetch-calls-pipeline", {"lang": "en", "call_quantity": "8", **DAY}, on_event=events.append)
+
+    assert result.state == RunState.SUCCEEDED, result.error
+    assert result.outputs["sampled_calls"] == 8 and result.outputs["matching_calls"] == 20
+    with open(result.outputs["calls_uri"], newline="") as handle:
+        assert len({row["call_uuid"] for row in csv.DictReader(handle)}) == 8
+    assert [(e.step, e.state) for e in events] == [
+        ("fetch-calls", RunState.RUNNING),
+        ("fetch-calls", RunState.SUCCEEDED),
+        ("slack-notification", RunState.SKIPPED),  # notify is empty: the condition is false
+    ]
+    run_dir = Path(result.run_dir)
+    assert run_dir.parent == (isolated_settings / "runs").resolve()
+    record = json.loads((run_dir / "run.json").read_text())
+    assert record["state"] == "SUCCEEDED" and record["arguments"]["call_quantity"] == 8
+    assert "fetch-calls" in (run_dir / "run.log").read_text()
+    assert not list(run_dir.glob("*.tmp"))
+
+
+def test_failing_step_reports_its_error(warehouse: str) -> None:
+    events: list[StepEvent] = []
+    result = LocalRunner.from_settings(get_settings()).run(
+        "fetch_calls_pipeline", {"lang": "en", "start_date": "2026-02-30"}, on_event=events.append
+    )
+    assert result.state == RunState.FAILED
+    assert result.failed_step == "fetch-calls"
+    assert "InvalidParameterError" in result.error and "start_date" in result.error
+    assert ("fetch-calls", RunState.FAILED) in [(e.step, e.state) for e in events]
+    record = json.loads((Path(result.run_dir) / "run.json").read_text())
+    assert record["state"] == "FAILED" and record["failed_step"] == "fetch-calls"
+
+
+def test_invalid_arguments_create_no_run(isolated_settings: Path) -> None:
+    runner = LocalRunner.from_settings(get_settings())
+    with pytest.raises(InvalidArgumentsError) as info:
+        runner.run("fetch_calls_pipeline", {"call_quantity": "lots", "colour": "red"})
+    assert set(info.value.errors) == {"call_quantity", "colour", "lang"}
+    assert not (isolated_settings / "runs").exists()
+
+
+def test_steps_are_listed_up_front() -> None:
+    assert pipeline_steps(get_pipeline("fetch_calls_pipeline")) == ["fetch-calls", "slack-notification"]
