@@ -68,7 +68,11 @@ def list_command() -> None:
 def describe_command(pipeline: Annotated[str, typer.Argument(help="Pipeline name, e.g. fetch_calls_pipeline")]) -> None:
     """Show a pipeline's parameters with types, defaults and docs, and its outputs."""
     from skit_pipelines.pipelines import UnknownPipelineError, get_pipeline, normalise_name
-    from skit_pipelines.pipelines.parameters import pipeline_description, pipeline_outputs, pipeline_parameters
+    from skit_pipelines.pipelines.parameters import (
+        pipeline_description,
+        pipeline_outputs,
+        pipeline_parameters,
+    )
 
     try:
         pipe = get_pipeline(pipeline)
@@ -222,8 +226,8 @@ def demo_command(
 ) -> None:
     """The main job, end to end: build a demo warehouse, sample calls with the local runner, summarise."""
     from skit_pipelines.config import get_settings
-    from skit_pipelines.runner.local import LocalRunner, pipeline_steps
     from skit_pipelines.pipelines import get_pipeline
+    from skit_pipelines.runner.local import LocalRunner, pipeline_steps
     from skit_pipelines.runner.progress import RunProgressView
     from skit_pipelines.warehouse.summary import summarise_turns_csv
 

@@ -13,8 +13,10 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import boto3
 import pytest
 import sqlalchemy as sa
+from moto.server import ThreadedMotoServer
 
 from skit_pipelines.config import get_settings
 
@@ -60,7 +62,7 @@ def postgres_url() -> str:
         with engine.connect() as conn:
             conn.execute(sa.text("select 1"))
         engine.dispose()
-    except Exception as exc:  # noqa: BLE001 - any failure to connect means "no server here"
+    except Exception as exc:
         skip_or_fail(f"no PostgreSQL server at {url} ({type(exc).__name__}: {str(exc).splitlines()[0]})")
     return url
 
@@ -91,3 +93,39 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'test.db'}"
     return request.getfixturevalue("postgres_schema_url")
+
+
+# ------------------------------------------------------------------ S3: a real moto server on 127.0.0.1
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def s3_bucket(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
+    """A fresh bucket on the moto server, with settings pointing the artifact root at s3://bucket/prefix."""
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_CONFIG_FILE": str(tmp_path / "no-aws-config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-aws-credentials"),
+        "NO_PROXY": "127.0.0.1",
+        "SKIT_S3_ENDPOINT_URL": moto_endpoint,
+    }.items():
+        monkeypatch.setenv(name, value)
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"):
+        monkeypatch.delenv(name, raising=False)
+    bucket = f"skit-test-{uuid.uuid4().hex[:10]}"
+    boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1").create_bucket(Bucket=bucket)
+    monkeypatch.setenv("SKIT_ARTIFACT_ROOT", f"s3://{bucket}/prefix")
+    get_settings.cache_clear()
+    return bucket

@@ -36,7 +36,7 @@ def test_loaded_inputs_match_the_signature(name: str, compiled: dict[str, Path])
     for param_name, param in signature.parameters.items():
         spec = inputs[param_name]
         assert spec.type == KFP_TYPES[param.annotation if not isinstance(param.annotation, str)
-                                      else eval(param.annotation)]  # noqa: S307 - annotations of our own code
+                                      else eval(param.annotation)]
         if param.default is inspect.Parameter.empty:
             assert not spec.optional
         else:

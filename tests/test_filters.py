@@ -14,7 +14,7 @@ from skit_pipelines.warehouse.filters import (
     split_list,
 )
 
-NOW = dt.datetime(2026, 3, 10, 20, 0, tzinfo=dt.timezone.utc)  # 2026-03-11 01:30 in Asia/Kolkata
+NOW = dt.datetime(2026, 3, 10, 20, 0, tzinfo=dt.UTC)  # 2026-03-11 01:30 in Asia/Kolkata
 
 
 def test_defaults_are_today_in_the_timezone() -> None:

@@ -3,16 +3,22 @@
 import csv
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from skit_pipelines.config import get_settings
+from skit_pipelines.pipelines import get_pipeline
 from skit_pipelines.pipelines.parameters import InvalidArgumentsError
 from skit_pipelines.runner.base import RunState, StepEvent, get_runner
 from skit_pipelines.runner.local import LocalRunner, pipeline_steps
-from skit_pipelines.pipelines import get_pipeline
 from skit_pipelines.warehouse import schema
 from tests.warehouse_factory import build_warehouse, call_row
+
+if TYPE_CHECKING:
+    from tests.fakes.slack_server import FakeSlackServer
+
+pytest_plugins = ["tests.fakes.slack_server"]
 
 DAY = {"start_date": "2026-03-10", "end_date": "2026-03-10", "timezone": "UTC"}
 
@@ -71,3 +77,22 @@ def test_invalid_arguments_create_no_run(isolated_settings: Path) -> None:
 
 def test_steps_are_listed_up_front() -> None:
     assert pipeline_steps(get_pipeline("fetch_calls_pipeline")) == ["fetch-calls", "slack-notification"]
+
+
+def test_notify_posts_the_result_to_slack(warehouse: str, slack_server: "FakeSlackServer") -> None:
+    events: list[StepEvent] = []
+    result = get_runner().run(
+        "fetch_calls_pipeline",
+        {"lang": "en", "call_quantity": 4, "notify": "U123,U456", "channel": "#ml", "slack_thread": "17.5",
+         **DAY},
+        on_event=events.append,
+    )
+    assert result.succeeded, result.error
+    assert ("slack-notification", RunState.SUCCEEDED) in [(e.step, e.state) for e in events]
+    (post,) = slack_server.calls("chat.postMessage")
+    args = post.args
+    assert args["channel"] == "#ml" and args["thread_ts"] == "17.5"
+    text = json.dumps(args["blocks"])
+    assert "sampled 4 of 20 matching calls" in text
+    assert result.outputs["calls_uri"] in text  # the download command names the artifact
+    assert "<@U123> <@U456>" in args["text"]

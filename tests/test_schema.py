@@ -25,7 +25,7 @@ def test_schema_round_trip(db_url: str) -> None:
         ))
         start = conn.execute(sa.select(schema.calls.c.start_time)).scalar_one()
         utterances = conn.execute(sa.select(schema.turns.c.utterances)).scalar_one()
-    assert start == dt.datetime(2026, 1, 1, 4, 30, tzinfo=dt.timezone.utc)
+    assert start == dt.datetime(2026, 1, 1, 4, 30, tzinfo=dt.UTC)
     assert start.tzinfo is not None
     assert utterances == [[{"transcript": "yes", "confidence": 0.9}]]
     engine.dispose()
@@ -34,20 +34,18 @@ def test_schema_round_trip(db_url: str) -> None:
 def test_naive_datetime_is_rejected(tmp_path) -> None:
     engine = schema.create_engine(f"sqlite:///{tmp_path / 'w.db'}")
     schema.create_schema(engine)
-    with pytest.raises(sa.exc.StatementError, match="naive datetime"):
-        with engine.begin() as conn:
-            conn.execute(schema.calls.insert().values(
-                uuid="c1", client_id="7", language="en", call_type="INBOUND",
-                start_time=dt.datetime(2026, 1, 1), timezone="UTC",
-            ))
+    with pytest.raises(sa.exc.StatementError, match="naive datetime"), engine.begin() as conn:
+        conn.execute(schema.calls.insert().values(
+            uuid="c1", client_id="7", language="en", call_type="INBOUND",
+            start_time=dt.datetime(2026, 1, 1), timezone="UTC",
+        ))
 
 
 def test_unknown_call_type_is_rejected(tmp_path) -> None:
     engine = schema.create_engine(f"sqlite:///{tmp_path / 'w.db'}")
     schema.create_schema(engine)
-    with pytest.raises(sa.exc.IntegrityError):
-        with engine.begin() as conn:
-            conn.execute(schema.calls.insert().values(
-                uuid="c1", client_id="7", language="en", call_type="PHONE",
-                start_time=dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc), timezone="UTC",
-            ))
+    with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
+        conn.execute(schema.calls.insert().values(
+            uuid="c1", client_id="7", language="en", call_type="PHONE",
+            start_time=dt.datetime(2026, 1, 1, tzinfo=dt.UTC), timezone="UTC",
+        ))

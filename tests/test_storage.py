@@ -6,20 +6,16 @@ import io
 import re
 import shlex
 import tarfile
-import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
 from skit_pipelines import storage
 from skit_pipelines.config import get_settings
 from skit_pipelines.storage import ArtifactNotFoundError
-from tests.conftest import free_port
 
 KEY_CHARS = re.compile(r"^[A-Za-z0-9._=/-]+$")
 NOW = datetime(2024, 3, 5, 14, 7, 9, tzinfo=UTC)
@@ -209,37 +205,6 @@ def test_local_directory_upload(tmp_path: Path) -> None:
 # ---------------------------------------------------------------------------------------- S3 (moto server)
 
 
-@pytest.fixture(scope="session")
-def moto_endpoint() -> Iterator[str]:
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def s3_bucket(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
-    """A fresh bucket on the moto server, with settings pointing the artifact root at s3://bucket/prefix."""
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_CONFIG_FILE": str(tmp_path / "no-aws-config"),
-        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-aws-credentials"),
-        "NO_PROXY": "127.0.0.1",
-        "SKIT_S3_ENDPOINT_URL": moto_endpoint,
-    }.items():
-        monkeypatch.setenv(name, value)
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"):
-        monkeypatch.delenv(name, raising=False)
-    bucket = f"skit-test-{uuid.uuid4().hex[:10]}"
-    boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1").create_bucket(Bucket=bucket)
-    monkeypatch.setenv("SKIT_ARTIFACT_ROOT", f"s3://{bucket}/prefix")
-    get_settings.cache_clear()
-    return bucket
 
 
 def test_s3_round_trip(s3_bucket: str, moto_endpoint: str, tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from skit_pipelines.warehouse import schema
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 BASE = dt.datetime(2026, 3, 10, 10, 0, tzinfo=UTC)
 
 

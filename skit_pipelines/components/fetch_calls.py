@@ -4,6 +4,7 @@ from typing import NamedTuple
 
 from skit_pipelines.components import component
 
+
 @component
 def fetch_calls(
     lang: str,

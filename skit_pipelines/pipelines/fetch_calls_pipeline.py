@@ -59,7 +59,7 @@ def fetch_calls_pipeline(
         template_id: Only calls of this template.
         use_case: Only calls of this use case.
         call_type: Comma list of INBOUND, OUTBOUND, CALL_TEST; empty means INBOUND,OUTBOUND.
-        ignore_callers: Comma list of caller numbers to leave out.
+        ignore_callers: Comma list of caller numbers to leave out; empty means the test lines ev-connect,0000000000.
         reported: Only calls reported by the client.
         min_duration: Minimum call duration in seconds.
         asr_provider: Comma list of ASR providers.

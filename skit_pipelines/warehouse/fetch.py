@@ -150,7 +150,7 @@ def fetch_calls(
     )
 
 
-def _drop_turns_without_audio(in_csv: Path, out_csv: Path):  # noqa: ANN202 - AudioCheckResult
+def _drop_turns_without_audio(in_csv: Path, out_csv: Path):
     from skit_pipelines.warehouse.audio import drop_turns_without_audio
 
     return drop_turns_without_audio(in_csv, out_csv)

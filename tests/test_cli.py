@@ -1,0 +1,102 @@
+"""The CLI as a user runs it: a subprocess of the installed package, exit codes and what it prints."""
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from skit_pipelines.config import get_settings
+from skit_pipelines.warehouse import schema
+from tests.warehouse_factory import build_warehouse, call_row
+
+DAY = ["-p", "start_date=2026-03-10", "-p", "end_date=2026-03-10", "-p", "timezone=UTC"]
+
+
+def cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    full_env = {**os.environ, "COLUMNS": "200", **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "skit_pipelines.cli", *args], capture_output=True, text=True, env=full_env,
+        cwd=cwd, timeout=300,
+    )
+
+
+@pytest.fixture
+def warehouse(isolated_settings: Path) -> str:
+    url = get_settings().effective_warehouse_url
+    schema.ensure_sqlite_parent(url)
+    build_warehouse(url, [call_row(i) for i in range(1, 61)]).dispose()
+    return url
+
+
+def test_list_and_describe() -> None:
+    listed = cli("list")
+    assert listed.returncode == 0 and "fetch_calls_pipeline" in listed.stdout and "lang*" in listed.stdout
+    described = cli("describe", "fetch-calls-pipeline")
+    assert described.returncode == 0
+    assert "call_quantity" in described.stdout and "200" in described.stdout and "hard cap" in described.stdout
+    assert "calls_uri" in described.stdout  # outputs are listed too
+
+
+def test_unknown_pipeline_names_the_known_ones() -> None:
+    result = cli("describe", "fetch_call")
+    assert result.returncode == 2 and "fetch_calls_pipeline" in result.stderr
+
+
+def test_config_masks_secrets() -> None:
+    result = cli("config", env={"SKIT_SLACK_TOKEN": "xoxb-very-secret",
+                                "SKIT_WAREHOUSE_URL": "postgresql://ml:hunter2@db.internal/calls"})
+    assert result.returncode == 0
+    assert "xoxb-very-secret" not in result.stdout and "hunter2" not in result.stdout
+    assert "SKIT_SLACK_TOKEN" in result.stdout and "********" in result.stdout
+    assert "db.internal" in result.stdout
+
+
+def test_config_reports_a_bad_setting() -> None:
+    result = cli("config", env={"SKIT_TIMEZONE": "Moon/Base"})
+    assert result.returncode == 2 and "timezone" in result.stderr
+
+
+def test_run_writes_exactly_the_requested_calls(warehouse: str) -> None:
+    result = cli("run", "fetch_calls_pipeline", "--param", "lang=en", "--param", "call_quantity=50", *DAY, "--json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    record = json.loads(result.stdout)
+    assert record["state"] == "SUCCEEDED" and record["outputs"]["sampled_calls"] == 50
+    with open(record["outputs"]["calls_uri"], newline="") as handle:
+        assert len({row["call_uuid"] for row in csv.DictReader(handle)}) == 50
+    assert "fetch-calls" in result.stderr  # the progress view went to stderr with --json
+
+
+def test_run_prints_outputs_and_progress(warehouse: str) -> None:
+    result = cli("run", "fetch_calls_pipeline", "-p", "lang=en", "-p", "call_quantity=5", *DAY)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "✔ fetch-calls: succeeded" in result.stdout
+    assert "slack-notification: skipped" in result.stdout
+    assert "calls_uri" in result.stdout and "sampled_calls" in result.stdout
+
+
+def test_params_file_and_bad_values(warehouse: str, tmp_path: Path) -> None:
+    params = tmp_path / "params.json"
+    params.write_text(json.dumps({"lang": "en", "call_quantity": "ten"}))
+    result = cli("run", "fetch_calls_pipeline", "--params-file", str(params))
+    assert result.returncode == 2 and "call_quantity" in result.stderr and "integer" in result.stderr
+    result = cli("run", "fetch_calls_pipeline", "-p", "lang=en", "-p", "colour=red")
+    assert result.returncode == 2 and "colour" in result.stderr and "unknown parameter" in result.stderr
+    result = cli("run", "fetch_calls_pipeline", "-p", "call_quantity=3")
+    assert result.returncode == 2 and "lang" in result.stderr and "required" in result.stderr
+
+
+def test_failed_run_exits_non_zero_with_the_step_and_error(warehouse: str) -> None:
+    result = cli("run", "fetch_calls_pipeline", "-p", "lang=en", "-p", "timezone=Mars/Olympus")
+    assert result.returncode == 1
+    assert "failed step: fetch-calls" in result.stdout
+    assert "unknown timezone 'Mars/Olympus'" in result.stdout
+
+
+def test_compile_writes_every_pipeline(tmp_path: Path) -> None:
+    result = cli("compile", "--out-dir", str(tmp_path / "build"))
+    assert result.returncode == 0
+    assert (tmp_path / "build" / "fetch_calls_pipeline.yaml").is_file()

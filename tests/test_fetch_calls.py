@@ -1,0 +1,130 @@
+"""``fetch_calls`` end to end: validated parameters, exact samples, the artifact store, audio checks."""
+
+import csv
+import http.server
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from skit_pipelines.config import get_settings
+from skit_pipelines.warehouse import schema
+from skit_pipelines.warehouse.fetch import NO_CALLS_MESSAGE, fetch_calls
+from skit_pipelines.warehouse.filters import InvalidParameterError
+from skit_pipelines.warehouse.sampling import TURN_COLUMNS
+from tests.conftest import free_port
+from tests.warehouse_factory import build_warehouse, call_row
+
+DAY = {"start_date": "2026-03-10", "end_date": "2026-03-10", "timezone": "UTC"}
+
+
+def read_rows(uri: str) -> list[dict[str, str]]:
+    with open(uri, newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+@pytest.fixture
+def warehouse(isolated_settings: Path) -> str:
+    url = get_settings().effective_warehouse_url
+    schema.ensure_sqlite_parent(url)
+    build_warehouse(url, [call_row(i) for i in range(1, 31)]).dispose()
+    return url
+
+
+def test_sample_is_stored_in_the_artifact_store(warehouse: str, isolated_settings: Path) -> None:
+    result = fetch_calls(lang="en", call_quantity=12, random_seed=5, client_id="7", **DAY)
+    assert (result.matching_calls, result.sampled_calls, result.turns) == (30, 12, 36)
+    assert result.calls_uri.startswith(str(isolated_settings.resolve()))
+    name = Path(result.calls_uri).name
+    assert "en-untagged" in name and name.endswith(".csv") and not set(name) & set(" :#,+")
+    assert "7-2026-03-10-2026-03-10" in result.calls_uri
+    rows = read_rows(result.calls_uri)
+    assert len({r["call_uuid"] for r in rows}) == 12 and len(rows) == 36
+    assert "sampled 12 of 30 matching calls" in result.message
+    assert result.calls_uri in result.download_command
+    assert result.random_seed == 5
+
+
+def test_fresh_seed_is_reported_and_reproduces(warehouse: str) -> None:
+    first = fetch_calls(lang="en", call_quantity=7, **DAY)
+    again = fetch_calls(lang="en", call_quantity=7, random_seed=first.random_seed, **DAY)
+    assert first.random_seed >= 0
+    assert Path(first.calls_uri).read_text() == Path(again.calls_uri).read_text()
+
+
+def test_no_matching_calls_is_not_a_failure(warehouse: str) -> None:
+    result = fetch_calls(lang="hi", call_quantity=10, **DAY)
+    assert result.sampled_calls == 0 and result.turns == 0
+    assert NO_CALLS_MESSAGE in result.message
+    with open(result.calls_uri, newline="") as handle:
+        assert next(csv.reader(handle)) == list(TURN_COLUMNS)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "parameter"),
+    [
+        ({"call_quantity": -1}, "call_quantity"),
+        ({"start_date": "10/03/2026"}, "start_date"),
+        ({"timezone": "IST"}, "timezone"),
+        ({"call_type": "PHONE"}, "call_type"),
+        ({"random_seed": -5}, "random_seed"),
+    ],
+)
+def test_bad_parameters_fail_before_any_query(kwargs: dict, parameter: str, tmp_path: Path) -> None:
+    # A warehouse URL that cannot be opened proves that validation happens first.
+    bad_url = f"sqlite:///{tmp_path / 'missing-dir' / 'nested' / 'x.db'}?mode=ro"
+    with pytest.raises(InvalidParameterError) as info:
+        fetch_calls(lang="en", warehouse_url=bad_url, **{**DAY, **kwargs})
+    assert info.value.parameter == parameter
+
+
+class _AudioHandler(http.server.BaseHTTPRequestHandler):
+    available: set[str] = set()
+
+    def do_HEAD(self) -> None:
+        self.send_response(200 if self.path in self.available else 404)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def audio_server() -> Iterator[str]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), _AudioHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def test_remove_empty_audios_drops_and_counts(warehouse: str, audio_server: str) -> None:
+    engine = sa.create_engine(warehouse)
+    with engine.begin() as conn:
+        rows = conn.execute(sa.select(schema.turns.c.id)).scalars().all()
+        for turn_id in rows:
+            if turn_id % 3 == 0:
+                audio = f"{audio_server}/ok/{turn_id}.flac"
+            elif turn_id % 3 == 1:
+                audio = f"{audio_server}/missing/{turn_id}.flac"
+            else:
+                audio = None
+            conn.execute(schema.turns.update().where(schema.turns.c.id == turn_id).values(audio_url=audio))
+    engine.dispose()
+    _AudioHandler.available = {f"/ok/{turn_id}.flac" for turn_id in rows if turn_id % 3 == 0}
+
+    result = fetch_calls(lang="en", call_quantity=30, random_seed=1, remove_empty_audios=True, **DAY)
+    kept = read_rows(result.calls_uri)
+    assert result.turns == len(kept) == 30
+    assert result.dropped_audio_turns == 60
+    assert all("/ok/" in r["audio_url"] for r in kept)
+    assert "60 turns without audio dropped" in result.message
+
+
+def test_window_uses_the_requested_timezone(warehouse: str) -> None:
+    # Calls start at 10:01-10:30 UTC on 2026-03-10, i.e. 06:01-06:30 in New York (EDT since 8 March).
+    assert fetch_calls(lang="en", call_quantity=100, start_date="2026-03-10", end_date="2026-03-10",
+                       timezone="America/New_York", start_time_offset=615).sampled_calls == 16
