@@ -119,10 +119,22 @@ class LocalRunner:
         on_event: EventCallback | None = None,
         run_name: str | None = None,
     ) -> RunResult:
-        from kfp import local
-
         name = normalise_name(pipeline_name)
         pipeline = get_pipeline(name)
+        return self.run_pipeline(pipeline, name, arguments, on_event=on_event, run_name=run_name)
+
+    def run_pipeline(
+        self,
+        pipeline: Any,
+        name: str,
+        arguments: dict[str, Any],
+        *,
+        on_event: EventCallback | None = None,
+        run_name: str | None = None,
+    ) -> RunResult:
+        """Run a kfp pipeline object that is not (necessarily) registered: benchmarks, tests, plugins."""
+        from kfp import local
+
         typed = coerce_arguments(name, pipeline, arguments)
         run_id = new_run_id()
         run_dir = self.runs_dir / run_id
