@@ -6,12 +6,18 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from skit_pipelines.config import get_settings
 from skit_pipelines.warehouse import schema
 from tests.warehouse_factory import build_warehouse, call_row
+
+if TYPE_CHECKING:
+    from tests.fakes.kfp_server import FakeKfpServer
+
+pytest_plugins = ["tests.fakes.kfp_server"]
 
 DAY = ["-p", "start_date=2026-03-10", "-p", "end_date=2026-03-10", "-p", "timezone=UTC"]
 
@@ -100,3 +106,15 @@ def test_compile_writes_every_pipeline(tmp_path: Path) -> None:
     result = cli("compile", "--out-dir", str(tmp_path / "build"))
     assert result.returncode == 0
     assert (tmp_path / "build" / "fetch_calls_pipeline.yaml").is_file()
+
+
+def test_run_goes_to_kubeflow_when_a_host_is_set(kfp_server: "FakeKfpServer") -> None:
+    kfp_server.script_run(("RUNNING", {"fetch-calls": "RUNNING"}), ("FAILED", {"fetch-calls": "FAILED"}),
+                          error="fetch-calls: start_date: cannot read 'x' as a date", run_id="r-cli")
+    result = cli("run", "fetch_calls_pipeline", "-p", "lang=en", "-p", "call_quantity=50", "--json")
+    assert result.returncode == 1, result.stderr
+    record = json.loads(result.stdout)
+    assert record["backend"] == "kubeflow" and record["run_id"] == "r-cli" and record["state"] == "FAILED"
+    assert record["failed_step"] == "fetch-calls" and "cannot read" in record["error"]
+    (submitted,) = kfp_server.submitted_runs
+    assert submitted["runtime_config"]["parameters"]["call_quantity"] == 50
