@@ -256,7 +256,7 @@ def demo_command(
     for client, count in sorted(sample.calls_per_client.items()):
         table.add_row(f"  client {client}", f"{count} calls")
     console.print(table)
-    console.print(f"CSV: [bold]{calls_uri}[/]")
+    console.print(f"CSV: [bold]{calls_uri}[/]", soft_wrap=True)
     console.print(f"run record and logs: {result.run_dir}")
 
 
