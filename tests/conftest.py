@@ -40,7 +40,7 @@ def isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterat
     home = tmp_path / "skit-home"
     monkeypatch.setenv("SKIT_HOME", str(home))
     for name in ("SKIT_WAREHOUSE_URL", "SKIT_DATABASE_URL", "SKIT_ARTIFACT_ROOT", "SKIT_KFP_HOST",
-                 "SKIT_SLACK_TOKEN", "SKIT_S3_ENDPOINT_URL"):
+                 "SKIT_SLACK_TOKEN", "SKIT_S3_ENDPOINT_URL", "SKIT_DUCKLING_URL"):
         monkeypatch.delenv(name, raising=False)
     get_settings.cache_clear()
     yield home
