@@ -1,0 +1,72 @@
+"""Component ``gen_irr_metrics``: intent evaluation of a tagged dataset (reports, artifacts, metrics rows)."""
+
+from typing import NamedTuple
+
+from skit_pipelines.components import component
+
+
+@component
+def gen_irr_metrics(
+    dataset_uri: str,
+    org_id: str = "",
+    job_id: str = "",
+    labelstudio_project_id: str = "",
+    timezone: str = "Asia/Kolkata",
+    true_label_column: str = "intent_y",
+    pred_label_column: str = "raw.intent",
+    mlwr: bool = False,
+    slu_project_name: str = "",
+    alias_yaml: str = "",
+    groups_yaml: str = "",
+    layers_yaml: str = "",
+) -> NamedTuple(
+    "IrrMetricsOutput",
+    [
+        ("report_uri", str),
+        ("confusion_matrix_uri", str),
+        ("intent_report_uri", str),
+        ("errors_uri", str),
+        ("breakdowns_uri", str),
+        ("heatmap_uri", str),
+        ("top_confusions_uri", str),
+        ("html_report_uri", str),
+        ("n", int),
+        ("accuracy", float),
+        ("weighted_f1", float),
+        ("kappa", float),
+        ("data_notes", str),
+        ("metrics_rows_written", int),
+        ("message", str),
+        ("download_commands", str),
+    ],
+):
+    """Evaluate truth vs prediction of a tagged CSV; with ``mlwr`` also write the intent_metrics rows.
+
+    ``kappa`` is Cohen's kappa; where it is undefined (every turn has one and the same label on both
+    sides, a perfect agreement) the output is 1.0 and the report says "undefined" (kfp outputs hold no NaN).
+    """
+    import collections
+    import logging
+    import math
+
+    from skit_pipelines.metrics.irr import evaluate_tagged_dataset
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    result = evaluate_tagged_dataset(
+        dataset_uri, true_label_column=true_label_column, pred_label_column=pred_label_column,
+        alias_yaml=alias_yaml, groups_yaml=groups_yaml, layers_yaml=layers_yaml, timezone=timezone,
+        reference=org_id, job_id=job_id, labelstudio_project_id=labelstudio_project_id,
+        slu_project_name=slu_project_name, mlwr=mlwr,
+    )
+    print(result.message)
+    names = ["report_uri", "confusion_matrix_uri", "intent_report_uri", "errors_uri", "breakdowns_uri",
+             "heatmap_uri", "top_confusions_uri", "html_report_uri"]
+    output = collections.namedtuple(
+        "IrrMetricsOutput",
+        [*names, "n", "accuracy", "weighted_f1", "kappa", "data_notes", "metrics_rows_written", "message",
+         "download_commands"],
+    )
+    kappa = 1.0 if math.isnan(result.kappa) else result.kappa
+    return output(*[result.artifacts[name] for name in names], result.n, result.accuracy, result.weighted_f1,
+                  kappa, "; ".join(result.issues), result.metrics_rows, result.message,
+                  result.download_commands)

@@ -1,0 +1,123 @@
+"""The true intent of a tagged turn, read from its raw annotation JSON (spec 2.4), with counts of odd shapes.
+
+Why counts: the reference's ``pick_1st_tag`` returned None for any shape it did not expect and kept only
+the first of several labels, both silently (spec 14 item 15). Here every row gets a truth or a reason,
+and :func:`intents_from_tags` returns how many rows had each kind of oddity so the pipeline reports them.
+
+Accepted shapes (after decoding JSON once or twice, for double-encoded tags):
+
+- a plain string that is not JSON (Label Studio exports already flattened to the intent) → itself;
+- ``{"choices": ["x", ...]}`` (Label Studio) → ``x``; ``{"taxonomy": [["x", ...]]}`` → ``x``;
+- ``{"type": "x"}`` (tog) → ``x``; ``{"value": {...}}`` (a full Label Studio result item) → its value;
+- a list of the above → its first element that yields a label (the others are counted as extra labels);
+- a JSON scalar such as ``123`` or ``true`` → its text (the reference returned None for these).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+log = logging.getLogger(__name__)
+
+__all__ = ["TagParse", "intents_from_tags", "parse_tag", "pick_1st_tag"]
+
+# Reasons a row's truth is missing or partial; the keys of ``TagParse.reasons`` and the outputs' counts.
+EMPTY = "empty tag"
+UNEXPECTED = "tag of unexpected shape"
+SEVERAL = "tag with several labels (first kept)"
+
+
+@dataclass(frozen=True)
+class TagParse:
+    """One tag: its first label (None when there is none) and what was odd about it."""
+
+    label: str | None
+    issue: str = ""
+    labels: tuple[str, ...] = field(default=())
+
+
+def _decode(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if not text:
+        return None
+    try:
+        decoded = json.loads(text)
+    except json.JSONDecodeError:
+        return value  # not JSON: an already-flattened label
+    if isinstance(decoded, str):  # double-encoded JSON, or a JSON string literal
+        try:
+            return json.loads(decoded)
+        except json.JSONDecodeError:
+            return decoded
+    if decoded is None or isinstance(decoded, (list, dict)):
+        return decoded
+    return text  # JSON scalar (123, true): the label is its text
+
+
+def _labels_of(item: Any) -> list[str]:
+    """Every label one annotation item holds, in order."""
+    if item is None:
+        return []
+    if isinstance(item, str):
+        return [item.strip()] if item.strip() else []
+    if isinstance(item, (int, float, bool)):
+        return [str(item)]
+    if isinstance(item, list):
+        return [label for element in item for label in _labels_of(element)]
+    if isinstance(item, dict):
+        if "choices" in item:
+            return _labels_of(item["choices"])
+        if "taxonomy" in item:  # Label Studio taxonomy: a list of paths; the label is each path's first node
+            paths = item["taxonomy"] or []
+            firsts = [path[:1] if isinstance(path, list) else path for path in paths]
+            return [label for first in firsts for label in _labels_of(first)]
+        if "type" in item:
+            return _labels_of(item["type"])
+        if "value" in item:
+            return _labels_of(item["value"])
+    return []
+
+
+def parse_tag(tag: Any) -> TagParse:
+    """The first label of a raw tag and what was odd about the tag (see the module docstring)."""
+    if tag is None or (isinstance(tag, float) and pd.isna(tag)):
+        return TagParse(None, EMPTY)
+    decoded = _decode(tag)
+    if decoded is None or decoded == [] or decoded == {}:
+        return TagParse(None, EMPTY)
+    labels = _labels_of(decoded)
+    if not labels:
+        return TagParse(None, UNEXPECTED)
+    return TagParse(labels[0], SEVERAL if len(set(labels)) > 1 else "", tuple(labels))
+
+
+def pick_1st_tag(tag: Any) -> str | None:
+    """The first intent of a raw tag, or None (the reference's helper, made robust)."""
+    return parse_tag(tag).label
+
+
+def intents_from_tags(tags: pd.Series) -> tuple[pd.Series, Counter[str]]:
+    """The first intent of every tag (None where there is none) and the count of each oddity.
+
+    Distinct tag strings are parsed once, so a large export with few distinct tags is cheap.
+    """
+    codes, uniques = pd.factorize(tags, use_na_sentinel=True)
+    parsed = [parse_tag(value) for value in uniques]
+    labels = pd.Series([p.label for p in parsed] + [None], dtype=object).to_numpy()[codes]
+    reasons: Counter[str] = Counter()
+    per_unique = Counter(codes.tolist())
+    for code, count in per_unique.items():
+        issue = EMPTY if code < 0 else parsed[code].issue
+        if issue:
+            reasons[issue] += count
+    if reasons:
+        log.warning("tags: %s", ", ".join(f"{count} rows with {reason}" for reason, count in reasons.items()))
+    return pd.Series(labels, index=tags.index, dtype=object), reasons

@@ -1,0 +1,145 @@
+"""The alias, groups and layers YAMLs of an intent evaluation: fetched from anywhere, validated by shape.
+
+Why: the reference downloaded them from one hard-coded private GitHub repository and turned every failure
+(a typo in the path, a 404, a bad token, broken YAML) into "no YAML", so a report silently lost its
+breakdowns (spec 14 items 2 and 19). Here a path may be a local file, an artifact URI (``s3://``,
+``file://``, through :mod:`skit_pipelines.storage`) or an ``http(s)`` URL (e.g. a raw GitHub URL), and
+every failure is an error that names the parameter. httpx (already a dependency) fetches URLs, with
+tenacity retrying connection errors and 5xx answers a few times; PyYAML's ``safe_load`` parses.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+import yaml
+from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential
+
+from skit_pipelines import storage
+from skit_pipelines.metrics.intents import LayersSpec
+
+__all__ = ["InvalidYamlInputError", "load_alias", "load_groups", "load_layers", "read_yaml_input"]
+
+TIMEOUT_SECONDS = 30.0
+TRUE_SIDE_KEYS = ("intent_x", "true")  # eevee names the true side intent_x (spec 5.1)
+PRED_SIDE_KEYS = ("intent_y", "predicted")
+RAW_GITHUB_HINT = "https://raw.githubusercontent.com/<owner>/<repo>/<branch>/<path>"
+
+
+class InvalidYamlInputError(ValueError):
+    """A YAML input could not be read or has the wrong shape; the message names the parameter."""
+
+
+def _retryable(exc: BaseException) -> bool:
+    if isinstance(exc, httpx.TransportError):
+        return True
+    return isinstance(exc, httpx.HTTPStatusError) and exc.response.status_code >= 500
+
+
+@retry(retry=retry_if_exception(_retryable), stop=stop_after_attempt(3),
+       wait=wait_exponential(multiplier=0.5, max=4), reraise=True)
+def _get(url: str, headers: Mapping[str, str]) -> str:
+    response = httpx.get(url, headers=dict(headers), timeout=TIMEOUT_SECONDS, follow_redirects=True)
+    response.raise_for_status()
+    return response.text
+
+
+def _read_text(path: str, parameter: str, headers: Mapping[str, str]) -> str:
+    lowered = path.lower()
+    if lowered.startswith(("http://", "https://")):
+        try:
+            return _get(path, headers)
+        except httpx.HTTPStatusError as exc:
+            raise InvalidYamlInputError(
+                f"{parameter}: GET {path} answered HTTP {exc.response.status_code}"
+            ) from exc
+        except httpx.HTTPError as exc:
+            raise InvalidYamlInputError(
+                f"{parameter}: cannot fetch {path}: {type(exc).__name__}: {exc}") from exc
+    is_uri = "://" in path
+    if not is_uri and not os.path.exists(os.path.expanduser(path)):
+        raise InvalidYamlInputError(
+            f"{parameter}: {path!r} is not a local file. Give a local path, an artifact URI (s3://...) or "
+            f"an http(s) URL; a file of a GitHub repository is read from {RAW_GITHUB_HINT}"
+        )
+    try:
+        return storage.read_text(path)
+    except (storage.ArtifactNotFoundError, ValueError, OSError) as exc:
+        raise InvalidYamlInputError(f"{parameter}: cannot read {path}: {exc}") from exc
+
+
+def read_yaml_input(path: str, parameter: str, *, headers: Mapping[str, str] | None = None) -> Any:
+    """The parsed YAML at ``path`` (local path, artifact URI or http(s) URL); None when ``path`` is empty."""
+    path = (path or "").strip()
+    if not path:
+        return None
+    text = _read_text(path, parameter, headers or {})
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise InvalidYamlInputError(f"{parameter}: {path} is not valid YAML: {exc}") from exc
+
+
+def _label_lists(data: Any, parameter: str, what: str) -> dict[str, list[str]]:
+    """``{name: [label, ...]}`` with text labels; a single label may be given without a list."""
+    if not isinstance(data, Mapping) or not data:
+        raise InvalidYamlInputError(
+            f"{parameter}: expected a mapping of {what} name to a list of intents, got {type(data).__name__}"
+        )
+    out: dict[str, list[str]] = {}
+    for name, members in data.items():
+        if isinstance(members, (str, int, float)) and not isinstance(members, bool):
+            members = [members]
+        if not isinstance(members, list) or any(m is None or isinstance(m, (dict, list)) for m in members):
+            raise InvalidYamlInputError(f"{parameter}: {what} {name!r} must list intents (plain strings)")
+        out[str(name)] = [str(member) for member in members]
+    return out
+
+
+def load_alias(path: str, parameter: str = "eevee_intent_alias_yaml_github_path", *,
+               headers: Mapping[str, str] | None = None) -> dict[str, list[str]] | None:
+    """Alias YAML ``{alias: [intent, ...]}``; an intent listed under two aliases is an error."""
+    data = read_yaml_input(path, parameter, headers=headers)
+    if data is None:
+        return None
+    alias = _label_lists(data, parameter, "alias")
+    owner: dict[str, str] = {}
+    for name, members in alias.items():
+        for member in members:
+            if owner.setdefault(member, name) != name:
+                raise InvalidYamlInputError(
+                    f"{parameter}: intent {member!r} is listed under two aliases "
+                    f"({owner[member]!r} and {name!r})"
+                )
+    return alias
+
+
+def load_groups(path: str, parameter: str = "eevee_intent_groups_yaml_github_path", *,
+                headers: Mapping[str, str] | None = None) -> dict[str, list[str]] | None:
+    """Groups YAML ``{group: [intent, ...]}`` (an intent may be in several groups)."""
+    data = read_yaml_input(path, parameter, headers=headers)
+    return None if data is None else _label_lists(data, parameter, "group")
+
+
+def load_layers(path: str, parameter: str = "eevee_intent_layers_yaml_github_path", *,
+                headers: Mapping[str, str] | None = None) -> LayersSpec | None:
+    """Layers YAML ``{intent_x: {layer: [intents]}, intent_y: {layer: [intents]}}`` (x = true side,
+    y = predicted side, as in eevee; ``true``/``predicted`` are accepted too)."""
+    data = read_yaml_input(path, parameter, headers=headers)
+    if data is None:
+        return None
+    if not isinstance(data, Mapping):
+        raise InvalidYamlInputError(f"{parameter}: expected a mapping with keys intent_x (true) and intent_y "
+                                    f"(predicted), got {type(data).__name__}")
+    true_key = next((k for k in TRUE_SIDE_KEYS if k in data), None)
+    pred_key = next((k for k in PRED_SIDE_KEYS if k in data), None)
+    if true_key is None or pred_key is None:
+        raise InvalidYamlInputError(
+            f"{parameter}: expected keys intent_x (true-side layers) and intent_y (predicted layers), "
+            f"got {', '.join(map(str, data)) or 'none'}"
+        )
+    return LayersSpec(true_layers=_label_lists(data[true_key], parameter, "true layer"),
+                      pred_layers=_label_lists(data[pred_key], parameter, "predicted layer"))

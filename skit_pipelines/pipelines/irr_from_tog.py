@@ -1,0 +1,114 @@
+"""Annotated Dataset Intent Evaluation: ``irr_from_tog`` (spec 4.7)."""
+
+from typing import NamedTuple
+
+from kfp import dsl
+
+from skit_pipelines.components.check_tagged_dataset import check_tagged_dataset
+from skit_pipelines.components.gen_irr_metrics import gen_irr_metrics
+from skit_pipelines.components.slack_notification import slack_notification
+from skit_pipelines.components.tagged_dataset_download import tagged_dataset_download
+
+IrrFromTogOutput = NamedTuple(
+    "IrrFromTogOutput",
+    [
+        ("report_uri", str),
+        ("confusion_matrix_uri", str),
+        ("intent_report_uri", str),
+        ("errors_uri", str),
+        ("breakdowns_uri", str),
+        ("heatmap_uri", str),
+        ("top_confusions_uri", str),
+        ("html_report_uri", str),
+        ("n", int),
+        ("accuracy", float),
+        ("weighted_f1", float),
+        ("kappa", float),
+        ("data_notes", str),
+        ("metrics_rows_written", int),
+    ],
+)
+
+
+@dsl.pipeline(name="irr-from-tog")
+def irr_from_tog(
+    org_id: str = "",
+    job_id: str = "",
+    labelstudio_project_id: str = "",
+    start_date: str = "",
+    end_date: str = "",
+    start_date_offset: int = 0,
+    end_date_offset: int = 0,
+    timezone: str = "Asia/Kolkata",
+    true_label_column: str = "intent_y",
+    pred_label_column: str = "raw.intent",
+    mlwr: bool = False,
+    slu_project_name: str = "",
+    eevee_intent_alias_yaml_github_path: str = "",
+    eevee_intent_groups_yaml_github_path: str = "",
+    eevee_intent_layers_yaml_github_path: str = "",
+    notify: str = "",
+    channel: str = "",
+    slack_thread: str = "",
+    dataset_path: str = "",
+) -> IrrFromTogOutput:
+    """Intent evaluation of an annotated dataset: classification report, confusion matrix, agreement, HTML.
+
+    Args:
+        org_id: Organisation id; names the artifacts (reference part of their keys).
+        job_id: Annotation job id whose tagged data is evaluated (downloading needs the annotation module).
+        labelstudio_project_id: Label Studio project id whose tagged data is evaluated.
+        start_date: First annotation day to download, YYYY-MM-DD (ignored with dataset_path).
+        end_date: Last annotation day to download, YYYY-MM-DD (ignored with dataset_path).
+        start_date_offset: Days added to start_date (ignored with dataset_path).
+        end_date_offset: Days added to end_date (ignored with dataset_path).
+        timezone: IANA timezone of the dates and of naive timestamps in the dataset.
+        true_label_column: Column with the true intent; derived from the raw tag JSON when absent.
+        pred_label_column: Column with the predicted intent (production SLU: raw.intent).
+        mlwr: Also write one row per category (overall, groups, layers) to the intent_metrics table.
+        slu_project_name: SLU project name stored with the intent_metrics rows.
+        eevee_intent_alias_yaml_github_path: Alias YAML {alias: [intents]}: local path, artifact URI or URL.
+        eevee_intent_groups_yaml_github_path: Groups YAML {group: [intents]}: one report per group.
+        eevee_intent_layers_yaml_github_path: Layers YAML {intent_x: {layer: [intents]}, intent_y: {...}}.
+        notify: Comma list of Slack user ids to cc; non-empty posts a Slack message.
+        channel: Slack channel for the notification.
+        slack_thread: Slack thread timestamp to reply in.
+        dataset_path: A tagged dataset CSV already downloaded (path or artifact URI); skips the download.
+    """
+    with dsl.If(dataset_path != "", name="given-dataset"):
+        given = check_tagged_dataset(dataset_path=dataset_path).set_caching_options(enable_caching=False)
+    with dsl.Else(name="download-dataset"):
+        # The Label Studio download (annotation module's fetch_tagged_dataset) replaces this step.
+        downloaded = tagged_dataset_download(
+            org_id=org_id, job_id=job_id, labelstudio_project_id=labelstudio_project_id,
+            start_date=start_date, end_date=end_date, start_date_offset=start_date_offset,
+            end_date_offset=end_date_offset, timezone=timezone,
+        ).set_caching_options(enable_caching=False)
+    metrics = gen_irr_metrics(
+        dataset_uri=dsl.OneOf(given.output, downloaded.output), org_id=org_id, job_id=job_id,
+        labelstudio_project_id=labelstudio_project_id, timezone=timezone, true_label_column=true_label_column,
+        pred_label_column=pred_label_column, mlwr=mlwr, slu_project_name=slu_project_name,
+        alias_yaml=eevee_intent_alias_yaml_github_path, groups_yaml=eevee_intent_groups_yaml_github_path,
+        layers_yaml=eevee_intent_layers_yaml_github_path,
+    ).set_caching_options(enable_caching=False)
+    with dsl.If(notify != "", name="notify"):
+        slack_notification(
+            message=metrics.outputs["message"], code_block=metrics.outputs["download_commands"],
+            channel=channel, cc=notify, thread_id=slack_thread,
+        ).set_caching_options(enable_caching=False)
+    return IrrFromTogOutput(
+        report_uri=metrics.outputs["report_uri"],
+        confusion_matrix_uri=metrics.outputs["confusion_matrix_uri"],
+        intent_report_uri=metrics.outputs["intent_report_uri"],
+        errors_uri=metrics.outputs["errors_uri"],
+        breakdowns_uri=metrics.outputs["breakdowns_uri"],
+        heatmap_uri=metrics.outputs["heatmap_uri"],
+        top_confusions_uri=metrics.outputs["top_confusions_uri"],
+        html_report_uri=metrics.outputs["html_report_uri"],
+        n=metrics.outputs["n"],
+        accuracy=metrics.outputs["accuracy"],
+        weighted_f1=metrics.outputs["weighted_f1"],
+        kappa=metrics.outputs["kappa"],
+        data_notes=metrics.outputs["data_notes"],
+        metrics_rows_written=metrics.outputs["metrics_rows_written"],
+    )
