@@ -1,6 +1,7 @@
 """(e) Entity evaluation of 1M tagged turns vs reading the same columns with pandas + json.loads.
 
-What is timed: everything the ``gen_eer_metrics`` step does except the table write — read the CSV,
+What is timed (wall clock, best of ``repeat``; ``cpu_seconds`` is this process's CPU time, which a busy
+machine does not inflate): everything the ``gen_eer_metrics`` step does except the table write — read the CSV,
 parse both entity columns, the first-entity report, the all-entities report, the four span schemes, the
 fp/fn/mm tables, the HTML report with its chart, and the upload of every artifact to a local store.
 
@@ -19,6 +20,7 @@ import json
 import os
 import random
 import tempfile
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -44,7 +46,8 @@ def _value(kind: str, rng: random.Random) -> object:
 
 def _entity(kind: str, rng: random.Random, start: int) -> dict[str, object]:
     length = rng.randint(3, 14)
-    return {"type": kind, "value": _value(kind, rng), "text": "x" * length, "start": start, "end": start + length}
+    return {"type": kind, "value": _value(kind, rng), "text": "x" * length, "start": start,
+            "end": start + length}
 
 
 def _prediction(truth: dict[str, object], rng: random.Random) -> list[dict[str, object]]:
@@ -70,7 +73,8 @@ def make_dataset(path: Path, turns: int, seed: int = 7) -> int:
         roll = rng.random()
         if roll < 0.35:
             truth_cells.append(empty)
-            pred_cells.append(empty if rng.random() < 0.95 else json.dumps([_entity(rng.choice(TYPES), rng, 0)]))
+            spurious = rng.random() >= 0.95
+            pred_cells.append(json.dumps([_entity(rng.choice(TYPES), rng, 0)]) if spurious else empty)
             continue
         truth = [_entity(rng.choice(TYPES), rng, rng.randint(0, 20))]
         if roll > 0.92:  # a second entity
@@ -94,7 +98,11 @@ def _baseline(path: Path) -> int:
 
 
 def _ours(path: Path, root: str) -> dict[str, object]:
-    from skit_pipelines.metrics.entity_eval import evaluate_entity_frame, read_entity_dataset, write_entity_artifacts
+    from skit_pipelines.metrics.entity_eval import (
+        evaluate_entity_frame,
+        read_entity_dataset,
+        write_entity_artifacts,
+    )
     from skit_pipelines.metrics.entity_html import render_entity_html
 
     evaluation = evaluate_entity_frame(read_entity_dataset(str(path)))
@@ -115,7 +123,9 @@ def bench_entity_eval(turns: int = 1_000_000, repeat: int = 1) -> Measurement:
             path = Path(work) / "tagged_entities.csv"
             size = make_dataset(path, turns)
             base_seconds, _ = timed(lambda: _baseline(path), repeat)
+            cpu_start = time.process_time()
             seconds, headline = timed(lambda: _ours(path, str(Path(work) / "artifacts")), repeat)
+            cpu_seconds = (time.process_time() - cpu_start) / repeat
     finally:
         if saved is None:
             os.environ.pop("SKIT_ARTIFACT_ROOT", None)
@@ -129,7 +139,8 @@ def bench_entity_eval(turns: int = 1_000_000, repeat: int = 1) -> Measurement:
         seconds=seconds,
         baseline="pandas.read_csv + json.loads of both entity columns",
         baseline_seconds=base_seconds,
-        extra={"csv_mb": round(size / 1e6, 1), "target_seconds": 60, "within_target": seconds < 60,
+        extra={"csv_mb": round(size / 1e6, 1), "cpu_seconds": round(cpu_seconds, 1), "target_seconds": 60,
+               "within_target": seconds < 60,
                "entity_error_rate": round(float(headline["entity_error_rate"]), 4),  # type: ignore[arg-type]
                "strict_f1": round(float(headline["strict_f1"]), 4)},  # type: ignore[arg-type]
     )

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from skit_pipelines.pipelines.eer_from_tog import eer_from_tog
 from skit_pipelines.pipelines.fetch_calls_pipeline import fetch_calls_pipeline
 from skit_pipelines.pipelines.irr_from_tog import irr_from_tog
 
 PIPELINES: dict[str, Any] = {
     "fetch_calls_pipeline": fetch_calls_pipeline,
     "irr_from_tog": irr_from_tog,
+    "eer_from_tog": eer_from_tog,
 }
 
 

@@ -1,0 +1,62 @@
+"""Component ``gen_eer_metrics``: entity evaluation of a tagged dataset → reports, artifacts, metrics rows."""
+
+from typing import NamedTuple
+
+from skit_pipelines.components import component
+
+
+@component
+def gen_eer_metrics(
+    dataset_uri: str,
+    org_id: str = "",
+    job_id: str = "",
+    labelstudio_project_id: str = "",
+    timezone: str = "",
+    mlwr: bool = False,
+    slu_project_name: str = "",
+    note: str = "",
+) -> NamedTuple(
+    "EerMetricsOutput",
+    [
+        ("report_uri", str),
+        ("fp_uri", str),
+        ("fn_uri", str),
+        ("mm_uri", str),
+        ("all_entities_uri", str),
+        ("span_metrics_uri", str),
+        ("html_uri", str),
+        ("summary_uri", str),
+        ("turns", int),
+        ("skipped_rows", int),
+        ("entity_error_rate", float),
+        ("strict_f1", float),
+        ("partial_f1", float),
+        ("metrics_rows_written", int),
+        ("message", str),
+        ("download_command", str),
+    ],
+):
+    """Evaluate, upload every artifact, write ``entity_metrics`` rows when ``mlwr``; outputs URIs, headline
+    numbers and a Slack-ready message. The output type is spelled inline: kfp copies only this source."""
+    import collections
+    import logging
+
+    from skit_pipelines.metrics.entity_eval import run_entity_evaluation
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    result = run_entity_evaluation(
+        dataset_uri=dataset_uri, org_id=org_id, job_id=job_id, labelstudio_project_id=labelstudio_project_id,
+        timezone=timezone, mlwr=mlwr, slu_project_name=slu_project_name,
+    )
+    message = result.message + (f"\nNote: {note}" if note else "")
+    print(message)
+    names = ["report_uri", "fp_uri", "fn_uri", "mm_uri", "all_entities_uri", "span_metrics_uri", "html_uri",
+             "summary_uri", "turns", "skipped_rows", "entity_error_rate", "strict_f1", "partial_f1",
+             "metrics_rows_written", "message", "download_command"]
+    uris, headline = result.uris, result.headline
+    return collections.namedtuple("EerMetricsOutput", names)(
+        uris["report"], uris["fp"], uris["fn"], uris["mm"], uris["all_entities"], uris["spans"],
+        uris.get("html", ""), uris["summary"], int(headline["turns"]), int(headline["skipped_rows"]),
+        float(headline["entity_error_rate"]), float(headline["strict_f1"]), float(headline["partial_f1"]),
+        int(result.metrics_rows_written), message, result.download_commands,
+    )
