@@ -1,18 +1,19 @@
 # The commands a new user runs. Everything happens in .venv; nothing is installed globally.
 PYTHON ?= python3
 VENV ?= .venv
+LS_VENV ?= .venv-labelstudio
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 PYTEST_ARGS ?=
 
-.PHONY: demo test all compile bench lint install install-dev clean
+.PHONY: demo test all compile bench labelstudio lint install install-dev clean
 
 ## demo: create .venv, build a demo call warehouse, sample calls on the local runner, print the result
 demo: $(VENV)/.installed
 	$(BIN)/skit-pipelines demo
 
 ## test: create .venv with the dev and ml extras and run the whole suite (what CI runs)
-test: $(VENV)/.installed-dev
+test: $(VENV)/.installed-dev $(LS_VENV)/bin/label-studio
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## all: compile every pipeline to build/<pipeline>.yaml
@@ -23,6 +24,10 @@ compile: $(VENV)/.installed
 ## bench: benchmarks, printed as ratios against baselines measured in the same run
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m bench
+
+## labelstudio: start a local Label Studio (own venv, ~1 GB) and print its URL and token
+labelstudio: $(VENV)/.installed $(LS_VENV)/bin/label-studio
+	scripts/labelstudio.sh
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check skit_pipelines tests bench
@@ -40,6 +45,11 @@ $(VENV)/.installed: pyproject.toml | $(VENV)/bin/python
 $(VENV)/.installed-dev: pyproject.toml | $(VENV)/bin/python
 	$(PIP) install -e '.[dev,ml]'
 	touch $@ $(VENV)/.installed
+
+# Label Studio is a tool we talk to over HTTP, not a dependency: it lives in its own virtualenv.
+$(LS_VENV)/bin/label-studio:
+	$(PYTHON) -m venv $(LS_VENV)
+	$(LS_VENV)/bin/python -m pip --disable-pip-version-check -q install label-studio
 
 clean:
 	rm -rf build .skit .pytest_cache

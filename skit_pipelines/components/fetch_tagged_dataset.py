@@ -1,0 +1,100 @@
+"""Component ``fetch_tagged_dataset``: Label Studio projects → the tagged CSV artifact (+ counts).
+
+Reusable by any pipeline that needs annotated data (evaluation, retraining): pass the projects and the
+annotation-time window, read ``dataset_uri``.
+"""
+
+from typing import NamedTuple
+
+from skit_pipelines.components import component
+
+
+@component
+def fetch_tagged_dataset(
+    org_id: str = "",
+    job_id: str = "",
+    labelstudio_project_id: str = "",
+    start_date: str = "",
+    end_date: str = "",
+    start_date_offset: int = 0,
+    end_date_offset: int = 0,
+    timezone: str = "",
+    task_type: str = "conversation",
+    all_annotations: bool = False,
+    include_cancelled: bool = False,
+    include_unannotated: bool = False,
+    empty_possible: bool = False,
+) -> NamedTuple(
+    "FetchTaggedDatasetOutput",
+    [
+        ("dataset_uri", str),
+        ("rows", int),
+        ("tasks", int),
+        ("annotations", int),
+        ("unannotated_tasks", int),
+        ("cancelled_annotations", int),
+        ("outside_window", int),
+        ("superseded", int),
+        ("without_intent", int),
+        ("message", str),
+        ("download_command", str),
+    ],
+):
+    """Export the projects through the Label Studio API and store the flattened tagged CSV.
+
+    ``job_id`` is an alias of ``labelstudio_project_id`` (comma lists, merged). Reads SKIT_LABELSTUDIO_URL and
+    SKIT_LABELSTUDIO_TOKEN.
+    """
+    import collections
+    import logging
+
+    from skit_pipelines.annotation.download import fetch_tagged_dataset as run_fetch
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    result = run_fetch(
+        labelstudio_project_id=labelstudio_project_id,
+        job_id=job_id,
+        start_date=start_date,
+        end_date=end_date,
+        start_date_offset=start_date_offset,
+        end_date_offset=end_date_offset,
+        timezone=timezone,
+        task_type=task_type,
+        org_id=org_id,
+        all_annotations=all_annotations,
+        include_cancelled=include_cancelled,
+        include_unannotated=include_unannotated,
+        empty_possible=empty_possible,
+    )
+    print(result.message)
+    counts = result.counts
+    output = collections.namedtuple(
+        "FetchTaggedDatasetOutput",
+        [
+            "dataset_uri",
+            "rows",
+            "tasks",
+            "annotations",
+            "unannotated_tasks",
+            "cancelled_annotations",
+            "outside_window",
+            "superseded",
+            "without_intent",
+            "message",
+            "download_command",
+        ],
+    )
+    return output(
+        result.uri,
+        counts.rows,
+        counts.tasks,
+        counts.annotations,
+        counts.unannotated_tasks,
+        counts.cancelled_annotations,
+        counts.outside_window,
+        counts.superseded,
+        counts.without_intent,
+        result.message,
+        result.download_command,
+    )

@@ -1,0 +1,101 @@
+"""Download tagged entity dataset: ``fetch_tagged_entity_dataset`` (spec 4.8)."""
+
+from typing import NamedTuple
+
+from kfp import dsl
+
+from skit_pipelines.components.build_entity_dataset import build_entity_dataset
+from skit_pipelines.components.fetch_tagged_dataset import fetch_tagged_dataset
+from skit_pipelines.components.slack_notification import slack_notification
+
+FetchTaggedEntityDatasetOutput = NamedTuple(
+    "FetchTaggedEntityDatasetOutput",
+    [
+        ("entity_dataset_uri", str),
+        ("dataset_uri", str),
+        ("rows", int),
+        ("truth_entities", int),
+        ("predicted_entities", int),
+        ("problems", int),
+    ],
+)
+
+
+@dsl.pipeline(name="fetch-tagged-entity-dataset")
+def fetch_tagged_entity_dataset(
+    org_id: str,
+    job_id: str = "",
+    labelstudio_project_id: str = "",
+    start_date: str = "",
+    end_date: str = "",
+    start_date_offset: int = 0,
+    end_date_offset: int = 0,
+    timezone: str = "Asia/Kolkata",
+    task_type: str = "conversation",
+    all_annotations: bool = False,
+    include_cancelled: bool = False,
+    include_unannotated: bool = False,
+    notify: str = "",
+    channel: str = "",
+    slack_thread: str = "",
+) -> FetchTaggedEntityDatasetOutput:
+    """Download annotated turns with their entities: tagged spans with values, and normalised predictions.
+
+    Args:
+        org_id: Organisation id (required); names the artifacts and the message.
+        job_id: Comma list of Label Studio project ids (alias of labelstudio_project_id, merged with it).
+        labelstudio_project_id: Comma list of Label Studio project ids to download.
+        start_date: First annotation day, YYYY-MM-DD in `timezone`; empty (with a zero offset) means no
+            lower bound.
+        end_date: Last annotation day (inclusive), YYYY-MM-DD in `timezone`; empty (with a zero offset)
+            means no upper bound.
+        start_date_offset: Days added to start_date (empty start_date: to today).
+        end_date_offset: Days added to end_date (empty end_date: to today).
+        timezone: IANA timezone of the dates, of the reftime and tagged_time columns, and in which dates and
+            times said in a turn are resolved.
+        task_type: Task type of the projects: conversation, simulated_call, audio_segment, dict,
+            call_transcription or data_generation.
+        all_annotations: One row per annotation instead of the latest annotation of each task.
+        include_cancelled: Keep cancelled (skipped) annotations as rows (always counted).
+        include_unannotated: Add a row with empty answers for each task without annotations (always counted).
+        notify: Comma list of Slack user ids to cc; non-empty posts a Slack message.
+        channel: Slack channel for the notification.
+        slack_thread: Slack thread timestamp to reply in.
+    """
+    fetched = fetch_tagged_dataset(
+        org_id=org_id,
+        job_id=job_id,
+        labelstudio_project_id=labelstudio_project_id,
+        start_date=start_date,
+        end_date=end_date,
+        start_date_offset=start_date_offset,
+        end_date_offset=end_date_offset,
+        timezone=timezone,
+        task_type=task_type,
+        all_annotations=all_annotations,
+        include_cancelled=include_cancelled,
+        include_unannotated=include_unannotated,
+    ).set_caching_options(enable_caching=False)
+    entities = build_entity_dataset(
+        dataset_uri=fetched.outputs["dataset_uri"],
+        org_id=org_id,
+        job_id=job_id,
+        labelstudio_project_id=labelstudio_project_id,
+        message_prefix=fetched.outputs["message"],
+    ).set_caching_options(enable_caching=False)
+    with dsl.If(notify != "", name="notify"):
+        slack_notification(
+            message=entities.outputs["message"],
+            code_block=entities.outputs["download_command"],
+            channel=channel,
+            cc=notify,
+            thread_id=slack_thread,
+        ).set_caching_options(enable_caching=False)
+    return FetchTaggedEntityDatasetOutput(
+        entity_dataset_uri=entities.outputs["entity_dataset_uri"],
+        dataset_uri=fetched.outputs["dataset_uri"],
+        rows=entities.outputs["rows"],
+        truth_entities=entities.outputs["truth_entities"],
+        predicted_entities=entities.outputs["predicted_entities"],
+        problems=entities.outputs["problems"],
+    )
