@@ -260,6 +260,17 @@ def demo_command(
     console.print(f"run record and logs: {result.run_dir}")
 
 
+def _register_api_commands() -> None:
+    """``serve`` and ``create-user`` live with the API (imported lazily there: FastAPI loads only when used)."""
+    from skit_pipelines.api.cli import create_user_command, serve_command
+
+    app.command("serve")(serve_command)
+    app.command("create-user")(create_user_command)
+
+
+_register_api_commands()
+
+
 def main() -> None:  # pragma: no cover - console script entry point
     app()
 

@@ -1,0 +1,132 @@
+"""Tables of the run tracker (SQLAlchemy Core) and an engine that behaves under concurrent writers.
+
+Why the database holds the truth: the API process, the worker processes running local pipelines and a
+restarted API all read and write the same rows. A run exists as soon as its row does (before the HTTP
+response), its final state and its pending notifications are written in one transaction, and a
+notification is sent by whoever *claims* its row with a conditional UPDATE: exactly one claimer wins, on
+SQLite and PostgreSQL alike.
+
+SQLite: WAL lets readers run beside the writer, ``timeout`` makes a writer wait for the lock instead of
+failing, and write transactions start with ``BEGIN IMMEDIATE`` (connections opened with
+``execution_options(immediate=True)``) so two writers never deadlock upgrading read locks.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+TS = sa.DateTime(timezone=True)
+
+runs = sa.Table(
+    "api_runs",
+    metadata,
+    sa.Column("run_id", sa.String(64), primary_key=True),
+    sa.Column("pipeline", sa.String(200), nullable=False),
+    sa.Column("pipeline_ref", sa.String(400), nullable=False, default=""),
+    sa.Column("namespace", sa.String(200), nullable=False),
+    sa.Column("backend", sa.String(20), nullable=False),
+    sa.Column("state", sa.String(20), nullable=False),
+    sa.Column("arguments", sa.Text, nullable=False, default="{}"),
+    sa.Column("webhook_uri", sa.Text, nullable=False, default=""),
+    sa.Column("channel", sa.String(200), nullable=False, default=""),
+    sa.Column("slack_thread", sa.String(100), nullable=False, default=""),
+    sa.Column("created_by", sa.String(200), nullable=False, default=""),
+    sa.Column("source", sa.String(20), nullable=False, default="http"),
+    sa.Column("backend_run_id", sa.String(200), nullable=False, default=""),
+    sa.Column("run_url", sa.Text, nullable=False, default=""),
+    sa.Column("run_dir", sa.Text, nullable=False, default=""),
+    sa.Column("outputs", sa.Text, nullable=False, default="{}"),
+    sa.Column("step_states", sa.Text, nullable=False, default="{}"),
+    sa.Column("failed_step", sa.String(200), nullable=False, default=""),
+    sa.Column("error", sa.Text, nullable=False, default=""),
+    sa.Column("error_logs", sa.Text, nullable=False, default=""),
+    sa.Column("worker_pid", sa.Integer, nullable=True),
+    sa.Column("worker_host", sa.String(200), nullable=False, default=""),
+    sa.Column("heartbeat_at", TS, nullable=True),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("started_at", TS, nullable=True),
+    sa.Column("updated_at", TS, nullable=False),
+    sa.Column("finished_at", TS, nullable=True),
+)
+sa.Index("ix_api_runs_namespace_created", runs.c.namespace, runs.c.created_at)
+sa.Index("ix_api_runs_state", runs.c.state, runs.c.backend)
+
+# One row per notification a final run owes: kind "webhook" or "slack".
+deliveries = sa.Table(
+    "api_run_deliveries",
+    metadata,
+    sa.Column("run_id", sa.String(64), sa.ForeignKey("api_runs.run_id"), primary_key=True),
+    sa.Column("kind", sa.String(20), primary_key=True),
+    sa.Column("status", sa.String(20), nullable=False),  # pending, delivering, delivered, failed, skipped
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("next_attempt_at", TS, nullable=False),
+    sa.Column("first_attempt_at", TS, nullable=True),
+    sa.Column("claimed_by", sa.String(100), nullable=False, default=""),
+    sa.Column("claimed_at", TS, nullable=True),
+    sa.Column("last_error", sa.Text, nullable=False, default=""),
+    sa.Column("delivered_at", TS, nullable=True),
+)
+sa.Index("ix_api_run_deliveries_status", deliveries.c.status, deliveries.c.next_attempt_at)
+
+# Every attempt of every delivery, for the status endpoint and for audits.
+delivery_attempts = sa.Table(
+    "api_delivery_attempts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("run_id", sa.String(64), nullable=False),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("attempt", sa.Integer, nullable=False),
+    sa.Column("at", TS, nullable=False),
+    sa.Column("ok", sa.Boolean, nullable=False),
+    sa.Column("status_code", sa.Integer, nullable=True),
+    sa.Column("error", sa.Text, nullable=False, default=""),
+    sa.Column("seconds", sa.Float, nullable=False, default=0.0),
+)
+sa.Index("ix_api_delivery_attempts_run", delivery_attempts.c.run_id, delivery_attempts.c.kind)
+
+# Slack event ids already handled: Slack re-sends an event it thinks we missed.
+slack_events = sa.Table(
+    "api_slack_events",
+    metadata,
+    sa.Column("event_id", sa.String(100), primary_key=True),
+    sa.Column("received_at", TS, nullable=False),
+)
+
+
+def create_engine(url: str) -> sa.Engine:
+    """An engine for ``url``; SQLite gets WAL, a lock timeout and ``BEGIN IMMEDIATE`` for writers."""
+    if not url.startswith("sqlite"):
+        return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+    from pathlib import Path
+
+    database = sa.engine.make_url(url).database
+    if database and database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    engine = sa.create_engine(
+        url, connect_args={"timeout": 30, "check_same_thread": False}, pool_size=10, max_overflow=40
+    )
+
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves (pysqlite's own is deferred)
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _on_begin(connection: sa.Connection) -> None:
+        immediate = connection.get_execution_options().get("immediate", False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+def create_tables(engine: sa.Engine) -> None:
+    metadata.create_all(engine, checkfirst=True)

@@ -1,0 +1,255 @@
+"""The run service: create a run of a registered pipeline, look runs up. Used by the HTTP API and the bot.
+
+Creating a run (any source):
+1. the pipeline is resolved (kebab or snake case), the arguments are checked against its signature (unknown
+   keys, types, missing required ones) and by its preflight checks; every problem is reported by name;
+2. the run is written to the database (state ``PENDING``) — before the caller hears anything;
+3. local backend: the run waits in the database queue until the watcher hands it to a worker process
+   (never executed in the caller's thread); Kubeflow backend: it is submitted now, with the namespace the
+   caller named, and the watcher follows it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import secrets
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from skit_pipelines.api.preflight import preflight_errors
+from skit_pipelines.api.settings import ApiSettings
+from skit_pipelines.api.store import Page, RunRecord, RunStore
+from skit_pipelines.api.webhooks import check_webhook_uri
+from skit_pipelines.config import Settings
+from skit_pipelines.pipelines import normalise_name
+from skit_pipelines.pipelines.parameters import InvalidArgumentsError, coerce_arguments
+from skit_pipelines.runner.base import PipelineRunError, RunState
+
+logger = logging.getLogger(__name__)
+
+
+class ServiceError(Exception):
+    """A request the service refuses; ``status_code`` is the HTTP answer, ``errors`` per-field problems."""
+
+    status_code = 400
+
+    def __init__(self, message: str, errors: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.errors = errors or {}
+
+
+class UnknownPipeline(ServiceError):
+    status_code = 400
+
+
+class InvalidRequest(ServiceError):
+    status_code = 400
+
+
+class RunNotFound(ServiceError):
+    status_code = 404
+
+
+class QueueFull(ServiceError):
+    status_code = 503
+
+
+class BackendFailure(ServiceError):
+    status_code = 502
+
+
+def new_run_id(now: dt.datetime | None = None) -> str:
+    """Sortable and unique across processes: ``20261122-134501-3fa9c2d41b07``."""
+    now = now or dt.datetime.now(dt.timezone.utc)
+    return f"{now:%Y%m%d-%H%M%S}-{secrets.token_hex(6)}"
+
+
+def pipeline_ref(pipeline: Any) -> str:
+    """``module:attribute`` a worker process imports the pipeline from (registry or not)."""
+    func = getattr(pipeline, "pipeline_func", None)
+    module = getattr(func, "__module__", "")
+    name = getattr(func, "__name__", "")
+    return f"{module}:{name}" if module and name else ""
+
+
+@dataclass(frozen=True)
+class CreatedRun:
+    run: RunRecord
+
+    def response(self) -> dict[str, Any]:
+        return {
+            "message": "Pipeline run created successfully.",
+            "name": self.run.pipeline,
+            "run_id": self.run.run_id,
+            "run_url": self.run.run_url,
+            "error_logs": "",
+        }
+
+
+class RunService:
+    def __init__(
+        self,
+        store: RunStore,
+        settings: Settings,
+        api_settings: ApiSettings,
+        pipelines: dict[str, Any],
+        *,
+        on_queued: Callable[[], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.api_settings = api_settings
+        self.pipelines = pipelines
+        self.on_queued = on_queued or (lambda: None)
+        self._runners: dict[str, Any] = {}
+        self._runners_lock = threading.Lock()
+
+    @property
+    def backend(self) -> str:
+        return self.settings.runner_backend
+
+    # -- pipelines --------------------------------------------------------------------------------
+    def resolve(self, name: str) -> tuple[str, Any]:
+        key = normalise_name(name)
+        if key not in self.pipelines:
+            known = ", ".join(sorted(self.pipelines)) or "(none)"
+            raise UnknownPipeline(f"unknown pipeline {name!r}; known pipelines: {known}")
+        return key, self.pipelines[key]
+
+    def validate(self, name: str, payload: dict[str, Any]) -> tuple[str, Any, dict[str, Any], str]:
+        """(pipeline key, pipeline, typed arguments, webhook_uri), or InvalidRequest naming every problem."""
+        key, pipeline = self.resolve(name)
+        payload = dict(payload)
+        webhook_uri = payload.pop("webhook_uri", None)
+        errors: dict[str, str] = {}
+        if webhook_uri is None:
+            webhook_uri = ""
+        elif not isinstance(webhook_uri, str):
+            errors["webhook_uri"] = f"expected a URL string, got {type(webhook_uri).__name__}"
+            webhook_uri = ""
+        elif webhook_uri.strip():
+            try:
+                webhook_uri = check_webhook_uri(
+                    webhook_uri.strip(), allow_private=self.api_settings.webhook_allow_private
+                )
+            except ValueError as exc:
+                errors["webhook_uri"] = str(exc)
+        arguments: dict[str, Any] = {}
+        try:
+            arguments = coerce_arguments(key, pipeline, payload)
+        except InvalidArgumentsError as exc:
+            errors.update(exc.errors)
+        if not errors:
+            errors.update(preflight_errors(key, arguments))
+        if errors:
+            details = "; ".join(f"{field}: {problem}" for field, problem in errors.items())
+            raise InvalidRequest(f"invalid arguments for {key}: {details}", errors)
+        return key, pipeline, arguments, webhook_uri
+
+    # -- runs -------------------------------------------------------------------------------------
+    def create_run(
+        self, namespace: str, name: str, payload: dict[str, Any], *, created_by: str, source: str = "http"
+    ) -> CreatedRun:
+        key, pipeline, arguments, webhook_uri = self.validate(name, payload)
+        run_id = new_run_id()
+        record = RunRecord(
+            run_id=run_id,
+            pipeline=key,
+            namespace=namespace,
+            backend=self.backend,
+            state=RunState.PENDING,
+            arguments=arguments,
+            pipeline_ref=pipeline_ref(pipeline),
+            webhook_uri=webhook_uri,
+            channel=str(arguments.get("channel", "") or ""),
+            slack_thread=str(arguments.get("slack_thread", "") or ""),
+            created_by=created_by,
+            source=source,
+        )
+        if self.backend == "local":
+            queued = self.store.count_local(RunState.PENDING)
+            if queued >= self.api_settings.api_max_queued:
+                raise QueueFull(f"{queued} runs are already waiting for a worker; try again later")
+            record.run_url = self.local_run_url(namespace, run_id)
+            self.store.insert_run(record)
+            self.on_queued()
+            return CreatedRun(record)
+        return CreatedRun(self._submit_to_kubeflow(record, key, pipeline))
+
+    def local_run_url(self, namespace: str, run_id: str) -> str:
+        base = self.api_settings.api_public_url.rstrip("/")
+        return f"{base}/{namespace}/pipelines/runs/{run_id}"
+
+    def kubeflow_runner(self, namespace: str) -> Any:
+        """One KubeflowRunner per namespace (the namespace of the request goes to Kubeflow)."""
+        from skit_pipelines.runner.kubeflow import KubeflowRunner
+
+        with self._runners_lock:
+            runner = self._runners.get(namespace)
+            if runner is None:
+                s = self.settings
+                runner = KubeflowRunner(
+                    host=s.kfp_host,
+                    token=s.kfp_token.get_secret_value(),
+                    namespace=namespace,
+                    experiment=s.kfp_experiment,
+                    ui_url=s.kfp_ui_url,
+                    poll_seconds=s.kfp_poll_seconds,
+                )
+                self._runners[namespace] = runner
+            return runner
+
+    def _submit_to_kubeflow(self, record: RunRecord, key: str, pipeline: Any) -> RunRecord:
+        self.store.insert_run(record)  # recorded before anything leaves this process
+        try:
+            runner = self.kubeflow_runner(record.namespace)
+            spec = _compiled_spec(key, pipeline)
+            backend_id = runner.submit(key, spec, record.arguments, run_name=f"{key} {record.run_id}")
+        except (PipelineRunError, ValueError) as exc:
+            self.store.finish_run(
+                record.run_id, RunState.FAILED, error=str(exc), error_logs=str(exc), notify=False
+            )
+            raise BackendFailure(f"could not submit the run to Kubeflow: {exc}") from None
+        record.backend_run_id = backend_id
+        record.run_url = runner.run_url(backend_id)
+        self.store.update_progress(record.run_id, backend_run_id=backend_id, run_url=record.run_url)
+        return record
+
+    def get_run(self, namespace: str, run_id: str) -> RunRecord:
+        run = self.store.get_run(run_id)
+        if run is None or run.namespace != namespace:
+            raise RunNotFound(f"there is no run {run_id!r} in namespace {namespace!r}")
+        return run
+
+    def list_runs(
+        self,
+        namespace: str,
+        *,
+        pipeline: str = "",
+        states: tuple[str, ...] = (),
+        limit: int = 50,
+        offset: int = 0,
+    ) -> Page:
+        key = normalise_name(pipeline) if pipeline else ""
+        return self.store.list_runs(namespace, pipeline=key, states=states, limit=limit, offset=offset)
+
+
+_SPECS: dict[int, tuple[Any, Any]] = {}
+_SPECS_LOCK = threading.Lock()
+
+
+def _compiled_spec(key: str, pipeline: Any) -> Any:
+    """Compiling takes ~0.1 s and a pipeline does not change while the API runs: compile it once."""
+    import copy
+
+    from skit_pipelines.runner.kubeflow import compile_pipeline_spec
+
+    with _SPECS_LOCK:
+        cached = _SPECS.get(id(pipeline))
+        if cached is None or cached[0] is not pipeline:
+            cached = _SPECS[id(pipeline)] = (pipeline, compile_pipeline_spec(pipeline))
+    return copy.deepcopy(cached[1])

@@ -1,0 +1,145 @@
+"""Webhook requests: the signed POST of a run's result, one attempt at a time, and the retry schedule.
+
+Why one attempt per call (and not tenacity's retry loop): the schedule must survive a restart of the API,
+so each attempt's outcome and the time of the next one are written to the database, and whichever API
+process is alive then makes the next attempt. The delay doubles from ``webhook_backoff_seconds`` up to
+``webhook_backoff_max_seconds``, with ±25 % jitter so that many failing webhooks do not retry in lockstep,
+until ``webhook_retry_seconds`` have passed since the first attempt.
+
+Signature (when ``SKIT_WEBHOOK_SECRET`` is set): ``X-Skit-Signature: sha256=<hex>`` where ``<hex>`` is
+HMAC-SHA256 over ``"<X-Skit-Timestamp>.<raw body>"``. Signing the timestamp lets a receiver refuse replays
+of an old body. ``X-Skit-Delivery`` (the run id) is the same for every attempt: a receiver that saw it
+already can answer 2xx and ignore the repeat (the one window where a repeat can happen is a crash between
+the receiver's 2xx and our record of it).
+
+Why httpx: the project's HTTP client (timeouts, connection errors as exceptions); never follows redirects,
+so a webhook cannot be bounced to another host.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import ipaddress
+import json
+import random
+import socket
+import time
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from skit_pipelines import __version__
+
+SIGNATURE_HEADER = "X-Skit-Signature"
+TIMESTAMP_HEADER = "X-Skit-Timestamp"
+DELIVERY_HEADER = "X-Skit-Delivery"
+# Answers that will not change by asking again: stop retrying.
+PERMANENT_STATUSES = frozenset({400, 401, 403, 404, 405, 410, 413, 415, 422})
+
+
+@dataclass(frozen=True)
+class AttemptResult:
+    ok: bool
+    status_code: int | None
+    error: str
+    seconds: float
+    permanent: bool = False
+
+
+def sign(secret: str, timestamp: str, body: bytes) -> str:
+    digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+    return f"sha256={digest}"
+
+
+def verify_signature(secret: str, timestamp: str, body: bytes, signature: str) -> bool:
+    """What a receiver does (shown in docs/api.md); constant-time comparison."""
+    return hmac.compare_digest(sign(secret, timestamp, body), signature)
+
+
+def encode_body(payload: dict[str, Any]) -> bytes:
+    return json.dumps(payload, separators=(",", ":"), default=str).encode()
+
+
+def post_webhook(
+    url: str, payload: dict[str, Any], *, delivery_id: str, secret: str = "", timeout: float = 10.0
+) -> AttemptResult:
+    """POST ``payload`` once; 2xx is success. Never raises."""
+    body = encode_body(payload)
+    timestamp = str(int(time.time()))
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": f"skit-pipelines/{__version__}",
+        DELIVERY_HEADER: delivery_id,
+        TIMESTAMP_HEADER: timestamp,
+    }
+    if secret:
+        headers[SIGNATURE_HEADER] = sign(secret, timestamp, body)
+    started = time.monotonic()
+    try:
+        with httpx.Client(timeout=timeout, follow_redirects=False) as client:
+            response = client.post(url, content=body, headers=headers)
+    except httpx.HTTPError as exc:
+        reason = str(exc) or type(exc).__name__
+        return AttemptResult(False, None, f"{type(exc).__name__}: {reason}"[:500], time.monotonic() - started)
+    seconds = time.monotonic() - started
+    if 200 <= response.status_code < 300:
+        return AttemptResult(True, response.status_code, "", seconds)
+    snippet = " ".join(response.text[:200].split())
+    error = f"HTTP {response.status_code}" + (f": {snippet}" if snippet else "")
+    return AttemptResult(
+        False, response.status_code, error, seconds, response.status_code in PERMANENT_STATUSES
+    )
+
+
+def next_delay(attempt: int, *, initial: float, maximum: float) -> float:
+    """Seconds before attempt ``attempt + 1`` (``attempt`` ≥ 1 attempts made so far)."""
+    base = min(initial * (2 ** max(attempt - 1, 0)), maximum)
+    return base * (0.75 + random.random() * 0.5)
+
+
+def next_attempt(
+    first_attempt_at: dt.datetime,
+    attempt: int,
+    *,
+    window: float,
+    initial: float,
+    maximum: float,
+    now: dt.datetime,
+) -> dt.datetime | None:
+    """When to try again, or None when the retry window is over."""
+    when = now + dt.timedelta(seconds=next_delay(attempt, initial=initial, maximum=maximum))
+    if (when - first_attempt_at).total_seconds() > window:
+        return None
+    return when
+
+
+def redact_url(url: str) -> str:
+    """``scheme://host[:port]/path`` for logs: no user, password, query or fragment (they may hold tokens)."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "(unparsable URL)"
+    return f"{parts.scheme}://{host}{port}{parts.path}"
+
+
+def check_webhook_uri(uri: str, *, allow_private: bool) -> str:
+    """The URI if it is an absolute http(s) URL (and public, unless private targets are allowed)."""
+    parts = urlsplit(uri)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"expected an absolute http(s) URL, got {uri[:200]!r}")
+    if not allow_private:
+        try:
+            infos = socket.getaddrinfo(parts.hostname, parts.port or 443, proto=socket.IPPROTO_TCP)
+        except (OSError, UnicodeError):
+            raise ValueError(f"cannot resolve the host of {parts.hostname!r}") from None
+        for info in infos:
+            address = ipaddress.ip_address(info[4][0])
+            if not address.is_global:
+                raise ValueError(f"{parts.hostname!r} is a private or loopback address (not allowed here)")
+    return uri

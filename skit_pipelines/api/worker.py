@@ -1,0 +1,120 @@
+"""A worker process: runs one claimed local run on the local runner and writes its result to the database.
+
+``python -m skit_pipelines.api.worker <run-id>`` is started by the API's worker pool (its own session, so
+stopping or restarting the API does not stop the run). While the pipeline runs, a thread keeps the run's
+heartbeat fresh and every step event is written to the run; at the end the final state, outputs, error and
+error logs are written in one transaction together with the notifications the run owes. The API that is
+alive then (the same one or a restarted one) sends them.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+import threading
+import traceback
+from typing import Any
+
+from skit_pipelines.api.settings import get_api_settings
+from skit_pipelines.api.store import RunStore
+from skit_pipelines.config import get_settings
+from skit_pipelines.runner.base import RunState, StepEvent
+
+logger = logging.getLogger("skit_pipelines.api.worker")
+
+ERROR_LOGS_LIMIT = 100_000  # characters kept of a failed run's logs
+
+
+def load_pipeline(pipeline_ref: str, name: str) -> Any:
+    """The pipeline object a run was created from: ``module:attribute``, else the registry entry."""
+    if pipeline_ref and ":" in pipeline_ref:
+        module_name, attribute = pipeline_ref.split(":", 1)
+        return getattr(importlib.import_module(module_name), attribute)
+    from skit_pipelines.pipelines import get_pipeline
+
+    return get_pipeline(name)
+
+
+def _one_line(error: str) -> str:
+    lines = [line.strip() for line in (error or "").strip().splitlines() if line.strip()]
+    return lines[-1][:1000] if lines else ""
+
+
+def run_worker(run_id: str) -> int:
+    settings = get_settings()
+    api_settings = get_api_settings()
+    store = RunStore.from_url(settings.effective_database_url)
+    try:
+        run = store.get_run(run_id)
+        if run is None or run.state != RunState.RUNNING:
+            logger.error(
+                "run %s is not waiting for a worker (%s)", run_id, run.state.value if run else "missing"
+            )
+            return 1
+        stop = threading.Event()
+
+        def beat() -> None:
+            while not stop.wait(api_settings.api_heartbeat_seconds):
+                try:
+                    store.heartbeat(run_id)
+                except Exception:  # a missed beat is not fatal; the next one may get through
+                    logger.warning("heartbeat of run %s not written", run_id, exc_info=True)
+
+        heart = threading.Thread(target=beat, name="heartbeat", daemon=True)
+        heart.start()
+        steps: dict[str, str] = dict(run.step_states)
+
+        def on_event(event: StepEvent) -> None:
+            steps[event.step] = event.state.value
+            try:
+                store.update_progress(run_id, step_states=steps)
+            except Exception:
+                logger.warning("step state of run %s not written", run_id, exc_info=True)
+
+        try:
+            from skit_pipelines.runner.local import LocalRunner
+
+            pipeline = load_pipeline(run.pipeline_ref, run.pipeline)
+            result = LocalRunner.from_settings(settings).run_pipeline(
+                pipeline, run.pipeline, run.arguments, on_event=on_event, run_name=f"{run.pipeline} {run_id}"
+            )
+        except Exception as exc:
+            logs = traceback.format_exc()
+            store.finish_run(
+                run_id,
+                RunState.FAILED,
+                error=f"{type(exc).__name__}: {exc}"[:1000],
+                error_logs=logs[-ERROR_LOGS_LIMIT:],
+                step_states=steps,
+            )
+            return 1
+        finally:
+            stop.set()
+        store.finish_run(
+            run_id,
+            result.state,
+            outputs=result.outputs,
+            failed_step=result.failed_step,
+            error=_one_line(result.error),
+            error_logs=(result.error or "")[-ERROR_LOGS_LIMIT:] if not result.succeeded else "",
+            step_states=steps,
+            backend_run_id=result.run_id,
+            run_dir=result.run_dir,
+        )
+        return 0
+    finally:
+        store.dispose()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print("usage: python -m skit_pipelines.api.worker <run-id>", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return run_worker(args[0])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,135 @@
+"""The local backend's worker pool: queued runs → worker processes, at most ``SKIT_API_WORKERS`` at a time.
+
+The queue is the database (runs in state ``PENDING``, oldest first), so it survives a restart and is shared
+by every API process on the database: the bound counts every local run in ``RUNNING``, whoever started it.
+Each run gets its own process (``python -m skit_pipelines.api.worker``) in a new session: a crash of one
+pipeline cannot take the API or another run down, and stopping the API leaves running pipelines alone.
+
+A worker that dies without writing a result (killed, out of memory) is noticed two ways: on this host its
+process is gone; on any host its heartbeat goes stale. Its run is then marked FAILED with the tail of the
+worker's log, which notifies the caller like any other failure.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from skit_pipelines.api.settings import ApiSettings
+from skit_pipelines.api.store import HOST, RunStore, now_utc
+from skit_pipelines.runner.base import RunState
+
+logger = logging.getLogger(__name__)
+
+LOG_TAIL_BYTES = 8000
+
+
+def pid_alive(pid: int) -> bool:
+    """Is a process with this pid running on this host (zombies count as dead)?"""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return stat.rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def tail(path: Path, size: int = LOG_TAIL_BYTES) -> str:
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            handle.seek(max(handle.tell() - size, 0))
+            return handle.read().decode("utf-8", errors="replace")
+    except OSError:
+        return ""
+
+
+class WorkerPool:
+    def __init__(self, store: RunStore, api_settings: ApiSettings) -> None:
+        self.store = store
+        self.api_settings = api_settings
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self.log_dir = api_settings.state_dir / "workers"
+
+    def log_path(self, run_id: str) -> Path:
+        return self.log_dir / f"{run_id}.log"
+
+    def tick(self) -> None:
+        self.reap()
+        self.fail_dead_workers()
+        self.dispatch()
+
+    def reap(self) -> None:
+        for run_id, process in list(self.processes.items()):
+            if process.poll() is not None:
+                del self.processes[run_id]
+
+    def dispatch(self) -> int:
+        """Start workers for the oldest queued runs while fewer than ``api_workers`` run; returns how many."""
+        free = self.api_settings.api_workers - self.store.count_local(RunState.RUNNING)
+        started = 0
+        while free > 0:
+            queued = self.store.queued_local_runs(free)
+            if not queued:
+                break
+            for run_id in queued:
+                if free <= 0:
+                    break
+                if not self.store.claim_queued(run_id):
+                    continue  # another dispatcher took it
+                self._spawn(run_id)
+                free -= 1
+                started += 1
+        return started
+
+    def _spawn(self, run_id: str) -> None:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            with open(self.log_path(run_id), "ab") as log:
+                process = subprocess.Popen(
+                    [sys.executable, "-m", "skit_pipelines.api.worker", run_id],
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                    env=os.environ.copy(),
+                )
+        except OSError as exc:
+            logger.error("cannot start a worker for run %s: %s", run_id, exc)
+            self.store.finish_run(run_id, RunState.FAILED, error=f"cannot start a worker process: {exc}")
+            return
+        self.processes[run_id] = process
+        self.store.set_worker(run_id, process.pid)
+        logger.info("run %s started in worker process %s", run_id, process.pid)
+
+    def fail_dead_workers(self) -> int:
+        stale_after = dt.timedelta(seconds=self.api_settings.api_worker_stale_seconds)
+        now = now_utc()
+        failed = 0
+        for run in self.store.unfinished_runs("local"):
+            if run.state != RunState.RUNNING or run.run_id in self.processes:
+                continue
+            reason = ""
+            if run.worker_host == HOST and run.worker_pid and not pid_alive(run.worker_pid):
+                reason = f"the worker process (pid {run.worker_pid}) ended without reporting a result"
+            elif run.heartbeat_at is not None and now - run.heartbeat_at > stale_after:
+                reason = (
+                    f"the worker on {run.worker_host or 'an unknown host'} sent no heartbeat for "
+                    f"{int((now - run.heartbeat_at).total_seconds())}s"
+                )
+            if not reason:
+                continue
+            logs = tail(self.log_path(run.run_id))
+            if self.store.finish_run(run.run_id, RunState.FAILED, error=reason, error_logs=logs or reason):
+                logger.warning("run %s failed: %s", run.run_id, reason)
+                failed += 1
+        return failed

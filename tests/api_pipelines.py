@@ -1,0 +1,48 @@
+"""Pipelines that exist only for the API tests (registered in the apps the tests build, never in the product).
+
+``sleep_pipeline`` keeps a worker busy for a known time (restart and concurrency tests); ``noop_pipeline``
+returns at once. A worker process imports them by ``module:attribute`` like any registered pipeline.
+(No ``from __future__ import annotations``: kfp reads the real annotation objects.)
+"""
+
+from kfp import dsl
+
+from skit_pipelines.components import component
+
+
+@component
+def sleep_step(seconds: float) -> str:
+    """Sleeps, then returns an artifact-like path so that the outputs carry a URI."""
+    import time
+
+    time.sleep(seconds)
+    return "/tmp/skit-test-artifact.csv"
+
+
+@component
+def fail_step(message: str) -> str:
+    """Always fails with ``message``."""
+    raise RuntimeError(message)
+
+
+@dsl.pipeline(name="sleep-pipeline")
+def sleep_pipeline(seconds: float = 1.0) -> str:
+    """Sleep for a while (tests only).
+
+    Args:
+        seconds: How long the step sleeps.
+    """
+    return sleep_step(seconds=seconds).set_caching_options(enable_caching=False).output
+
+
+@dsl.pipeline(name="fail-pipeline")
+def fail_pipeline(message: str = "boom") -> str:
+    """Fail in its only step (tests only).
+
+    Args:
+        message: The error message.
+    """
+    return fail_step(message=message).set_caching_options(enable_caching=False).output
+
+
+TEST_PIPELINES = {"sleep_pipeline": sleep_pipeline, "fail_pipeline": fail_pipeline}
