@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 PYTEST_ARGS ?=
 
-.PHONY: demo test all compile bench labelstudio lint install install-dev clean
+.PHONY: demo test all compile bench bench-models labelstudio lint install install-dev clean
 
 ## demo: create .venv, build a demo call warehouse, sample calls on the local runner, print the result
 demo: $(VENV)/.installed
@@ -22,8 +22,12 @@ compile: $(VENV)/.installed
 	$(BIN)/skit-pipelines compile --out-dir build
 
 ## bench: benchmarks, printed as ratios against baselines measured in the same run
-bench: $(VENV)/.installed-dev
+bench: $(VENV)/.installed-dev $(LS_VENV)/bin/label-studio
 	$(BIN)/python -m bench
+
+## bench-models: BANKING77 intent model benchmark on the CPU (~15 min; not part of CI)
+bench-models: $(VENV)/.installed-dev
+	$(BIN)/python -m bench.models
 
 ## labelstudio: start a local Label Studio (own venv, ~1 GB) and print its URL and token
 labelstudio: $(VENV)/.installed $(LS_VENV)/bin/label-studio

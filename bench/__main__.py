@@ -1,8 +1,11 @@
 """``make bench`` / ``python -m bench``: run the benchmarks and print ratios against same-run baselines.
 
-    python -m bench                 # 190k calls (~1M turns) on SQLite and PostgreSQL
+    python -m bench                 # everything; warehouse: 190k calls (~1M turns) on SQLite and PostgreSQL
     python -m bench --calls 10000   # a quicker pass
+    python -m bench --only eval,api # some groups: warehouse, runner, eval, annotation, api
     python -m bench --no-postgres   # where no PostgreSQL server is reachable
+
+The model benchmark (BANKING77 training, ~15 min) is separate: ``make bench-models``.
 """
 
 from __future__ import annotations
@@ -61,19 +64,10 @@ def _table(results: list[Measurement]) -> Table:
     return table
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--calls", type=int, default=190_000, help="calls in the benchmark warehouse (~1M turns)")
-    parser.add_argument("--sample", type=int, default=10_000, help="calls to sample")
-    parser.add_argument("--no-postgres", action="store_true", help="skip the PostgreSQL benchmarks")
-    parser.add_argument("--postgres-url", default=os.environ.get("SKIT_TEST_POSTGRES_URL", DEFAULT_POSTGRES))
-    args = parser.parse_args()
-
+def _warehouse(args: argparse.Namespace) -> list[Measurement]:
     from bench.demo_data import bench_demo_data
-    from bench.runner_overhead import bench_runner_overhead
     from bench.sampling import bench_sampling
 
-    console.print("machine: " + ", ".join(f"{k}={v}" for k, v in machine().items()))
     results: list[Measurement] = []
     with tempfile.TemporaryDirectory(prefix="skit-bench-") as work:
         sqlite_url = f"sqlite:///{Path(work) / 'warehouse.db'}"
@@ -81,19 +75,58 @@ def main() -> None:
         results.append(bench_demo_data(sqlite_url, "SQLite", args.calls, END_DATE, DAYS))
         console.print(f"sampling {args.sample} calls on SQLite ...")
         results.append(bench_sampling(sqlite_url, "SQLite", END_DATE, DAYS, args.sample))
+    if not args.no_postgres and (pg := _postgres_schema_url(args.postgres_url)):
+        pg_url, pg_schema = pg
+        try:
+            console.print(f"generating {args.calls} calls on PostgreSQL ...")
+            results.append(bench_demo_data(pg_url, "PostgreSQL", args.calls, END_DATE, DAYS))
+            console.print(f"sampling {args.sample} calls on PostgreSQL ...")
+            results.append(bench_sampling(pg_url, "PostgreSQL", END_DATE, DAYS, args.sample))
+        finally:
+            _drop_schema(args.postgres_url, pg_schema)
+    return results
 
-        if not args.no_postgres and (pg := _postgres_schema_url(args.postgres_url)):
-            pg_url, pg_schema = pg
-            try:
-                console.print(f"generating {args.calls} calls on PostgreSQL ...")
-                results.append(bench_demo_data(pg_url, "PostgreSQL", args.calls, END_DATE, DAYS))
-                console.print(f"sampling {args.sample} calls on PostgreSQL ...")
-                results.append(bench_sampling(pg_url, "PostgreSQL", END_DATE, DAYS, args.sample))
-            finally:
-                _drop_schema(args.postgres_url, pg_schema)
 
+GROUPS = ("warehouse", "runner", "eval", "annotation", "api")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--calls", type=int, default=190_000, help="calls in the benchmark warehouse (~1M turns)")
+    parser.add_argument("--sample", type=int, default=10_000, help="calls to sample")
+    parser.add_argument("--no-postgres", action="store_true", help="skip the PostgreSQL benchmarks")
+    parser.add_argument("--postgres-url", default=os.environ.get("SKIT_TEST_POSTGRES_URL", DEFAULT_POSTGRES))
+    parser.add_argument("--only", default=",".join(GROUPS), help=f"comma list of groups: {', '.join(GROUPS)}")
+    args = parser.parse_args()
+    groups = {g.strip() for g in args.only.split(",") if g.strip()}
+    unknown = groups - set(GROUPS)
+    if unknown:
+        parser.error(f"--only: unknown group(s) {', '.join(sorted(unknown))} (known: {', '.join(GROUPS)})")
+
+    from bench.annotation import bench_annotation_local
+    from bench.api_load import bench_api_load
+    from bench.entity_eval import bench_entity_eval
+    from bench.intent_eval import bench_intent_eval
+    from bench.runner_overhead import bench_runner_overhead
+
+    console.print("machine: " + ", ".join(f"{k}={v}" for k, v in machine().items()))
+    results: list[Measurement] = []
+    if "warehouse" in groups:
+        results += _warehouse(args)
+    if "runner" in groups:
         console.print("local runner overhead ...")
         results.append(bench_runner_overhead())
+    if "eval" in groups:
+        console.print("intent evaluation, 1M rows x 300 labels ...")
+        results.append(bench_intent_eval())
+        console.print("entity evaluation, 1M turns ...")
+        results.append(bench_entity_eval())
+    if "annotation" in groups:
+        console.print("Label Studio upload/download of 10k turns ...")
+        results += bench_annotation_local()
+    if "api" in groups:
+        console.print("HTTP API under 50 concurrent clients ...")
+        results += bench_api_load()
 
     console.print(_table(results))
     console.print(f"saved {save(results, 'bench')}")

@@ -154,6 +154,21 @@ def bench_annotation(url: str, token: str, turns: int = 10_000) -> list[Measurem
     ]
 
 
+def bench_annotation_local(turns: int = 10_000) -> list[Measurement]:
+    """Start a scratch Label Studio from ``.venv-labelstudio`` (warm template), benchmark, stop it."""
+    from skit_pipelines.annotation import local_server
+
+    venv = local_server.DEFAULT_VENV
+    scratch = Path(tempfile.mkdtemp(prefix="bench-labelstudio-"))
+    started = time.perf_counter()
+    server = local_server.start_from_template(venv / "skit-test-template", scratch, venv=venv)
+    print(f"Label Studio started at {server.url} in {time.perf_counter() - started:.1f} s")
+    try:
+        return bench_annotation(server.url, server.token, turns)
+    finally:
+        server.stop()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -165,22 +180,10 @@ def main() -> None:
     parser.add_argument("--turns", type=int, default=10_000)
     args = parser.parse_args()
     print("machine: " + ", ".join(f"{k}={v}" for k, v in machine().items()))
-    server = None
-    url, token = args.url, args.token
-    if not url:
-        from skit_pipelines.annotation import local_server
-
-        venv = local_server.DEFAULT_VENV
-        scratch = Path(tempfile.mkdtemp(prefix="bench-labelstudio-"))
-        started = time.perf_counter()
-        server = local_server.start_from_template(venv / "skit-test-template", scratch, venv=venv)
-        url, token = server.url, server.token
-        print(f"Label Studio started at {url} in {time.perf_counter() - started:.1f} s")
-    try:
-        results = bench_annotation(url, token, args.turns)
-    finally:
-        if server is not None:
-            server.stop()
+    if args.url:
+        results = bench_annotation(args.url, args.token, args.turns)
+    else:
+        results = bench_annotation_local(args.turns)
     for r in results:
         print(
             f"{r.name}: {r.seconds:.2f} s vs {r.baseline} {r.baseline_seconds:.2f} s "
