@@ -10,12 +10,11 @@ import sqlalchemy as sa
 
 from skit_pipelines import storage
 from skit_pipelines.config import get_settings
+from skit_pipelines.metrics.dataset_source import DatasetSourceError, download_project_ids, given_dataset
 from skit_pipelines.metrics.entities import InvalidEntityDatasetError
 from skit_pipelines.metrics.entity_eval import (
-    DatasetSourceError,
     evaluate_entity_frame,
     read_entity_dataset,
-    resolve_dataset_source,
     run_entity_evaluation,
 )
 from skit_pipelines.runner.base import RunState, StepEvent, get_runner
@@ -59,9 +58,10 @@ def test_runs_locally_writes_everything_and_posts_to_slack(
     }, on_event=events.append)
 
     assert result.state == RunState.SUCCEEDED, result.error
-    assert [(e.step, e.state) for e in events if e.state != RunState.RUNNING] == [
-        ("entity-dataset-source", RunState.SUCCEEDED), ("gen-eer-metrics", RunState.SUCCEEDED),
-        ("slack-notification", RunState.SUCCEEDED)]
+    assert [e.step for e in events if e.state == RunState.SUCCEEDED] == [
+        "check-tagged-dataset", "gen-eer-metrics", "slack-notification"]
+    assert {e.step for e in events if e.state == RunState.SKIPPED} == {
+        "check-download-source", "fetch-tagged-dataset", "build-entity-dataset"}  # no download
     out = result.outputs
     assert int(out["turns"]) == 4 and int(out["skipped_rows"]) == 1
     assert int(out["metrics_rows_written"]) == 3  # date, number, overall
@@ -103,11 +103,11 @@ def test_runs_locally_writes_everything_and_posts_to_slack(
     assert "<@U42>" in post.args["text"]
 
 
-def test_job_id_without_dataset_path_fails_clearly(isolated_settings: Path) -> None:
-    result = get_runner().run("eer_from_tog", {"job_id": "123"})
-    assert result.state == RunState.FAILED
-    assert result.failed_step == "entity-dataset-source"
-    assert "needs the annotation module" in result.error and "dataset_path" in result.error
+def test_no_dataset_and_no_project_fails_clearly(isolated_settings: Path) -> None:
+    result = get_runner().run("eer_from_tog", {"start_date": "2026-03-01"})
+    assert result.state == RunState.FAILED and result.failed_step == "check-download-source"
+    assert "no dataset to evaluate: give dataset_path" in result.error
+    assert "job_id / labelstudio_project_id" in result.error
 
 
 def test_a_dataset_without_entity_columns_fails_naming_them(tmp_path: Path, isolated_settings: Path) -> None:
@@ -120,15 +120,20 @@ def test_a_dataset_without_entity_columns_fails_naming_them(tmp_path: Path, isol
 
 def test_dataset_source_rules(tmp_path: Path) -> None:
     dataset = write_dataset(tmp_path / "d.csv")
-    assert resolve_dataset_source(dataset_path=str(dataset)) == (str(dataset), "")
-    _, note = resolve_dataset_source(dataset_path=str(dataset), end_date="2026-03-02", start_date_offset=-7)
+    assert given_dataset(f" {dataset} ") == (str(dataset), "")
+    _, note = given_dataset(str(dataset), end_date="2026-03-02", start_date_offset=-7)
     assert note.startswith("end_date, start_date_offset ignored")
-    with pytest.raises(storage.ArtifactNotFoundError, match="dataset_path"):
-        resolve_dataset_source(dataset_path=str(tmp_path / "missing.csv"))
-    with pytest.raises(DatasetSourceError, match="labelstudio_project_id=9"):
-        resolve_dataset_source(labelstudio_project_id="9")
-    with pytest.raises(DatasetSourceError, match="no dataset"):
-        resolve_dataset_source()
+    with pytest.raises(storage.ArtifactNotFoundError, match="dataset_path does not exist"):
+        given_dataset(str(tmp_path / "missing.csv"))
+    with pytest.raises(DatasetSourceError, match="no dataset to evaluate") as raised:
+        given_dataset("")
+    assert raised.value.parameter == "dataset_path"
+    assert download_project_ids(labelstudio_project_id="9, 4", job_id="4,12") == [9, 4, 12]
+    assert download_project_ids(job_id="7") == [7]
+    with pytest.raises(DatasetSourceError, match="no dataset to evaluate"):
+        download_project_ids(job_id=" ", labelstudio_project_id="")
+    with pytest.raises(ValueError, match="job_id: 'x' is not a Label Studio project id"):
+        download_project_ids(job_id="x")
 
 
 def test_reads_from_and_writes_to_s3(tmp_path: Path, s3_bucket: str) -> None:
@@ -141,6 +146,16 @@ def test_reads_from_and_writes_to_s3(tmp_path: Path, s3_bucket: str) -> None:
     assert all(u.startswith(f"s3://{s3_bucket}/prefix/project/acme/") for u in result.uris.values())
     assert "entity Error".lower() in storage.read_text(result.uris["html"]).lower()
     assert result.download_commands.count("aws s3 cp") == 8
+
+
+def test_the_note_says_where_the_dataset_came_from(tmp_path: Path, isolated_settings: Path) -> None:
+    note = "Here is your data ...: 0 rows from 3 tasks (3 annotations outside the date window left out)."
+    result = run_entity_evaluation(dataset_uri=str(write_dataset(tmp_path / "d.csv")), note=note)
+    assert result.message.endswith("\n" + note)
+    header_only = tmp_path / "header.csv"
+    header_only.write_text("data_id,truth_entities,predicted_entities\n")
+    with pytest.raises(InvalidEntityDatasetError, match=r"(?s)no rows.*3 annotations outside the date window"):
+        run_entity_evaluation(dataset_uri=str(header_only), note=note)
 
 
 def test_an_unknown_timezone_is_named(tmp_path: Path) -> None:

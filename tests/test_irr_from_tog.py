@@ -131,7 +131,8 @@ def test_pipeline_runs_locally_and_notifies(demo_csv: Path, slack_server: "FakeS
     assert f">{outputs['accuracy']:.3f}<" in page
     states = {(e.step, e.state) for e in events}
     assert ("gen-irr-metrics", RunState.SUCCEEDED) in states
-    assert ("tagged-dataset-download", RunState.SKIPPED) in states
+    assert ("check-download-source", RunState.SKIPPED) in states  # dataset_path given: no download
+    assert ("fetch-tagged-dataset", RunState.SKIPPED) in states
     assert ("slack-notification", RunState.SUCCEEDED) in states
     assert [r["metric_name"] for r in read_intent_metrics(slu_name="acme-slu")] == ["overall-intents"]
 
@@ -146,11 +147,13 @@ def test_pipeline_runs_locally_and_notifies(demo_csv: Path, slack_server: "FakeS
 
 
 def test_pipeline_without_a_dataset_fails_clearly(isolated_settings: Path) -> None:
-    result = get_runner().run("irr_from_tog", {"job_id": "42"})
-    assert result.state == RunState.FAILED and result.failed_step == "tagged-dataset-download"
-    assert "needs the annotation module" in result.error and "dataset_path" in result.error
     result = get_runner().run("irr_from_tog", {})
+    assert result.state == RunState.FAILED and result.failed_step == "check-download-source"
     assert "no dataset to evaluate: give dataset_path" in result.error
+    assert "job_id / labelstudio_project_id" in result.error
+    result = get_runner().run("irr_from_tog", {"labelstudio_project_id": "12", "job_id": "seven"})
+    assert result.failed_step == "check-download-source"
+    assert "job_id: 'seven' is not a Label Studio project id" in result.error
 
 
 def test_pipeline_names_a_missing_column(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -61,6 +61,36 @@ class Answers:
         return bool(self.call_disposition or self.call_flags or self.call_notes)
 
 
+def choice_labels(value: Mapping[str, Any]) -> list[str]:
+    """The labels of a Choices or Taxonomy result value, in order, blanks left out.
+
+    Choices give ``["x", ...]``; a Taxonomy tag gives paths ``[["x", "child"], ...]`` whose label is the first
+    node (skit-labels read ``taxonomy[0][0]``). The one reader of this shape: the intent evaluation
+    (``metrics.tags``) reads raw tags through it too.
+    """
+    if value.get("choices"):
+        items = value["choices"]
+    else:
+        items = [path[0] if isinstance(path, list) else path for path in value.get("taxonomy") or [] if path]
+    return [label for label in _flat_text(items) if label]
+
+
+def _flat_text(item: Any) -> Iterator[str]:
+    """Every scalar of a (possibly nested) list as stripped text; None gives nothing."""
+    if isinstance(item, list):
+        for element in item:
+            yield from _flat_text(element)
+    elif isinstance(item, str):
+        yield item.strip()
+    elif item is not None and not isinstance(item, Mapping):
+        yield str(item)
+
+
+def is_result_item(item: Any) -> bool:
+    """Whether ``item`` is one item of a Label Studio annotation ``result`` (it names its control)."""
+    return isinstance(item, Mapping) and "from_name" in item and isinstance(item.get("value"), Mapping)
+
+
 def read_answers(result: Sequence[Mapping[str, Any]]) -> Answers:
     answers = Answers()
     for item in result or []:
@@ -68,9 +98,7 @@ def read_answers(result: Sequence[Mapping[str, Any]]) -> Answers:
         name = item.get("from_name")
         kind = item.get("type")
         if name == names.INTENT_NAME:
-            # Choices give ["x"]; a Taxonomy tag gives [["x", "child"]] (skit-labels read taxonomy[0][0]).
-            for choice in value.get("choices") or [path[0] for path in value.get("taxonomy") or [] if path]:
-                answers.intents.append(str(choice))
+            answers.intents.extend(choice_labels(value))
         elif name == names.GOLD_NAME:
             answers.gold.update(str(c) for c in value.get("choices") or [])
         elif name == names.CORRECTION_NAME:

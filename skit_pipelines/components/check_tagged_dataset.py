@@ -1,17 +1,30 @@
 """Component ``check_tagged_dataset``: use a tagged dataset that is already downloaded (``dataset_path``)."""
 
+from typing import NamedTuple
+
 from skit_pipelines.components import component
 
 
 @component
-def check_tagged_dataset(dataset_path: str) -> str:
-    """Return the artifact URI of ``dataset_path`` after checking that it exists (fails fast, naming it)."""
-    from skit_pipelines import storage
+def check_tagged_dataset(
+    dataset_path: str,
+    start_date: str = "",
+    end_date: str = "",
+    start_date_offset: int = 0,
+    end_date_offset: int = 0,
+) -> NamedTuple("CheckTaggedDatasetOutput", [("dataset_uri", str), ("note", str)]):
+    """The artifact URI of ``dataset_path`` after checking that it exists (fails fast, naming it), and a note
+    naming the date parameters that do not apply to a dataset already downloaded."""
+    import collections
 
-    uri = dataset_path.strip()
-    if not storage.exists(uri):
-        raise FileNotFoundError(
-            f"dataset_path {uri!r} does not exist: expected a tagged CSV (local path, file:// or s3:// URI)"
-        )
-    print(f"tagged dataset: {uri}")
-    return uri
+    from skit_pipelines.metrics.dataset_source import given_dataset
+
+    uri, note = given_dataset(
+        dataset_path,
+        start_date=start_date,
+        end_date=end_date,
+        start_date_offset=start_date_offset,
+        end_date_offset=end_date_offset,
+    )
+    print(f"tagged dataset: {uri}" + (f"\n{note}" if note else ""))
+    return collections.namedtuple("CheckTaggedDatasetOutput", ["dataset_uri", "note"])(uri, note)

@@ -37,7 +37,9 @@ def gen_eer_metrics(
     ],
 ):
     """Evaluate, upload every artifact, write ``entity_metrics`` rows when ``mlwr``; outputs URIs, headline
-    numbers and a Slack-ready message. The output type is spelled inline: kfp copies only this source."""
+    numbers and a Slack-ready message, which ends with ``note`` (where the dataset came from: the download's
+    counts, or parameters that did not apply). The output type is spelled inline: kfp copies only this
+    source."""
     import collections
     import logging
 
@@ -46,9 +48,9 @@ def gen_eer_metrics(
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     result = run_entity_evaluation(
         dataset_uri=dataset_uri, org_id=org_id, job_id=job_id, labelstudio_project_id=labelstudio_project_id,
-        timezone=timezone, mlwr=mlwr, slu_project_name=slu_project_name,
+        timezone=timezone, mlwr=mlwr, slu_project_name=slu_project_name, note=note,
     )
-    message = result.message + (f"\nNote: {note}" if note else "")
+    message = result.message
     print(message)
     names = ["report_uri", "fp_uri", "fn_uri", "mm_uri", "all_entities_uri", "span_metrics_uri", "html_uri",
              "summary_uri", "turns", "skipped_rows", "entity_error_rate", "strict_f1", "partial_f1",

@@ -19,6 +19,7 @@ def gen_irr_metrics(
     alias_yaml: str = "",
     groups_yaml: str = "",
     layers_yaml: str = "",
+    note: str = "",
 ) -> NamedTuple(
     "IrrMetricsOutput",
     [
@@ -44,6 +45,7 @@ def gen_irr_metrics(
 
     ``kappa`` is Cohen's kappa; where it is undefined (every turn has one and the same label on both
     sides, a perfect agreement) the output is 1.0 and the report says "undefined" (kfp outputs hold no NaN).
+    ``note`` says where the dataset came from (the download's counts); it goes into the message.
     """
     import collections
     import logging
@@ -56,7 +58,7 @@ def gen_irr_metrics(
         dataset_uri, true_label_column=true_label_column, pred_label_column=pred_label_column,
         alias_yaml=alias_yaml, groups_yaml=groups_yaml, layers_yaml=layers_yaml, timezone=timezone,
         reference=org_id, job_id=job_id, labelstudio_project_id=labelstudio_project_id,
-        slu_project_name=slu_project_name, mlwr=mlwr,
+        slu_project_name=slu_project_name, mlwr=mlwr, note=note,
     )
     print(result.message)
     names = ["report_uri", "confusion_matrix_uri", "intent_report_uri", "errors_uri", "breakdowns_uri",

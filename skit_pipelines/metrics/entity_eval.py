@@ -40,6 +40,7 @@ from skit_pipelines.metrics.entities import (
     value_warnings,
 )
 from skit_pipelines.metrics.entity_spans import SCHEMES, SpanReport, span_report
+from skit_pipelines.warehouse.filters import parse_timezone
 
 log = logging.getLogger(__name__)
 
@@ -324,17 +325,6 @@ def build_message(evaluation: EntityEvaluation, uris: dict[str, str], reference:
     return "\n".join(lines)
 
 
-def _check_timezone(name: str) -> str:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"timezone: unknown timezone {name!r} (expected an IANA name such as "
-                         "'Asia/Kolkata')") from exc
-    return name
-
-
 def run_entity_evaluation(
     *,
     dataset_uri: str,
@@ -345,17 +335,27 @@ def run_entity_evaluation(
     mlwr: bool = False,
     slu_project_name: str = "",
     database_url: str = "",
+    note: str = "",
 ) -> EntityEvaluationResult:
     """Read the dataset, evaluate, write every artifact, and (``mlwr``) the ``entity_metrics`` rows.
 
-    A failure to write the table raises (the reference logged and swallowed it).
+    A failure to write the table raises (the reference logged and swallowed it). ``note`` (where the
+    dataset came from: the download's counts, or parameters that did not apply) ends the message, and is
+    added to the error when the dataset cannot be evaluated.
     """
     from skit_pipelines.metrics.entity_html import render_entity_html
     from skit_pipelines.metrics.entity_store import dataset_info, write_entity_metrics
 
-    zone = _check_timezone(timezone or get_settings().timezone)
-    frame = read_entity_dataset(dataset_uri)
-    evaluation = evaluate_entity_frame(frame)
+    zone = parse_timezone(timezone or get_settings().timezone)
+    note = note.strip()
+    try:
+        frame = read_entity_dataset(dataset_uri)
+        evaluation = evaluate_entity_frame(frame)
+    except InvalidEntityDatasetError as exc:
+        if not note:
+            raise
+        # e.g. no rows: the download's counts say why (every annotation outside the date window, ...)
+        raise InvalidEntityDatasetError(f"{exc}\n{note}") from exc
     dataset_job_id = labelstudio_project_id or job_id
     info = dataset_info(frame, timezone=zone)
     info_strings = {"dataset_job_id": dataset_job_id,
@@ -374,47 +374,8 @@ def run_entity_evaluation(
             report_uri=uris.get("html", ""),
             database_url=database_url,
         )
-    message = build_message(evaluation, uris, reference, rows_written)
+    message = build_message(evaluation, uris, reference, rows_written) + (f"\n{note}" if note else "")
     commands = "\n".join(storage.download_command(uri) for uri in uris.values())
     return EntityEvaluationResult(uris=uris, headline=evaluation.headline(),
                                   metrics_rows_written=rows_written, message=message,
                                   download_commands=commands, notes=evaluation.notes())
-
-
-class DatasetSourceError(ValueError):
-    """The pipeline was not told where the tagged entity dataset is, or cannot fetch it yet."""
-
-
-def resolve_dataset_source(*, dataset_path: str = "", job_id: str = "", labelstudio_project_id: str = "",
-                           start_date: str = "", end_date: str = "", start_date_offset: int = 0,
-                           end_date_offset: int = 0) -> tuple[str, str]:
-    """Where the tagged entity dataset comes from: ``(uri, note)``.
-
-    ``dataset_path`` wins (any artifact URI or local path; it must exist). A ``job_id`` or
-    ``labelstudio_project_id`` alone would need the download from the annotation tool
-    (``fetch_tagged_entity_dataset``), which this build does not have yet: that is a clear error, not a
-    silent empty evaluation. The date filters select what to download, so with ``dataset_path`` they are
-    ignored and the note says so.
-    """
-    dataset_path = dataset_path.strip()
-    if dataset_path:
-        if not storage.exists(dataset_path):
-            raise storage.ArtifactNotFoundError(dataset_path, "dataset_path names no existing file")
-        ignored = [name for name, value in (("start_date", start_date), ("end_date", end_date),
-                                            ("start_date_offset", start_date_offset),
-                                            ("end_date_offset", end_date_offset)) if value]
-        note = (f"{', '.join(ignored)} ignored: the date filters select what to download, and "
-                "dataset_path is already a downloaded dataset") if ignored else ""
-        return dataset_path, note
-    wanted = ", ".join(f"{name}={value}" for name, value in
-                       (("job_id", job_id), ("labelstudio_project_id", labelstudio_project_id)) if value)
-    if wanted:
-        raise DatasetSourceError(
-            f"downloading the tagged entity dataset ({wanted}) needs the annotation module "
-            "(fetch_tagged_entity_dataset), which is not available in this build yet; pass "
-            "dataset_path=<a tagged entity CSV with data_id, truth_entities and predicted_entities> instead"
-        )
-    raise DatasetSourceError(
-        "no dataset: pass dataset_path (a tagged entity CSV, any artifact URI), or job_id / "
-        "labelstudio_project_id once the annotation download is available"
-    )

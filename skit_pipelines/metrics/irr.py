@@ -294,7 +294,7 @@ def metric_rows(evaluation: IntentEvaluation, info: tagged.DatasetInfo, *, slu_n
 
 
 def slack_message(evaluation: IntentEvaluation, *, dataset: str, artifacts: dict[str, str], metrics_rows: int,
-                  mlwr: bool) -> str:
+                  mlwr: bool, note: str = "") -> str:
     lines = [
         f"Intent evaluation of {dataset}: *{evaluation.n:,}* turns, "
         f"accuracy *{_number(evaluation.accuracy)}*, "
@@ -304,6 +304,8 @@ def slack_message(evaluation: IntentEvaluation, *, dataset: str, artifacts: dict
     issues = evaluation.data.issue_lines()
     if issues:
         lines.append("Data notes: " + "; ".join(issues) + ".")
+    if note.strip():
+        lines.append(note.strip())
     if mlwr:
         lines.append(f"{metrics_rows} rows written to intent_metrics.")
     lines.append("Here's the report:")
@@ -326,21 +328,30 @@ def evaluate_tagged_dataset(
     slu_project_name: str = "",
     mlwr: bool = False,
     database_url: str = "",
+    note: str = "",
 ) -> IrrResult:
     """Evaluate the tagged CSV at ``dataset_uri``, store every artifact, and with ``mlwr`` the metrics rows.
 
     YAML inputs are read first, so a bad path fails before any work. ``reference`` names the artifacts
-    (default: the dataset job or "irr").
+    (default: the dataset job or "irr"). ``note`` (where the dataset came from: the download's counts, or
+    parameters that did not apply) goes into the message after the data notes, and into the error when
+    the dataset cannot be evaluated.
     """
     alias = load_alias(alias_yaml)
     groups = load_groups(groups_yaml)
     layers = load_layers(layers_yaml)
-    with tempfile.TemporaryDirectory(prefix="irr-") as work:
-        local = storage.download_file(dataset_uri, Path(work) / "tagged.csv")
-        frame = tagged.read_tagged_csv(local)
-    evaluation = evaluate_intents(frame, true_label_column=true_label_column,
-                                  pred_label_column=pred_label_column, alias=alias, groups=groups,
-                                  layers=layers)
+    try:
+        with tempfile.TemporaryDirectory(prefix="irr-") as work:
+            local = storage.download_file(dataset_uri, Path(work) / "tagged.csv")
+            frame = tagged.read_tagged_csv(local)
+        evaluation = evaluate_intents(frame, true_label_column=true_label_column,
+                                      pred_label_column=pred_label_column, alias=alias, groups=groups,
+                                      layers=layers)
+    except tagged.InvalidDatasetError as exc:
+        if not note.strip():
+            raise
+        # e.g. no rows: the download's counts say why (every annotation outside the date window, ...)
+        raise tagged.InvalidDatasetError(f"{exc}\n{note.strip()}") from exc
     info = tagged.dataset_info(frame, timezone)
     dataset_job_id = str(labelstudio_project_id or job_id or "")
     details = {"dataset": dataset_uri, "job": dataset_job_id, "SLU": slu_project_name,
@@ -357,7 +368,7 @@ def evaluate_tagged_dataset(
         written = store.write_intent_metrics(rows, database_url)
         log.info("%d rows written to intent_metrics", written)
     message = slack_message(evaluation, dataset=dataset_job_id and f"job {dataset_job_id}" or Path(
-        dataset_uri).name, artifacts=artifacts, metrics_rows=written, mlwr=mlwr)
+        dataset_uri).name, artifacts=artifacts, metrics_rows=written, mlwr=mlwr, note=note)
     commands = "\n".join(f"# {ARTIFACT_TITLES.get(k, k)}\n{storage.download_command(uri)}"
                          for k, uri in artifacts.items())
     return IrrResult(n=evaluation.n, accuracy=evaluation.accuracy, weighted_f1=evaluation.weighted_f1,

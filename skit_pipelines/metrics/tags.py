@@ -7,8 +7,16 @@ and :func:`intents_from_tags` returns how many rows had each kind of oddity so t
 Accepted shapes (after decoding JSON once or twice, for double-encoded tags):
 
 - a plain string that is not JSON (Label Studio exports already flattened to the intent) → itself;
-- ``{"choices": ["x", ...]}`` (Label Studio) → ``x``; ``{"taxonomy": [["x", ...]]}`` → ``x``;
-- ``{"type": "x"}`` (tog) → ``x``; ``{"value": {...}}`` (a full Label Studio result item) → its value;
+- a Label Studio annotation ``result`` (the ``tag`` column of our download: items naming their control
+  in ``from_name``) → the intent control's labels, read by the download's own reader
+  (:func:`skit_pipelines.annotation.flatten.read_answers`), so gold flags and entity spans in the same
+  result are never taken for the intent; a result of another label config (no item of the intent control)
+  falls back to the choices of each item;
+- one result item ``{"from_name", "type", "value"}`` → the choices of its value (its ``type`` is the kind
+  of control, never a label: reading it as ``{"type": "x"}`` made every Label Studio row ``choices``);
+- ``{"choices": ["x", ...]}`` → ``x``; ``{"taxonomy": [["x", ...]]}`` → ``x`` (both read by
+  :func:`~skit_pipelines.annotation.flatten.choice_labels`, the download's reader);
+- ``{"type": "x"}`` (tog) → ``x``; ``{"value": {...}}`` → the labels of its value;
 - a list of the above → its first element that yields a label (the others are counted as extra labels);
 - a JSON scalar such as ``123`` or ``true`` → its text (the reference returned None for these).
 """
@@ -22,6 +30,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
+
+from skit_pipelines.annotation.flatten import choice_labels, is_result_item, read_answers
 
 log = logging.getLogger(__name__)
 
@@ -71,14 +81,18 @@ def _labels_of(item: Any) -> list[str]:
     if isinstance(item, (int, float, bool)):
         return [str(item)]
     if isinstance(item, list):
+        if any(is_result_item(element) for element in item):
+            # A Label Studio annotation result: the intent is what the intent control holds, read as the
+            # download reads it (gold flags and entity spans are other controls, not labels).
+            intents = read_answers([e for e in item if is_result_item(e)]).intents
+            if intents:
+                return intents
         return [label for element in item for label in _labels_of(element)]
     if isinstance(item, dict):
-        if "choices" in item:
-            return _labels_of(item["choices"])
-        if "taxonomy" in item:  # Label Studio taxonomy: a list of paths; the label is each path's first node
-            paths = item["taxonomy"] or []
-            firsts = [path[:1] if isinstance(path, list) else path for path in paths]
-            return [label for first in firsts for label in _labels_of(first)]
+        if is_result_item(item):  # one Label Studio result item: its "type" names the control, not a label
+            return choice_labels(item["value"])
+        if "choices" in item or "taxonomy" in item:
+            return choice_labels(item)
         if "type" in item:
             return _labels_of(item["type"])
         if "value" in item:

@@ -4,9 +4,9 @@ from typing import NamedTuple
 
 from kfp import dsl
 
-from skit_pipelines.components.entity_dataset_source import entity_dataset_source
 from skit_pipelines.components.gen_eer_metrics import gen_eer_metrics
 from skit_pipelines.components.slack_notification import slack_notification
+from skit_pipelines.pipelines.tagged_source import tagged_dataset_source
 
 EerFromTogOutput = NamedTuple(
     "EerFromTogOutput",
@@ -48,32 +48,43 @@ def eer_from_tog(
 ) -> EerFromTogOutput:
     """Entity error report of an annotated dataset: first-entity report, all-entities and span scores.
 
+    The dataset is dataset_path when given, else the annotations of the Label Studio projects
+    (labelstudio_project_id / job_id) downloaded and turned into an entity dataset first (tagged spans with
+    parsed values, production entities normalised); the message gives the download's counts.
+
     Args:
         org_id: Organisation id; names the artifacts (reference part of their keys).
-        job_id: Annotation job id whose tagged entity data is evaluated (needs the annotation download).
-        labelstudio_project_id: Label Studio project id whose tagged entity data is evaluated.
-        start_date: First annotation day to download, YYYY-MM-DD (ignored with dataset_path).
-        end_date: Last annotation day to download, YYYY-MM-DD (ignored with dataset_path).
-        start_date_offset: Days added to start_date (ignored with dataset_path).
-        end_date_offset: Days added to end_date (ignored with dataset_path).
-        timezone: IANA timezone of the dates and of naive timestamps in the dataset.
+        job_id: Comma list of Label Studio project ids to download and evaluate (the reference's name;
+            alias of labelstudio_project_id, merged with it). Ignored with dataset_path.
+        labelstudio_project_id: Comma list of Label Studio project ids to download and evaluate (latest
+            annotation of each task; unannotated tasks and cancelled annotations left out, and counted).
+            Ignored with dataset_path.
+        start_date: First annotation day to download, YYYY-MM-DD in `timezone`; empty (with a zero offset)
+            means no lower bound. Ignored with dataset_path.
+        end_date: Last annotation day to download (inclusive), YYYY-MM-DD in `timezone`; empty (with a zero
+            offset) means no upper bound. Ignored with dataset_path.
+        start_date_offset: Days added to start_date (empty start_date: to today). Ignored with dataset_path.
+        end_date_offset: Days added to end_date (empty end_date: to today). Ignored with dataset_path.
+        timezone: IANA timezone of the download's dates and times (dates said in a turn are resolved in
+            it), and of naive timestamps in the dataset.
         mlwr: Also write one row per entity type (and an overall row) to the entity_metrics table.
         slu_project_name: SLU project name stored with the entity_metrics rows.
         dataset_path: A tagged entity dataset already downloaded (CSV or Parquet; any artifact URI or path)
-            with data_id, truth_entities and predicted_entities.
+            with data_id, truth_entities and predicted_entities; skips the download.
         notify: Comma list of Slack user ids to cc; non-empty posts a Slack message.
         channel: Slack channel for the notification.
         slack_thread: Slack thread timestamp to reply in.
     """
-    source = entity_dataset_source(
-        dataset_path=dataset_path, job_id=job_id, labelstudio_project_id=labelstudio_project_id,
-        start_date=start_date, end_date=end_date, start_date_offset=start_date_offset,
-        end_date_offset=end_date_offset,
-    ).set_caching_options(enable_caching=False)
+    dataset = tagged_dataset_source(
+        dataset_path=dataset_path, org_id=org_id, job_id=job_id,
+        labelstudio_project_id=labelstudio_project_id, start_date=start_date, end_date=end_date,
+        start_date_offset=start_date_offset, end_date_offset=end_date_offset, timezone=timezone,
+        entities=True,
+    )
     metrics = gen_eer_metrics(
-        dataset_uri=source.outputs["dataset_uri"], org_id=org_id, job_id=job_id,
+        dataset_uri=dataset.dataset_uri, note=dataset.note, org_id=org_id, job_id=job_id,
         labelstudio_project_id=labelstudio_project_id, timezone=timezone, mlwr=mlwr,
-        slu_project_name=slu_project_name, note=source.outputs["note"],
+        slu_project_name=slu_project_name,
     ).set_caching_options(enable_caching=False)
     with dsl.If(notify != "", name="notify"):
         slack_notification(

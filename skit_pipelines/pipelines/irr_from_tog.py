@@ -4,10 +4,9 @@ from typing import NamedTuple
 
 from kfp import dsl
 
-from skit_pipelines.components.check_tagged_dataset import check_tagged_dataset
 from skit_pipelines.components.gen_irr_metrics import gen_irr_metrics
 from skit_pipelines.components.slack_notification import slack_notification
-from skit_pipelines.components.tagged_dataset_download import tagged_dataset_download
+from skit_pipelines.pipelines.tagged_source import tagged_dataset_source
 
 IrrFromTogOutput = NamedTuple(
     "IrrFromTogOutput",
@@ -54,15 +53,23 @@ def irr_from_tog(
 ) -> IrrFromTogOutput:
     """Intent evaluation of an annotated dataset: classification report, confusion matrix, agreement, HTML.
 
+    The dataset is dataset_path when given, else the annotations of the Label Studio projects
+    (labelstudio_project_id / job_id) downloaded first; the message gives the download's counts.
+
     Args:
         org_id: Organisation id; names the artifacts (reference part of their keys).
-        job_id: Annotation job id whose tagged data is evaluated (downloading needs the annotation module).
-        labelstudio_project_id: Label Studio project id whose tagged data is evaluated.
-        start_date: First annotation day to download, YYYY-MM-DD (ignored with dataset_path).
-        end_date: Last annotation day to download, YYYY-MM-DD (ignored with dataset_path).
-        start_date_offset: Days added to start_date (ignored with dataset_path).
-        end_date_offset: Days added to end_date (ignored with dataset_path).
-        timezone: IANA timezone of the dates and of naive timestamps in the dataset.
+        job_id: Comma list of Label Studio project ids to download and evaluate (the reference's name;
+            alias of labelstudio_project_id, merged with it). Ignored with dataset_path.
+        labelstudio_project_id: Comma list of Label Studio project ids to download and evaluate (latest
+            annotation of each task; unannotated tasks and cancelled annotations left out, and counted).
+            Ignored with dataset_path.
+        start_date: First annotation day to download, YYYY-MM-DD in `timezone`; empty (with a zero offset)
+            means no lower bound. Ignored with dataset_path.
+        end_date: Last annotation day to download (inclusive), YYYY-MM-DD in `timezone`; empty (with a zero
+            offset) means no upper bound. Ignored with dataset_path.
+        start_date_offset: Days added to start_date (empty start_date: to today). Ignored with dataset_path.
+        end_date_offset: Days added to end_date (empty end_date: to today). Ignored with dataset_path.
+        timezone: IANA timezone of the download's dates and times, and of naive timestamps in the dataset.
         true_label_column: Column with the true intent; derived from the raw tag JSON when absent.
         pred_label_column: Column with the predicted intent (production SLU: raw.intent).
         mlwr: Also write one row per category (overall, groups, layers) to the intent_metrics table.
@@ -75,17 +82,13 @@ def irr_from_tog(
         slack_thread: Slack thread timestamp to reply in.
         dataset_path: A tagged dataset CSV already downloaded (path or artifact URI); skips the download.
     """
-    with dsl.If(dataset_path != "", name="given-dataset"):
-        given = check_tagged_dataset(dataset_path=dataset_path).set_caching_options(enable_caching=False)
-    with dsl.Else(name="download-dataset"):
-        # The Label Studio download (annotation module's fetch_tagged_dataset) replaces this step.
-        downloaded = tagged_dataset_download(
-            org_id=org_id, job_id=job_id, labelstudio_project_id=labelstudio_project_id,
-            start_date=start_date, end_date=end_date, start_date_offset=start_date_offset,
-            end_date_offset=end_date_offset, timezone=timezone,
-        ).set_caching_options(enable_caching=False)
+    dataset = tagged_dataset_source(
+        dataset_path=dataset_path, org_id=org_id, job_id=job_id,
+        labelstudio_project_id=labelstudio_project_id, start_date=start_date, end_date=end_date,
+        start_date_offset=start_date_offset, end_date_offset=end_date_offset, timezone=timezone,
+    )
     metrics = gen_irr_metrics(
-        dataset_uri=dsl.OneOf(given.output, downloaded.output), org_id=org_id, job_id=job_id,
+        dataset_uri=dataset.dataset_uri, note=dataset.note, org_id=org_id, job_id=job_id,
         labelstudio_project_id=labelstudio_project_id, timezone=timezone, true_label_column=true_label_column,
         pred_label_column=pred_label_column, mlwr=mlwr, slu_project_name=slu_project_name,
         alias_yaml=eevee_intent_alias_yaml_github_path, groups_yaml=eevee_intent_groups_yaml_github_path,
