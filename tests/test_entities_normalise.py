@@ -263,3 +263,20 @@ def test_demo_warehouse_entities_normalise_and_match_its_truth(tmp_path: Path) -
     assert n_predicted > 50 and total > 50
     assert unparsed <= 0.02 * total
     assert agree >= 0.85 * total
+
+
+def test_locate_spans_places_predictions_without_offsets() -> None:
+    from skit_pipelines.entities import Entity, locate_spans
+
+    text = "pay 500 on Friday, not 500 today"
+    entities = [
+        Entity("amount", 500, "500", None, None),
+        Entity("amount", 500, "500", None, None),  # the second occurrence, not the same span twice
+        Entity("date", "2026-03-13", "friday", None, None),  # case-insensitive
+        Entity("date", "2026-03-10", "tomorrow", None, None),  # not in the text: stays unplaced
+        Entity("number", 7, "7", 0, 3),  # already placed: untouched
+    ]
+    placed = locate_spans(entities, text)
+    assert [(e.start, e.end) for e in placed] == [(4, 7), (23, 26), (11, 17), (None, None), (0, 3)]
+    assert entities[0].start is None  # the input is not modified
+    assert locate_spans(entities, "") == entities

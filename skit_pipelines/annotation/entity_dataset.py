@@ -84,9 +84,14 @@ def reftime_of(row: Mapping[str, str]) -> dt.datetime | None:
     return None
 
 
+def annotated_text(row: Mapping[str, str]) -> str:
+    """The text the annotators' spans point into (the task's ``text``: the primary transcript)."""
+    return row.get("text") or row.get("primary_utterance") or row.get("raw.primary_utterance") or ""
+
+
 def add_entities(row: dict[str, str], parser: Any, counts: EntityCounts) -> dict[str, str]:
     """Fill the three entity columns of one tagged row (in place; returned for convenience)."""
-    from skit_pipelines.entities import normalise_predicted_entities, truth_entities_from_spans
+    from skit_pipelines.entities import locate_spans, normalise_predicted_entities, truth_entities_from_spans
 
     problems: list[str] = []
     lang = row.get("raw.language") or row.get("language") or ""
@@ -120,6 +125,8 @@ def add_entities(row: dict[str, str], parser: Any, counts: EntityCounts) -> dict
                 predicted_raw, reftime=reftime, lang=lang, parser=parser
             )
             problems += [str(p) for p in found]
+            # Production entities have words but no offsets: place them in the text the annotator labelled.
+            predicted = locate_spans(predicted, annotated_text(row))
     row[TRUTH_COLUMN] = json.dumps([e.to_dict() for e in truth], ensure_ascii=False)
     row[PREDICTED_COLUMN] = json.dumps([e.to_dict() for e in predicted], ensure_ascii=False)
     row[PROBLEMS_COLUMN] = json.dumps(problems, ensure_ascii=False) if problems else ""

@@ -11,6 +11,7 @@ See docs/entities.md for the value formats and the parser choice.
 
 from skit_pipelines.entities.model import Entity, canonical_type, entities_from_json, entities_to_json
 from skit_pipelines.entities.normalise import (
+    locate_spans,
     normalise_predicted_entities,
     parse_reftime,
     truth_entities_from_spans,
@@ -18,6 +19,7 @@ from skit_pipelines.entities.normalise import (
 from skit_pipelines.entities.parser import EntityParser, InProcessParser, ParsedValue, get_entity_parser
 
 __all__ = [
+    "locate_spans",
     "Entity",
     "EntityParser",
     "InProcessParser",

@@ -16,6 +16,8 @@ raise :class:`~skit_pipelines.entities.duckling.DucklingError`: a broken service
 
 from __future__ import annotations
 
+import dataclasses
+
 import datetime as dt
 import json
 import math
@@ -351,3 +353,30 @@ def _as_list(raw: Any, what: str) -> tuple[list[Any], list[str]]:
     if isinstance(value, list | tuple):
         return list(value), []
     return [], [f"{what}: expected a JSON list, got {type(value).__name__} {raw!r:.120}"]
+
+
+def locate_spans(entities: list[Entity], text: str) -> list[Entity]:
+    """The entities, those without offsets given the span of their ``text`` in the turn's ``text``.
+
+    Why: production SLU responses carry the entity's words but no character offsets, while annotators'
+    spans always have them; without offsets the span-level scores would have nothing predicted to place.
+    Each entity takes the first occurrence not taken by an earlier one (exact case first, then ignoring
+    case); one whose words do not occur keeps ``None`` offsets.
+    """
+    if not text:
+        return list(entities)
+    taken = {(e.start, e.end) for e in entities if e.start is not None and e.end is not None}
+    folded = text.lower()
+    placed: list[Entity] = []
+    for entity in entities:
+        if entity.start is None and entity.text:
+            for haystack, needle in ((text, entity.text), (folded, entity.text.lower())):
+                start = haystack.find(needle)
+                while start >= 0 and (start, start + len(needle)) in taken:
+                    start = haystack.find(needle, start + 1)
+                if start >= 0:
+                    entity = dataclasses.replace(entity, start=start, end=start + len(needle))
+                    taken.add((start, start + len(needle)))
+                    break
+        placed.append(entity)
+    return placed
