@@ -33,7 +33,7 @@ console = Console(highlight=False)
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=4)
-    parser.add_argument("--learning-rate", type=float, default=1e-4)
+    parser.add_argument("--learning-rate", type=float, default=1.5e-4)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--max-seq-length", type=int, default=64)
     parser.add_argument("--freeze-embeddings", action=argparse.BooleanOptionalAction, default=True)
@@ -80,7 +80,8 @@ def main(argv: list[str] | None = None) -> int:
     for column in columns:
         table.add_column(column, justify="right")
     mean_epoch = sum(epoch_seconds) / len(epoch_seconds)
-    table.add_row(f"{len(train):,}", str(len(epoch_seconds)), f"{mean_epoch:.1f}", f"{train_seconds:.0f}", f"{accuracy:.2%}", f"{predictions.rows_per_second:.0f}")
+    table.add_row(f"{len(train):,}", str(len(epoch_seconds)), f"{mean_epoch:.1f}", f"{train_seconds:.0f}",
+                  f"{accuracy:.2%}", f"{predictions.rows_per_second:.0f}")
     console.print(table)
     target = accuracy >= 0.90 and train_seconds <= 15 * 60
     console.print(("[green]target met[/]" if target else "[yellow]target missed[/]")

@@ -9,12 +9,14 @@ from __future__ import annotations
 from typing import Any
 
 from skit_pipelines.pipelines.eer_from_tog import eer_from_tog
+from skit_pipelines.pipelines.eval_voicebot_xlmr_pipeline import eval_voicebot_xlmr_pipeline
 from skit_pipelines.pipelines.fetch_calls_pipeline import fetch_calls_pipeline
 from skit_pipelines.pipelines.fetch_n_tag_calls import fetch_n_tag_calls
 from skit_pipelines.pipelines.fetch_tagged_calls_dataset import fetch_tagged_calls_dataset
 from skit_pipelines.pipelines.fetch_tagged_entity_dataset import fetch_tagged_entity_dataset
 from skit_pipelines.pipelines.irr_from_tog import irr_from_tog
 from skit_pipelines.pipelines.tag_calls import tag_calls
+from skit_pipelines.pipelines.train_voicebot_intent_model_xlmr import train_voicebot_intent_model_xlmr
 
 PIPELINES: dict[str, Any] = {
     "fetch_calls_pipeline": fetch_calls_pipeline,
@@ -24,6 +26,8 @@ PIPELINES: dict[str, Any] = {
     "fetch_tagged_entity_dataset": fetch_tagged_entity_dataset,
     "irr_from_tog": irr_from_tog,
     "eer_from_tog": eer_from_tog,
+    "train_voicebot_intent_model_xlmr": train_voicebot_intent_model_xlmr,
+    "eval_voicebot_xlmr_pipeline": eval_voicebot_xlmr_pipeline,
 }
 
 

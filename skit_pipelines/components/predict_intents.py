@@ -1,0 +1,43 @@
+"""Component ``predict_intents``: predict ``intent_x`` for every row of a CSV with a model archive."""
+
+from typing import NamedTuple
+
+from skit_pipelines.components import component
+
+
+@component
+def predict_intents(
+    data_path: str,
+    model_path: str,
+    org_id: str = "",
+    use_state: bool = False,
+    batch_size: int = 32,
+    top_k: int = 3,
+    true_label_column: str = "intent_y",
+) -> NamedTuple(
+    "PredictIntentsOutput",
+    [
+        ("predictions_uri", str),
+        ("rows", int),
+        ("empty_text_rows", int),
+        ("unseen_truth_rows", int),
+        ("device", str),
+        ("message", str),
+    ],
+):
+    """Add intent_x, intent_x_confidence and intent_x_top_k to every row (GPU when torch sees one).
+
+    The features follow how the model was trained (its metadata); a different ``use_state`` is reported.
+    """
+    import collections
+    import logging
+
+    from skit_pipelines.models.jobs import predict_job
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    result = predict_job(data_path=data_path, model_path=model_path, org_id=org_id, use_state=use_state,
+                         batch_size=batch_size, top_k=top_k, true_label_column=true_label_column)
+    print(result.message)
+    names = ["predictions_uri", "rows", "empty_text_rows", "unseen_truth_rows", "device", "message"]
+    output = collections.namedtuple("PredictIntentsOutput", names)
+    return output(*[getattr(result, name) for name in names])

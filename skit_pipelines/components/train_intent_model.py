@@ -1,0 +1,67 @@
+"""Component ``train_intent_model``: fine-tune a checkpoint on a tagged CSV and store the model archive."""
+
+from typing import NamedTuple
+
+from skit_pipelines.components import component
+
+
+@component
+def train_intent_model(
+    dataset_path: str,
+    model_path: str = "",
+    version: str = "",
+    org_id: str = "",
+    use_state: bool = False,
+    model_name: str = "xlm-roberta-base",
+    num_train_epochs: int = 10,
+    learning_rate: float = 4e-5,
+    max_seq_length: int = 128,
+    batch_size: int = 16,
+    seed: int = 42,
+    use_early_stopping: bool = False,
+    early_stopping_patience: int = 3,
+    early_stopping_delta: float = 0.0,
+    validation_split: float = 0.0,
+    validation_dataset_path: str = "",
+    freeze_embeddings: bool = False,
+    storage_options: str = "",
+    model_type: str = "xlmroberta",
+) -> NamedTuple(
+    "TrainIntentModelOutput",
+    [
+        ("model_uri", str),
+        ("labels", int),
+        ("train_rows", int),
+        ("validation_rows", int),
+        ("epochs_run", int),
+        ("best_epoch", int),
+        ("final_train_loss", float),
+        ("device", str),
+        ("message", str),
+        ("download_command", str),
+    ],
+):
+    """Train an intent classifier (on a GPU when torch sees one) and store its archive; outputs its URI.
+
+    The output type is spelled inline because kfp copies only this function's source into each step.
+    """
+    import collections
+    import logging
+
+    from skit_pipelines.models.jobs import train_job
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    result = train_job(
+        dataset_path=dataset_path, model_path=model_path, version=version, org_id=org_id, use_state=use_state,
+        model_name=model_name, num_train_epochs=num_train_epochs, learning_rate=learning_rate,
+        max_seq_length=max_seq_length, batch_size=batch_size, seed=seed,
+        use_early_stopping=use_early_stopping, early_stopping_patience=early_stopping_patience,
+        early_stopping_delta=early_stopping_delta,
+        validation_split=validation_split, validation_dataset_path=validation_dataset_path,
+        freeze_embeddings=freeze_embeddings, storage_options=storage_options, model_type=model_type,
+    )
+    print(result.message)
+    names = ["model_uri", "labels", "train_rows", "validation_rows", "epochs_run", "best_epoch",
+             "final_train_loss", "device", "message", "download_command"]
+    output = collections.namedtuple("TrainIntentModelOutput", names)
+    return output(*[getattr(result, name) for name in names])

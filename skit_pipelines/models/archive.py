@@ -1,0 +1,187 @@
+"""Model archives: a trained intent classifier as one ``.tar.gz`` in the artifact store, and back.
+
+Layout (one folder, ``model/`` at the top of the tarball)::
+
+    model/config.json, model.safetensors   save_pretrained of the classifier (label names in config too)
+    model/tokenizer.json, tokenizer_config.json, ...   save_pretrained of its tokenizer
+    model/labels.json     {"labels": [...]} in class-index order: plain JSON, never a pickle
+    model/metadata.json   how it was made: dataset sha256, parameters, per-epoch loss and validation
+                          metrics, label counts, skipped rows, library versions, device, timings
+
+Why JSON labels: the reference pickled a scikit-learn LabelEncoder, which ties an archive to one
+scikit-learn version and executes code on load. Why search on extraction: the reference expected
+``data/`` at the tarball root and broke when a directory was tarred with another path (spec 14 item 17);
+we accept any tarball (or folder) with exactly one folder holding ``labels.json`` and ``config.json``.
+Extraction uses tarfile's ``data`` filter, so a hostile archive cannot write outside the scratch folder.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import os
+import platform
+import tarfile
+import tempfile
+from dataclasses import dataclass
+from importlib import metadata as importlib_metadata
+from pathlib import Path
+from typing import Any
+
+from skit_pipelines import storage
+
+log = logging.getLogger(__name__)
+
+LABELS_FILE = "labels.json"
+METADATA_FILE = "metadata.json"
+FILE_TYPE = "intent_classifier_xlmr"
+ARCHIVE_FORMAT = 1
+_LIBRARIES = ("skit-pipelines", "torch", "transformers", "tokenizers", "safetensors", "numpy", "pandas",
+              "scikit-learn")
+
+
+class ArchiveError(ValueError):
+    """A model archive is missing or malformed; the message names the archive and what is wrong."""
+
+
+@dataclass
+class ModelArchive:
+    """An extracted archive: the folder to load with ``from_pretrained``, its labels and metadata."""
+
+    path: Path
+    labels: list[str]
+    metadata: dict[str, Any]
+
+    @property
+    def use_state(self) -> bool:
+        return bool(self.metadata.get("use_state", False))
+
+
+def sha256_of(path: str | os.PathLike[str]) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1024 * 1024), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def library_versions() -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for name in _LIBRARIES:
+        try:
+            versions[name] = importlib_metadata.version(name)
+        except importlib_metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+def _write_json(path: Path, payload: Any) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(payload, handle, indent=2, ensure_ascii=False, default=str)
+    os.replace(tmp, path)
+
+
+def save_model(
+    trained: Any, directory: str | os.PathLike[str], extra_metadata: dict[str, Any] | None = None
+) -> Path:
+    """Write a :class:`~skit_pipelines.models.train.TrainedModel` as an archive folder; return the folder."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # no per-shard bars in step logs
+    folder = Path(directory)
+    folder.mkdir(parents=True, exist_ok=True)
+    trained.checkpoint.model.save_pretrained(folder)
+    trained.checkpoint.tokenizer.save_pretrained(folder)
+    _write_json(folder / LABELS_FILE, {"labels": list(trained.labels)})
+    meta = {
+        "format": ARCHIVE_FORMAT,
+        "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        **trained.metadata(),
+        "libraries": library_versions(),
+        **(extra_metadata or {}),
+    }
+    _write_json(folder / METADATA_FILE, meta)
+    return folder
+
+
+def upload_model(directory: str | os.PathLike[str], *, reference: str, output_path: str = "") -> str:
+    """Tar.gz the archive folder into the artifact store; ``output_path`` overrides the generated key."""
+    folder = Path(directory)
+    if not (folder / LABELS_FILE).is_file():
+        raise ArchiveError(f"{folder} has no {LABELS_FILE}: not a model archive folder")
+    with tempfile.TemporaryDirectory(prefix="skit-model-") as scratch:
+        archive = Path(scratch) / "model.tar.gz"
+        # Level 1: weights hardly compress, and level 9 costs minutes on a 1 GB XLM-R archive.
+        with tarfile.open(archive, "w:gz", compresslevel=1) as tar:
+            tar.add(folder, arcname="model")
+        return storage.upload_file(archive, reference=reference, file_type=FILE_TYPE, ext=".tar.gz",
+                                   output_path=output_path)
+
+
+def _find_model_folder(root: Path, source: str) -> Path:
+    folders = sorted({p.parent for p in root.rglob(LABELS_FILE)})
+    if not folders:
+        legacy = ""
+        if any(root.rglob("labelencoder.pkl")):
+            legacy = (" (it holds labelencoder.pkl: a reference simpletransformers archive, whose pickled "
+                      "labels we do not load; retrain with train_voicebot_intent_model_xlmr)")
+        raise ArchiveError(f"model archive {source} has no {LABELS_FILE}{legacy}")
+    if len(folders) > 1:
+        raise ArchiveError(f"model archive {source} holds {len(folders)} folders with {LABELS_FILE}: "
+                           f"{', '.join(str(f.relative_to(root)) for f in folders[:5])}; expected one model")
+    folder = folders[0]
+    if not (folder / "config.json").is_file():
+        raise ArchiveError(f"model archive {source}: {folder.relative_to(root)} has {LABELS_FILE} but no "
+                           "config.json (save_pretrained output)")
+    return folder
+
+
+def _read_labels(folder: Path, source: str) -> list[str]:
+    try:
+        payload = json.loads((folder / LABELS_FILE).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ArchiveError(f"model archive {source}: {LABELS_FILE} is not valid JSON ({exc})") from exc
+    labels = payload.get("labels") if isinstance(payload, dict) else payload
+    if not isinstance(labels, list) or len(labels) < 2 or not all(isinstance(x, str) for x in labels):
+        raise ArchiveError(f"model archive {source}: {LABELS_FILE} must hold {{\"labels\": [two or more "
+                           f"strings]}}, got {str(payload)[:200]}")
+    return labels
+
+
+def open_model(uri: str, workdir: str | os.PathLike[str]) -> ModelArchive:
+    """Fetch and extract the archive ``uri`` (a .tar.gz/.tar artifact or a folder) into ``workdir``."""
+    if not uri or not uri.strip():
+        raise ArchiveError("model archive path is empty")
+    work = Path(workdir)
+    work.mkdir(parents=True, exist_ok=True)
+    local = None if storage.is_remote(uri) else Path(uri.removeprefix("file://")).expanduser()
+    if local is not None and local.is_dir():
+        root = local
+    else:
+        try:
+            fetched = storage.download_file(uri, work / "archive")
+        except storage.ArtifactNotFoundError:
+            if local is None and storage.exists(uri):  # an S3 prefix holding an archive folder
+                fetched = storage.download_directory(uri, work / "archive-folder")
+            else:
+                raise
+        if fetched.is_dir():
+            root = fetched
+        else:
+            if not tarfile.is_tarfile(fetched):
+                raise ArchiveError(f"model archive {uri} is neither a tar(.gz) file nor a folder")
+            root = work / "extracted"
+            root.mkdir(exist_ok=True)
+            with tarfile.open(fetched) as tar:
+                tar.extractall(root, filter="data")
+            fetched.unlink()
+    folder = _find_model_folder(root, uri)
+    labels = _read_labels(folder, uri)
+    meta_path = folder / METADATA_FILE
+    meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.is_file() else {}
+    log.info("opened model archive %s: %d labels, trained from %s", uri, len(labels),
+             meta.get("model_name", "an unknown checkpoint"))
+    return ModelArchive(path=folder, labels=labels, metadata=meta)

@@ -1,0 +1,114 @@
+"""XLMR Intent evaluation: ``eval_voicebot_xlmr_pipeline`` (spec 4.6, with spec 14 item 16 fixed).
+
+With ``s3_path_model`` the model predicts every row (``predict_intents``) and the evaluation compares the
+truth with the model's own ``intent_x``; the reference evaluated ``raw.intent`` (production) even then.
+Without a model it evaluates the production predictions in ``pred_label_column``. Both branches use the
+intent evaluation step of ``irr_from_tog`` (``gen_irr_metrics``), so the reports are the same artifacts:
+classification report and confusion matrix CSVs, intent_report.json, errors, PNGs and an HTML report.
+
+The prediction step requests a GPU only when ``use_gpu`` is true (a GPU copy of the step under
+``dsl.If``, a plain one under ``dsl.Else``, joined with ``dsl.OneOf``); the local runner ignores the request.
+"""
+
+from typing import NamedTuple
+
+from kfp import dsl
+
+from skit_pipelines.components.gen_irr_metrics import gen_irr_metrics
+from skit_pipelines.components.predict_intents import predict_intents
+from skit_pipelines.components.slack_notification import slack_notification
+
+GPU_RESOURCE = "nvidia.com/gpu"
+MODEL_PREDICTION_COLUMN = "intent_x"
+
+EvalXlmrOutput = NamedTuple(
+    "EvalXlmrOutput",
+    [
+        ("report_uri", str),
+        ("confusion_matrix_uri", str),
+        ("html_report_uri", str),
+        ("n", int),
+        ("accuracy", float),
+        ("weighted_f1", float),
+    ],
+)
+
+
+@dsl.pipeline(name="eval-voicebot-xlmr-pipeline")
+def eval_voicebot_xlmr_pipeline(
+    s3_path_data: str,
+    org_id: str,
+    use_state: bool = True,
+    model_name: str = "xlm-roberta-base",
+    s3_path_model: str = "",
+    notify: str = "",
+    channel: str = "",
+    true_label_column: str = "intent_y",
+    pred_label_column: str = "raw.intent",
+    slack_thread: str = "",
+    batch_size: int = 32,
+    top_k: int = 3,
+    use_gpu: bool = False,
+) -> EvalXlmrOutput:
+    """Evaluate intents of a tagged dataset: a model archive's own predictions, or the production ones.
+
+    Args:
+        s3_path_data: Tagged CSV (artifact URI or path) with the truth (intent_y or tag) and ASR alternatives.
+        org_id: Organisation id; names the report artifacts.
+        use_state: Whether the model text carries the bot state; the model archive's own setting (from its
+            training) is what prediction uses, and a different value is reported in the step log.
+        model_name: Accepted for compatibility and ignored: the checkpoint is inside the model archive.
+        s3_path_model: Model archive from train_voicebot_intent_model_xlmr; empty evaluates the production
+            predictions in pred_label_column instead.
+        notify: Comma list of Slack user ids to cc; non-empty posts a Slack message.
+        channel: Slack channel for the notification.
+        true_label_column: Column with the true intent (derived from tag when absent).
+        pred_label_column: Column with the production prediction, evaluated when s3_path_model is empty
+            (with a model the model's intent_x is evaluated).
+        slack_thread: Slack thread timestamp to reply in.
+        batch_size: Prediction batch size.
+        top_k: Number of alternatives in intent_x_top_k of the predictions.
+        use_gpu: Request one GPU (nvidia.com/gpu) for the prediction step on a Kubeflow cluster.
+    """
+    with dsl.If(s3_path_model != "", name="with-model"):
+        arguments = dict(data_path=s3_path_data, model_path=s3_path_model, org_id=org_id, use_state=use_state,
+                         batch_size=batch_size, top_k=top_k, true_label_column=true_label_column)
+        with dsl.If(use_gpu == True, name="gpu"):  # noqa: E712 - kfp builds the condition from ==
+            on_gpu = (
+                predict_intents(**arguments)
+                .set_accelerator_type(GPU_RESOURCE)
+                .set_accelerator_limit(1)
+                .set_caching_options(enable_caching=False)
+            )
+        with dsl.Else(name="cpu"):
+            on_cpu = predict_intents(**arguments).set_caching_options(enable_caching=False)
+        model_metrics = gen_irr_metrics(
+            dataset_uri=dsl.OneOf(on_gpu.outputs["predictions_uri"], on_cpu.outputs["predictions_uri"]),
+            org_id=org_id, true_label_column=true_label_column, pred_label_column=MODEL_PREDICTION_COLUMN,
+        ).set_caching_options(enable_caching=False)
+        with dsl.If(notify != "", name="notify-model"):
+            slack_notification(
+                message=model_metrics.outputs["message"],
+                code_block=model_metrics.outputs["download_commands"],
+                channel=channel, cc=notify, thread_id=slack_thread,
+            ).set_caching_options(enable_caching=False)
+    with dsl.Else(name="production"):
+        production_metrics = gen_irr_metrics(
+            dataset_uri=s3_path_data, org_id=org_id, true_label_column=true_label_column,
+            pred_label_column=pred_label_column,
+        ).set_caching_options(enable_caching=False)
+        with dsl.If(notify != "", name="notify-production"):
+            slack_notification(
+                message=production_metrics.outputs["message"],
+                code_block=production_metrics.outputs["download_commands"],
+                channel=channel, cc=notify, thread_id=slack_thread,
+            ).set_caching_options(enable_caching=False)
+
+    def either(name: str) -> dsl.OneOf:
+        return dsl.OneOf(model_metrics.outputs[name], production_metrics.outputs[name])
+
+    return EvalXlmrOutput(
+        report_uri=either("report_uri"), confusion_matrix_uri=either("confusion_matrix_uri"),
+        html_report_uri=either("html_report_uri"), n=either("n"), accuracy=either("accuracy"),
+        weighted_f1=either("weighted_f1"),
+    )

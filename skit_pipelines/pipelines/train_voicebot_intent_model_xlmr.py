@@ -1,0 +1,115 @@
+"""Train XLMR model: ``train_voicebot_intent_model_xlmr`` (spec 4.5), on any transformers checkpoint.
+
+The training step runs on the CPU unless ``use_gpu`` asks for a GPU: kfp has no "GPU if available"
+request, so the step exists twice (a GPU-requesting copy under ``dsl.If(use_gpu)`` and a plain one under
+``dsl.Else``) and ``dsl.OneOf`` picks the outputs of the one that ran. The local runner ignores accelerator
+requests; on any machine the step uses a GPU whenever torch sees one.
+"""
+
+from typing import NamedTuple
+
+from kfp import dsl
+
+from skit_pipelines.components.slack_notification import slack_notification
+from skit_pipelines.components.train_intent_model import train_intent_model
+
+GPU_RESOURCE = "nvidia.com/gpu"
+
+TrainIntentModelPipelineOutput = NamedTuple(
+    "TrainIntentModelPipelineOutput",
+    [("model_uri", str), ("labels", int), ("train_rows", int), ("epochs_run", int), ("device", str)],
+)
+
+
+@dsl.pipeline(name="train-voicebot-intent-model-xlmr")
+def train_voicebot_intent_model_xlmr(
+    dataset_path: str,
+    model_path: str = "",
+    version: str = "",
+    storage_options: str = "",
+    org_id: str = "",
+    classifier_type: str = "xlmr",
+    use_state: bool = False,
+    model_type: str = "xlmroberta",
+    model_name: str = "xlm-roberta-base",
+    num_train_epochs: int = 10,
+    use_early_stopping: bool = False,
+    early_stopping_patience: int = 3,
+    early_stopping_delta: float = 0.0,
+    max_seq_length: int = 128,
+    learning_rate: float = 4e-5,
+    batch_size: int = 16,
+    seed: int = 42,
+    validation_split: float = 0.0,
+    validation_dataset_path: str = "",
+    freeze_embeddings: bool = False,
+    use_gpu: bool = False,
+    notify: str = "",
+    channel: str = "",
+    slack_thread: str = "",
+) -> TrainIntentModelPipelineOutput:
+    """Fine-tune an intent classifier (XLM-R or any transformers checkpoint) on a tagged dataset and store it.
+
+    Args:
+        dataset_path: Tagged CSV (artifact URI or path) with ASR alternatives or utterances and intent_y
+            (or tag).
+        model_path: Where the model archive (.tar.gz) goes: a URI, a key under the artifact root, or empty
+            for a generated key.
+        version: Model version, part of the archive's name and metadata.
+        storage_options: JSON {"type": "s3", "bucket": "b"}: dataset_path, validation_dataset_path and
+            model_path without a scheme are keys in that bucket.
+        org_id: Organisation id, part of the archive's name and metadata.
+        classifier_type: Accepted for compatibility and ignored (the reference never used it).
+        use_state: Append the bot state to the model text (prediction then does the same).
+        model_type: Accepted for compatibility; only named in the message (the architecture comes from the
+            checkpoint's config.json).
+        model_name: Checkpoint to fine-tune: a local directory written by save_pretrained, or a hub name
+            already in the Hugging Face cache (HF_HUB_OFFLINE=0 allows downloads).
+        num_train_epochs: Training epochs (an upper bound with early stopping).
+        use_early_stopping: Stop when validation loss has not improved for early_stopping_patience epochs;
+            needs validation_split or validation_dataset_path.
+        early_stopping_patience: Epochs without improvement before stopping.
+        early_stopping_delta: Smallest validation loss decrease that counts as an improvement.
+        max_seq_length: Tokens per text (longer texts are truncated).
+        learning_rate: Peak AdamW learning rate (6 % linear warm-up, then linear decay).
+        batch_size: Training batch size.
+        seed: Random seed (head initialisation, shuffling, validation split).
+        validation_split: Share of the dataset held out for validation; 0 (the default) trains on all of it.
+        validation_dataset_path: Separate tagged CSV for validation (instead of validation_split).
+        freeze_embeddings: Keep the token embedding matrix fixed (much faster on a CPU, little accuracy cost).
+        use_gpu: Request one GPU (nvidia.com/gpu) for the training step on a Kubeflow cluster.
+        notify: Comma list of Slack user ids to cc; non-empty posts a Slack message.
+        channel: Slack channel for the notification.
+        slack_thread: Slack thread timestamp to reply in.
+    """
+    arguments = dict(
+        dataset_path=dataset_path, model_path=model_path, version=version, org_id=org_id, use_state=use_state,
+        model_name=model_name, num_train_epochs=num_train_epochs, learning_rate=learning_rate,
+        max_seq_length=max_seq_length, batch_size=batch_size, seed=seed,
+        use_early_stopping=use_early_stopping, early_stopping_patience=early_stopping_patience,
+        early_stopping_delta=early_stopping_delta,
+        validation_split=validation_split, validation_dataset_path=validation_dataset_path,
+        freeze_embeddings=freeze_embeddings, storage_options=storage_options, model_type=model_type,
+    )
+    with dsl.If(use_gpu == True, name="gpu"):  # noqa: E712 - kfp builds the condition from ==
+        on_gpu = (
+            train_intent_model(**arguments)
+            .set_accelerator_type(GPU_RESOURCE)
+            .set_accelerator_limit(1)
+            .set_caching_options(enable_caching=False)
+        )
+    with dsl.Else(name="cpu"):
+        on_cpu = train_intent_model(**arguments).set_caching_options(enable_caching=False)
+
+    def either(name: str) -> dsl.OneOf:
+        return dsl.OneOf(on_gpu.outputs[name], on_cpu.outputs[name])
+
+    with dsl.If(notify != "", name="notify"):
+        slack_notification(
+            message=either("message"), code_block=either("download_command"),
+            channel=channel, cc=notify, thread_id=slack_thread,
+        ).set_caching_options(enable_caching=False)
+    return TrainIntentModelPipelineOutput(
+        model_uri=either("model_uri"), labels=either("labels"), train_rows=either("train_rows"),
+        epochs_run=either("epochs_run"), device=either("device"),
+    )
