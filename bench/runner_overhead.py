@@ -2,10 +2,9 @@
 
 The direct calls take microseconds, so the ratio is huge by nature; the useful figure is the overhead per
 step in seconds. For scale, the run also times a bare interpreter start (``python -c pass``): the floor of
-any runner that starts one process per step. (No ``from __future__ import annotations`` here: kfp reads the real
-annotation objects of component signatures.)
+any runner that starts one process per step. (No ``from __future__ import annotations`` here: kfp reads
+the real annotation objects of component signatures.)
 """
-
 
 import subprocess
 import sys
@@ -41,7 +40,9 @@ def bench_runner_overhead(repeat: int = 2) -> Measurement:
         runner = LocalRunner(Path(work) / "runs")
         run_seconds, result = timed(lambda: runner.run_pipeline(noop_chain, "bench_noop_chain", {}), repeat)
     if not result.succeeded or result.outputs.get("Output") not in (STEPS, float(STEPS)):
-        raise AssertionError(f"no-op chain did not run as expected: {result.state} {result.outputs} {result.error}")
+        raise AssertionError(
+            f"no-op chain did not run as expected: {result.state} {result.outputs} {result.error}"
+        )
 
     def direct() -> int:
         value = 0

@@ -21,7 +21,8 @@ from skit_pipelines.warehouse.filters import build_call_filters
 from skit_pipelines.warehouse.sampling import sample_call_ids, sample_calls_to_csv
 
 RAW_COLUMNS = (
-    "t.call_id, c.uuid, t.id, t.uuid, t.audio_url, t.reftime, t.state, t.utterances, t.context, t.bot_response, "
+    "t.call_id, c.uuid, t.id, t.uuid, t.audio_url, t.reftime, t.state, t.utterances, t.context, "
+    "t.bot_response, "
     "t.prediction, t.intent, t.intent_score, t.slots, t.entities, c.call_url, c.call_type, c.language, "
     "c.asr_provider, c.call_end_status, c.disposition, c.virtual_number, c.flow_version, c.flow_id, "
     "c.flow_name, c.flow_uuid, c.template_id, c.client_id, c.client_uuid, c.use_case, c.caller_number, "
@@ -51,17 +52,22 @@ def raw_select_to_csv(engine: sa.Engine, call_ids: list[int], path: Path) -> int
         raw.close()
 
 
-def bench_sampling(url: str, label: str, end_date: dt.date, days: int, quantity: int = 10_000,
-                   repeat: int = 3) -> Measurement:
+def bench_sampling(
+    url: str, label: str, end_date: dt.date, days: int, quantity: int = 10_000, repeat: int = 3
+) -> Measurement:
     engine = schema.create_engine(url)
     filters = build_call_filters(
-        lang="en", start_date=(end_date - dt.timedelta(days=days - 1)).isoformat(), end_date=end_date.isoformat(),
-        timezone="UTC", end_date_offset=1,
+        lang="en",
+        start_date=(end_date - dt.timedelta(days=days - 1)).isoformat(),
+        end_date=end_date.isoformat(),
+        timezone="UTC",
+        end_date_offset=1,
     )
     with tempfile.TemporaryDirectory() as work:
         ours_path, raw_path = Path(work) / "ours.csv", Path(work) / "raw.csv"
-        ours_seconds, sample = timed(lambda: sample_calls_to_csv(engine, filters, quantity, ours_path, seed=1),
-                                     repeat)
+        ours_seconds, sample = timed(
+            lambda: sample_calls_to_csv(engine, filters, quantity, ours_path, seed=1), repeat
+        )
         call_ids, _ = sample_call_ids(engine, filters, quantity, seed=1)
         raw_seconds, raw_rows = timed(lambda: raw_select_to_csv(engine, call_ids, raw_path), repeat)
         size_mb = ours_path.stat().st_size / 1e6
@@ -75,6 +81,11 @@ def bench_sampling(url: str, label: str, end_date: dt.date, days: int, quantity:
         seconds=ours_seconds,
         baseline="raw select of the same rows + csv.writer",
         baseline_seconds=raw_seconds,
-        extra={"warehouse_turns": total_turns, "matching_calls": sample.matching_calls,
-               "sampled_calls": sample.sampled_calls, "turns_written": sample.turns, "csv_mb": round(size_mb, 1)},
+        extra={
+            "warehouse_turns": total_turns,
+            "matching_calls": sample.matching_calls,
+            "sampled_calls": sample.sampled_calls,
+            "turns_written": sample.turns,
+            "csv_mb": round(size_mb, 1),
+        },
     )

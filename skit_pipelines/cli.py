@@ -56,16 +56,16 @@ def list_command() -> None:
     table = Table("pipeline", "what it does", "parameters", title="pipelines", title_justify="left")
     for name in sorted(PIPELINES):
         pipeline = PIPELINES[name]
-        params = ", ".join(
-            f"{p.name}{'*' if p.required else ''}" for p in pipeline_parameters(pipeline)
-        )
+        params = ", ".join(f"{p.name}{'*' if p.required else ''}" for p in pipeline_parameters(pipeline))
         table.add_row(name, pipeline_description(pipeline), params)
     console.print(table)
     console.print("* required. [dim]skit-pipelines describe <pipeline>[/] shows types, defaults and docs.")
 
 
 @app.command("describe")
-def describe_command(pipeline: Annotated[str, typer.Argument(help="Pipeline name, e.g. fetch_calls_pipeline")]) -> None:
+def describe_command(
+    pipeline: Annotated[str, typer.Argument(help="Pipeline name, e.g. fetch_calls_pipeline")],
+) -> None:
     """Show a pipeline's parameters with types, defaults and docs, and its outputs."""
     from skit_pipelines.pipelines import UnknownPipelineError, get_pipeline, normalise_name
     from skit_pipelines.pipelines.parameters import (
@@ -133,9 +133,15 @@ def run_command(
 
 def _result_dict(result: Any) -> dict[str, Any]:
     return {
-        "run_id": result.run_id, "pipeline": result.pipeline, "backend": result.backend,
-        "state": result.state.value, "run_url": result.run_url, "run_dir": result.run_dir,
-        "outputs": result.outputs, "failed_step": result.failed_step, "error": result.error,
+        "run_id": result.run_id,
+        "pipeline": result.pipeline,
+        "backend": result.backend,
+        "state": result.state.value,
+        "run_url": result.run_url,
+        "run_dir": result.run_dir,
+        "outputs": result.outputs,
+        "failed_step": result.failed_step,
+        "error": result.error,
     }
 
 
@@ -187,15 +193,18 @@ def demo_data_command(
     wrong_rate: Annotated[float, typer.Option(help="Share of wrong production predictions")] = 0.15,
 ) -> None:
     """Write a realistic, deterministic demo call warehouse (replaces its calls and turns)."""
-    summary = _generate_demo_data(calls=calls, seed=seed, db=db, days=days, end_date=end_date,
-                                  wrong_rate=wrong_rate)
+    summary = _generate_demo_data(
+        calls=calls, seed=seed, db=db, days=days, end_date=end_date, wrong_rate=wrong_rate
+    )
     table = Table("", "", title="demo warehouse", title_justify="left", show_header=False)
     for label, value in summary.as_rows():
         table.add_row(label, str(value))
     console.print(table)
 
 
-def _generate_demo_data(*, calls: int, seed: int, db: str, days: int, end_date: str, wrong_rate: float) -> Any:
+def _generate_demo_data(
+    *, calls: int, seed: int, db: str, days: int, end_date: str, wrong_rate: float
+) -> Any:
     from rich.progress import Progress
 
     from skit_pipelines.config import get_settings, mask_url_password
@@ -210,7 +219,12 @@ def _generate_demo_data(*, calls: int, seed: int, db: str, days: int, end_date: 
         task = progress.add_task(f"writing {calls} calls to {mask_url_password(url)}", total=calls)
         try:
             return generate_demo_warehouse(
-                url, calls=calls, seed=seed, end_date=last_day, days=days, wrong_rate=wrong_rate,
+                url,
+                calls=calls,
+                seed=seed,
+                end_date=last_day,
+                days=days,
+                wrong_rate=wrong_rate,
                 progress=lambda done, total: progress.update(task, completed=done, total=total),
             )
         except ValueError as exc:
@@ -238,10 +252,14 @@ def demo_command(
 
     console.rule("2. Random sample calls (fetch_calls_pipeline) on the local runner")
     arguments = {"lang": lang, "call_quantity": call_quantity, "random_seed": seed}
-    console.print("skit-pipelines run fetch_calls_pipeline " + " ".join(f"--param {k}={v}" for k, v in arguments.items()))
+    console.print(
+        "skit-pipelines run fetch_calls_pipeline "
+        + " ".join(f"--param {k}={v}" for k, v in arguments.items())
+    )
     runner = LocalRunner.from_settings(settings)
-    with RunProgressView("fetch_calls_pipeline", pipeline_steps(get_pipeline("fetch_calls_pipeline")),
-                         sys.stdout) as view:
+    with RunProgressView(
+        "fetch_calls_pipeline", pipeline_steps(get_pipeline("fetch_calls_pipeline")), sys.stdout
+    ) as view:
         result = runner.run("fetch_calls_pipeline", arguments, on_event=view.update)
     if not result.succeeded:
         _print_result(result)
@@ -261,7 +279,7 @@ def demo_command(
 
 
 def _register_api_commands() -> None:
-    """``serve`` and ``create-user`` live with the API (imported lazily there: FastAPI loads only when used)."""
+    """``serve`` and ``create-user`` live with the API (imported lazily: FastAPI loads only when used)."""
     from skit_pipelines.api.cli import create_user_command, serve_command
 
     app.command("serve")(serve_command)

@@ -28,11 +28,15 @@ class Settings(BaseSettings):
     home: Path = Field(DEFAULT_HOME, description="Folder for local state: databases, artifacts, run folders.")
 
     # Call warehouse and our own database (metrics tables, run records).
-    warehouse_url: str = Field("", description="SQLAlchemy URL of the call warehouse (default: SQLite in home).")
+    warehouse_url: str = Field(
+        "", description="SQLAlchemy URL of the call warehouse (default: SQLite in home)."
+    )
     database_url: str = Field("", description="SQLAlchemy URL for metrics tables and run records.")
 
     # Artifacts.
-    artifact_root: str = Field("", description="Local folder or s3://bucket/prefix where outputs are written.")
+    artifact_root: str = Field(
+        "", description="Local folder or s3://bucket/prefix where outputs are written."
+    )
     s3_endpoint_url: str = Field("", description="Endpoint of an S3-compatible store (empty: AWS).")
     s3_region: str = Field("us-east-1", description="Region for the S3 client.")
 
@@ -72,7 +76,9 @@ class Settings(BaseSettings):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown timezone {value!r} (expected an IANA name such as 'Asia/Kolkata')") from exc
+            raise ValueError(
+                f"unknown timezone {value!r} (expected an IANA name such as 'Asia/Kolkata')"
+            ) from exc
         return value
 
     # Derived defaults: computed from ``home`` so that SKIT_HOME moves everything at once.

@@ -77,7 +77,7 @@ def _decode(value: Any) -> Any:
         if not isinstance(value, str):
             return value
         text = value.strip()
-        if not text or text[0] not in "[{\"":
+        if not text or text[0] not in '[{"':
             return value
         try:
             value = json.loads(text)

@@ -119,7 +119,7 @@ def _parse(uri: str | os.PathLike[str]) -> _Location:
     scheme = match.group(1).lower()
     if scheme == "s3":
         # Split by hand: S3 keys may legally contain '?' and '#', which urlsplit would cut off.
-        bucket, _, key = text[len(match.group(0)):].partition("/")
+        bucket, _, key = text[len(match.group(0)) :].partition("/")
         if not bucket:
             raise ValueError(f"S3 URI {text!r} has no bucket: expected s3://bucket/key")
         return _Location(bucket=bucket, key=key)
@@ -347,8 +347,12 @@ def upload_directory(
             with tarfile.open(archive, "w:gz") as tar:
                 tar.add(source, arcname=source.name or ".")
             return upload_file(
-                archive, reference=reference, file_type=file_type, ext=ext or ".tar.gz",
-                output_path=output_path, root=root,
+                archive,
+                reference=reference,
+                file_type=file_type,
+                ext=ext or ".tar.gz",
+                output_path=output_path,
+                root=root,
             )
     if ext:
         raise ValueError(f"ext={ext!r} makes no sense for a directory uploaded as a tree (as_archive=False)")
@@ -357,7 +361,9 @@ def upload_directory(
         if dest.path.exists():
             raise FileExistsError(f"artifact destination {dest.uri} already exists")
         dest.path.parent.mkdir(parents=True, exist_ok=True)
-        scratch_dir = Path(tempfile.mkdtemp(dir=dest.path.parent, prefix=f".{dest.path.name}.", suffix=".tmp"))
+        scratch_dir = Path(
+            tempfile.mkdtemp(dir=dest.path.parent, prefix=f".{dest.path.name}.", suffix=".tmp")
+        )
         try:
             shutil.copytree(source, scratch_dir, dirs_exist_ok=True)
             os.replace(scratch_dir, dest.path)
@@ -393,8 +399,10 @@ def download_file(uri: str, dest: Path | str) -> Path:
     target = _target(loc, dest)
     if loc.path is not None:
         if not loc.path.is_file():
-            raise ArtifactNotFoundError(loc.uri, "a directory: use storage.download_directory"
-                                        if loc.path.is_dir() else "no such file")
+            raise ArtifactNotFoundError(
+                loc.uri,
+                "a directory: use storage.download_directory" if loc.path.is_dir() else "no such file",
+            )
         _atomic_write(target, _copy_into(loc.path))
         return target
     client = s3_client()
@@ -423,7 +431,7 @@ def download_directory(uri: str, dest: Path | str) -> Path:
     with _s3_errors(loc.uri, loc.bucket):
         for page in client.get_paginator("list_objects_v2").paginate(Bucket=loc.bucket, Prefix=prefix):
             for item in page.get("Contents", []):
-                relative = item["Key"][len(prefix):]
+                relative = item["Key"][len(prefix) :]
                 if not relative or relative.endswith("/"):
                     continue  # folder markers
                 _check_relative(relative)

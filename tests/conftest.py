@@ -39,11 +39,21 @@ def isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterat
     """Every test gets its own SKIT_HOME, so no test reads another's databases or artifacts."""
     home = tmp_path / "skit-home"
     monkeypatch.setenv("SKIT_HOME", str(home))
-    for name in ("SKIT_WAREHOUSE_URL", "SKIT_DATABASE_URL", "SKIT_ARTIFACT_ROOT", "SKIT_KFP_HOST",
-                 "SKIT_SLACK_TOKEN", "SKIT_S3_ENDPOINT_URL", "SKIT_DUCKLING_URL"):
+    for name in (
+        "SKIT_WAREHOUSE_URL",
+        "SKIT_DATABASE_URL",
+        "SKIT_ARTIFACT_ROOT",
+        "SKIT_KFP_HOST",
+        "SKIT_SLACK_TOKEN",
+        "SKIT_S3_ENDPOINT_URL",
+        "SKIT_DUCKLING_URL",
+    ):
         monkeypatch.delenv(name, raising=False)
     for name in list(os.environ):
-        if name.startswith(("SKIT_API_", "SKIT_WEBHOOK_", "SKIT_JWT_")) or name == "SKIT_SLACK_SIGNING_SECRET":
+        if (
+            name.startswith(("SKIT_API_", "SKIT_WEBHOOK_", "SKIT_JWT_"))
+            or name == "SKIT_SLACK_SIGNING_SECRET"
+        ):
             monkeypatch.delenv(name)
     from skit_pipelines.api.settings import get_api_settings
 

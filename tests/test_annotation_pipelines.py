@@ -331,16 +331,21 @@ def test_no_project_given(calls_csv: str) -> None:
 # ------------------------------------------------------------------------------- upload, domain level
 
 
-def test_new_project_from_a_taxonomy_file(labelstudio_env: "LabelStudioServer", calls_csv: str,
-                                          tmp_path: Path) -> None:
+def test_new_project_from_a_taxonomy_file(
+    labelstudio_env: "LabelStudioServer", calls_csv: str, tmp_path: Path
+) -> None:
     from skit_pipelines.annotation.label_config import choices_of
     from skit_pipelines.annotation.upload import tag_calls
 
     taxonomy = tmp_path / "intents.txt"
     taxonomy.write_text("# our intents\n_cancel_\ninform_pay_later\n")
     title = f"taxonomy {uuid.uuid4().hex[:8]}"
-    result = tag_calls(s3_path=calls_csv, project_title=title, taxonomy_uri=str(taxonomy),
-                       entity_types="product_kind/credit_card")
+    result = tag_calls(
+        s3_path=calls_csv,
+        project_title=title,
+        taxonomy_uri=str(taxonomy),
+        entity_types="product_kind/credit_card",
+    )
     (project,) = result.projects
     assert project.created and project.uploaded == 1 and project.predictions == 1
     assert project.intents_missing_from_project == ["_confirm_"]  # predicted, but not offered
@@ -351,8 +356,9 @@ def test_new_project_from_a_taxonomy_file(labelstudio_env: "LabelStudioServer", 
     assert "not in the project's choices: _confirm_" in result.message
 
 
-def test_an_empty_csv_uploads_nothing_and_creates_nothing(labelstudio_env: "LabelStudioServer",
-                                                          tmp_path: Path) -> None:
+def test_an_empty_csv_uploads_nothing_and_creates_nothing(
+    labelstudio_env: "LabelStudioServer", tmp_path: Path
+) -> None:
     from skit_pipelines.annotation.upload import tag_calls
 
     path = tmp_path / "empty.csv"

@@ -160,7 +160,9 @@ def test_logs_summary_and_examples_without_query_strings(
 
 def test_unreachable_host_counts_as_unavailable(server: _AudioServer, tmp_path: Path) -> None:
     down = f"http://127.0.0.1:{free_port()}/a.wav"
-    _write(tmp_path / "in.csv", [["1", "a", down, "[]", "S"], ["2", "b", f"{server.base}/ok/1.wav", "[]", "S"]])
+    _write(
+        tmp_path / "in.csv", [["1", "a", down, "[]", "S"], ["2", "b", f"{server.base}/ok/1.wav", "[]", "S"]]
+    )
 
     result = drop_turns_without_audio(tmp_path / "in.csv", tmp_path / "out.csv", timeout=2)
 

@@ -22,11 +22,17 @@ pytest_plugins = ["tests.fakes.kfp_server"]
 DAY = ["-p", "start_date=2026-03-10", "-p", "end_date=2026-03-10", "-p", "timezone=UTC"]
 
 
-def cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
+def cli(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess:
     full_env = {**os.environ, "COLUMNS": "200", **(env or {})}
     return subprocess.run(
-        [sys.executable, "-m", "skit_pipelines.cli", *args], capture_output=True, text=True, env=full_env,
-        cwd=cwd, timeout=300,
+        [sys.executable, "-m", "skit_pipelines.cli", *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        cwd=cwd,
+        timeout=300,
     )
 
 
@@ -43,7 +49,9 @@ def test_list_and_describe() -> None:
     assert listed.returncode == 0 and "fetch_calls_pipeline" in listed.stdout and "lang*" in listed.stdout
     described = cli("describe", "fetch-calls-pipeline")
     assert described.returncode == 0
-    assert "call_quantity" in described.stdout and "200" in described.stdout and "hard cap" in described.stdout
+    assert (
+        "call_quantity" in described.stdout and "200" in described.stdout and "hard cap" in described.stdout
+    )
     assert "calls_uri" in described.stdout  # outputs are listed too
 
 
@@ -53,8 +61,13 @@ def test_unknown_pipeline_names_the_known_ones() -> None:
 
 
 def test_config_masks_secrets() -> None:
-    result = cli("config", env={"SKIT_SLACK_TOKEN": "xoxb-very-secret",
-                                "SKIT_WAREHOUSE_URL": "postgresql://ml:hunter2@db.internal/calls"})
+    result = cli(
+        "config",
+        env={
+            "SKIT_SLACK_TOKEN": "xoxb-very-secret",
+            "SKIT_WAREHOUSE_URL": "postgresql://ml:hunter2@db.internal/calls",
+        },
+    )
     assert result.returncode == 0
     assert "xoxb-very-secret" not in result.stdout and "hunter2" not in result.stdout
     assert "SKIT_SLACK_TOKEN" in result.stdout and "********" in result.stdout
@@ -67,7 +80,9 @@ def test_config_reports_a_bad_setting() -> None:
 
 
 def test_run_writes_exactly_the_requested_calls(warehouse: str) -> None:
-    result = cli("run", "fetch_calls_pipeline", "--param", "lang=en", "--param", "call_quantity=50", *DAY, "--json")
+    result = cli(
+        "run", "fetch_calls_pipeline", "--param", "lang=en", "--param", "call_quantity=50", *DAY, "--json"
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     record = json.loads(result.stdout)
     assert record["state"] == "SUCCEEDED" and record["outputs"]["sampled_calls"] == 50
@@ -109,8 +124,12 @@ def test_compile_writes_every_pipeline(tmp_path: Path) -> None:
 
 
 def test_run_goes_to_kubeflow_when_a_host_is_set(kfp_server: "FakeKfpServer") -> None:
-    kfp_server.script_run(("RUNNING", {"fetch-calls": "RUNNING"}), ("FAILED", {"fetch-calls": "FAILED"}),
-                          error="fetch-calls: start_date: cannot read 'x' as a date", run_id="r-cli")
+    kfp_server.script_run(
+        ("RUNNING", {"fetch-calls": "RUNNING"}),
+        ("FAILED", {"fetch-calls": "FAILED"}),
+        error="fetch-calls: start_date: cannot read 'x' as a date",
+        run_id="r-cli",
+    )
     result = cli("run", "fetch_calls_pipeline", "-p", "lang=en", "-p", "call_quantity=50", "--json")
     assert result.returncode == 1, result.stderr
     record = json.loads(result.stdout)

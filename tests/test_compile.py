@@ -35,8 +35,12 @@ def test_loaded_inputs_match_the_signature(name: str, compiled: dict[str, Path])
     assert set(inputs) == set(signature.parameters)  # YAML sorts the keys
     for param_name, param in signature.parameters.items():
         spec = inputs[param_name]
-        assert spec.type == KFP_TYPES[param.annotation if not isinstance(param.annotation, str)
-                                      else eval(param.annotation)]
+        assert (
+            spec.type
+            == KFP_TYPES[
+                param.annotation if not isinstance(param.annotation, str) else eval(param.annotation)
+            ]
+        )
         if param.default is inspect.Parameter.empty:
             assert not spec.optional
         else:
@@ -44,7 +48,9 @@ def test_loaded_inputs_match_the_signature(name: str, compiled: dict[str, Path])
     # The description and per-parameter docs survive compilation (the API and `describe` show them).
     # kfp's loader drops them, so read the YAML itself.
     spec = yaml.safe_load(compiled[name].read_text())
-    documented = {k: v.get("description", "") for k, v in spec["root"]["inputDefinitions"]["parameters"].items()}
+    documented = {
+        k: v.get("description", "") for k, v in spec["root"]["inputDefinitions"]["parameters"].items()
+    }
     assert documented == {p.name: p.description for p in pipeline_parameters(get_pipeline(name))}
     assert all(documented.values()), "every parameter is documented"
 

@@ -89,8 +89,14 @@ def test_rows_do_not_depend_on_the_hash_seed(tmp_path: Path) -> None:
     for hash_seed in ("1", "2"):
         env = {**os.environ, "PYTHONHASHSEED": hash_seed}
         url = f"sqlite:///{tmp_path / f'h{hash_seed}.db'}"
-        out = subprocess.run([sys.executable, "-c", _DIGEST_SCRIPT, url], env=env, capture_output=True,
-                             text=True, check=True, cwd=Path(__file__).resolve().parents[1])
+        out = subprocess.run(
+            [sys.executable, "-c", _DIGEST_SCRIPT, url],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=Path(__file__).resolve().parents[1],
+        )
         digests.append(out.stdout.strip())
     assert digests[0] == digests[1] and len(digests[0]) == 64
 
@@ -301,12 +307,19 @@ def test_entity_intents_carry_entities(demo: tuple) -> None:
     # the digits a caller gives are the ones the bot repeats back
     blocks = [t for t in turns if t["state"] == "CARD_BLOCK"]
     for block in blocks:
-        said = [t for t in turns if t["call_id"] == block["call_id"]
-                and t["context"]["demo_true_intent"] == "inform_digits"]
+        said = [
+            t
+            for t in turns
+            if t["call_id"] == block["call_id"] and t["context"]["demo_true_intent"] == "inform_digits"
+        ]
         if said:
             assert str(said[0]["context"]["demo_true_entities"][0]["value"]) in block["bot_response"]
-    later = [t for t in turns if t["context"]["demo_true_intent"] in ("inform_pay_later", "inform_date")
-             and t["context"]["demo_true_entities"]]
+    later = [
+        t
+        for t in turns
+        if t["context"]["demo_true_intent"] in ("inform_pay_later", "inform_date")
+        and t["context"]["demo_true_entities"]
+    ]
     assert later
     assert all(e["type"] in ("date", "time") for t in later for e in t["context"]["demo_true_entities"])
 
@@ -314,11 +327,25 @@ def test_entity_intents_carry_entities(demo: tuple) -> None:
 def test_silence_and_states(demo: tuple) -> None:
     _, _, turns = demo
     states = Counter(t["state"] for t in turns)
-    assert {"GREETING", "IDENTITY_CHECK", "COF", "PAYMENT_DATE", "AMOUNT", "CARD_BLOCK", "CALLBACK_TIME",
-            "ANYTHING_ELSE"} <= set(states)
+    assert {
+        "GREETING",
+        "IDENTITY_CHECK",
+        "COF",
+        "PAYMENT_DATE",
+        "AMOUNT",
+        "CARD_BLOCK",
+        "CALLBACK_TIME",
+        "ANYTHING_ELSE",
+    } <= set(states)
     intents = Counter(t["context"]["demo_true_intent"] for t in turns)
-    assert {"_confirm_", "_cancel_", "inform_pay_later", "ask_for_installment", "_repeat_",
-            "block_card"} <= set(intents)
+    assert {
+        "_confirm_",
+        "_cancel_",
+        "inform_pay_later",
+        "ask_for_installment",
+        "_repeat_",
+        "block_card",
+    } <= set(intents)
     assert 0 < intents["_silence_"] < 0.2 * len(turns)
 
 
@@ -343,16 +370,27 @@ def test_replace_empties_and_append_continues(tmp_path: Path) -> None:
 
 def test_progress_is_reported_per_batch(tmp_path: Path) -> None:
     seen: list[tuple[int, int]] = []
-    generate_demo_warehouse(f"sqlite:///{tmp_path / 'w.db'}", calls=250, seed=1, end_date=END_DATE,
-                            batch_size=100, progress=lambda done, total: seen.append((done, total)))
+    generate_demo_warehouse(
+        f"sqlite:///{tmp_path / 'w.db'}",
+        calls=250,
+        seed=1,
+        end_date=END_DATE,
+        batch_size=100,
+        progress=lambda done, total: seen.append((done, total)),
+    )
     assert seen == [(100, 250), (200, 250), (250, 250)]
 
 
 @pytest.mark.parametrize(
     ("kwargs", "parameter"),
-    [({"calls": 0}, "calls"), ({"calls": -5}, "calls"), ({"days": 0}, "days"),
-     ({"batch_size": 0}, "batch_size"), ({"wrong_rate": -0.1}, "wrong_rate"),
-     ({"wrong_rate": 1.5}, "wrong_rate")],
+    [
+        ({"calls": 0}, "calls"),
+        ({"calls": -5}, "calls"),
+        ({"days": 0}, "days"),
+        ({"batch_size": 0}, "batch_size"),
+        ({"wrong_rate": -0.1}, "wrong_rate"),
+        ({"wrong_rate": 1.5}, "wrong_rate"),
+    ],
 )
 def test_invalid_arguments_name_the_parameter(tmp_path: Path, kwargs: dict, parameter: str) -> None:
     path = tmp_path / "w.db"
@@ -373,11 +411,16 @@ def test_works_on_sqlite_and_postgresql(db_url: str) -> None:
     engine = schema.create_engine(db_url)
     try:
         with engine.begin() as conn:  # keys were pre-assigned: a plain insert must still get a fresh id
-            new_id = conn.execute(schema.calls.insert().values(
-                uuid="manual", client_id="x", language="en", call_type="INBOUND",
-                start_time=dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc), timezone="UTC",
-            )).inserted_primary_key[0]
+            new_id = conn.execute(
+                schema.calls.insert().values(
+                    uuid="manual",
+                    client_id="x",
+                    language="en",
+                    call_type="INBOUND",
+                    start_time=dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc),
+                    timezone="UTC",
+                )
+            ).inserted_primary_key[0]
         assert new_id > 150
     finally:
         engine.dispose()
-

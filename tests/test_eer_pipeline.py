@@ -38,11 +38,31 @@ def write_dataset(path: Path) -> Path:
     ]
     with path.open("w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["data_id", "truth_entities", "predicted_entities", "raw.language", "raw.call_uuid",
-                         "reftime", "tagged_time", "alternatives"])
+        writer.writerow(
+            [
+                "data_id",
+                "truth_entities",
+                "predicted_entities",
+                "raw.language",
+                "raw.call_uuid",
+                "reftime",
+                "tagged_time",
+                "alternatives",
+            ]
+        )
         for data_id, truth, pred in turns:
-            writer.writerow([data_id, json.dumps(truth), json.dumps(pred), "en", f"call-{data_id}",
-                             "2026-03-10T10:00:00+05:30", "2026-03-11T09:00:00", "[]"])
+            writer.writerow(
+                [
+                    data_id,
+                    json.dumps(truth),
+                    json.dumps(pred),
+                    "en",
+                    f"call-{data_id}",
+                    "2026-03-10T10:00:00+05:30",
+                    "2026-03-11T09:00:00",
+                    "[]",
+                ]
+            )
         writer.writerow(["u5", "[{broken", "[]", "en", "call-u5", "", "", "[]"])
     return path
 
@@ -52,16 +72,32 @@ def test_runs_locally_writes_everything_and_posts_to_slack(
 ) -> None:
     dataset = write_dataset(tmp_path / "tagged_entities.csv")
     events: list[StepEvent] = []
-    result = get_runner().run("eer_from_tog", {
-        "dataset_path": str(dataset), "org_id": "acme", "mlwr": True, "slu_project_name": "banking",
-        "start_date": "2026-03-01", "notify": "U42", "channel": "#ml", "slack_thread": "17.5",
-    }, on_event=events.append)
+    result = get_runner().run(
+        "eer_from_tog",
+        {
+            "dataset_path": str(dataset),
+            "org_id": "acme",
+            "mlwr": True,
+            "slu_project_name": "banking",
+            "start_date": "2026-03-01",
+            "notify": "U42",
+            "channel": "#ml",
+            "slack_thread": "17.5",
+        },
+        on_event=events.append,
+    )
 
     assert result.state == RunState.SUCCEEDED, result.error
     assert [e.step for e in events if e.state == RunState.SUCCEEDED] == [
-        "check-tagged-dataset", "gen-eer-metrics", "slack-notification"]
+        "check-tagged-dataset",
+        "gen-eer-metrics",
+        "slack-notification",
+    ]
     assert {e.step for e in events if e.state == RunState.SKIPPED} == {
-        "check-download-source", "fetch-tagged-dataset", "build-entity-dataset"}  # no download
+        "check-download-source",
+        "fetch-tagged-dataset",
+        "build-entity-dataset",
+    }  # no download
     out = result.outputs
     assert int(out["turns"]) == 4 and int(out["skipped_rows"]) == 1
     assert int(out["metrics_rows_written"]) == 3  # date, number, overall
@@ -137,8 +173,9 @@ def test_dataset_source_rules(tmp_path: Path) -> None:
 
 
 def test_reads_from_and_writes_to_s3(tmp_path: Path, s3_bucket: str) -> None:
-    uri = storage.upload_file(write_dataset(tmp_path / "d.csv"), reference="acme", file_type="tagged_entity",
-                              ext=".csv")
+    uri = storage.upload_file(
+        write_dataset(tmp_path / "d.csv"), reference="acme", file_type="tagged_entity", ext=".csv"
+    )
     assert uri.startswith(f"s3://{s3_bucket}/")
     result = run_entity_evaluation(dataset_uri=uri, org_id="acme")
     assert result.metrics_rows_written == 0  # mlwr off: no table rows
@@ -154,7 +191,9 @@ def test_the_note_says_where_the_dataset_came_from(tmp_path: Path, isolated_sett
     assert result.message.endswith("\n" + note)
     header_only = tmp_path / "header.csv"
     header_only.write_text("data_id,truth_entities,predicted_entities\n")
-    with pytest.raises(InvalidEntityDatasetError, match=r"(?s)no rows.*3 annotations outside the date window"):
+    with pytest.raises(
+        InvalidEntityDatasetError, match=r"(?s)no rows.*3 annotations outside the date window"
+    ):
         run_entity_evaluation(dataset_uri=str(header_only), note=note)
 
 

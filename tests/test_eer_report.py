@@ -28,28 +28,32 @@ def ent(kind: str, value: Any, start: int | None = 0, end: int | None = 5) -> di
 
 
 def frame(turns: list[tuple[list[dict[str, Any]], list[dict[str, Any]]]], **extra: list[Any]) -> pd.DataFrame:
-    return pd.DataFrame({
-        "data_id": [f"t{i}" for i in range(1, len(turns) + 1)],
-        "truth_entities": [json.dumps(t) for t, _ in turns],
-        "predicted_entities": [json.dumps(p) for _, p in turns],
-        **extra,
-    })
+    return pd.DataFrame(
+        {
+            "data_id": [f"t{i}" for i in range(1, len(turns) + 1)],
+            "truth_entities": [json.dumps(t) for t, _ in turns],
+            "predicted_entities": [json.dumps(p) for _, p in turns],
+            **extra,
+        }
+    )
 
 
 D12, D13, D14 = "2026-03-12", "2026-03-13", "2026-03-14"
 TURNS = [
-    ([ent("date", D12)], [ent("date", D12)]),                      # t1: date tp
-    ([ent("date", D12)], [ent("date", D13)]),                      # t2: date mm
-    ([ent("number", 3)], []),                                      # t3: number fn
-    ([], [ent("people", 2)]),                                      # t4: people fp
-    ([ent("datetime", f"{D12}T10:00:00")], [ent("date", D12)]),    # t5: date tp, time fn
-    ([], []),                                                      # t6: true negative
-    ([ent("people", 2)], [ent("number", 2)]),                      # t7: people fn, number fp
+    ([ent("date", D12)], [ent("date", D12)]),  # t1: date tp
+    ([ent("date", D12)], [ent("date", D13)]),  # t2: date mm
+    ([ent("number", 3)], []),  # t3: number fn
+    ([], [ent("people", 2)]),  # t4: people fp
+    ([ent("datetime", f"{D12}T10:00:00")], [ent("date", D12)]),  # t5: date tp, time fn
+    ([], []),  # t6: true negative
+    ([ent("people", 2)], [ent("number", 2)]),  # t7: people fn, number fp
     ([ent("time", "10:00:00")], [ent("datetime", f"{D14}T10:00:00")]),  # t8: time tp, date fp
-    ([ent("product_kind", "credit_card"), ent("number", 5, 9, 10)],
-     [ent("product_kind", "debit_card"), ent("number", 5, 9, 10)]),     # t9: product_kind mm (first only)
+    (
+        [ent("product_kind", "credit_card"), ent("number", 5, 9, 10)],
+        [ent("product_kind", "debit_card"), ent("number", 5, 9, 10)],
+    ),  # t9: product_kind mm (first only)
     ([ent("datetime", f"{D12}T10:00:00")], [ent("datetime", f"{D12}T11:00:00")]),  # t10: date tp, time mm
-    ([], [ent("datetime", f"{D12}T10:00:00")]),                    # t11: date fp, time fp
+    ([], [ent("datetime", f"{D12}T10:00:00")]),  # t11: date fp, time fp
     ([ent("number", 1), ent("duration", 60, 9, 12)], [ent("number", 1)]),  # t12: number tp; duration 2nd only
 ]
 
@@ -66,12 +70,12 @@ def test_reference_report_by_hand(evaluation: Any) -> None:
     # datetime is split into date and time; duration only ever appears second, and still gets a row.
     assert list(report.index) == ["date", "duration", "number", "people", "product_kind", "time"]
     expected = {  # FPR, FNR, Mismatch Rate, Support, Negatives
-        "date": (2 / 8, 0 / 4, 1 / 4, 4, 8),          # tp t1 t5 t10, mm t2, fp t8 t11
+        "date": (2 / 8, 0 / 4, 1 / 4, 4, 8),  # tp t1 t5 t10, mm t2, fp t8 t11
         "duration": (0.0, 0.0, 0.0, 0, 12),
-        "number": (1 / 10, 1 / 2, 0.0, 2, 10),       # fn t3, tp t12, fp t7
-        "people": (1 / 11, 1.0, 0.0, 1, 11),         # fp t4, fn t7
-        "product_kind": (0.0, 0.0, 1.0, 1, 11),      # mm t9
-        "time": (1 / 9, 1 / 3, 1 / 2, 3, 9),         # tp t8, mm t10, fn t5, fp t11
+        "number": (1 / 10, 1 / 2, 0.0, 2, 10),  # fn t3, tp t12, fp t7
+        "people": (1 / 11, 1.0, 0.0, 1, 11),  # fp t4, fn t7
+        "product_kind": (0.0, 0.0, 1.0, 1, 11),  # mm t9
+        "time": (1 / 9, 1 / 3, 1 / 2, 3, 9),  # tp t8, mm t10, fn t5, fp t11
     }
     for kind, (fpr, fnr, mmr, support, negatives) in expected.items():
         row = report.loc[kind]
@@ -82,24 +86,48 @@ def test_reference_report_by_hand(evaluation: Any) -> None:
 
 def test_counts_add_up_to_the_turns(evaluation: Any) -> None:
     counts = evaluation.first.counts
-    assert counts.loc["date"].to_dict() == {"tp": 3, "fp": 2, "fn": 0, "mm": 1, "support": 4, "negatives": 8,
-                                            "true_negatives": 6}
+    assert counts.loc["date"].to_dict() == {
+        "tp": 3,
+        "fp": 2,
+        "fn": 0,
+        "mm": 1,
+        "support": 4,
+        "negatives": 8,
+        "true_negatives": 6,
+    }
     total = counts[["tp", "fp", "fn", "mm", "true_negatives"]].sum(axis=1)
     assert (total == 12).all()
 
 
 def test_error_tables_name_each_row_and_type(evaluation: Any) -> None:
     fp = evaluation.errors["fp"]
-    assert list(fp.columns[:6]) == ["id", "entity_type", "true_ent_type", "pred_ent_type", "true_entities",
-                                    "pred_entities"]
+    assert list(fp.columns[:6]) == [
+        "id",
+        "entity_type",
+        "true_ent_type",
+        "pred_ent_type",
+        "true_entities",
+        "pred_entities",
+    ]
     assert list(zip(fp["entity_type"], fp["id"], strict=True)) == [
-        ("date", "t8"), ("date", "t11"), ("number", "t7"), ("people", "t4"), ("time", "t11")]
+        ("date", "t8"),
+        ("date", "t11"),
+        ("number", "t7"),
+        ("people", "t4"),
+        ("time", "t11"),
+    ]
     fn = evaluation.errors["fn"]
     assert list(zip(fn["entity_type"], fn["id"], strict=True)) == [
-        ("number", "t3"), ("people", "t7"), ("time", "t5")]
+        ("number", "t3"),
+        ("people", "t7"),
+        ("time", "t5"),
+    ]
     mm = evaluation.errors["mm"]
     assert list(zip(mm["entity_type"], mm["id"], strict=True)) == [
-        ("date", "t2"), ("product_kind", "t9"), ("time", "t10")]
+        ("date", "t2"),
+        ("product_kind", "t9"),
+        ("time", "t10"),
+    ]
     assert fp.loc[fp["id"] == "t7", "true_ent_type"].item() == "people"
     assert json.loads(fp.loc[fp["id"] == "t4", "pred_entities"].item())[0]["type"] == "people"
 
@@ -177,8 +205,13 @@ def test_missing_columns_are_named() -> None:
 
 
 def test_reference_column_names_are_accepted() -> None:
-    df = pd.DataFrame({"id": ["a"], "truth_entities_with_duckling": [json.dumps([ent("date", D12)])],
-                       "predicted_entities_with_modifications": [json.dumps([ent("date", D12)])]})
+    df = pd.DataFrame(
+        {
+            "id": ["a"],
+            "truth_entities_with_duckling": [json.dumps([ent("date", D12)])],
+            "predicted_entities_with_modifications": [json.dumps([ent("date", D12)])],
+        }
+    )
     assert evaluate_entity_frame(df).report.loc["date", "Support"] == 1
 
 
@@ -189,14 +222,20 @@ def test_empty_dataset_is_an_error() -> None:
 
 def test_malformed_rows_are_skipped_and_counted_by_reason() -> None:
     df = frame(TURNS[:3])
-    bad = pd.DataFrame({"data_id": ["b1", "b2", "b3"],
-                        "truth_entities": ["{oops", "[]", json.dumps([{"v": 1}])],
-                        "predicted_entities": ["[]", "17", "[]"]})
+    bad = pd.DataFrame(
+        {
+            "data_id": ["b1", "b2", "b3"],
+            "truth_entities": ["{oops", "[]", json.dumps([{"v": 1}])],
+            "predicted_entities": ["[]", "17", "[]"],
+        }
+    )
     evaluation = evaluate_entity_frame(pd.concat([df, bad], ignore_index=True))
     assert evaluation.rows == 6 and evaluation.turns == 3 and evaluation.skipped_rows == 3
-    assert evaluation.skipped == {"truth_entities: invalid JSON": 1,
-                                  "predicted_entities: not a JSON list of entities": 1,
-                                  "truth_entities: an entity has no 'type'": 1}
+    assert evaluation.skipped == {
+        "truth_entities: invalid JSON": 1,
+        "predicted_entities: not a JSON list of entities": 1,
+        "truth_entities: an entity has no 'type'": 1,
+    }
     assert evaluation.skipped_examples["truth_entities: invalid JSON"][0].startswith("b1: ")
     notes = evaluation.notes()
     assert any("1 row(s) skipped: truth_entities: invalid JSON (e.g. b1:" in n for n in notes)
@@ -242,12 +281,18 @@ VALUES = {
 def entities(draw: st.DrawFn) -> dict[str, Any]:
     kind = draw(st.sampled_from(TYPES))
     start = draw(st.integers(0, 20))
-    return {"type": kind, "value": draw(VALUES[kind]), "text": "x", "start": start,
-            "end": start + draw(st.integers(1, 6))}
+    return {
+        "type": kind,
+        "value": draw(VALUES[kind]),
+        "text": "x",
+        "start": start,
+        "end": start + draw(st.integers(1, 6)),
+    }
 
 
-turn_lists = st.lists(st.tuples(st.lists(entities(), max_size=3), st.lists(entities(), max_size=3)),
-                      min_size=1, max_size=25)
+turn_lists = st.lists(
+    st.tuples(st.lists(entities(), max_size=3), st.lists(entities(), max_size=3)), min_size=1, max_size=25
+)
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -277,7 +322,8 @@ def test_row_order_changes_nothing(turns: list[Any], rng: Any) -> None:
     pd.testing.assert_frame_equal(a.spans.table, b.spans.table)
     for kind in ("fp", "fn", "mm"):
         assert sorted(zip(a.errors[kind]["id"], a.errors[kind]["entity_type"], strict=True)) == sorted(
-            zip(b.errors[kind]["id"], b.errors[kind]["entity_type"], strict=True))
+            zip(b.errors[kind]["id"], b.errors[kind]["entity_type"], strict=True)
+        )
 
 
 @FAST

@@ -36,24 +36,40 @@ def scores(report: Any, scheme: str, entity: str = "overall") -> tuple[float, fl
     "truth, pred, expected",
     [
         # I. same boundaries and type: correct everywhere
-        ([E("date", 0, 5)], [E("date", 0, 5)],
-         {"strict": (1, 1), "exact": (1, 1), "partial": (1, 1), "type": (1, 1)}),
+        (
+            [E("date", 0, 5)],
+            [E("date", 0, 5)],
+            {"strict": (1, 1), "exact": (1, 1), "partial": (1, 1), "type": (1, 1)},
+        ),
         # IV. same boundaries, other type
-        ([E("date", 0, 5)], [E("time", 0, 5)],
-         {"strict": (0, 0), "exact": (1, 1), "partial": (1, 1), "type": (0, 0)}),
+        (
+            [E("date", 0, 5)],
+            [E("time", 0, 5)],
+            {"strict": (0, 0), "exact": (1, 1), "partial": (1, 1), "type": (0, 0)},
+        ),
         # V. overlap, same type: partial earns half
-        ([E("date", 0, 5)], [E("date", 2, 8)],
-         {"strict": (0, 0), "exact": (0, 0), "partial": (0.5, 0.5), "type": (1, 1)}),
+        (
+            [E("date", 0, 5)],
+            [E("date", 2, 8)],
+            {"strict": (0, 0), "exact": (0, 0), "partial": (0.5, 0.5), "type": (1, 1)},
+        ),
         # VI. overlap, other type
-        ([E("date", 0, 5)], [E("time", 4, 9)],
-         {"strict": (0, 0), "exact": (0, 0), "partial": (0.5, 0.5), "type": (0, 0)}),
+        (
+            [E("date", 0, 5)],
+            [E("time", 4, 9)],
+            {"strict": (0, 0), "exact": (0, 0), "partial": (0.5, 0.5), "type": (0, 0)},
+        ),
         # II + III. no overlap: one missed and one spurious (touching spans do not overlap)
-        ([E("date", 0, 5)], [E("date", 5, 9)],
-         {"strict": (0, 0), "exact": (0, 0), "partial": (0, 0), "type": (0, 0)}),
+        (
+            [E("date", 0, 5)],
+            [E("date", 5, 9)],
+            {"strict": (0, 0), "exact": (0, 0), "partial": (0, 0), "type": (0, 0)},
+        ),
     ],
 )
-def test_each_scenario(truth: list[Entity], pred: list[Entity],
-                       expected: dict[str, tuple[float, float]]) -> None:
+def test_each_scenario(
+    truth: list[Entity], pred: list[Entity], expected: dict[str, tuple[float, float]]
+) -> None:
     report = span_report([truth], [pred])
     for scheme, (precision, recall) in expected.items():
         p, r, _ = scores(report, scheme)
@@ -62,15 +78,15 @@ def test_each_scenario(truth: list[Entity], pred: list[Entity],
 
 def test_counts_and_scores_over_several_turns_by_hand() -> None:
     truth = [
-        [E("date", 0, 5), E("number", 10, 12)],   # date exact; number overlapped by a people prediction
-        [E("time", 3, 8)],                        # missed
+        [E("date", 0, 5), E("number", 10, 12)],  # date exact; number overlapped by a people prediction
+        [E("time", 3, 8)],  # missed
         [],
-        [E("date", 0, 4)],                        # date overlapped by a date prediction
+        [E("date", 0, 4)],  # date overlapped by a date prediction
     ]
     pred = [
         [E("date", 0, 5), E("people", 11, 14)],
         [],
-        [E("number", 0, 2)],                      # spurious
+        [E("number", 0, 2)],  # spurious
         [E("date", 1, 4)],
     ]
     report = span_report(truth, pred)
@@ -97,11 +113,13 @@ def test_counts_and_scores_over_several_turns_by_hand() -> None:
 def test_alignment_is_one_to_one_and_prefers_exact_then_same_type() -> None:
     truth = [("date", 0, 10)]
     pred = [("date", 2, 5), ("date", 0, 10), ("time", 0, 10)]
-    assert sorted(align(truth, pred)) == sorted([
-        (EXACT_SAME, "date", "date"), (SPURIOUS, None, "date"), (SPURIOUS, None, "time")])
+    assert sorted(align(truth, pred)) == sorted(
+        [(EXACT_SAME, "date", "date"), (SPURIOUS, None, "date"), (SPURIOUS, None, "time")]
+    )
     # Two true entities overlapped by one prediction: it pairs with the longer overlap; the other is missed.
-    assert sorted(align([("date", 0, 4), ("time", 3, 10)], [("time", 2, 9)])) == sorted([
-        (OVERLAP_SAME, "time", "time"), (MISSED, "date", None)])
+    assert sorted(align([("date", 0, 4), ("time", 3, 10)], [("time", 2, 9)])) == sorted(
+        [(OVERLAP_SAME, "time", "time"), (MISSED, "date", None)]
+    )
     assert align([("a", 0, 3)], [("b", 0, 3)]) == [(EXACT_OTHER, "a", "b")]
     assert align([("a", 0, 3)], [("b", 1, 3)]) == [(OVERLAP_OTHER, "a", "b")]
     assert align([("a", 4, 4)], [("a", 4, 4)]) == [(EXACT_SAME, "a", "a")]  # identical empty spans match

@@ -24,30 +24,43 @@ def ent(kind: str, value: Any) -> dict[str, Any]:
 @pytest.fixture
 def tagged() -> pd.DataFrame:
     turns = [
-        ([ent("date", "2026-03-12")], [ent("date", "2026-03-12")]),   # date tp
-        ([ent("date", "2026-03-12")], [ent("date", "2026-03-14")]),   # date mm
-        ([ent("number", 4)], []),                                     # number fn
+        ([ent("date", "2026-03-12")], [ent("date", "2026-03-12")]),  # date tp
+        ([ent("date", "2026-03-12")], [ent("date", "2026-03-14")]),  # date mm
+        ([ent("number", 4)], []),  # number fn
         ([], []),
     ]
-    return pd.DataFrame({
-        "data_id": ["a", "b", "c", "d"],
-        "truth_entities": [json.dumps(t) for t, _ in turns],
-        "predicted_entities": [json.dumps(p) for _, p in turns],
-        "raw.language": ["hi", "hi", "hi", "hi"],
-        "raw.call_uuid": ["c1", "c1", "c2", "c3"],
-        "raw.conversation_uuid": ["a", "b", "c", "d"],
-        "reftime": ["2026-03-01T10:00:00+05:30", "2026-03-02T09:00:00+05:30", "2026-03-03T08:00:00+05:30",
-                    "2026-03-01T11:00:00+05:30"],
-        "tagged_time": ["2026-03-10T12:00:00", "", "2026-03-11T12:00:00", "2026-03-10T13:00:00"],
-    })
+    return pd.DataFrame(
+        {
+            "data_id": ["a", "b", "c", "d"],
+            "truth_entities": [json.dumps(t) for t, _ in turns],
+            "predicted_entities": [json.dumps(p) for _, p in turns],
+            "raw.language": ["hi", "hi", "hi", "hi"],
+            "raw.call_uuid": ["c1", "c1", "c2", "c3"],
+            "raw.conversation_uuid": ["a", "b", "c", "d"],
+            "reftime": [
+                "2026-03-01T10:00:00+05:30",
+                "2026-03-02T09:00:00+05:30",
+                "2026-03-03T08:00:00+05:30",
+                "2026-03-01T11:00:00+05:30",
+            ],
+            "tagged_time": ["2026-03-10T12:00:00", "", "2026-03-11T12:00:00", "2026-03-10T13:00:00"],
+        }
+    )
 
 
 def test_rows_land_in_the_table(db_url: str, tagged: pd.DataFrame) -> None:
     evaluation = evaluate_entity_frame(tagged)
     info = dataset_info(tagged, timezone="Asia/Kolkata")
     created = dt.datetime(2026, 3, 20, 8, 0, tzinfo=dt.timezone.utc)
-    written = write_entity_metrics(evaluation, info, slu_name="banking", dataset_job_id="42",
-                                   report_uri="/r.html", database_url=db_url, created_at=created)
+    written = write_entity_metrics(
+        evaluation,
+        info,
+        slu_name="banking",
+        dataset_job_id="42",
+        report_uri="/r.html",
+        database_url=db_url,
+        created_at=created,
+    )
     assert written == 3  # date, number, overall
     # Appending a second evaluation keeps the first (a trend table).
     assert write_entity_metrics(evaluation, info, database_url=db_url) == 3

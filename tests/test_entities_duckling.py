@@ -34,29 +34,38 @@ def test_request_speaks_duckling_protocol(duckling: DucklingParser, duckling_ser
     (request,) = duckling_server.requests
     assert request.path == "/parse"
     assert request.form == {
-        "text": "tomorrow", "lang": "en", "locale": "en_IN", "dims": '["time"]', "reftime": "1710304200000",
-        "tz": "Asia/Kolkata", "latent": "true",
+        "text": "tomorrow",
+        "lang": "en",
+        "locale": "en_IN",
+        "dims": '["time"]',
+        "reftime": "1710304200000",
+        "tz": "Asia/Kolkata",
+        "latent": "true",
     }
 
 
-@pytest.mark.parametrize(("entity_type", "text", "expected", "unit"), [
-    ("date", "tomorrow", "2024-03-14", None),
-    ("datetime", "tomorrow", "2024-03-14T00:00:00+05:30", None),
-    ("time", "tomorrow at 5 pm", "17:00:00", None),
-    ("datetime", "tomorrow at 5 pm", "2024-03-14T17:00:00+05:30", None),
-    ("date", "next friday", "2024-03-22", None),
-    ("time", "after 5 pm", {"from": "17:00:00"}, None),
-    ("duration", "three months", 7776000, None),  # normalized seconds, never milliseconds
-    ("duration", "90 minutes", 5400, None),
-    ("amount", "five thousand rupees", 5000, "INR"),
-    ("amount_of_money", "$250", 250, "USD"),
-    ("amount", "between 5 and 10 dollars", {"from": 5, "to": 10}, "USD"),
-    ("amount", "5000", 5000, None),  # no currency said: Duckling's number
-    ("number", "five thousand rupees", 5000, None),
-    ("people", "four", 4, None),
-])
-def test_values_are_mapped_to_our_formats(duckling: DucklingParser, entity_type: str, text: str,
-                                          expected: object, unit: str | None) -> None:
+@pytest.mark.parametrize(
+    ("entity_type", "text", "expected", "unit"),
+    [
+        ("date", "tomorrow", "2024-03-14", None),
+        ("datetime", "tomorrow", "2024-03-14T00:00:00+05:30", None),
+        ("time", "tomorrow at 5 pm", "17:00:00", None),
+        ("datetime", "tomorrow at 5 pm", "2024-03-14T17:00:00+05:30", None),
+        ("date", "next friday", "2024-03-22", None),
+        ("time", "after 5 pm", {"from": "17:00:00"}, None),
+        ("duration", "three months", 7776000, None),  # normalized seconds, never milliseconds
+        ("duration", "90 minutes", 5400, None),
+        ("amount", "five thousand rupees", 5000, "INR"),
+        ("amount_of_money", "$250", 250, "USD"),
+        ("amount", "between 5 and 10 dollars", {"from": 5, "to": 10}, "USD"),
+        ("amount", "5000", 5000, None),  # no currency said: Duckling's number
+        ("number", "five thousand rupees", 5000, None),
+        ("people", "four", 4, None),
+    ],
+)
+def test_values_are_mapped_to_our_formats(
+    duckling: DucklingParser, entity_type: str, text: str, expected: object, unit: str | None
+) -> None:
     parsed = duckling.parse_value(entity_type, text, REFTIME, "en")
     assert parsed is not None
     assert (parsed.value, parsed.unit) == (expected, unit)
@@ -76,27 +85,32 @@ def test_nothing_found_or_wrong_kind_is_none(duckling: DucklingParser) -> None:
     assert duckling.parse("people", "two and a half", REFTIME, "en") is None
 
 
-def test_categorical_types_never_call_duckling(duckling: DucklingParser,
-                                               duckling_server: FakeDuckling) -> None:
+def test_categorical_types_never_call_duckling(
+    duckling: DucklingParser, duckling_server: FakeDuckling
+) -> None:
     assert duckling.parse("product_kind", "credit card", REFTIME, "en") == "credit card"
     assert duckling_server.requests == []
 
 
-def test_reftime_and_timezone_follow_the_turn(duckling: DucklingParser,
-                                              duckling_server: FakeDuckling) -> None:
+def test_reftime_and_timezone_follow_the_turn(
+    duckling: DucklingParser, duckling_server: FakeDuckling
+) -> None:
     """The same instant is Thursday in Kolkata and Wednesday in New York; the answer is in the turn's zone."""
     instant = dt.datetime(2024, 3, 13, 20, 0, tzinfo=dt.timezone.utc)
     new_york = instant.astimezone(ZoneInfo("America/New_York"))
     assert duckling.parse("date", "tomorrow", instant.astimezone(IST), "en") == "2024-03-15"
     assert duckling.parse("datetime", "tomorrow", new_york, "en") == "2024-03-14T00:00:00-04:00"
     assert [(r.form["tz"], r.form["reftime"], r.form["locale"]) for r in duckling_server.requests] == [
-        ("Asia/Kolkata", "1710360000000", "en_IN"), ("America/New_York", "1710360000000", "en_US"),
+        ("Asia/Kolkata", "1710360000000", "en_IN"),
+        ("America/New_York", "1710360000000", "en_US"),
     ]
 
 
 def test_truth_spans_through_duckling(duckling: DucklingParser) -> None:
-    spans = [{"value": {"start": 0, "end": 8, "text": "tomorrow", "labels": ["date"]}},
-             {"value": {"start": 12, "end": 16, "text": "$250", "labels": ["amount"]}}]
+    spans = [
+        {"value": {"start": 0, "end": 8, "text": "tomorrow", "labels": ["date"]}},
+        {"value": {"start": 12, "end": 16, "text": "$250", "labels": ["amount"]}},
+    ]
     entities, problems = truth_entities_from_spans(spans, reftime=REFTIME, lang="en", parser=duckling)
     assert problems == []
     assert [e.to_dict() for e in entities] == [
@@ -129,8 +143,9 @@ def test_unreachable_server_names_the_url() -> None:
     assert "ConnectError" in str(raised.value)
 
 
-def test_a_4xx_answer_is_an_error_not_a_retry(duckling: DucklingParser,
-                                              duckling_server: FakeDuckling) -> None:
+def test_a_4xx_answer_is_an_error_not_a_retry(
+    duckling: DucklingParser, duckling_server: FakeDuckling
+) -> None:
     duckling_server.fail(times=1, status=422)
     with pytest.raises(DucklingError, match="rejected the request \\(HTTP 422\\)"):
         duckling.parse("date", "tomorrow", REFTIME, "en")
@@ -144,8 +159,16 @@ def test_fake_speaks_the_protocol_for_missing_text(duckling_server: FakeDuckling
     assert (response.status_code, response.text) == (422, "Need a 'text' parameter to parse")
     form = {"text": "5000", "reftime": "0", "tz": "UTC"}
     answer = httpx.post(f"{duckling_server.url}/parse", data=form).json()
-    assert answer == [{"body": "5000", "start": 0, "end": 4, "dim": "number", "latent": False,
-                       "value": {"value": 5000, "type": "value"}}]
+    assert answer == [
+        {
+            "body": "5000",
+            "start": 0,
+            "end": 4,
+            "dim": "number",
+            "latent": False,
+            "value": {"value": 5000, "type": "value"},
+        }
+    ]
     assert json.loads(duckling_server.requests[-1].form.get("dims", "[]")) == []
 
 
@@ -155,22 +178,26 @@ def test_fixed_offset_reftime_cannot_be_sent(duckling: DucklingParser) -> None:
         duckling.parse("date", "tomorrow", fixed, "en")
 
 
-@pytest.mark.parametrize(("lang", "tz", "locale"), [
-    ("en", "Asia/Kolkata", "en_IN"),
-    ("en-US", "Asia/Kolkata", "en_US"),
-    ("hi_IN", "UTC", "hi_IN"),
-    ("hi", "UTC", "hi_IN"),
-    ("en", "America/Chicago", "en_US"),
-    ("en", "Europe/London", "en_GB"),
-    ("es", "America/New_York", None),  # no region can be told: only lang=es is sent
-    ("en", "UTC", None),
-])
+@pytest.mark.parametrize(
+    ("lang", "tz", "locale"),
+    [
+        ("en", "Asia/Kolkata", "en_IN"),
+        ("en-US", "Asia/Kolkata", "en_US"),
+        ("hi_IN", "UTC", "hi_IN"),
+        ("hi", "UTC", "hi_IN"),
+        ("en", "America/Chicago", "en_US"),
+        ("en", "Europe/London", "en_GB"),
+        ("es", "America/New_York", None),  # no region can be told: only lang=es is sent
+        ("en", "UTC", None),
+    ],
+)
 def test_locale(lang: str, tz: str, locale: str | None) -> None:
     assert duckling_locale(lang, tz) == locale
 
 
-def test_get_entity_parser_picks_duckling_when_configured(monkeypatch: pytest.MonkeyPatch,
-                                                         duckling_server: FakeDuckling) -> None:
+def test_get_entity_parser_picks_duckling_when_configured(
+    monkeypatch: pytest.MonkeyPatch, duckling_server: FakeDuckling
+) -> None:
     monkeypatch.delenv("SKIT_DUCKLING_URL", raising=False)
     get_settings.cache_clear()
     assert isinstance(get_entity_parser(), InProcessParser)

@@ -34,9 +34,15 @@ def predicted(raw, lang: str = "en"):
 
 def ls_span(start: int, end: int, text: str, label: str, **extra) -> dict:
     """A Label Studio span result as the export API returns it."""
-    return {"id": f"r{start}", "from_name": "entities", "to_name": "text", "type": "labels",
-            "origin": "manual", "value": {"start": start, "end": end, "text": text, "labels": [label]},
-            **extra}
+    return {
+        "id": f"r{start}",
+        "from_name": "entities",
+        "to_name": "text",
+        "type": "labels",
+        "origin": "manual",
+        "value": {"start": start, "end": end, "text": text, "labels": [label]},
+        **extra,
+    }
 
 
 # -- truth --------------------------------------------------------------------------------------------------
@@ -46,15 +52,20 @@ def test_label_studio_spans_become_entities_with_offsets_and_values() -> None:
     utterance = "i will pay ₹5000 kal shaam 5 baje for my credit card"
     result = [
         # the annotation's intent choice sits in the same result list: not an entity, not a problem
-        {"id": "i1", "from_name": "tag", "to_name": "text", "type": "choices",
-         "value": {"choices": ["inform_ptp"]}},
+        {
+            "id": "i1",
+            "from_name": "tag",
+            "to_name": "text",
+            "type": "choices",
+            "value": {"choices": ["inform_ptp"]},
+        },
         ls_span(41, 52, "credit card", "product_kind/credit_card"),
         ls_span(17, 33, "kal shaam 5 baje", "datetime"),
         ls_span(11, 16, "₹5000", "amount"),
     ]
     for item in result[1:]:
         value = item["value"]
-        assert utterance[value["start"]:value["end"]] == value["text"]
+        assert utterance[value["start"] : value["end"]] == value["text"]
     entities, problems = truth(result, lang="hi")
     assert problems == []
     assert entities == [  # sorted by offset
@@ -72,11 +83,15 @@ def test_plain_span_shape_and_json_strings_are_accepted() -> None:
 
 
 def test_tog_shape_with_type_instead_of_labels() -> None:
-    entities, problems = truth([{"type": "product_kind/credit_card", "text": "credit card"},
-                                {"type": "Date", "text": "kal"}], lang="hi")
+    entities, problems = truth(
+        [{"type": "product_kind/credit_card", "text": "credit card"}, {"type": "Date", "text": "kal"}],
+        lang="hi",
+    )
     assert problems == []
-    assert entities == [Entity("product_kind", "credit_card", "credit card"),
-                        Entity("date", "2024-03-14", "kal")]
+    assert entities == [
+        Entity("product_kind", "credit_card", "credit card"),
+        Entity("date", "2024-03-14", "kal"),
+    ]
 
 
 def test_each_label_of_a_multi_label_span_is_an_entity() -> None:
@@ -131,12 +146,21 @@ def test_production_shapes() -> None:
         {"type": "time", "value": "2024-03-14T17:00:00+05:30", "text": "at 5 pm", "start": 3, "end": 10},
         {"entity_type": "amount_of_money", "value": {"value": 250, "unit": "$"}, "body": "$250"},
         {"entity_type": "number", "value": "4,567", "body": "four five six seven"},
-        {"entity_type": "duration", "value": {"value": 3, "unit": "month",
-                                              "normalized": {"value": 7776000, "unit": "second"}},
-         "body": "three months"},
+        {
+            "entity_type": "duration",
+            "value": {"value": 3, "unit": "month", "normalized": {"value": 7776000, "unit": "second"}},
+            "body": "three months",
+        },
         {"entity_type": "time", "value": {"from": "2024-03-13T17:00:00+05:30"}, "body": "after 5 pm"},
-        {"entity_type": "date", "value": {"type": "interval", "from": {"value": "2024-03-18T00:00:00+05:30"},
-                                          "to": {"value": "2024-03-25T00:00:00+05:30"}}, "body": "next week"},
+        {
+            "entity_type": "date",
+            "value": {
+                "type": "interval",
+                "from": {"value": "2024-03-18T00:00:00+05:30"},
+                "to": {"value": "2024-03-25T00:00:00+05:30"},
+            },
+            "body": "next week",
+        },
         {"entity_type": "product_kind", "value": "credit_card", "body": "credit card"},
         {"entity_type": "product_kind/debit_card", "body": "debit card"},
         {"entity_type": "people", "value": 2.0, "body": "two of us"},
@@ -150,8 +174,13 @@ def test_production_shapes() -> None:
         {"type": "number", "value": 4567, "text": "four five six seven", "start": None, "end": None},
         {"type": "duration", "value": 7776000, "text": "three months", "start": None, "end": None},
         {"type": "time", "value": {"from": "17:00:00"}, "text": "after 5 pm", "start": None, "end": None},
-        {"type": "date", "value": {"from": "2024-03-18", "to": "2024-03-25"}, "text": "next week",
-         "start": None, "end": None},
+        {
+            "type": "date",
+            "value": {"from": "2024-03-18", "to": "2024-03-25"},
+            "text": "next week",
+            "start": None,
+            "end": None,
+        },
         {"type": "product_kind", "value": "credit_card", "text": "credit card", "start": None, "end": None},
         {"type": "product_kind", "value": "debit_card", "text": "debit card", "start": None, "end": None},
         {"type": "people", "value": 2, "text": "two of us", "start": None, "end": None},
@@ -160,18 +189,29 @@ def test_production_shapes() -> None:
 
 def test_predicted_values_are_converted_into_the_turns_timezone() -> None:
     # 18:30 UTC on the 14th is midnight of the 15th in India
-    entities, _ = predicted([{"entity_type": "date", "value": "2024-03-14T18:30:00Z", "body": "friday"},
-                             {"entity_type": "datetime", "value": "2024-03-14T11:30:00Z", "body": "x"}])
+    entities, _ = predicted(
+        [
+            {"entity_type": "date", "value": "2024-03-14T18:30:00Z", "body": "friday"},
+            {"entity_type": "datetime", "value": "2024-03-14T11:30:00Z", "body": "x"},
+        ]
+    )
     assert [e.value for e in entities] == ["2024-03-15", "2024-03-14T17:00:00+05:30"]
 
 
 def test_duckling_grain_tells_a_day_from_midnight() -> None:
-    raw = [{"entity_type": "time", "value": {"value": "2024-03-14T00:00:00.000+05:30", "grain": "day"},
-            "body": "tomorrow"}]
+    raw = [
+        {
+            "entity_type": "time",
+            "value": {"value": "2024-03-14T00:00:00.000+05:30", "grain": "day"},
+            "body": "tomorrow",
+        }
+    ]
     entities, problems = predicted(raw)
     assert entities[0].value is None
-    assert problems == ["entity #0 time='tomorrow': unreadable time value "
-                        "{'value': '2024-03-14T00:00:00.000+05:30', 'grain': 'day'}"]
+    assert problems == [
+        "entity #0 time='tomorrow': unreadable time value "
+        "{'value': '2024-03-14T00:00:00.000+05:30', 'grain': 'day'}"
+    ]
 
 
 def test_missing_value_is_parsed_from_the_text() -> None:
@@ -189,8 +229,12 @@ def test_bad_predictions_are_listed_not_raised() -> None:
         {"entity_type": "colour", "value": ["red"], "body": "red"},
     ]
     entities, problems = predicted(raw)
-    assert [(e.type, e.value) for e in entities] == [("number", None), ("people", None), ("date", None),
-                                                     ("colour", None)]
+    assert [(e.type, e.value) for e in entities] == [
+        ("number", None),
+        ("people", None),
+        ("date", None),
+        ("colour", None),
+    ]
     assert problems[0].startswith("entity #0: expected an object, got int")
     assert problems[1].startswith("entity #1: no 'entity_type' or 'type'")
     assert problems[2] == "entity #2 number='many': unreadable number value 'many'"
@@ -236,9 +280,13 @@ def test_demo_warehouse_entities_normalise_and_match_its_truth(tmp_path: Path) -
     url = f"sqlite:///{tmp_path / 'demo.db'}"
     demo.generate_demo_warehouse(url, calls=150, seed=7, end_date=dt.date(2024, 3, 15))
     engine = sa.create_engine(url)
-    query = sa.select(schema.turns.c.reftime, schema.turns.c.entities, schema.turns.c.context,
-                      schema.calls.c.timezone, schema.calls.c.language
-                      ).join(schema.calls, schema.calls.c.id == schema.turns.c.call_id)
+    query = sa.select(
+        schema.turns.c.reftime,
+        schema.turns.c.entities,
+        schema.turns.c.context,
+        schema.calls.c.timezone,
+        schema.calls.c.language,
+    ).join(schema.calls, schema.calls.c.id == schema.turns.c.call_id)
     with engine.connect() as conn:
         rows = conn.execute(query).all()
     engine.dispose()
@@ -246,8 +294,9 @@ def test_demo_warehouse_entities_normalise_and_match_its_truth(tmp_path: Path) -
     for reftime, raw_entities, context, timezone, lang in rows:
         utc = reftime.replace(tzinfo=dt.timezone.utc) if reftime.tzinfo is None else reftime
         local = parse_reftime(utc, timezone)
-        entities, problems = normalise_predicted_entities(raw_entities, reftime=local, lang=lang,
-                                                          parser=parser)
+        entities, problems = normalise_predicted_entities(
+            raw_entities, reftime=local, lang=lang, parser=parser
+        )
         assert problems == []
         n_predicted += len(entities)
         context = json.loads(context) if isinstance(context, str) else context

@@ -165,7 +165,11 @@ def test_evaluations_download_the_project_they_are_given(
     assert irr["weighted_f1"] == pytest.approx(f1_score(y_true, y_pred, average="weighted", zero_division=0))
     assert irr["kappa"] == pytest.approx(cohen_kappa_score(y_true, y_pred))
     assert [e.step for e in events if e.state == RunState.SUCCEEDED] == [
-        "check-download-source", "fetch-tagged-dataset", "gen-irr-metrics", "slack-notification"]
+        "check-download-source",
+        "fetch-tagged-dataset",
+        "gen-irr-metrics",
+        "slack-notification",
+    ]
     assert {e.step for e in events if e.state == RunState.SKIPPED} == {"check-tagged-dataset"}
     (post,) = slack_server.calls("chat.postMessage")
     text = json.dumps(post.args["blocks"])
@@ -211,20 +215,31 @@ def test_evaluations_download_the_project_they_are_given(
 
 RESULT = [
     _choice("gold ready for training", "gold-data"),
-    {"from_name": "entities", "to_name": "transcript", "type": "labels",
-     "value": {"start": 0, "end": 4, "text": "1103", "labels": ["number"]}},
+    {
+        "from_name": "entities",
+        "to_name": "transcript",
+        "type": "labels",
+        "value": {"start": 0, "end": 4, "text": "1103", "labels": ["number"]},
+    },
     _choice("inform_digits"),
 ]
 
 
-@pytest.mark.parametrize(("tag", "expected"), [
-    (RESULT, ("inform_digits", "")),  # the intent control, not the gold flag listed first
-    ([_choice("a"), _choice("b")], ("a", "tag with several labels (first kept)")),
-    ([{"from_name": "tag", "type": "taxonomy", "value": {"taxonomy": [["billing", "x"]]}}], ("billing", "")),
-    ([_choice("x", "intent")], ("x", "")),  # another label config: the choices of its items
-    (RESULT[1:2], (None, "tag of unexpected shape")),  # only a span: no intent
-])
-def test_a_label_studio_result_gives_the_intent_control(tag: list[dict[str, Any]],
-                                                        expected: tuple[str | None, str]) -> None:
+@pytest.mark.parametrize(
+    ("tag", "expected"),
+    [
+        (RESULT, ("inform_digits", "")),  # the intent control, not the gold flag listed first
+        ([_choice("a"), _choice("b")], ("a", "tag with several labels (first kept)")),
+        (
+            [{"from_name": "tag", "type": "taxonomy", "value": {"taxonomy": [["billing", "x"]]}}],
+            ("billing", ""),
+        ),
+        ([_choice("x", "intent")], ("x", "")),  # another label config: the choices of its items
+        (RESULT[1:2], (None, "tag of unexpected shape")),  # only a span: no intent
+    ],
+)
+def test_a_label_studio_result_gives_the_intent_control(
+    tag: list[dict[str, Any]], expected: tuple[str | None, str]
+) -> None:
     parsed = parse_tag(json.dumps(tag))
     assert (parsed.label, parsed.issue) == expected

@@ -63,10 +63,12 @@ def test_separators_come_from_the_tokenizer() -> None:
 
 
 def test_build_model_texts_reports_empty_rows_and_appends_state() -> None:
-    frame = pd.DataFrame({
-        "alternatives": [json.dumps([[{"transcript": "hi"}]]), "[]", json.dumps([["x", "y"]])],
-        "state": ["START", "COF", None],
-    })
+    frame = pd.DataFrame(
+        {
+            "alternatives": [json.dumps([[{"transcript": "hi"}]]), "[]", json.dumps([["x", "y"]])],
+            "state": ["START", "COF", None],
+        }
+    )
     texts = build_model_texts(frame, XLMR, use_state=True)
     assert texts.texts == ["<s> hi </s> <s> START </s>", "<s> COF </s>", "<s> x </s> <s> y </s>"]
     assert texts.empty_rows == [1] and texts.source_column == "alternatives"
@@ -75,8 +77,9 @@ def test_build_model_texts_reports_empty_rows_and_appends_state() -> None:
 
 
 def test_utterances_win_over_alternatives_and_data_json_is_read() -> None:
-    both = pd.DataFrame({"utterances": ['[[{"transcript": "u"}]]'],
-                         "alternatives": ['[[{"transcript": "a"}]]']})
+    both = pd.DataFrame(
+        {"utterances": ['[[{"transcript": "u"}]]'], "alternatives": ['[[{"transcript": "a"}]]']}
+    )
     assert build_model_texts(both, XLMR).texts == ["<s> u </s>"]
     data = pd.DataFrame({"data": [json.dumps({"alternatives": [[{"transcript": "d"}]], "state": "S"})]})
     assert build_model_texts(data, XLMR, use_state=True).texts == ["<s> d </s> <s> S </s>"]

@@ -126,5 +126,14 @@ def test_remove_empty_audios_drops_and_counts(warehouse: str, audio_server: str)
 
 def test_window_uses_the_requested_timezone(warehouse: str) -> None:
     # Calls start at 10:01-10:30 UTC on 2026-03-10, i.e. 06:01-06:30 in New York (EDT since 8 March).
-    assert fetch_calls(lang="en", call_quantity=100, start_date="2026-03-10", end_date="2026-03-10",
-                       timezone="America/New_York", start_time_offset=615).sampled_calls == 16
+    assert (
+        fetch_calls(
+            lang="en",
+            call_quantity=100,
+            start_date="2026-03-10",
+            end_date="2026-03-10",
+            timezone="America/New_York",
+            start_time_offset=615,
+        ).sampled_calls
+        == 16
+    )

@@ -39,8 +39,15 @@ def test_empty_timezone_uses_the_setting(monkeypatch: pytest.MonkeyPatch) -> Non
 
 def test_offsets_and_times_of_day() -> None:
     f = build_call_filters(
-        lang="hi", start_date="2026-01-10", end_date="2026-01-10", start_date_offset=-2, end_date_offset=1,
-        start_time_offset=930, end_time_offset=18, timezone="UTC", now=NOW,
+        lang="hi",
+        start_date="2026-01-10",
+        end_date="2026-01-10",
+        start_date_offset=-2,
+        end_date_offset=1,
+        start_time_offset=930,
+        end_time_offset=18,
+        timezone="UTC",
+        now=NOW,
     )
     assert f.start == dt.datetime(2026, 1, 8, 9, 30, tzinfo=ZoneInfo("UTC"))
     assert f.end == dt.datetime(2026, 1, 11, 18, 0, tzinfo=ZoneInfo("UTC"))
@@ -48,8 +55,15 @@ def test_offsets_and_times_of_day() -> None:
 
 def test_lists_are_split_and_trimmed() -> None:
     f = build_call_filters(
-        lang="en", client_id=" 7, 12,,7", ignore_callers="+911234,5555", call_type="inbound, call_test",
-        states="COF,PAYMENT_DATE", intents="_confirm_", asr_provider="google", min_duration="12.5", now=NOW,
+        lang="en",
+        client_id=" 7, 12,,7",
+        ignore_callers="+911234,5555",
+        call_type="inbound, call_test",
+        states="COF,PAYMENT_DATE",
+        intents="_confirm_",
+        asr_provider="google",
+        min_duration="12.5",
+        now=NOW,
     )
     assert f.client_ids == ("7", "12")
     assert f.ignore_callers == ("+911234", "5555")  # a list of callers, never a set of characters
@@ -66,7 +80,11 @@ def test_lists_are_split_and_trimmed() -> None:
         ({"lang": "english please"}, "lang", "language code"),
         ({"lang": "en", "start_date": "2026-13-01"}, "start_date", "YYYY-MM-DD"),
         ({"lang": "en", "end_date": "yesterday"}, "end_date", "YYYY-MM-DD"),
-        ({"lang": "en", "start_date": "2026-02-02", "end_date": "2026-02-01"}, "start_date", "before the end"),
+        (
+            {"lang": "en", "start_date": "2026-02-02", "end_date": "2026-02-01"},
+            "start_date",
+            "before the end",
+        ),
         ({"lang": "en", "timezone": "Mars/Olympus"}, "timezone", "unknown timezone"),
         ({"lang": "en", "call_type": "INBOUND,PHONE"}, "call_type", "PHONE"),
         ({"lang": "en", "min_duration": "long"}, "min_duration", "seconds"),

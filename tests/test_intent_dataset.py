@@ -18,21 +18,24 @@ from skit_pipelines.metrics.tagged import (
 from skit_pipelines.metrics.tags import EMPTY, SEVERAL, UNEXPECTED, intents_from_tags, parse_tag, pick_1st_tag
 
 
-@pytest.mark.parametrize(("tag", "expected"), [
-    ('[{"type": "_confirm_"}]', "_confirm_"),  # tog
-    ('{"choices": ["_cancel_"]}', "_cancel_"),  # Label Studio
-    ('[{"choices": ["a", "b"]}]', "a"),
-    ('{"taxonomy": [["billing", "refund"]]}', "billing"),
-    (json.dumps(json.dumps([{"type": "x"}])), "x"),  # double-encoded
-    ("inform_pay_later", "inform_pay_later"),  # already flattened: not JSON
-    ("123", "123"),  # a JSON scalar is a label, not None
-    ('{"value": {"choices": ["v"]}}', "v"),
-    ("", None),
-    ("[]", None),
-    (None, None),
-    (float("nan"), None),
-    ('{"foo": 1}', None),
-])
+@pytest.mark.parametrize(
+    ("tag", "expected"),
+    [
+        ('[{"type": "_confirm_"}]', "_confirm_"),  # tog
+        ('{"choices": ["_cancel_"]}', "_cancel_"),  # Label Studio
+        ('[{"choices": ["a", "b"]}]', "a"),
+        ('{"taxonomy": [["billing", "refund"]]}', "billing"),
+        (json.dumps(json.dumps([{"type": "x"}])), "x"),  # double-encoded
+        ("inform_pay_later", "inform_pay_later"),  # already flattened: not JSON
+        ("123", "123"),  # a JSON scalar is a label, not None
+        ('{"value": {"choices": ["v"]}}', "v"),
+        ("", None),
+        ("[]", None),
+        (None, None),
+        (float("nan"), None),
+        ('{"foo": 1}', None),
+    ],
+)
 def test_pick_1st_tag(tag: object, expected: str | None) -> None:
     assert pick_1st_tag(tag) == expected
 
@@ -79,19 +82,31 @@ def test_empty_dataset_and_all_missing_labels_are_errors(tmp_path) -> None:
 
 
 def test_missing_labels_are_counted_as_underscore_and_reported() -> None:
-    data = intent_data(frame(
-        data_id=["1", "2", "3", "3"], intent_y=["a", None, "b", "b"], **{"raw.intent": ["a", "b", "", "b"]}))
+    data = intent_data(
+        frame(
+            data_id=["1", "2", "3", "3"],
+            intent_y=["a", None, "b", "b"],
+            **{"raw.intent": ["a", "b", "", "b"]},
+        )
+    )
     assert data.frame["true"].tolist() == ["a", "_", "b", "b"]
     assert data.frame["predicted"].tolist() == ["a", "b", "_", "b"]
-    assert data.issues == {"no true label (counted as '_')": 1, "no predicted label (counted as '_')": 1,
-                           "duplicate data_id (each row evaluated)": 1}
+    assert data.issues == {
+        "no true label (counted as '_')": 1,
+        "no predicted label (counted as '_')": 1,
+        "duplicate data_id (each row evaluated)": 1,
+    }
     assert "1 rows: no true label (counted as '_')" in data.issue_lines()
 
 
 def test_truth_from_tag_when_intent_y_is_absent() -> None:
-    data = intent_data(frame(
-        data_id=["1", "2", "3"], tag=['[{"type": "a"}]', '{"choices": ["b", "c"]}', "[]"],
-        **{"raw.intent": ["a", "b", "a"]}))
+    data = intent_data(
+        frame(
+            data_id=["1", "2", "3"],
+            tag=['[{"type": "a"}]', '{"choices": ["b", "c"]}', "[]"],
+            **{"raw.intent": ["a", "b", "a"]},
+        )
+    )
     assert data.frame["true"].tolist() == ["a", "b", "_"]
     assert data.issues == {SEVERAL: 1, f"{EMPTY} (counted as '_')": 1}
     assert data.notes and "'tag'" in data.notes[0]
@@ -124,10 +139,14 @@ def test_first_transcript_shapes() -> None:
 
 def test_errors_table_has_text_and_confidence() -> None:
     source = frame(
-        data_id=["u1", "u2", "u3"], intent_y=["a", "b", "c"], **{
+        data_id=["u1", "u2", "u3"],
+        intent_y=["a", "b", "c"],
+        **{
             "raw.intent": ["a", "c", "b"],
             "alternatives": ['[[{"transcript": "hi"}]]', '[[{"transcript": "x"}]]', ""],
-            "raw.prediction": ["{}", '{"intents": [{"name": "c", "score": 0.42}]}', "oops"]})
+            "raw.prediction": ["{}", '{"intents": [{"name": "c", "score": 0.42}]}', "oops"],
+        },
+    )
     data = intent_data(source)
     table = errors_table(data, data.frame["true"].to_numpy(), data.frame["predicted"].to_numpy())
     assert table["id"].tolist() == ["u2", "u3"]
@@ -138,10 +157,15 @@ def test_errors_table_has_text_and_confidence() -> None:
 
 def test_dataset_info() -> None:
     data = frame(
-        data_id=["1", "2", "3"], **{"raw.language": [None, "hi", "en"], "raw.call_uuid": ["c1", "c1", "c2"],
-                                    "raw.conversation_uuid": ["t1", "t2", "t2"]},
+        data_id=["1", "2", "3"],
+        **{
+            "raw.language": [None, "hi", "en"],
+            "raw.call_uuid": ["c1", "c1", "c2"],
+            "raw.conversation_uuid": ["t1", "t2", "t2"],
+        },
         reftime=["2026-03-01T10:00:00+05:30", "2026-03-02 09:00:00", "bad"],
-        tagged_time=["2026-03-05T00:00:00Z", None, "2026-03-04T12:00:00Z"])
+        tagged_time=["2026-03-05T00:00:00Z", None, "2026-03-04T12:00:00Z"],
+    )
     info = dataset_info(data, "Asia/Kolkata")
     assert (info.language, info.n_calls, info.n_turns, info.duplicate_turns) == ("hi", 2, 2, 1)
     assert info.calls_from_date.isoformat() == "2026-03-01T10:00:00+05:30"

@@ -43,8 +43,12 @@ def test_hand_computed_report() -> None:
     assert confusion.labels == ("a", "b", "c")
     assert confusion.matrix.tolist() == [[2, 1, 0], [0, 1, 1], [0, 0, 1]]
     report = classification_report(confusion)
-    assert report["a"] == {"precision": 1.0, "recall": pytest.approx(2 / 3), "f1-score": pytest.approx(0.8),
-                           "support": 3.0}
+    assert report["a"] == {
+        "precision": 1.0,
+        "recall": pytest.approx(2 / 3),
+        "f1-score": pytest.approx(0.8),
+        "support": 3.0,
+    }
     assert report["b"] == {"precision": 0.5, "recall": 0.5, "f1-score": 0.5, "support": 2.0}
     assert report["c"] == {"precision": 0.5, "recall": 1.0, "f1-score": pytest.approx(2 / 3), "support": 1.0}
     assert report["accuracy"] == pytest.approx(4 / 6)
@@ -80,7 +84,11 @@ def test_top_confusions_and_rasa_report() -> None:
     confusion = confusion_counts(["a"] * 5 + ["b"] * 3, ["b", "b", "c", "d", "a", "a", "a", "b"])
     top = top_confusions(confusion, limit=None)
     assert list(zip(top["true"], top["predicted"], top["count"], strict=True)) == [
-        ("a", "b", 2), ("b", "a", 2), ("a", "c", 1), ("a", "d", 1)]
+        ("a", "b", 2),
+        ("b", "a", 2),
+        ("a", "c", 1),
+        ("a", "d", 1),
+    ]
     assert top["share_of_true"].tolist() == pytest.approx([2 / 5, 2 / 3, 1 / 5, 1 / 5])
     rasa = intent_report_json(confusion)
     assert rasa["a"]["confused_with"] == {"b": 2, "c": 1, "d": 1}
@@ -126,19 +134,26 @@ def test_agrees_with_sklearn_on_random_data(seed: int) -> None:
     assert cohen_kappa(confusion) == pytest.approx(sk_kappa(y_true, y_pred), abs=1e-12)
     subset = list(rng.choice(labels, 4, replace=False)) + ["never_seen"]
     assert classification_report(confusion, labels=subset) == sk_report(
-        y_true, y_pred, labels=subset, output_dict=True, zero_division=0)
+        y_true, y_pred, labels=subset, output_dict=True, zero_division=0
+    )
 
 
-label_lists = st.lists(st.sampled_from(["_confirm_", "_cancel_", "ask_time", "_", "oos"]), min_size=1,
-                       max_size=60)
+label_lists = st.lists(
+    st.sampled_from(["_confirm_", "_cancel_", "ask_time", "_", "oos"]), min_size=1, max_size=60
+)
 
 
 @settings(max_examples=120, deadline=None)
 @given(st.data())
 def test_agrees_with_sklearn_property(data: st.DataObject) -> None:
     y_true = data.draw(label_lists)
-    y_pred = data.draw(st.lists(st.sampled_from(["_confirm_", "_cancel_", "ask_time", "_", "x"]),
-                                min_size=len(y_true), max_size=len(y_true)))
+    y_pred = data.draw(
+        st.lists(
+            st.sampled_from(["_confirm_", "_cancel_", "ask_time", "_", "x"]),
+            min_size=len(y_true),
+            max_size=len(y_true),
+        )
+    )
     confusion = confusion_counts(y_true, y_pred)
     assert classification_report(confusion) == sk_report(y_true, y_pred, output_dict=True, zero_division=0)
     ours, theirs = cohen_kappa(confusion), sk_kappa(y_true, y_pred)
@@ -164,8 +179,11 @@ def test_perfect_predictions_score_one_everywhere(labels: list[str]) -> None:
 @given(st.data())
 def test_row_order_changes_nothing(data: st.DataObject) -> None:
     y_true = data.draw(label_lists)
-    y_pred = data.draw(st.lists(st.sampled_from(["_confirm_", "ask_time", "oos"]), min_size=len(y_true),
-                                max_size=len(y_true)))
+    y_pred = data.draw(
+        st.lists(
+            st.sampled_from(["_confirm_", "ask_time", "oos"]), min_size=len(y_true), max_size=len(y_true)
+        )
+    )
     order = data.draw(st.permutations(range(len(y_true))))
     a = confusion_counts(y_true, y_pred)
     b = confusion_counts([y_true[i] for i in order], [y_pred[i] for i in order])
@@ -179,8 +197,11 @@ def test_row_order_changes_nothing(data: st.DataObject) -> None:
 @given(st.data())
 def test_counts_add_up_to_the_rows(data: st.DataObject) -> None:
     y_true = data.draw(label_lists)
-    y_pred = data.draw(st.lists(st.sampled_from(["_confirm_", "ask_time", "new"]), min_size=len(y_true),
-                                max_size=len(y_true)))
+    y_pred = data.draw(
+        st.lists(
+            st.sampled_from(["_confirm_", "ask_time", "new"]), min_size=len(y_true), max_size=len(y_true)
+        )
+    )
     confusion = confusion_counts(y_true, y_pred)
     report = classification_report(confusion)
     n = len(y_true)
@@ -199,8 +220,10 @@ def test_alias_renames_on_both_sides() -> None:
     labels = pd.Series(["_confirm_wifi_", "yes_please", "_cancel_browse_", "other", None])
     renamed = apply_alias(labels, alias)
     assert renamed.tolist() == ["_confirm_", "_confirm_", "_cancel_", "other", None]
-    confusion = confusion_counts(apply_alias(["_confirm_wifi_", "_cancel_"], alias),
-                                 apply_alias(["_confirm_", "_cancel_browse_"], alias))
+    confusion = confusion_counts(
+        apply_alias(["_confirm_wifi_", "_cancel_"], alias),
+        apply_alias(["_confirm_", "_cancel_browse_"], alias),
+    )
     assert confusion.accuracy == 1.0 and confusion.labels == ("_cancel_", "_confirm_")
 
 
@@ -218,8 +241,10 @@ def test_group_reports_match_sklearn_restricted_to_the_group() -> None:
 
 
 def test_layers_hand_computed() -> None:
-    layers = LayersSpec(true_layers={"acoustic_oos": ["noise", "_"], "lexical_oos": ["ood"]},
-                        pred_layers={"oos": ["oos", "_"]})
+    layers = LayersSpec(
+        true_layers={"acoustic_oos": ["noise", "_"], "lexical_oos": ["ood"]},
+        pred_layers={"oos": ["oos", "_"]},
+    )
     y_true = ["noise", "noise", "ood", "ood", "_", "yes", "yes"]
     y_pred = ["oos", "yes", "oos", "_", "oos", "oos", "yes"]
     frame = layers_report(y_true, y_pred, layers)

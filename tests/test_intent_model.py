@@ -38,10 +38,20 @@ def trained(tmp_path_factory: pytest.TempPathFactory, xlmr_dir: str) -> dict:
     rows[1]["alternatives"] = json.dumps([[{"transcript": "  "}]])  # blank ASR text
     rows[2]["intent_y"] = ""  # no label
     dataset = write_csv(rows, work / "train.csv")
-    result = train_job(dataset_path=dataset, model_path=str(work / "out" / "model.tar.gz"), version="v1",
-                       org_id="acme", use_state=True, model_name=xlmr_dir, num_train_epochs=3, seed=7,
-                       validation_split=0.25, use_early_stopping=True, early_stopping_patience=1,
-                       learning_rate=1e-3)
+    result = train_job(
+        dataset_path=dataset,
+        model_path=str(work / "out" / "model.tar.gz"),
+        version="v1",
+        org_id="acme",
+        use_state=True,
+        model_name=xlmr_dir,
+        num_train_epochs=3,
+        seed=7,
+        validation_split=0.25,
+        use_early_stopping=True,
+        early_stopping_patience=1,
+        learning_rate=1e-3,
+    )
     extracted = open_model(result.model_uri, work / "opened")
     return {"result": result, "dataset": dataset, "rows": len(rows), "archive": extracted, "work": work}
 
@@ -74,8 +84,10 @@ def test_archive_holds_labels_as_json_and_full_metadata(trained: dict) -> None:
 
     history = meta["history"]
     assert 1 <= len(history) <= 3 and meta["epochs_run"] == len(history)
-    assert all(h["train_loss"] > 0 and h["validation_loss"] is not None and 0 <= h["validation_accuracy"] <= 1
-               for h in history)
+    assert all(
+        h["train_loss"] > 0 and h["validation_loss"] is not None and 0 <= h["validation_accuracy"] <= 1
+        for h in history
+    )
     losses = [h["validation_loss"] for h in history]
     assert meta["best_epoch"] == losses.index(min(losses)) + 1
     # patience 1: it stops at the first epoch that does not improve on the best so far
@@ -165,8 +177,9 @@ def test_predict_every_row_with_unseen_truth_labels(trained: dict, tmp_path: Pat
 
 def test_predict_job_stores_predictions_and_reports_use_state_mismatch(trained: dict, tmp_path: Path) -> None:
     data = write_csv(tagged_rows(sentences("test")[:8]), tmp_path / "test.csv")
-    result = predict_job(data_path=data, model_path=trained["result"].model_uri, org_id="acme",
-                         use_state=False)
+    result = predict_job(
+        data_path=data, model_path=trained["result"].model_uri, org_id="acme", use_state=False
+    )
     stored = pd.read_csv(result.predictions_uri)
     assert len(stored) == 8 and {"intent_x", "intent_x_confidence", "intent_x_top_k"} <= set(stored.columns)
     assert "use_state=False ignored: the model was trained with use_state=True" in result.message
@@ -189,8 +202,12 @@ def test_validation_dataset_rows_that_cannot_be_scored_are_counted() -> None:
     validation_rows[1]["alternatives"] = "[]"
     config = TrainConfig(model_name=minilm_path(), num_train_epochs=1, max_seq_length=24, batch_size=8)
     result = train_intent_classifier(train, config, validation_frame=pd.DataFrame(validation_rows))
-    assert result.skipped == {"empty_text": 0, "missing_label": 0, "validation_empty_text": 1,
-                              "validation_unseen_label": 1}
+    assert result.skipped == {
+        "empty_text": 0,
+        "missing_label": 0,
+        "validation_empty_text": 1,
+        "validation_unseen_label": 1,
+    }
     assert result.validation_rows == 4 and result.train_rows == 12 and result.best_epoch == 1
     (epoch,) = result.history
     assert epoch.validation_loss is not None and epoch.validation_accuracy in {0, 0.25, 0.5, 0.75, 1.0}
@@ -251,12 +268,18 @@ def test_minilm_learns_intents_it_has_not_seen_worded_this_way() -> None:
     """Train on one set of templates, test on other wordings: well above the 25 % of chance."""
     train = pd.DataFrame(tagged_rows(sentences("train")))
     test = pd.DataFrame(tagged_rows(sentences("test")))
-    config = TrainConfig(model_name=minilm_path(), num_train_epochs=5, learning_rate=3e-4, batch_size=16,
-                         max_seq_length=48, seed=3, freeze_embeddings=True)
+    config = TrainConfig(
+        model_name=minilm_path(),
+        num_train_epochs=5,
+        learning_rate=3e-4,
+        batch_size=16,
+        max_seq_length=48,
+        seed=3,
+        freeze_embeddings=True,
+    )
     trained_model = train_intent_classifier(train, config)
     losses = [h.train_loss for h in trained_model.history]
     assert losses[-1] < losses[0] / 2, losses
-
 
     with tempfile.TemporaryDirectory() as scratch:
         archive = open_model(str(save_model(trained_model, Path(scratch) / "m")), Path(scratch) / "o")

@@ -32,8 +32,9 @@ def xlmr_dir(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 @pytest.mark.slow
-def test_train_predict_evaluate_end_to_end(xlmr_dir: str, tmp_path: Path,
-                                           slack_server: "FakeSlackServer") -> None:
+def test_train_predict_evaluate_end_to_end(
+    xlmr_dir: str, tmp_path: Path, slack_server: "FakeSlackServer"
+) -> None:
     train_csv = write_csv(tagged_rows(sentences("train")), tmp_path / "train.csv")
     test_rows = tagged_rows(sentences("test"), raw_intent=PRODUCTION_ONLY)
     test_csv = write_csv(test_rows, tmp_path / "test.csv")
@@ -42,8 +43,16 @@ def test_train_predict_evaluate_end_to_end(xlmr_dir: str, tmp_path: Path,
     events: list[StepEvent] = []
     trained = runner.run(
         "train_voicebot_intent_model_xlmr",
-        {"dataset_path": train_csv, "model_name": xlmr_dir, "num_train_epochs": 1, "org_id": "acme",
-         "version": "v2", "model_path": "models/acme/v2.tar.gz", "notify": "U1", "channel": "#ml"},
+        {
+            "dataset_path": train_csv,
+            "model_name": xlmr_dir,
+            "num_train_epochs": 1,
+            "org_id": "acme",
+            "version": "v2",
+            "model_path": "models/acme/v2.tar.gz",
+            "notify": "U1",
+            "channel": "#ml",
+        },
         on_event=events.append,
     )
     assert trained.state == RunState.SUCCEEDED, trained.error
@@ -58,8 +67,10 @@ def test_train_predict_evaluate_end_to_end(xlmr_dir: str, tmp_path: Path,
     assert "model (model) is trained on 120 rows, 4 intents, 1 epochs on cpu" in post.args["text"]
     assert model_uri in str(post.args["blocks"])  # the download command
 
-    evaluated = runner.run("eval_voicebot_xlmr_pipeline",
-                           {"s3_path_data": test_csv, "org_id": "acme", "s3_path_model": model_uri})
+    evaluated = runner.run(
+        "eval_voicebot_xlmr_pipeline",
+        {"s3_path_data": test_csv, "org_id": "acme", "s3_path_model": model_uri},
+    )
     assert evaluated.state == RunState.SUCCEEDED, evaluated.error
     # The same archive predicting in-process gives the accuracy the pipeline reported: it evaluated intent_x.
     archive = open_model(model_uri, tmp_path / "opened")
@@ -82,8 +93,9 @@ def test_eval_without_a_model_scores_the_production_predictions(tmp_path: Path) 
         row["raw.intent"] = "goodbye" if row["intent_y"] != "goodbye" else "pay_bill"
     data = write_csv(rows, tmp_path / "tagged.csv")
     events: list[StepEvent] = []
-    result = get_runner().run("eval_voicebot_xlmr_pipeline", {"s3_path_data": data, "org_id": "acme"},
-                              on_event=events.append)
+    result = get_runner().run(
+        "eval_voicebot_xlmr_pipeline", {"s3_path_data": data, "org_id": "acme"}, on_event=events.append
+    )
     assert result.state == RunState.SUCCEEDED, result.error
     assert result.outputs["n"] == 8 and result.outputs["accuracy"] == pytest.approx(6 / 8)
     ran = {e.step for e in events if e.state == RunState.SUCCEEDED}
@@ -93,25 +105,36 @@ def test_eval_without_a_model_scores_the_production_predictions(tmp_path: Path) 
 def test_bad_dataset_fails_the_training_step_with_its_reason(tmp_path: Path) -> None:
     rows = [{"alternatives": '[[{"transcript": "hi"}]]', "state": "S"}] * 3
     data = write_csv(rows, tmp_path / "unlabelled.csv")
-    result = get_runner().run("train_voicebot_intent_model_xlmr",
-                              {"dataset_path": data, "model_name": "unused"})
+    result = get_runner().run(
+        "train_voicebot_intent_model_xlmr", {"dataset_path": data, "model_name": "unused"}
+    )
     assert result.state == RunState.FAILED
     assert result.failed_step == "train-intent-model-2"
     assert "no label column 'intent_y'" in result.error
 
 
-@pytest.mark.parametrize(("name", "gpu_step", "cpu_step"), [
-    ("train_voicebot_intent_model_xlmr", "exec-train-intent-model", "exec-train-intent-model-2"),
-    ("eval_voicebot_xlmr_pipeline", "exec-predict-intents", "exec-predict-intents-2"),
-])
-def test_only_the_use_gpu_branch_requests_a_gpu(name: str, gpu_step: str, cpu_step: str,
-                                                tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("name", "gpu_step", "cpu_step"),
+    [
+        ("train_voicebot_intent_model_xlmr", "exec-train-intent-model", "exec-train-intent-model-2"),
+        ("eval_voicebot_xlmr_pipeline", "exec-predict-intents", "exec-predict-intents-2"),
+    ],
+)
+def test_only_the_use_gpu_branch_requests_a_gpu(
+    name: str, gpu_step: str, cpu_step: str, tmp_path: Path
+) -> None:
     spec = yaml.safe_load(compile_pipeline(name, tmp_path).read_text())
     executors = spec["deploymentSpec"]["executors"]
-    requested = {step: executor["container"].get("resources", {}).get("accelerator")
-                 for step, executor in executors.items()}
-    assert requested[gpu_step] == {"count": "1", "resourceCount": "1", "resourceType": "nvidia.com/gpu",
-                                   "type": "nvidia.com/gpu"}
+    requested = {
+        step: executor["container"].get("resources", {}).get("accelerator")
+        for step, executor in executors.items()
+    }
+    assert requested[gpu_step] == {
+        "count": "1",
+        "resourceCount": "1",
+        "resourceType": "nvidia.com/gpu",
+        "type": "nvidia.com/gpu",
+    }
     assert [step for step, accelerator in requested.items() if accelerator] == [gpu_step]
     assert requested[cpu_step] is None
     defaults = spec["root"]["inputDefinitions"]["parameters"]

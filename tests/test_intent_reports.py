@@ -48,17 +48,26 @@ def test_top_confusions_png_with_and_without_errors() -> None:
 
 
 def test_html_report_is_self_contained_and_has_the_numbers() -> None:
-    data = pd.DataFrame({
-        "data_id": ["1", "2", "3", "4", "5"],
-        "intent_y": ["_confirm_", "_cancel_", "<b>odd</b>", "_confirm_", None],
-        "raw.intent": ["_confirm_", "_confirm_", "<b>odd</b>", "_confirm_", "_cancel_"],
-        "alternatives": ['[[{"transcript": "yes"}]]', '[[{"transcript": "no way"}]]', "", "", ""],
-    })
+    data = pd.DataFrame(
+        {
+            "data_id": ["1", "2", "3", "4", "5"],
+            "intent_y": ["_confirm_", "_cancel_", "<b>odd</b>", "_confirm_", None],
+            "raw.intent": ["_confirm_", "_confirm_", "<b>odd</b>", "_confirm_", "_cancel_"],
+            "alternatives": ['[[{"transcript": "yes"}]]', '[[{"transcript": "no way"}]]', "", "", ""],
+        }
+    )
     evaluation = evaluate_intents(data, groups={"smalltalk_intents": ["_confirm_", "_cancel_"]})
-    images = {"heatmap": confusion_heatmap_png(evaluation.confusion),
-              "top_confusions": top_confusions_png(evaluation.confusion)}
-    page = html_report(evaluation, title="Demo & test", images=images, artifacts={"report_uri": "s3://b/k.csv"},
-                       details={"dataset": "t.csv"})
+    images = {
+        "heatmap": confusion_heatmap_png(evaluation.confusion),
+        "top_confusions": top_confusions_png(evaluation.confusion),
+    }
+    page = html_report(
+        evaluation,
+        title="Demo & test",
+        images=images,
+        artifacts={"report_uri": "s3://b/k.csv"},
+        details={"dataset": "t.csv"},
+    )
     assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
     assert "Demo &amp; test" in page and "&lt;b&gt;odd&lt;/b&gt;" in page and "<b>odd</b>" not in page
     assert page.count("data:image/png;base64,") == 2

@@ -15,25 +15,38 @@ IST = dt.timezone(dt.timedelta(hours=5, minutes=30))
 
 
 def tagged_frame() -> pd.DataFrame:
-    return pd.DataFrame({
-        "data_id": ["t1", "t2", "t3", "t4"],
-        "intent_y": ["_confirm_", "_cancel_", "_confirm_", "ood"],
-        "raw.intent": ["_confirm_", "_confirm_", "_confirm_", "oos"],
-        "raw.language": ["en"] * 4,
-        "raw.call_uuid": ["c1", "c1", "c2", "c2"],
-        "raw.conversation_uuid": ["t1", "t2", "t3", "t4"],
-        "reftime": ["2026-03-01T10:00:00+05:30", "2026-03-01T10:01:00+05:30", "2026-03-02T11:00:00+05:30",
-                    "2026-03-02T11:02:00+05:30"],
-        "tagged_time": ["2026-03-05T08:00:00Z"] * 4,
-    })
+    return pd.DataFrame(
+        {
+            "data_id": ["t1", "t2", "t3", "t4"],
+            "intent_y": ["_confirm_", "_cancel_", "_confirm_", "ood"],
+            "raw.intent": ["_confirm_", "_confirm_", "_confirm_", "oos"],
+            "raw.language": ["en"] * 4,
+            "raw.call_uuid": ["c1", "c1", "c2", "c2"],
+            "raw.conversation_uuid": ["t1", "t2", "t3", "t4"],
+            "reftime": [
+                "2026-03-01T10:00:00+05:30",
+                "2026-03-01T10:01:00+05:30",
+                "2026-03-02T11:00:00+05:30",
+                "2026-03-02T11:02:00+05:30",
+            ],
+            "tagged_time": ["2026-03-05T08:00:00Z"] * 4,
+        }
+    )
 
 
 def rows_for(frame: pd.DataFrame) -> list[dict]:
     evaluation = evaluate_intents(
-        frame, groups={"smalltalk_intents": ["_confirm_", "_cancel_"]},
-        layers=LayersSpec(true_layers={"lexical_oos": ["ood"]}, pred_layers={"oos": ["oos"]}))
-    return metric_rows(evaluation, dataset_info(frame, "Asia/Kolkata"), slu_name="acme-slu",
-                       dataset_job_id="42", reference_url="s3://bucket/report.html")
+        frame,
+        groups={"smalltalk_intents": ["_confirm_", "_cancel_"]},
+        layers=LayersSpec(true_layers={"lexical_oos": ["ood"]}, pred_layers={"oos": ["oos"]}),
+    )
+    return metric_rows(
+        evaluation,
+        dataset_info(frame, "Asia/Kolkata"),
+        slu_name="acme-slu",
+        dataset_job_id="42",
+        reference_url="s3://bucket/report.html",
+    )
 
 
 def test_rows_round_trip(db_url: str) -> None:

@@ -76,16 +76,19 @@ def test_local_path_and_artifact_uri(tmp_path: Path) -> None:
 
 
 def test_s3_artifact_uri(s3_bucket: str) -> None:
-    uri = storage.upload_bytes(b"smalltalk_intents: [_confirm_, _cancel_]\n", reference="y",
-                               file_type="groups", ext=".yaml")
+    uri = storage.upload_bytes(
+        b"smalltalk_intents: [_confirm_, _cancel_]\n", reference="y", file_type="groups", ext=".yaml"
+    )
     assert uri.startswith(f"s3://{s3_bucket}/")
     assert load_groups(uri) == {"smalltalk_intents": ["_confirm_", "_cancel_"]}
 
 
 def test_http_url(yaml_server: YamlServer) -> None:
     yaml_server.routes["/skit-ai/eevee-yamls/main/intents/oppo/layers.yaml"] = [(200, LAYERS)]
-    layers = load_layers(f"{yaml_server.url}/skit-ai/eevee-yamls/main/intents/oppo/layers.yaml",
-                         headers={"Authorization": "token abc"})
+    layers = load_layers(
+        f"{yaml_server.url}/skit-ai/eevee-yamls/main/intents/oppo/layers.yaml",
+        headers={"Authorization": "token abc"},
+    )
     assert layers.true_layers == {"acoustic_oos": ["audio_silent", "_"], "lexical_oos": ["ood"]}
     assert layers.pred_layers == {"oos": ["oos", "_"]} and layers.predicted_layer == "oos"
     assert yaml_server.hits == [("/skit-ai/eevee-yamls/main/intents/oppo/layers.yaml", "token abc")]

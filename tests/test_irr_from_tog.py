@@ -24,34 +24,50 @@ if TYPE_CHECKING:
 
 pytest_plugins = ["tests.fakes.slack_server"]
 
-ARTIFACTS = ("report_uri", "confusion_matrix_uri", "intent_report_uri", "errors_uri", "breakdowns_uri",
-             "heatmap_uri", "top_confusions_uri", "html_report_uri")
+ARTIFACTS = (
+    "report_uri",
+    "confusion_matrix_uri",
+    "intent_report_uri",
+    "errors_uri",
+    "breakdowns_uri",
+    "heatmap_uri",
+    "top_confusions_uri",
+    "html_report_uri",
+)
 
 
 def demo_tagged_dataset(folder: Path) -> Path:
     """Demo warehouse → fetch_calls CSV → the tagged-dataset shape (spec 2.3), truth in tog's tag JSON."""
     url = get_settings().effective_warehouse_url
     generate_demo_warehouse(url, calls=150, seed=11, end_date=dt.date(2026, 3, 10), days=3)
-    fetched = fetch_calls(lang="en", start_date="2026-03-06", end_date="2026-03-11", timezone="UTC",
-                          call_quantity=150, random_seed=3)
+    fetched = fetch_calls(
+        lang="en",
+        start_date="2026-03-06",
+        end_date="2026-03-11",
+        timezone="UTC",
+        call_quantity=150,
+        random_seed=3,
+    )
     turns = pd.read_csv(fetched.calls_uri, dtype=str, keep_default_na=False, na_values=[""])
     truth = turns["context"].map(lambda text: json.loads(text)["demo_true_intent"])
-    tagged = pd.DataFrame({
-        "data_id": turns["conversation_uuid"],
-        "tag": truth.map(lambda intent: json.dumps([{"type": intent}])),
-        "is_gold": "False",
-        "tagged_time": "2026-03-12T09:30:00+00:00",
-        "annotator": "demo",
-        "alternatives": turns["utterances"],
-        "raw.intent": turns["intent"],
-        "raw.intent_score": turns["intent_score"],
-        "raw.prediction": turns["prediction"],
-        "raw.conversation_uuid": turns["conversation_uuid"],
-        "raw.call_uuid": turns["call_uuid"],
-        "raw.language": turns["language"],
-        "raw.state": turns["state"],
-        "reftime": turns["reftime"],
-    })
+    tagged = pd.DataFrame(
+        {
+            "data_id": turns["conversation_uuid"],
+            "tag": truth.map(lambda intent: json.dumps([{"type": intent}])),
+            "is_gold": "False",
+            "tagged_time": "2026-03-12T09:30:00+00:00",
+            "annotator": "demo",
+            "alternatives": turns["utterances"],
+            "raw.intent": turns["intent"],
+            "raw.intent_score": turns["intent_score"],
+            "raw.prediction": turns["prediction"],
+            "raw.conversation_uuid": turns["conversation_uuid"],
+            "raw.call_uuid": turns["call_uuid"],
+            "raw.language": turns["language"],
+            "raw.state": turns["state"],
+            "reftime": turns["reftime"],
+        }
+    )
     path = folder / "tagged.csv"
     tagged.to_csv(path, index=False)
     return path
@@ -70,8 +86,9 @@ def expected_numbers(path: Path) -> tuple[list[str], list[str]]:
 
 def test_demo_dataset_agrees_with_sklearn(demo_csv: Path, isolated_settings: Path) -> None:
     truth, pred = expected_numbers(demo_csv)
-    result = evaluate_tagged_dataset(str(demo_csv), reference="demo", slu_project_name="demo-slu", job_id="7",
-                                     mlwr=True)
+    result = evaluate_tagged_dataset(
+        str(demo_csv), reference="demo", slu_project_name="demo-slu", job_id="7", mlwr=True
+    )
     sk = classification_report(truth, pred, output_dict=True, zero_division=0)
     assert result.n == len(truth) > 300
     assert 0.6 < result.accuracy < 0.99  # the demo's production model is wrong ~15 % of the time
@@ -112,9 +129,20 @@ def test_dataset_and_artifacts_on_s3(s3_bucket: str, tmp_path: Path) -> None:
 
 def test_pipeline_runs_locally_and_notifies(demo_csv: Path, slack_server: "FakeSlackServer") -> None:
     events: list[StepEvent] = []
-    result = get_runner().run("irr_from_tog", {
-        "dataset_path": str(demo_csv), "org_id": "acme", "mlwr": True, "slu_project_name": "acme-slu",
-        "job_id": "7", "notify": "U1", "channel": "#ml", "slack_thread": "17.5"}, on_event=events.append)
+    result = get_runner().run(
+        "irr_from_tog",
+        {
+            "dataset_path": str(demo_csv),
+            "org_id": "acme",
+            "mlwr": True,
+            "slu_project_name": "acme-slu",
+            "job_id": "7",
+            "notify": "U1",
+            "channel": "#ml",
+            "slack_thread": "17.5",
+        },
+        on_event=events.append,
+    )
     assert result.state == RunState.SUCCEEDED, result.error
     truth, pred = expected_numbers(demo_csv)
     outputs = result.outputs

@@ -128,7 +128,9 @@ def test_canceling_past_the_grace_period_is_reported_canceled(server: FakeKfpSer
     assert result.state == RunState.CANCELED
     assert "CANCELING" in result.error
     assert [e.state for e in events if e.step == PIPELINE] == [
-        RunState.RUNNING, RunState.CANCELING, RunState.CANCELED
+        RunState.RUNNING,
+        RunState.CANCELING,
+        RunState.CANCELED,
     ]
 
 
@@ -233,7 +235,10 @@ def test_get_runner_returns_kubeflow_when_host_is_set(monkeypatch: pytest.Monkey
     assert isinstance(runner, KubeflowRunner)
     assert runner.backend == "kubeflow"
     assert (runner.host, runner.token, runner.experiment, runner.poll_seconds) == (
-        "http://kfp.example.com:8888", "secret-token", "voicebot", 2.5
+        "http://kfp.example.com:8888",
+        "secret-token",
+        "voicebot",
+        2.5,
     )
     assert runner.run_url("x") == "http://kfp.example.com:8888/#/runs/details/x"
     assert "secret-token" not in repr(runner)

@@ -233,8 +233,9 @@ def test_a_refused_batch_is_reported_and_the_rest_goes_on(client: LabelStudioCli
     keyed = [(f"u{n}", _task(n)) for n in range(5)]
     keyed[3] = ("u3", {"data": {"conversation_uuid": "u3"}})  # no `text`: the server refuses its batch
     keyed.append(("u0", _task(0)))  # repeated in the file
-    report = upload_tasks(client, ProjectUpload(project, "turn"), keyed, key="conversation_uuid",
-                          batch_size=2)
+    report = upload_tasks(
+        client, ProjectUpload(project, "turn"), keyed, key="conversation_uuid", batch_size=2
+    )
     assert (report.uploaded, report.failed, report.duplicates_in_file, report.batches) == (3, 2, 1, 3)
     (failure,) = report.failures
     assert failure.batch == 2 and failure.tasks == 2 and failure.first_key == "u2"

@@ -35,7 +35,9 @@ def test_fetch_calls_pipeline_runs_locally(warehouse: str, isolated_settings: Pa
     events: list[StepEvent] = []
     runner = get_runner()
     assert isinstance(runner, LocalRunner)
-    result = runner.run("fetch-calls-pipeline", {"lang": "en", "call_quantity": "8", **DAY}, on_event=events.append)
+    result = runner.run(
+        "fetch-calls-pipeline", {"lang": "en", "call_quantity": "8", **DAY}, on_event=events.append
+    )
 
     assert result.state == RunState.SUCCEEDED, result.error
     assert result.outputs["sampled_calls"] == 8 and result.outputs["matching_calls"] == 20
@@ -83,8 +85,14 @@ def test_notify_posts_the_result_to_slack(warehouse: str, slack_server: "FakeSla
     events: list[StepEvent] = []
     result = get_runner().run(
         "fetch_calls_pipeline",
-        {"lang": "en", "call_quantity": 4, "notify": "U123,U456", "channel": "#ml", "slack_thread": "17.5",
-         **DAY},
+        {
+            "lang": "en",
+            "call_quantity": 4,
+            "notify": "U123,U456",
+            "channel": "#ml",
+            "slack_thread": "17.5",
+            **DAY,
+        },
         on_event=events.append,
     )
     assert result.succeeded, result.error

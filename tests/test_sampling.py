@@ -1,4 +1,4 @@
-"""Sampling: uniform over matching calls, exact cap, every turn of each call, same on SQLite and PostgreSQL."""
+"""Sampling: uniform over matching calls, exact cap, every turn of each call, on SQLite and PostgreSQL."""
 
 import csv
 import datetime as dt

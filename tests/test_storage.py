@@ -62,7 +62,9 @@ def test_object_key_cannot_escape_and_normalises_ext() -> None:
 def test_local_round_trip(isolated_settings: Path, tmp_path: Path) -> None:
     source = tmp_path / "calls.csv"
     source.write_text("call_uuid,turns\nc1,3\n")
-    uri = storage.upload_file(source, reference="acme-2024-01-01-2024-01-02", file_type="en-untagged", ext=".csv")
+    uri = storage.upload_file(
+        source, reference="acme-2024-01-01-2024-01-02", file_type="en-untagged", ext=".csv"
+    )
 
     root = (isolated_settings / "artifacts").resolve()
     assert Path(uri).is_absolute() and Path(uri).is_relative_to(root)
@@ -87,7 +89,9 @@ def test_local_round_trip(isolated_settings: Path, tmp_path: Path) -> None:
 
 
 def test_upload_bytes_with_root_override(tmp_path: Path) -> None:
-    uri = storage.upload_bytes(b"hello", reference="r", file_type="note", ext=".txt", root=str(tmp_path / "x"))
+    uri = storage.upload_bytes(
+        b"hello", reference="r", file_type="note", ext=".txt", root=str(tmp_path / "x")
+    )
     assert uri.startswith(str(tmp_path / "x" / "project" / "r" / ""))
     assert Path(uri).read_bytes() == b"hello"
 
@@ -144,8 +148,9 @@ def test_output_path_override(isolated_settings: Path, tmp_path: Path) -> None:
     absolute = storage.upload_file(source, reference="r", file_type="t", output_path=str(tmp_path / "o.csv"))
     assert absolute == str(tmp_path / "o.csv") and Path(absolute).read_text() == "a"
     folder = storage.upload_file(source, reference="r", file_type="t", ext=".csv", output_path="inbox/")
-    assert Path(folder).parent == root / "inbox" and re.fullmatch(r"r-\d\d-\d\d-\d\d-t-[0-9a-f]{6}\.csv",
-                                                                  Path(folder).name)
+    assert Path(folder).parent == root / "inbox" and re.fullmatch(
+        r"r-\d\d-\d\d-\d\d-t-[0-9a-f]{6}\.csv", Path(folder).name
+    )
     with pytest.raises(ValueError, match=r"\.\."):
         storage.upload_file(source, reference="r", file_type="t", output_path="../outside.csv")
 
@@ -205,8 +210,6 @@ def test_local_directory_upload(tmp_path: Path) -> None:
 # ---------------------------------------------------------------------------------------- S3 (moto server)
 
 
-
-
 def test_s3_round_trip(s3_bucket: str, moto_endpoint: str, tmp_path: Path) -> None:
     source = tmp_path / "calls.csv"
     source.write_text("call_uuid\nc1\n")
@@ -229,7 +232,9 @@ def test_s3_round_trip(s3_bucket: str, moto_endpoint: str, tmp_path: Path) -> No
 
     data_uri = storage.upload_bytes(b"{}", reference="r", file_type="meta", ext=".json")
     assert storage.read_bytes(data_uri) == b"{}"
-    explicit = storage.upload_file(source, reference="r", file_type="t", output_path=f"s3://{s3_bucket}/fixed.csv")
+    explicit = storage.upload_file(
+        source, reference="r", file_type="t", output_path=f"s3://{s3_bucket}/fixed.csv"
+    )
     assert explicit == f"s3://{s3_bucket}/fixed.csv" and storage.exists(explicit)
     relative = storage.upload_file(source, reference="r", file_type="t", output_path="exports/x.csv")
     assert relative == f"s3://{s3_bucket}/prefix/exports/x.csv" and storage.exists(relative)
@@ -256,12 +261,21 @@ def test_s3_missing_object_and_bucket(s3_bucket: str, tmp_path: Path) -> None:
 
 def test_s3_download_command(s3_bucket: str, moto_endpoint: str) -> None:
     uri = storage.upload_bytes(b"x", reference="r", file_type="t", ext=".csv")
-    assert shlex.split(storage.download_command(uri)) == ["aws", "s3", "cp", uri, ".", "--endpoint-url",
-                                                          moto_endpoint]
+    assert shlex.split(storage.download_command(uri)) == [
+        "aws",
+        "s3",
+        "cp",
+        uri,
+        ".",
+        "--endpoint-url",
+        moto_endpoint,
+    ]
     assert "--recursive" in storage.download_command(uri, recursive=True)
 
 
-def test_s3_client_follows_settings(s3_bucket: str, moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_s3_client_follows_settings(
+    s3_bucket: str, moto_endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     client = storage.s3_client()
     assert client.meta.endpoint_url == moto_endpoint
     monkeypatch.setenv("SKIT_S3_REGION", "eu-west-1")

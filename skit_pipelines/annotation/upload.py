@@ -368,8 +368,9 @@ def tag_calls(
             if not rows:  # e.g. a sample that matched no calls: check the projects, create nothing
                 for project_id in [*turn_ids, *call_ids]:
                     client.get_project(project_id)
-                result.message = (f"Nothing to upload: {s3_path} has no rows (data_label={label}, "
-                                  f"org_id={org_id!r}).")
+                result.message = (
+                    f"Nothing to upload: {s3_path} has no rows (data_label={label}, org_id={org_id!r})."
+                )
                 return result
             if wants_turns:
                 keyed, problems = _turn_tasks(rows, label, model_version)

@@ -54,19 +54,51 @@ def fetch_calls(
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     result = run_fetch(
-        lang=lang, start_date=start_date, end_date=end_date, start_date_offset=start_date_offset,
-        end_date_offset=end_date_offset, start_time_offset=start_time_offset, end_time_offset=end_time_offset,
-        timezone=timezone, client_id=client_id, flow_ids=flow_ids, flow_name=flow_name, template_id=template_id,
-        use_case=use_case, call_type=call_type, ignore_callers=ignore_callers, reported=reported,
-        min_duration=min_duration, asr_provider=asr_provider, states=states, intents=intents,
-        call_quantity=call_quantity, remove_empty_audios=remove_empty_audios, random_seed=random_seed,
+        lang=lang,
+        start_date=start_date,
+        end_date=end_date,
+        start_date_offset=start_date_offset,
+        end_date_offset=end_date_offset,
+        start_time_offset=start_time_offset,
+        end_time_offset=end_time_offset,
+        timezone=timezone,
+        client_id=client_id,
+        flow_ids=flow_ids,
+        flow_name=flow_name,
+        template_id=template_id,
+        use_case=use_case,
+        call_type=call_type,
+        ignore_callers=ignore_callers,
+        reported=reported,
+        min_duration=min_duration,
+        asr_provider=asr_provider,
+        states=states,
+        intents=intents,
+        call_quantity=call_quantity,
+        remove_empty_audios=remove_empty_audios,
+        random_seed=random_seed,
     )
     print(result.message)
     output = collections.namedtuple(
         "FetchCallsOutput",
-        ["calls_uri", "matching_calls", "sampled_calls", "turns", "dropped_audio_turns", "random_seed", "message",
-         "download_command"],
+        [
+            "calls_uri",
+            "matching_calls",
+            "sampled_calls",
+            "turns",
+            "dropped_audio_turns",
+            "random_seed",
+            "message",
+            "download_command",
+        ],
     )
-    return output(result.calls_uri, result.matching_calls, result.sampled_calls, result.turns,
-                  result.dropped_audio_turns, result.random_seed, result.message,
-                  result.download_command)
+    return output(
+        result.calls_uri,
+        result.matching_calls,
+        result.sampled_calls,
+        result.turns,
+        result.dropped_audio_turns,
+        result.random_seed,
+        result.message,
+        result.download_command,
+    )

@@ -47,18 +47,51 @@ def gen_eer_metrics(
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     result = run_entity_evaluation(
-        dataset_uri=dataset_uri, org_id=org_id, job_id=job_id, labelstudio_project_id=labelstudio_project_id,
-        timezone=timezone, mlwr=mlwr, slu_project_name=slu_project_name, note=note,
+        dataset_uri=dataset_uri,
+        org_id=org_id,
+        job_id=job_id,
+        labelstudio_project_id=labelstudio_project_id,
+        timezone=timezone,
+        mlwr=mlwr,
+        slu_project_name=slu_project_name,
+        note=note,
     )
     message = result.message
     print(message)
-    names = ["report_uri", "fp_uri", "fn_uri", "mm_uri", "all_entities_uri", "span_metrics_uri", "html_uri",
-             "summary_uri", "turns", "skipped_rows", "entity_error_rate", "strict_f1", "partial_f1",
-             "metrics_rows_written", "message", "download_command"]
+    names = [
+        "report_uri",
+        "fp_uri",
+        "fn_uri",
+        "mm_uri",
+        "all_entities_uri",
+        "span_metrics_uri",
+        "html_uri",
+        "summary_uri",
+        "turns",
+        "skipped_rows",
+        "entity_error_rate",
+        "strict_f1",
+        "partial_f1",
+        "metrics_rows_written",
+        "message",
+        "download_command",
+    ]
     uris, headline = result.uris, result.headline
     return collections.namedtuple("EerMetricsOutput", names)(
-        uris["report"], uris["fp"], uris["fn"], uris["mm"], uris["all_entities"], uris["spans"],
-        uris.get("html", ""), uris["summary"], int(headline["turns"]), int(headline["skipped_rows"]),
-        float(headline["entity_error_rate"]), float(headline["strict_f1"]), float(headline["partial_f1"]),
-        int(result.metrics_rows_written), message, result.download_commands,
+        uris["report"],
+        uris["fp"],
+        uris["fn"],
+        uris["mm"],
+        uris["all_entities"],
+        uris["spans"],
+        uris.get("html", ""),
+        uris["summary"],
+        int(headline["turns"]),
+        int(headline["skipped_rows"]),
+        float(headline["entity_error_rate"]),
+        float(headline["strict_f1"]),
+        float(headline["partial_f1"]),
+        int(result.metrics_rows_written),
+        message,
+        result.download_commands,
     )

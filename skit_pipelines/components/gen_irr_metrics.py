@@ -55,20 +55,54 @@ def gen_irr_metrics(
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     result = evaluate_tagged_dataset(
-        dataset_uri, true_label_column=true_label_column, pred_label_column=pred_label_column,
-        alias_yaml=alias_yaml, groups_yaml=groups_yaml, layers_yaml=layers_yaml, timezone=timezone,
-        reference=org_id, job_id=job_id, labelstudio_project_id=labelstudio_project_id,
-        slu_project_name=slu_project_name, mlwr=mlwr, note=note,
+        dataset_uri,
+        true_label_column=true_label_column,
+        pred_label_column=pred_label_column,
+        alias_yaml=alias_yaml,
+        groups_yaml=groups_yaml,
+        layers_yaml=layers_yaml,
+        timezone=timezone,
+        reference=org_id,
+        job_id=job_id,
+        labelstudio_project_id=labelstudio_project_id,
+        slu_project_name=slu_project_name,
+        mlwr=mlwr,
+        note=note,
     )
     print(result.message)
-    names = ["report_uri", "confusion_matrix_uri", "intent_report_uri", "errors_uri", "breakdowns_uri",
-             "heatmap_uri", "top_confusions_uri", "html_report_uri"]
+    names = [
+        "report_uri",
+        "confusion_matrix_uri",
+        "intent_report_uri",
+        "errors_uri",
+        "breakdowns_uri",
+        "heatmap_uri",
+        "top_confusions_uri",
+        "html_report_uri",
+    ]
     output = collections.namedtuple(
         "IrrMetricsOutput",
-        [*names, "n", "accuracy", "weighted_f1", "kappa", "data_notes", "metrics_rows_written", "message",
-         "download_commands"],
+        [
+            *names,
+            "n",
+            "accuracy",
+            "weighted_f1",
+            "kappa",
+            "data_notes",
+            "metrics_rows_written",
+            "message",
+            "download_commands",
+        ],
     )
     kappa = 1.0 if math.isnan(result.kappa) else result.kappa
-    return output(*[result.artifacts[name] for name in names], result.n, result.accuracy, result.weighted_f1,
-                  kappa, "; ".join(result.issues), result.metrics_rows, result.message,
-                  result.download_commands)
+    return output(
+        *[result.artifacts[name] for name in names],
+        result.n,
+        result.accuracy,
+        result.weighted_f1,
+        kappa,
+        "; ".join(result.issues),
+        result.metrics_rows,
+        result.message,
+        result.download_commands,
+    )

@@ -35,8 +35,15 @@ def predict_intents(
     from skit_pipelines.models.jobs import predict_job
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    result = predict_job(data_path=data_path, model_path=model_path, org_id=org_id, use_state=use_state,
-                         batch_size=batch_size, top_k=top_k, true_label_column=true_label_column)
+    result = predict_job(
+        data_path=data_path,
+        model_path=model_path,
+        org_id=org_id,
+        use_state=use_state,
+        batch_size=batch_size,
+        top_k=top_k,
+        true_label_column=true_label_column,
+    )
     print(result.message)
     names = ["predictions_uri", "rows", "empty_text_rows", "unseen_truth_rows", "device", "message"]
     output = collections.namedtuple("PredictIntentsOutput", names)

@@ -52,16 +52,38 @@ def train_intent_model(
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     result = train_job(
-        dataset_path=dataset_path, model_path=model_path, version=version, org_id=org_id, use_state=use_state,
-        model_name=model_name, num_train_epochs=num_train_epochs, learning_rate=learning_rate,
-        max_seq_length=max_seq_length, batch_size=batch_size, seed=seed,
-        use_early_stopping=use_early_stopping, early_stopping_patience=early_stopping_patience,
+        dataset_path=dataset_path,
+        model_path=model_path,
+        version=version,
+        org_id=org_id,
+        use_state=use_state,
+        model_name=model_name,
+        num_train_epochs=num_train_epochs,
+        learning_rate=learning_rate,
+        max_seq_length=max_seq_length,
+        batch_size=batch_size,
+        seed=seed,
+        use_early_stopping=use_early_stopping,
+        early_stopping_patience=early_stopping_patience,
         early_stopping_delta=early_stopping_delta,
-        validation_split=validation_split, validation_dataset_path=validation_dataset_path,
-        freeze_embeddings=freeze_embeddings, storage_options=storage_options, model_type=model_type,
+        validation_split=validation_split,
+        validation_dataset_path=validation_dataset_path,
+        freeze_embeddings=freeze_embeddings,
+        storage_options=storage_options,
+        model_type=model_type,
     )
     print(result.message)
-    names = ["model_uri", "labels", "train_rows", "validation_rows", "epochs_run", "best_epoch",
-             "final_train_loss", "device", "message", "download_command"]
+    names = [
+        "model_uri",
+        "labels",
+        "train_rows",
+        "validation_rows",
+        "epochs_run",
+        "best_epoch",
+        "final_train_loss",
+        "device",
+        "message",
+        "download_command",
+    ]
     output = collections.namedtuple("TrainIntentModelOutput", names)
     return output(*[getattr(result, name) for name in names])

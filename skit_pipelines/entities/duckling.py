@@ -114,8 +114,14 @@ def timezone_name(reftime: dt.datetime) -> str:
 class DucklingParser(EntityParser):
     """``parse_value`` through a Duckling server; see the module docstring for the protocol and mapping."""
 
-    def __init__(self, url: str, *, timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
-                 attempts: int = ATTEMPTS, backoff: float = 0.2) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
+        attempts: int = ATTEMPTS,
+        backoff: float = 0.2,
+    ) -> None:
         if not url.startswith(("http://", "https://")):
             raise ValueError(f"SKIT_DUCKLING_URL must be an http(s) URL, got {url!r}")
         self.url = url.rstrip("/")
@@ -157,8 +163,12 @@ class DucklingParser(EntityParser):
             stop=stop_after_attempt(self.attempts),
             wait=wait_exponential(multiplier=self.backoff, max=5.0),
             before_sleep=lambda state: logger.warning(
-                "Duckling at %s failed (%s); retry %d of %d", self.url,
-                state.outcome.exception() if state.outcome else "?", state.attempt_number, self.attempts - 1),
+                "Duckling at %s failed (%s); retry %d of %d",
+                self.url,
+                state.outcome.exception() if state.outcome else "?",
+                state.attempt_number,
+                self.attempts - 1,
+            ),
             reraise=False,
         )
         try:
@@ -253,8 +263,10 @@ def _point(side: Any, reftime: dt.datetime) -> temporal.Point | None:
 def duration_seconds(value: dict[str, Any]) -> int | float | None:
     """``normalized.value`` (seconds), or ``value`` × the unit's length without a normalisation."""
     normalized = value.get("normalized")
-    if isinstance(normalized, dict) and normalized.get("unit") == "second" and _is_number(
-        normalized.get("value")
+    if (
+        isinstance(normalized, dict)
+        and normalized.get("unit") == "second"
+        and _is_number(normalized.get("value"))
     ):
         return tidy(float(normalized["value"]))
     unit = str(value.get("unit", ""))

@@ -27,7 +27,13 @@ from typing import Any
 
 #: Types whose value is parsed from the text; every other type is categorical / plain text.
 DATE, TIME, DATETIME, DURATION, NUMBER, AMOUNT, PEOPLE = (
-    "date", "time", "datetime", "duration", "number", "amount", "people",
+    "date",
+    "time",
+    "datetime",
+    "duration",
+    "number",
+    "amount",
+    "people",
 )
 PARSED_TYPES = frozenset({DATE, TIME, DATETIME, DURATION, NUMBER, AMOUNT, PEOPLE})
 TEMPORAL_TYPES = frozenset({DATE, TIME, DATETIME})
@@ -64,7 +70,11 @@ class Entity:
     def to_dict(self) -> dict[str, Any]:
         """``{type, value, text, start, end}``, plus ``unit`` only when it is set."""
         data: dict[str, Any] = {
-            "type": self.type, "value": self.value, "text": self.text, "start": self.start, "end": self.end,
+            "type": self.type,
+            "value": self.value,
+            "text": self.text,
+            "start": self.start,
+            "end": self.end,
         }
         if self.unit is not None:
             data["unit"] = self.unit

@@ -17,7 +17,6 @@ raise :class:`~skit_pipelines.entities.duckling.DucklingError`: a broken service
 from __future__ import annotations
 
 import dataclasses
-
 import datetime as dt
 import json
 import math
@@ -40,10 +39,24 @@ from skit_pipelines.entities.numbers import tidy
 from skit_pipelines.entities.parser import EntityParser, ParsedValue
 
 #: Label Studio result types that never hold entity spans.
-NON_SPAN_RESULT_TYPES = frozenset({
-    "choices", "taxonomy", "textarea", "rating", "number", "datetime", "relation", "pairwise", "ranker",
-    "rectanglelabels", "polygonlabels", "keypointlabels", "brushlabels", "videorectangle",
-})
+NON_SPAN_RESULT_TYPES = frozenset(
+    {
+        "choices",
+        "taxonomy",
+        "textarea",
+        "rating",
+        "number",
+        "datetime",
+        "relation",
+        "pairwise",
+        "ranker",
+        "rectanglelabels",
+        "polygonlabels",
+        "keypointlabels",
+        "brushlabels",
+        "videorectangle",
+    }
+)
 _LABEL_KEYS = ("labels", "hypertextlabels", "paragraphlabels")
 _COARSE_GRAINS = frozenset({"day", "week", "month", "quarter", "year"})
 
@@ -103,8 +116,10 @@ def truth_entities_from_spans(
             continue  # a flattened choices result
         if isinstance(labels, str):
             labels = [labels]
-        if not isinstance(labels, list) or not labels or not all(
-            isinstance(x, str) and x.strip() for x in labels
+        if (
+            not isinstance(labels, list)
+            or not labels
+            or not all(isinstance(x, str) and x.strip() for x in labels)
         ):
             problems.append(f"{where}: expected 'labels' as a non-empty list of names, got {labels!r:.80}")
             continue
@@ -125,8 +140,15 @@ def truth_entities_from_spans(
     return entities, problems
 
 
-def _labelled_entity(label: str, text: str, start: int | None, end: int | None, reftime: dt.datetime,
-                     lang: str, parser: EntityParser) -> tuple[Entity, str | None]:
+def _labelled_entity(
+    label: str,
+    text: str,
+    start: int | None,
+    end: int | None,
+    reftime: dt.datetime,
+    lang: str,
+    parser: EntityParser,
+) -> tuple[Entity, str | None]:
     label = label.strip()
     if "/" in label:
         kind, value = (part.strip() for part in label.split("/", 1))
@@ -202,17 +224,27 @@ def normalise_predicted_entities(
             entities.append(Entity(canonical_type(kind), value, text, start, end))
             continue
         kind = canonical_type(raw_type)
-        parsed, problem = normalise_value(kind, item.get("value"), text=text, reftime=reftime, lang=lang,
-                                          parser=parser)
-        entities.append(Entity(kind, None if parsed is None else parsed.value, text, start, end,
-                               None if parsed is None else parsed.unit))
+        parsed, problem = normalise_value(
+            kind, item.get("value"), text=text, reftime=reftime, lang=lang, parser=parser
+        )
+        entities.append(
+            Entity(
+                kind,
+                None if parsed is None else parsed.value,
+                text,
+                start,
+                end,
+                None if parsed is None else parsed.unit,
+            )
+        )
         if problem:
             problems.append(f"{where}: {problem}")
     return entities, problems
 
 
-def normalise_value(kind: str, value: Any, *, text: str, reftime: dt.datetime, lang: str,
-                    parser: EntityParser) -> tuple[ParsedValue | None, str | None]:
+def normalise_value(
+    kind: str, value: Any, *, text: str, reftime: dt.datetime, lang: str, parser: EntityParser
+) -> tuple[ParsedValue | None, str | None]:
     """A predicted value in our format for ``kind``: (value or None, problem or None)."""
     temporal.require_aware(reftime)
     if _missing(value):
@@ -235,8 +267,9 @@ def normalise_value(kind: str, value: Any, *, text: str, reftime: dt.datetime, l
     return parsed, None
 
 
-def _convert(kind: str, value: Any, reftime: dt.datetime, lang: str, parser: EntityParser
-             ) -> ParsedValue | None:
+def _convert(
+    kind: str, value: Any, reftime: dt.datetime, lang: str, parser: EntityParser
+) -> ParsedValue | None:
     if isinstance(value, dict):
         if value.get("type") == "interval" or "from" in value or "to" in value:
             return _interval(kind, value, reftime, lang, parser)
@@ -274,8 +307,9 @@ def _convert(kind: str, value: Any, reftime: dt.datetime, lang: str, parser: Ent
     return None
 
 
-def _temporal_scalar(kind: str, text: str, reftime: dt.datetime, grain: Any, lang: str,
-                     parser: EntityParser) -> ParsedValue | None:
+def _temporal_scalar(
+    kind: str, text: str, reftime: dt.datetime, grain: Any, lang: str, parser: EntityParser
+) -> ParsedValue | None:
     point = _iso_point(text, reftime, grain)
     if point is None:
         return parser.parse_value(kind, text, reftime, lang)  # e.g. "tomorrow" as the value
@@ -298,8 +332,9 @@ def _iso_point(text: str, reftime: dt.datetime, grain: Any = None) -> temporal.P
     return temporal.Point(moment.date(), time)
 
 
-def _interval(kind: str, value: dict[str, Any], reftime: dt.datetime, lang: str, parser: EntityParser
-              ) -> ParsedValue | None:
+def _interval(
+    kind: str, value: dict[str, Any], reftime: dt.datetime, lang: str, parser: EntityParser
+) -> ParsedValue | None:
     out: dict[str, Any] = {}
     units: set[str | None] = set()
     for key in ("from", "to"):
@@ -325,8 +360,10 @@ def _interval(kind: str, value: dict[str, Any], reftime: dt.datetime, lang: str,
 
 
 def _missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value)) or (
-        isinstance(value, str) and not value.strip()
+    return (
+        value is None
+        or (isinstance(value, float) and math.isnan(value))
+        or (isinstance(value, str) and not value.strip())
     )
 
 

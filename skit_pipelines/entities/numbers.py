@@ -193,11 +193,39 @@ def parse_duration(text: str, lang: str = "en") -> Number | None:
     return tidy(total)
 
 
-_PEOPLE_WORDS = frozenset(lx.fold(w) for w in (
-    "people", "persons", "person", "log", "logon", "लोग", "लोगों", "adults", "adult", "guests", "guest",
-    "members", "member", "pax", "personas", "persona", "gente", "பேர்", "நபர்கள்", "of", "us", "for", "hum",
-    "हम", "we", "are", "jan", "जन",
-))
+_PEOPLE_WORDS = frozenset(
+    lx.fold(w)
+    for w in (
+        "people",
+        "persons",
+        "person",
+        "log",
+        "logon",
+        "लोग",
+        "लोगों",
+        "adults",
+        "adult",
+        "guests",
+        "guest",
+        "members",
+        "member",
+        "pax",
+        "personas",
+        "persona",
+        "gente",
+        "பேர்",
+        "நபர்கள்",
+        "of",
+        "us",
+        "for",
+        "hum",
+        "हम",
+        "we",
+        "are",
+        "jan",
+        "जन",
+    )
+)
 
 
 def parse_people(text: str, lang: str = "en") -> int | None:

@@ -59,16 +59,19 @@ _PARTS_OF_DAY = {"morning": (4, 12), "afternoon": (12, 19), "evening": (18, 24),
 
 _PHRASES: list[tuple[re.Pattern[str], str]] = [
     # \b fails next to Indic vowel signs and viramas; tokens are space separated, so spaces delimit words.
-    (re.compile(p.replace(r"\b", r"(?:(?<!\S)|(?!\S))")), r) for p, r in [
+    (re.compile(p.replace(r"\b", r"(?:(?<!\S)|(?!\S))")), r)
+    for p, r in [
         (r"\bday after tomorrow\b|\bpasado manana\b|நாளை மறுநாள்|நாளைக்கு மறுநாள்", " @d+2 "),
         (r"\bday before yesterday\b", " @d-2 "),
         (r"\b(?:de|por|en) la manana\b", " @morning "),
         (r"\b(?:de|por|en) la tarde\b", " @afternoon "),
         (r"\b(?:de|por|en) la noche\b", " @night "),
         (r"\btonight\b", " @d+0 @evening "),
-        (r"\b(?:the )?end of (?:the |this )?month\b|\bmonth end\b|\bmahine ke (?:end|aakhir|akhir|ant)\b"
-         r"|महीने के (?:आखिर|अंत|एंड)|மாச கடைசி(?:யில)?|மாதக் கடைசி(?:யில)?|\bfin(?:al)? de(?:l)? mes\b",
-         " @monthend "),
+        (
+            r"\b(?:the )?end of (?:the |this )?month\b|\bmonth end\b|\bmahine ke (?:end|aakhir|akhir|ant)\b"
+            r"|महीने के (?:आखिर|अंत|एंड)|மாச கடைசி(?:யில)?|மாதக் கடைசி(?:யில)?|\bfin(?:al)? de(?:l)? mes\b",
+            " @monthend ",
+        ),
         (r"\bque viene\b", " next "),
         (r"\bfrom now\b", " "),
         (r"\b(?:noon|midday)\b", " 12:00 pm "),
@@ -88,11 +91,14 @@ _CLOCKS = [
     # 5:30 (pm), 17:00
     re.compile(_HOUR_MOD + r"(?<!\S)(?P<h>\d{1,2}):(?P<m>\d{2})\b(?:\s*(?P<mark>" + _CLOCK_MARK + r"))?"),
     # 5 pm, 5 30 pm, 5 baje, saade 5 baje, 5 மணிக்கு
-    re.compile(_HOUR_MOD + r"(?<!\S)(?P<h>\d{1,2})(?:\s+(?P<m>\d{2}))?\s*(?P<mark>" + _CLOCK_MARK
-               + r")(?!\S)"),
+    re.compile(
+        _HOUR_MOD + r"(?<!\S)(?P<h>\d{1,2})(?:\s+(?P<m>\d{2}))?\s*(?P<mark>" + _CLOCK_MARK + r")(?!\S)"
+    ),
     # at 5, a las 5, around 5 in the evening
-    re.compile(r"\b(?:at|las|la)\s+(?P<h>\d{1,2})\b(?!\s*(?:\d|th|st|nd|rd|@d))"
-               r"(?!\s+(?:" + "|".join(map(re.escape, sorted(lx.UNIT_WORDS))) + r")\b)"),
+    re.compile(
+        r"\b(?:at|las|la)\s+(?P<h>\d{1,2})\b(?!\s*(?:\d|th|st|nd|rd|@d))"
+        r"(?!\s+(?:" + "|".join(map(re.escape, sorted(lx.UNIT_WORDS))) + r")\b)"
+    ),
     # 5 in the evening / shaam 5
     re.compile(r"(?<!\S)(?P<h>\d{1,2})\b(?=\s+(?:in\s+the\s+)?@(?:morning|afternoon|evening|night)\b)"),
     re.compile(r"@(?:morning|afternoon|evening|night)\s+(?:at\s+)?(?P<h>\d{1,2})\b(?!\s*(?:th|st|nd|rd))"),
@@ -236,7 +242,7 @@ def _extract_clock(s: str) -> tuple[tuple[int, int, bool] | None, str]:
             hour, ambiguous = (hour if hour == 12 else hour + 12), False
         if hour == 0 or hour > 12:
             ambiguous = False
-        return (hour, minute, ambiguous), s[: match.start()] + " " + s[match.end():]
+        return (hour, minute, ambiguous), s[: match.start()] + " " + s[match.end() :]
     return None, s
 
 
@@ -253,8 +259,9 @@ def _apply_part_of_day(hour: int, part: str) -> int:
     return hour + 12 if 6 <= hour < 12 else (0 if hour == 12 else hour)
 
 
-def _next_occurrence(local: dt.datetime, date: dt.date | None, hour: int, minute: int, ambiguous: bool
-                     ) -> dt.datetime:
+def _next_occurrence(
+    local: dt.datetime, date: dt.date | None, hour: int, minute: int, ambiguous: bool
+) -> dt.datetime:
     """The clock time on ``date``; without a date, its next occurrence after ``local``.
 
     An ambiguous hour (``5`` with no am/pm) is the first reading after ``local`` on today's date, the first

@@ -98,8 +98,11 @@ def compare_reports(new: Any, production: Any = None) -> pd.DataFrame:
     right_labels = list(right.index) if right is not None else []
     index = _ordered_union(list(left.index), right_labels)
     left = left.reindex(index)
-    right = right.reindex(index) if right is not None else pd.DataFrame(np.nan, index=index,
-                                                                        columns=list(METRIC_COLUMNS))
+    right = (
+        right.reindex(index)
+        if right is not None
+        else pd.DataFrame(np.nan, index=index, columns=list(METRIC_COLUMNS))
+    )
     columns: dict[str, pd.Series] = {}
     for metric in METRIC_COLUMNS:
         columns[f"{metric} new"] = left[metric]

@@ -141,8 +141,13 @@ class ParsedEntities:
         ]
 
 
-def parse_entity_columns(ids: Sequence[Any], truth_cells: Sequence[Any], pred_cells: Sequence[Any],
-                         truth_name: str = TRUTH_COLUMN, pred_name: str = PRED_COLUMN) -> ParsedEntities:
+def parse_entity_columns(
+    ids: Sequence[Any],
+    truth_cells: Sequence[Any],
+    pred_cells: Sequence[Any],
+    truth_name: str = TRUTH_COLUMN,
+    pred_name: str = PRED_COLUMN,
+) -> ParsedEntities:
     """Parse both entity columns; a row with a malformed cell is skipped and counted under its reason.
 
     Raises :class:`InvalidEntityDatasetError` when there are no rows, or when no row could be read (then
@@ -191,8 +196,12 @@ def parse_entity_columns(ids: Sequence[Any], truth_cells: Sequence[Any], pred_ce
     return parsed
 
 
-def value_warnings(truth: Sequence[tuple[Entity, ...]], pred: Sequence[tuple[Entity, ...]],
-                   truth_name: str = TRUTH_COLUMN, pred_name: str = PRED_COLUMN) -> dict[str, int]:
+def value_warnings(
+    truth: Sequence[tuple[Entity, ...]],
+    pred: Sequence[tuple[Entity, ...]],
+    truth_name: str = TRUTH_COLUMN,
+    pred_name: str = PRED_COLUMN,
+) -> dict[str, int]:
     """Counts of entities whose value cannot be compared by type (kept, compared by raw equality)."""
     counts: Counter[str] = Counter()
     for name, column in ((truth_name, truth), (pred_name, pred)):
@@ -280,8 +289,9 @@ def _rate(numerator: int, denominator: int) -> float:
     return numerator / denominator if denominator else 0.0
 
 
-def first_entity_report(truth: Sequence[Sequence[Entity]],
-                        pred: Sequence[Sequence[Entity]]) -> FirstEntityReport:
+def first_entity_report(
+    truth: Sequence[Sequence[Entity]], pred: Sequence[Sequence[Entity]]
+) -> FirstEntityReport:
     """The reference's entity report over turns (``truth[i]`` and ``pred[i]`` are the entities of turn i)."""
     if len(truth) != len(pred):
         raise ValueError(f"truth has {len(truth)} turns but pred has {len(pred)}")
@@ -326,10 +336,28 @@ def first_entity_report(truth: Sequence[Sequence[Entity]],
     for kind in sorted(counts):
         tp, fp, fn, mm, support = counts[kind]
         negatives = turns - support
-        records.append({"Entity": kind, "tp": tp, "fp": fp, "fn": fn, "mm": mm, "support": support,
-                        "negatives": negatives, "true_negatives": negatives - fp})
-        report_rows.append({"Entity": kind, "FPR": _rate(fp, negatives), "FNR": _rate(fn, fn + tp + mm),
-                            "Mismatch Rate": _rate(mm, tp + mm), "Support": support, "Negatives": negatives})
+        records.append(
+            {
+                "Entity": kind,
+                "tp": tp,
+                "fp": fp,
+                "fn": fn,
+                "mm": mm,
+                "support": support,
+                "negatives": negatives,
+                "true_negatives": negatives - fp,
+            }
+        )
+        report_rows.append(
+            {
+                "Entity": kind,
+                "FPR": _rate(fp, negatives),
+                "FNR": _rate(fn, fn + tp + mm),
+                "Mismatch Rate": _rate(mm, tp + mm),
+                "Support": support,
+                "Negatives": negatives,
+            }
+        )
     report = pd.DataFrame(report_rows, columns=["Entity", *REPORT_COLUMNS]).set_index("Entity")
     count_frame = pd.DataFrame(
         records, columns=["Entity", "tp", "fp", "fn", "mm", "support", "negatives", "true_negatives"]
@@ -341,8 +369,18 @@ def first_entity_report(truth: Sequence[Sequence[Entity]],
 
 # -------------------------------------------------------------------------------- all-entities report
 
-ALL_ENTITY_COLUMNS = ["tp", "fp", "fn", "mm", "reference", "predicted", "precision", "recall", "f1",
-                      "entity_error_rate"]
+ALL_ENTITY_COLUMNS = [
+    "tp",
+    "fp",
+    "fn",
+    "mm",
+    "reference",
+    "predicted",
+    "precision",
+    "recall",
+    "f1",
+    "entity_error_rate",
+]
 OVERALL = "overall"
 
 
@@ -406,9 +444,18 @@ def _scores(tp: int, fp: int, fn: int, mm: int) -> dict[str, float | int]:
     precision = _rate(tp, predicted)
     recall = _rate(tp, reference)
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"tp": tp, "fp": fp, "fn": fn, "mm": mm, "reference": reference, "predicted": predicted,
-            "precision": precision, "recall": recall, "f1": f1,
-            "entity_error_rate": _rate(fp + fn + mm, reference)}
+    return {
+        "tp": tp,
+        "fp": fp,
+        "fn": fn,
+        "mm": mm,
+        "reference": reference,
+        "predicted": predicted,
+        "precision": precision,
+        "recall": recall,
+        "f1": f1,
+        "entity_error_rate": _rate(fp + fn + mm, reference),
+    }
 
 
 def all_entity_report(truth: Sequence[Sequence[Entity]], pred: Sequence[Sequence[Entity]]) -> pd.DataFrame:

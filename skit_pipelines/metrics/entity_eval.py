@@ -56,11 +56,29 @@ __all__ = [
 ]
 
 # Columns copied into the fp/fn/mm tables when the dataset has them, to read an error in context.
-CONTEXT_COLUMNS = ("conversation_uuid", "call_uuid", "raw.call_uuid", "state", "raw.state", "reftime",
-                   "tagged_time", "alternatives", "raw.intent", "audio_url")
+CONTEXT_COLUMNS = (
+    "conversation_uuid",
+    "call_uuid",
+    "raw.call_uuid",
+    "state",
+    "raw.state",
+    "reftime",
+    "tagged_time",
+    "alternatives",
+    "raw.intent",
+    "audio_url",
+)
 # Columns read for the metrics table (language, calls, turns, date ranges).
-INFO_COLUMNS = ("raw.language", "language", "raw.conversation_uuid", "conversation_uuid", "raw.call_uuid",
-                "call_uuid", "reftime", "tagged_time")
+INFO_COLUMNS = (
+    "raw.language",
+    "language",
+    "raw.conversation_uuid",
+    "conversation_uuid",
+    "raw.call_uuid",
+    "call_uuid",
+    "reftime",
+    "tagged_time",
+)
 ERROR_COLUMNS = ["id", "entity_type", "true_ent_type", "pred_ent_type", "true_entities", "pred_entities"]
 
 # Artifact file types (the reference's names for the four it had).
@@ -182,8 +200,9 @@ class EntityEvaluation:
         return lines
 
 
-def _error_table(frame: pd.DataFrame, columns: dict[str, str], parsed: ParsedEntities,
-                 pairs: list[tuple[int, str]]) -> pd.DataFrame:
+def _error_table(
+    frame: pd.DataFrame, columns: dict[str, str], parsed: ParsedEntities, pairs: list[tuple[int, str]]
+) -> pd.DataFrame:
     positions = [parsed.rows[row] for row, _ in pairs]
     data: dict[str, Any] = {
         "id": frame[columns[ID_COLUMN]].iloc[positions].tolist(),
@@ -206,8 +225,10 @@ def evaluate_entity_frame(frame: pd.DataFrame) -> EntityEvaluation:
         if ours != theirs:
             log.info("using column %r for %r", theirs, ours)
     parsed = parse_entity_columns(
-        frame[columns[ID_COLUMN]].tolist(), frame[columns[TRUTH_COLUMN]].tolist(),
-        frame[columns[PRED_COLUMN]].tolist(), truth_name=columns[TRUTH_COLUMN],
+        frame[columns[ID_COLUMN]].tolist(),
+        frame[columns[TRUTH_COLUMN]].tolist(),
+        frame[columns[PRED_COLUMN]].tolist(),
+        truth_name=columns[TRUTH_COLUMN],
         pred_name=columns[PRED_COLUMN],
     )
     first = first_entity_report(parsed.truth, parsed.pred)
@@ -219,8 +240,8 @@ def evaluate_entity_frame(frame: pd.DataFrame) -> EntityEvaluation:
             spans.entities_without_span
         )
     if not any(parsed.truth) and not any(parsed.pred):
-        warnings["turns evaluated, but neither column has any entity: every score is 0 by definition"] = (
-            len(parsed.rows)
+        warnings["turns evaluated, but neither column has any entity: every score is 0 by definition"] = len(
+            parsed.rows
         )
     ids = frame[columns[ID_COLUMN]].iloc[parsed.rows]
     duplicates = int(ids.duplicated().sum())
@@ -229,8 +250,15 @@ def evaluate_entity_frame(frame: pd.DataFrame) -> EntityEvaluation:
         warnings[key] = duplicates
     errors = {kind: _error_table(frame, columns, parsed, pairs) for kind, pairs in first.errors.items()}
     evaluation = EntityEvaluation(
-        first=first, all_entities=every, spans=spans, errors=errors, rows=parsed.total_rows,
-        turns=len(parsed.rows), skipped=parsed.skipped, skipped_examples=parsed.examples, warnings=warnings,
+        first=first,
+        all_entities=every,
+        spans=spans,
+        errors=errors,
+        rows=parsed.total_rows,
+        turns=len(parsed.rows),
+        skipped=parsed.skipped,
+        skipped_examples=parsed.examples,
+        warnings=warnings,
     )
     for line in evaluation.notes():
         log.warning("%s", line)
@@ -246,8 +274,9 @@ def _csv_bytes(frame: pd.DataFrame, index: bool) -> bytes:
     return buffer.getvalue().encode("utf-8")
 
 
-def write_entity_artifacts(evaluation: EntityEvaluation, reference: str, html: str = "",
-                           extra_summary: dict[str, Any] | None = None) -> dict[str, str]:
+def write_entity_artifacts(
+    evaluation: EntityEvaluation, reference: str, html: str = "", extra_summary: dict[str, Any] | None = None
+) -> dict[str, str]:
     """Upload the report, fp/fn/mm, all-entities and span CSVs, the HTML and a JSON summary.
 
     Returns artifact URIs keyed ``report``, ``fp``, ``fn``, ``mm``, ``all_entities``, ``spans``, ``html``
@@ -298,13 +327,15 @@ def _fmt(value: float) -> str:
     return f"{value:.3f}"
 
 
-def build_message(evaluation: EntityEvaluation, uris: dict[str, str], reference: str,
-                  rows_written: int) -> str:
+def build_message(
+    evaluation: EntityEvaluation, uris: dict[str, str], reference: str, rows_written: int
+) -> str:
     """Slack/console text: headline numbers, skipped rows, where every artifact is."""
     h = evaluation.headline()
     lines = [
         f"Here's the entity error report for {reference or 'the dataset'}: {h['turns']} turns evaluated"
-        + (f", {h['skipped_rows']} rows skipped" if h["skipped_rows"] else "") + ".",
+        + (f", {h['skipped_rows']} rows skipped" if h["skipped_rows"] else "")
+        + ".",
         f"Entity error rate {_fmt(h['entity_error_rate'])} over {h['reference_entities']} tagged entities; "
         f"span F1 strict {_fmt(h['strict_f1'])}, exact {_fmt(h['exact_f1'])}, "
         f"partial {_fmt(h['partial_f1'])}, type {_fmt(h['type_f1'])}.",
@@ -312,9 +343,14 @@ def build_message(evaluation: EntityEvaluation, uris: dict[str, str], reference:
     report = evaluation.report
     if not report.empty:
         frequent = report.sort_values("Support", ascending=False).head(5)
-        lines.append("First entity per turn (FPR / FNR / mismatch rate, support): " + "; ".join(
-            f"{kind} {_fmt(r['FPR'])} / {_fmt(r['FNR'])} / {_fmt(r['Mismatch Rate'])} ({int(r['Support'])})"
-            for kind, r in frequent.iterrows()))
+        lines.append(
+            "First entity per turn (FPR / FNR / mismatch rate, support): "
+            + "; ".join(
+                f"{kind} {_fmt(r['FPR'])} / {_fmt(r['FNR'])} / {_fmt(r['Mismatch Rate'])} "
+                f"({int(r['Support'])})"
+                for kind, r in frequent.iterrows()
+            )
+        )
     if rows_written:
         lines.append(f"Wrote {rows_written} rows to the entity_metrics table.")
     notes = evaluation.notes()
@@ -358,24 +394,38 @@ def run_entity_evaluation(
         raise InvalidEntityDatasetError(f"{exc}\n{note}") from exc
     dataset_job_id = labelstudio_project_id or job_id
     info = dataset_info(frame, timezone=zone)
-    info_strings = {"dataset_job_id": dataset_job_id,
-                    **{k: "" if v is None else v.isoformat() if hasattr(v, "isoformat") else str(v)
-                       for k, v in asdict(info).items()}}
+    info_strings = {
+        "dataset_job_id": dataset_job_id,
+        **{
+            k: "" if v is None else v.isoformat() if hasattr(v, "isoformat") else str(v)
+            for k, v in asdict(info).items()
+        },
+    }
     reference = org_id or (f"job-{dataset_job_id}" if dataset_job_id else "") or "entity-evaluation"
     title = f"Entity evaluation — {reference}"
-    html = render_entity_html(evaluation, title=title, info=info_strings,
-                              source=os.path.basename(dataset_uri.rstrip("/")))
-    uris = write_entity_artifacts(evaluation, reference, html=html,
-                                  extra_summary={"dataset": dataset_uri, "dataset_info": info_strings})
+    html = render_entity_html(
+        evaluation, title=title, info=info_strings, source=os.path.basename(dataset_uri.rstrip("/"))
+    )
+    uris = write_entity_artifacts(
+        evaluation, reference, html=html, extra_summary={"dataset": dataset_uri, "dataset_info": info_strings}
+    )
     rows_written = 0
     if mlwr:
         rows_written = write_entity_metrics(
-            evaluation, info, slu_name=slu_project_name, dataset_job_id=dataset_job_id,
+            evaluation,
+            info,
+            slu_name=slu_project_name,
+            dataset_job_id=dataset_job_id,
             report_uri=uris.get("html", ""),
             database_url=database_url,
         )
     message = build_message(evaluation, uris, reference, rows_written) + (f"\n{note}" if note else "")
     commands = "\n".join(storage.download_command(uri) for uri in uris.values())
-    return EntityEvaluationResult(uris=uris, headline=evaluation.headline(),
-                                  metrics_rows_written=rows_written, message=message,
-                                  download_commands=commands, notes=evaluation.notes())
+    return EntityEvaluationResult(
+        uris=uris,
+        headline=evaluation.headline(),
+        metrics_rows_written=rows_written,
+        message=message,
+        download_commands=commands,
+        notes=evaluation.notes(),
+    )

@@ -80,16 +80,26 @@ def chart_png(evaluation: EntityEvaluation) -> bytes:
     rows = max(len(types), 1)
     figure = Figure(figsize=(12, 1.5 + 0.35 * rows * 2), dpi=100)
     left, right = figure.subplots(1, 2, sharey=False)
-    _bar_panel(left, types, {
-        "FPR": [float(report["FPR"].get(k, 0.0)) for k in types],
-        "FNR": [float(report["FNR"].get(k, 0.0)) for k in types],
-        "Mismatch rate": [float(report["Mismatch Rate"].get(k, 0.0)) for k in types],
-    }, "First entity per turn: error rates")
-    _bar_panel(right, types, {
-        "span F1 (strict)": span_f1("strict"),
-        "span F1 (partial)": span_f1("partial"),
-        "entity error rate": [min(float(every["entity_error_rate"].get(k, 0.0)), 1.0) for k in types],
-    }, "All entities: span F1 and entity error rate")
+    _bar_panel(
+        left,
+        types,
+        {
+            "FPR": [float(report["FPR"].get(k, 0.0)) for k in types],
+            "FNR": [float(report["FNR"].get(k, 0.0)) for k in types],
+            "Mismatch rate": [float(report["Mismatch Rate"].get(k, 0.0)) for k in types],
+        },
+        "First entity per turn: error rates",
+    )
+    _bar_panel(
+        right,
+        types,
+        {
+            "span F1 (strict)": span_f1("strict"),
+            "span F1 (partial)": span_f1("partial"),
+            "entity error rate": [min(float(every["entity_error_rate"].get(k, 0.0)), 1.0) for k in types],
+        },
+        "All entities: span F1 and entity error rate",
+    )
     figure.tight_layout()
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
@@ -113,8 +123,10 @@ def _error_sample(frame: pd.DataFrame) -> str:
 
 
 def _card(key: str, value: str) -> str:
-    return (f'<div class="card"><div class="v">{html.escape(value)}</div>'
-            f'<div class="k">{html.escape(key)}</div></div>')
+    return (
+        f'<div class="card"><div class="v">{html.escape(value)}</div>'
+        f'<div class="k">{html.escape(key)}</div></div>'
+    )
 
 
 _GLOSSARY = """
@@ -137,25 +149,36 @@ Precision = credit / predicted, recall = credit / true.</dd>
 """
 
 
-def render_entity_html(evaluation: EntityEvaluation, *, title: str = "Entity evaluation",
-                       info: dict[str, str] | None = None, source: str = "") -> str:
+def render_entity_html(
+    evaluation: EntityEvaluation,
+    *,
+    title: str = "Entity evaluation",
+    info: dict[str, str] | None = None,
+    source: str = "",
+) -> str:
     """The whole report as one HTML string (no external resources)."""
     h = evaluation.headline()
-    cards = "".join([
-        _card("turns evaluated", f"{h['turns']:,}"),
-        _card("rows skipped", f"{h['skipped_rows']:,}"),
-        _card("true entities", f"{h['reference_entities']:,}"),
-        _card("entity error rate", f"{h['entity_error_rate']:.3f}"),
-        _card("span F1 strict", f"{h['strict_f1']:.3f}"),
-        _card("span F1 partial", f"{h['partial_f1']:.3f}"),
-    ])
+    cards = "".join(
+        [
+            _card("turns evaluated", f"{h['turns']:,}"),
+            _card("rows skipped", f"{h['skipped_rows']:,}"),
+            _card("true entities", f"{h['reference_entities']:,}"),
+            _card("entity error rate", f"{h['entity_error_rate']:.3f}"),
+            _card("span F1 strict", f"{h['strict_f1']:.3f}"),
+            _card("span F1 partial", f"{h['partial_f1']:.3f}"),
+        ]
+    )
     notes = evaluation.notes()
     notes_html = (
         '<div class="notes"><ul>' + "".join(f"<li>{html.escape(n)}</li>" for n in notes) + "</ul></div>"
-        if notes else ""
+        if notes
+        else ""
     )
-    meta_items = {"dataset": source, **(info or {}),
-                  "generated": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
+    meta_items = {
+        "dataset": source,
+        **(info or {}),
+        "generated": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    }
     meta = " · ".join(f"{html.escape(k)}: {html.escape(v)}" for k, v in meta_items.items() if v)
     chart = base64.b64encode(chart_png(evaluation)).decode("ascii")
     first = evaluation.report.join(evaluation.first.counts[["tp", "fp", "fn", "mm", "true_negatives"]])
@@ -165,17 +188,26 @@ def render_entity_html(evaluation: EntityEvaluation, *, title: str = "Entity eva
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
         f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>",
         f"<h1>{html.escape(title)}</h1><p class='meta'>{meta}</p>",
-        f"<div class='cards'>{cards}</div>", notes_html,
+        f"<div class='cards'>{cards}</div>",
+        notes_html,
         "<h2>Per entity type</h2>",
         f"<img alt='per entity type error rates and F1' src='data:image/png;base64,{chart}'>",
-        "<h2>First entity per turn (reference report)</h2>", _table(first),
-        "<h2>All entities</h2>", _table(evaluation.all_entities),
-        "<h2>Span scores, overall</h2>", _table(span_overall, index=False),
-        "<h2>Span scores per entity type</h2>", _table(spans[spans["entity"] != "overall"], index=False),
-        f"<h2>False positives ({len(evaluation.errors['fp'])})</h2>", _error_sample(evaluation.errors["fp"]),
-        f"<h2>False negatives ({len(evaluation.errors['fn'])})</h2>", _error_sample(evaluation.errors["fn"]),
-        f"<h2>Mismatches ({len(evaluation.errors['mm'])})</h2>", _error_sample(evaluation.errors["mm"]),
-        "<h2>What the numbers mean</h2>", _GLOSSARY,
+        "<h2>First entity per turn (reference report)</h2>",
+        _table(first),
+        "<h2>All entities</h2>",
+        _table(evaluation.all_entities),
+        "<h2>Span scores, overall</h2>",
+        _table(span_overall, index=False),
+        "<h2>Span scores per entity type</h2>",
+        _table(spans[spans["entity"] != "overall"], index=False),
+        f"<h2>False positives ({len(evaluation.errors['fp'])})</h2>",
+        _error_sample(evaluation.errors["fp"]),
+        f"<h2>False negatives ({len(evaluation.errors['fn'])})</h2>",
+        _error_sample(evaluation.errors["fn"]),
+        f"<h2>Mismatches ({len(evaluation.errors['mm'])})</h2>",
+        _error_sample(evaluation.errors["mm"]),
+        "<h2>What the numbers mean</h2>",
+        _GLOSSARY,
         "</body></html>",
     ]
     return "\n".join(parts)

@@ -50,8 +50,20 @@ from skit_pipelines.metrics.entity_values import Entity
 __all__ = ["SCHEMES", "SPAN_COLUMNS", "SpanReport", "align", "span_report"]
 
 SCHEMES = ("strict", "exact", "partial", "type")
-SPAN_COLUMNS = ["scheme", "entity", "correct", "incorrect", "partial", "missed", "spurious", "possible",
-                "actual", "precision", "recall", "f1"]
+SPAN_COLUMNS = [
+    "scheme",
+    "entity",
+    "correct",
+    "incorrect",
+    "partial",
+    "missed",
+    "spurious",
+    "possible",
+    "actual",
+    "precision",
+    "recall",
+    "f1",
+]
 OVERALL = "overall"
 
 # Pair relations and their outcome per scheme (index in SCHEMES order).
@@ -154,8 +166,19 @@ def span_report(truth: Sequence[Sequence[Entity]], pred: Sequence[Sequence[Entit
     rows = []
     for index, scheme in enumerate(SCHEMES):
         # per type: correct, incorrect, partial, missed (true side); spurious, actual (pred side); credits
-        stats = {k: {"COR": 0, "INC": 0, "PAR": 0, "MIS": 0, "SPU": 0, "actual": 0, "credit_true": 0.0,
-                     "credit_pred": 0.0} for k in types}
+        stats = {
+            k: {
+                "COR": 0,
+                "INC": 0,
+                "PAR": 0,
+                "MIS": 0,
+                "SPU": 0,
+                "actual": 0,
+                "credit_true": 0.0,
+                "credit_pred": 0.0,
+            }
+            for k in types
+        }
         for (relation, true_type, pred_type), n in relations.items():
             if relation == MISSED:
                 stats[true_type]["MIS"] += n  # type: ignore[index]
@@ -170,16 +193,30 @@ def span_report(truth: Sequence[Sequence[Entity]], pred: Sequence[Sequence[Entit
             stats[true_type]["credit_true"] += credit  # type: ignore[index]
             stats[pred_type]["actual"] += n  # type: ignore[index]
             stats[pred_type]["credit_pred"] += credit  # type: ignore[index]
-        totals = {key: sum(s[key] for s in stats.values()) for key in
-                  ("COR", "INC", "PAR", "MIS", "SPU", "actual", "credit_true", "credit_pred")}
+        totals = {
+            key: sum(s[key] for s in stats.values())
+            for key in ("COR", "INC", "PAR", "MIS", "SPU", "actual", "credit_true", "credit_pred")
+        }
         for kind, s in [*((k, stats[k]) for k in types), (OVERALL, totals)]:
             possible = s["COR"] + s["INC"] + s["PAR"] + s["MIS"]
             actual = s["actual"]
             precision = s["credit_pred"] / actual if actual else 0.0
             recall = s["credit_true"] / possible if possible else 0.0
-            rows.append({"scheme": scheme, "entity": kind, "correct": s["COR"], "incorrect": s["INC"],
-                         "partial": s["PAR"], "missed": s["MIS"], "spurious": s["SPU"], "possible": possible,
-                         "actual": actual, "precision": precision, "recall": recall,
-                         "f1": _f1(precision, recall)})
+            rows.append(
+                {
+                    "scheme": scheme,
+                    "entity": kind,
+                    "correct": s["COR"],
+                    "incorrect": s["INC"],
+                    "partial": s["PAR"],
+                    "missed": s["MIS"],
+                    "spurious": s["SPU"],
+                    "possible": possible,
+                    "actual": actual,
+                    "precision": precision,
+                    "recall": recall,
+                    "f1": _f1(precision, recall),
+                }
+            )
     table = pd.DataFrame(rows, columns=SPAN_COLUMNS)
     return SpanReport(table=table, entities_without_span=without, entities_with_span=placed)

@@ -31,16 +31,24 @@ from skit_pipelines.warehouse.schema import JSONType, UTCDateTime
 if TYPE_CHECKING:
     from skit_pipelines.metrics.entity_eval import EntityEvaluation
 
-__all__ = ["DatasetInfo", "MetricsWriteError", "dataset_info", "entity_metrics", "metadata", "metric_rows",
-           "write_entity_metrics"]
+__all__ = [
+    "DatasetInfo",
+    "MetricsWriteError",
+    "dataset_info",
+    "entity_metrics",
+    "metadata",
+    "metric_rows",
+    "write_entity_metrics",
+]
 
 metadata = sa.MetaData()
 
 entity_metrics = sa.Table(
     "entity_metrics",
     metadata,
-    sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True,
-              autoincrement=True),
+    sa.Column(
+        "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True
+    ),
     sa.Column("slu_name", sa.String(200)),
     sa.Column("dataset_job_id", sa.String(200)),
     sa.Column("language", sa.String(32)),
@@ -73,16 +81,28 @@ def _rate(numerator: int, denominator: int) -> float:
     return numerator / denominator if denominator else 0.0
 
 
-def metric_rows(evaluation: EntityEvaluation, info: DatasetInfo, *, slu_name: str = "",
-                dataset_job_id: str = "", report_uri: str = "",
-                created_at: dt.datetime | None = None) -> list[dict[str, Any]]:
+def metric_rows(
+    evaluation: EntityEvaluation,
+    info: DatasetInfo,
+    *,
+    slu_name: str = "",
+    dataset_job_id: str = "",
+    report_uri: str = "",
+    created_at: dt.datetime | None = None,
+) -> list[dict[str, Any]]:
     """The rows one evaluation adds to ``entity_metrics`` (one per entity type, then ``overall-entity``)."""
     created = created_at or dt.datetime.now(dt.timezone.utc)
     common = {
-        "slu_name": slu_name, "dataset_job_id": dataset_job_id, "language": info.language,
-        "n_calls": info.n_calls, "n_turns": info.n_turns, "created_at": created,
-        "calls_from_date": info.calls_from_date, "calls_to_date": info.calls_to_date,
-        "tagged_from_date": info.tagged_from_date, "tagged_to_date": info.tagged_to_date,
+        "slu_name": slu_name,
+        "dataset_job_id": dataset_job_id,
+        "language": info.language,
+        "n_calls": info.n_calls,
+        "n_turns": info.n_turns,
+        "created_at": created,
+        "calls_from_date": info.calls_from_date,
+        "calls_to_date": info.calls_to_date,
+        "tagged_from_date": info.tagged_from_date,
+        "tagged_to_date": info.tagged_to_date,
         "report_uri": report_uri,
     }
     every = evaluation.all_entities.to_dict(orient="index")  # per-column dtypes kept (ints stay ints)
@@ -93,46 +113,79 @@ def metric_rows(evaluation: EntityEvaluation, info: DatasetInfo, *, slu_name: st
         raw = {**{k: _clean(v) for k, v in r.items()}, **{k: _clean(v) for k, v in counts[kind].items()}}
         if all_row is not None:
             raw["all_entities"] = {k: _clean(v) for k, v in all_row.items()}
-        rows.append({
-            **common, "metric_name": f"{kind}-entity",
-            "false_positive_rate": float(r["FPR"]), "false_negative_rate": float(r["FNR"]),
-            "mismatch_rate": float(r["Mismatch Rate"]), "support": int(r["Support"]),
-            "negatives": int(r["Negatives"]),
-            "entity_error_rate": None if all_row is None else float(all_row["entity_error_rate"]),
-            "raw": raw,
-        })
+        rows.append(
+            {
+                **common,
+                "metric_name": f"{kind}-entity",
+                "false_positive_rate": float(r["FPR"]),
+                "false_negative_rate": float(r["FNR"]),
+                "mismatch_rate": float(r["Mismatch Rate"]),
+                "support": int(r["Support"]),
+                "negatives": int(r["Negatives"]),
+                "entity_error_rate": None if all_row is None else float(all_row["entity_error_rate"]),
+                "raw": raw,
+            }
+        )
     count_frame = evaluation.first.counts
-    tp, fp, fn, mm, negatives, support = (int(count_frame[col].sum()) for col in
-                                          ("tp", "fp", "fn", "mm", "negatives", "support"))
+    tp, fp, fn, mm, negatives, support = (
+        int(count_frame[col].sum()) for col in ("tp", "fp", "fn", "mm", "negatives", "support")
+    )
     overall = every["overall"]
     spans = evaluation.spans.table
-    rows.append({
-        **common, "metric_name": "overall-entity",
-        "false_positive_rate": _rate(fp, negatives), "false_negative_rate": _rate(fn, fn + tp + mm),
-        "mismatch_rate": _rate(mm, tp + mm), "support": support, "negatives": negatives,
-        "entity_error_rate": float(overall["entity_error_rate"]),
-        "raw": {
-            "first_entity": {"tp": tp, "fp": fp, "fn": fn, "mm": mm, "support": support,
-                             "negatives": negatives},
-            "all_entities": {k: _clean(v) for k, v in overall.items()},
-            "spans": [{k: _clean(v) for k, v in rec.items()}
-                      for rec in spans[spans["entity"] == "overall"].to_dict(orient="records")],
-            "headline": {k: _clean(v) for k, v in evaluation.headline().items()},
-        },
-    })
+    rows.append(
+        {
+            **common,
+            "metric_name": "overall-entity",
+            "false_positive_rate": _rate(fp, negatives),
+            "false_negative_rate": _rate(fn, fn + tp + mm),
+            "mismatch_rate": _rate(mm, tp + mm),
+            "support": support,
+            "negatives": negatives,
+            "entity_error_rate": float(overall["entity_error_rate"]),
+            "raw": {
+                "first_entity": {
+                    "tp": tp,
+                    "fp": fp,
+                    "fn": fn,
+                    "mm": mm,
+                    "support": support,
+                    "negatives": negatives,
+                },
+                "all_entities": {k: _clean(v) for k, v in overall.items()},
+                "spans": [
+                    {k: _clean(v) for k, v in rec.items()}
+                    for rec in spans[spans["entity"] == "overall"].to_dict(orient="records")
+                ],
+                "headline": {k: _clean(v) for k, v in evaluation.headline().items()},
+            },
+        }
+    )
     return rows
 
 
-def write_entity_metrics(evaluation: EntityEvaluation, info: DatasetInfo, *, slu_name: str = "",
-                         dataset_job_id: str = "", report_uri: str = "", database_url: str = "",
-                         created_at: dt.datetime | None = None) -> int:
+def write_entity_metrics(
+    evaluation: EntityEvaluation,
+    info: DatasetInfo,
+    *,
+    slu_name: str = "",
+    dataset_job_id: str = "",
+    report_uri: str = "",
+    database_url: str = "",
+    created_at: dt.datetime | None = None,
+) -> int:
     """Insert the evaluation's rows into ``entity_metrics`` (created if missing); returns the row count.
 
     One transaction: all rows or none. Any failure raises :class:`MetricsWriteError` naming the table and
     the database (password masked), which fails the pipeline step.
     """
-    rows = metric_rows(evaluation, info, slu_name=slu_name, dataset_job_id=dataset_job_id,
-                       report_uri=report_uri, created_at=created_at)
+    rows = metric_rows(
+        evaluation,
+        info,
+        slu_name=slu_name,
+        dataset_job_id=dataset_job_id,
+        report_uri=report_uri,
+        created_at=created_at,
+    )
     url = database_url or get_settings().effective_database_url
     try:
         schema.ensure_sqlite_parent(url)

@@ -248,8 +248,12 @@ def date_key(value: Any) -> Any:
     if isinstance(value, Interval):
         start = None if value.start is None else _date_part(value.start)
         end = None if value.end is None else _date_part(value.end)
-        if (isinstance(start, dt.date) and isinstance(end, dt.date) and (end - start).days == 1
-                and _is_midnight(value.end)):
+        if (
+            isinstance(start, dt.date)
+            and isinstance(end, dt.date)
+            and (end - start).days == 1
+            and _is_midnight(value.end)
+        ):
             return (start, start)
         return (start, end)
     return _date_part(value)
@@ -258,8 +262,10 @@ def date_key(value: Any) -> Any:
 def time_key(value: Any) -> Any:
     """The time part of a value: a naive ``time``, a ``(from, to)`` pair for intervals, or a sentinel."""
     if isinstance(value, Interval):
-        return (None if value.start is None else _time_part(value.start),
-                None if value.end is None else _time_part(value.end))
+        return (
+            None if value.start is None else _time_part(value.start),
+            None if value.end is None else _time_part(value.end),
+        )
     return _time_part(value)
 
 

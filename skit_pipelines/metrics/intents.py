@@ -96,8 +96,9 @@ class Confusion:
             return -1
 
 
-def confusion_counts(y_true: Sequence[Any] | np.ndarray | pd.Series,
-                     y_pred: Sequence[Any] | np.ndarray | pd.Series) -> Confusion:
+def confusion_counts(
+    y_true: Sequence[Any] | np.ndarray | pd.Series, y_pred: Sequence[Any] | np.ndarray | pd.Series
+) -> Confusion:
     """Count (true, predicted) pairs. Labels must be present (fill missing ones first, e.g. with ``_``).
 
     Raises ValueError naming the side that has missing labels, a length mismatch, or no rows at all.
@@ -106,7 +107,8 @@ def confusion_counts(y_true: Sequence[Any] | np.ndarray | pd.Series,
     pred = _as_array(y_pred)
     if len(truth) != len(pred):
         raise ValueError(
-            f"y_true has {len(truth)} labels but y_pred has {len(pred)}: they must align row by row")
+            f"y_true has {len(truth)} labels but y_pred has {len(pred)}: they must align row by row"
+        )
     n = len(truth)
     if n == 0:
         raise ValueError("no rows to evaluate: y_true and y_pred are empty")
@@ -143,7 +145,8 @@ def _sorted_labels(uniques: list[Any]) -> tuple[list[str], np.ndarray]:
     labels = [str(uniques[i]) for i in order]
     if len(set(labels)) != len(labels):
         raise ValueError(
-            "labels of different types print the same (e.g. 1 and '1'): convert them to text first")
+            "labels of different types print the same (e.g. 1 and '1'): convert them to text first"
+        )
     rank = np.empty(len(uniques), dtype=np.int64)
     rank[np.asarray(order, dtype=np.int64)] = np.arange(len(uniques), dtype=np.int64)
     return labels, rank
@@ -190,12 +193,19 @@ def classification_report(confusion: Confusion, labels: Iterable[str] | None = N
 
     report: dict[str, Any] = {}
     for i, name in enumerate(names):
-        report[name] = {"precision": float(precision[i]), "recall": float(recall[i]),
-                        "f1-score": float(f1[i]), "support": float(true_sum[i])}
+        report[name] = {
+            "precision": float(precision[i]),
+            "recall": float(recall[i]),
+            "f1-score": float(f1[i]),
+            "support": float(true_sum[i]),
+        }
     support = float(true_sum.sum())
     micro_tp, micro_pred, micro_true = tp.sum(), pred_sum.sum(), true_sum.sum()
-    micro = [float(_divide(micro_tp, micro_pred)), float(_divide(micro_tp, micro_true)),
-             float(_divide(2.0 * micro_tp, float(micro_true) + micro_pred))]
+    micro = [
+        float(_divide(micro_tp, micro_pred)),
+        float(_divide(micro_tp, micro_true)),
+        float(_divide(2.0 * micro_tp, float(micro_true) + micro_pred)),
+    ]
     if covers_all:
         report["accuracy"] = micro[0]
     else:
@@ -259,10 +269,14 @@ def top_confusions(confusion: Confusion, limit: int | None = 20) -> pd.DataFrame
     true_idx, pred_idx = np.nonzero(off)
     counts = off[true_idx, pred_idx]
     labels = np.asarray(confusion.labels, dtype=object)
-    frame = pd.DataFrame({
-        "true": labels[true_idx], "predicted": labels[pred_idx], "count": counts.astype(np.int64),
-        "share_of_true": _divide(counts, confusion.true_counts[true_idx]),
-    })
+    frame = pd.DataFrame(
+        {
+            "true": labels[true_idx],
+            "predicted": labels[pred_idx],
+            "count": counts.astype(np.int64),
+            "share_of_true": _divide(counts, confusion.true_counts[true_idx]),
+        }
+    )
     frame = frame.sort_values(["count", "true", "predicted"], ascending=[False, True, True], kind="stable")
     if limit is not None:
         frame = frame.head(limit)
@@ -300,8 +314,9 @@ def intent_report_json(confusion: Confusion, report: Mapping[str, Any] | None = 
 # ------------------------------------------------------------------------------------ alias, groups
 
 
-def apply_alias(labels: pd.Series | np.ndarray | Sequence[str], alias: Mapping[str, Sequence[str]] | None
-                ) -> np.ndarray:
+def apply_alias(
+    labels: pd.Series | np.ndarray | Sequence[str], alias: Mapping[str, Sequence[str]] | None
+) -> np.ndarray:
     """Rename every label listed under an alias to that alias (spec 5.1): ``{alias: [label, ...]}``."""
     values = _as_array(labels)
     if not alias:
@@ -325,8 +340,10 @@ def group_reports(confusion: Confusion, groups: Mapping[str, Sequence[str]]) -> 
     ``micro avg`` row instead of ``accuracy``, as in sklearn. eevee's implicit ``in_scope`` group (all
     other labels) is not produced: the reference dropped it before storing (spec 5.1).
     """
-    return {str(name): classification_report(confusion, labels=[str(label) for label in members])
-            for name, members in groups.items()}
+    return {
+        str(name): classification_report(confusion, labels=[str(label) for label in members])
+        for name, members in groups.items()
+    }
 
 
 # ----------------------------------------------------------------------------------------- layers
@@ -352,8 +369,12 @@ def _binary_scores(truth: np.ndarray, pred: np.ndarray, label: str) -> list[floa
     is_true, is_pred = truth == label, pred == label
     tp = float(np.count_nonzero(is_true & is_pred))
     true_n, pred_n = float(np.count_nonzero(is_true)), float(np.count_nonzero(is_pred))
-    return [float(_divide(tp, pred_n)), float(_divide(tp, true_n)), float(_divide(2 * tp, true_n + pred_n)),
-            true_n]
+    return [
+        float(_divide(tp, pred_n)),
+        float(_divide(tp, true_n)),
+        float(_divide(2 * tp, true_n + pred_n)),
+        true_n,
+    ]
 
 
 Labels = Sequence[str] | np.ndarray | pd.Series

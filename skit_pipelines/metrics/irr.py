@@ -94,14 +94,25 @@ class IntentEvaluation:
             out[key] = _category(report)
         if self.layers is not None:
             raw = {str(k): {c: _plain(v) for c, v in row.items()} for k, row in self.layers.iterrows()}
-            out["layers"] = {"precision": None, "recall": None, "f1": None,
-                             "support": int(self.layers["support"].iloc[-1]), "raw": raw}
+            out["layers"] = {
+                "precision": None,
+                "recall": None,
+                "f1": None,
+                "support": int(self.layers["support"].iloc[-1]),
+                "raw": raw,
+            }
         return out
 
     def headline(self) -> dict[str, Any]:
-        return {"n": self.n, "accuracy": self.accuracy, "weighted_f1": self.weighted_f1,
-                "macro_f1": self.macro_f1, "kappa": self.kappa, "labels": len(self.confusion.labels),
-                "errors": len(self.errors)}
+        return {
+            "n": self.n,
+            "accuracy": self.accuracy,
+            "weighted_f1": self.weighted_f1,
+            "macro_f1": self.macro_f1,
+            "kappa": self.kappa,
+            "labels": len(self.confusion.labels),
+            "errors": len(self.errors),
+        }
 
 
 def _plain(value: Any) -> Any:
@@ -117,12 +128,21 @@ def _category(report: dict[str, Any]) -> dict[str, Any]:
     raw: dict[str, Any] = {}
     for name, value in report.items():
         if name == "accuracy":  # as the reference stored it: P/R nulled, support = the weighted support
-            raw[name] = {"precision": None, "recall": None, "f1-score": float(value),
-                         "support": int(weighted["support"])}
+            raw[name] = {
+                "precision": None,
+                "recall": None,
+                "f1-score": float(value),
+                "support": int(weighted["support"]),
+            }
         else:
             raw[name] = {k: (int(v) if k == "support" else _plain(v)) for k, v in value.items()}
-    return {"precision": weighted["precision"], "recall": weighted["recall"], "f1": weighted["f1-score"],
-            "support": int(weighted["support"]), "raw": raw}
+    return {
+        "precision": weighted["precision"],
+        "recall": weighted["recall"],
+        "f1": weighted["f1-score"],
+        "support": int(weighted["support"]),
+        "raw": raw,
+    }
 
 
 def evaluate_intents(
@@ -144,16 +164,26 @@ def evaluate_intents(
     confusion = intents.confusion_counts(y_true, y_pred)
     report = intents.classification_report(confusion)
     evaluation = IntentEvaluation(
-        data=data, y_true=y_true, y_pred=y_pred, confusion=confusion, report=report,
-        kappa=intents.cohen_kappa(confusion), errors=tagged.errors_table(data, y_true, y_pred),
+        data=data,
+        y_true=y_true,
+        y_pred=y_pred,
+        confusion=confusion,
+        report=report,
+        kappa=intents.cohen_kappa(confusion),
+        errors=tagged.errors_table(data, y_true, y_pred),
         alias_applied=bool(alias),
     )
     if groups:
         evaluation.groups = intents.group_reports(confusion, groups)
     if layers is not None:
         evaluation.layers = intents.layers_report(y_true, y_pred, layers)
-    log.info("evaluated %d turns: accuracy %.4f, weighted F1 %.4f, kappa %s", evaluation.n,
-             evaluation.accuracy, evaluation.weighted_f1, _number(evaluation.kappa))
+    log.info(
+        "evaluated %d turns: accuracy %.4f, weighted F1 %.4f, kappa %s",
+        evaluation.n,
+        evaluation.accuracy,
+        evaluation.weighted_f1,
+        _number(evaluation.kappa),
+    )
     return evaluation
 
 
@@ -180,8 +210,17 @@ def _breakdown_tables(evaluation: IntentEvaluation) -> dict[str, pd.DataFrame]:
     categories = evaluation.categories()
     if len(categories) > 1:
         summary = pd.DataFrame.from_dict(
-            {f"{name}-intents": {"precision": c["precision"], "recall": c["recall"], "f1": c["f1"],
-                                 "support": c["support"]} for name, c in categories.items()}, orient="index")
+            {
+                f"{name}-intents": {
+                    "precision": c["precision"],
+                    "recall": c["recall"],
+                    "f1": c["f1"],
+                    "support": c["support"],
+                }
+                for name, c in categories.items()
+            },
+            orient="index",
+        )
         summary.index.name = "category (weighted avg)"
         out["Categories"] = summary
     for name, report in evaluation.groups.items():
@@ -191,36 +230,64 @@ def _breakdown_tables(evaluation: IntentEvaluation) -> dict[str, pd.DataFrame]:
     return out
 
 
-def html_report(evaluation: IntentEvaluation, *, title: str, images: dict[str, bytes],
-                artifacts: dict[str, str], details: dict[str, Any]) -> str:
+def html_report(
+    evaluation: IntentEvaluation,
+    *,
+    title: str,
+    images: dict[str, bytes],
+    artifacts: dict[str, str],
+    details: dict[str, Any],
+) -> str:
     table = evaluation.report_table()
     averages = table.loc[[r for r in table.index if r in intents.AVERAGE_ROWS]]
     errors = evaluation.errors
     if "confidence" in errors.columns:  # the most confident mistakes first: they are the worst ones
         errors = errors.sort_values("confidence", ascending=False, kind="stable", na_position="last")
-    headline = {"turns": evaluation.n, "accuracy": evaluation.accuracy, "weighted F1": evaluation.weighted_f1,
-                "macro F1": evaluation.macro_f1, "Cohen's kappa": _number(evaluation.kappa),
-                "intents": len(evaluation.confusion.labels), "errors": len(evaluation.errors)}
+    headline = {
+        "turns": evaluation.n,
+        "accuracy": evaluation.accuracy,
+        "weighted F1": evaluation.weighted_f1,
+        "macro F1": evaluation.macro_f1,
+        "Cohen's kappa": _number(evaluation.kappa),
+        "intents": len(evaluation.confusion.labels),
+        "errors": len(evaluation.errors),
+    }
     content = reports.ReportContent(
-        title=title, headline=headline, per_intent=_per_intent_table(evaluation), averages=averages,
-        top_confusions=evaluation.top_confusions(), errors=errors.head(ERRORS_IN_HTML),
-        errors_total=len(evaluation.errors), images=images, breakdowns=_breakdown_tables(evaluation),
-        issues=evaluation.data.issue_lines(), notes=evaluation.data.notes, artifacts=artifacts,
+        title=title,
+        headline=headline,
+        per_intent=_per_intent_table(evaluation),
+        averages=averages,
+        top_confusions=evaluation.top_confusions(),
+        errors=errors.head(ERRORS_IN_HTML),
+        errors_total=len(evaluation.errors),
+        images=images,
+        breakdowns=_breakdown_tables(evaluation),
+        issues=evaluation.data.issue_lines(),
+        notes=evaluation.data.notes,
+        artifacts=artifacts,
         details=details,
     )
     return reports.render_html(content)
 
 
 def breakdowns_json(evaluation: IntentEvaluation) -> dict[str, Any]:
-    return store.json_safe({
-        "categories": evaluation.categories(),
-        "groups": evaluation.groups,
-        "layers": None if evaluation.layers is None else evaluation.layers.to_dict(orient="index"),
-    })
+    return store.json_safe(
+        {
+            "categories": evaluation.categories(),
+            "groups": evaluation.groups,
+            "layers": None if evaluation.layers is None else evaluation.layers.to_dict(orient="index"),
+        }
+    )
 
 
-def write_artifacts(evaluation: IntentEvaluation, *, reference: str, title: str = "Intent evaluation",
-                    details: dict[str, Any] | None = None, max_heatmap_labels: int = 100) -> dict[str, str]:
+def write_artifacts(
+    evaluation: IntentEvaluation,
+    *,
+    reference: str,
+    title: str = "Intent evaluation",
+    details: dict[str, Any] | None = None,
+    max_heatmap_labels: int = 100,
+) -> dict[str, str]:
     """Store every artifact; return ``{name: uri}`` (names are the component's output names)."""
 
     def put(data: bytes, file_type: str, ext: str) -> str:
@@ -228,13 +295,15 @@ def write_artifacts(evaluation: IntentEvaluation, *, reference: str, title: str 
 
     uris: dict[str, str] = {}
     uris["report_uri"] = put(evaluation.report_table().to_csv().encode(), "irr-classification-report", ".csv")
-    uris["confusion_matrix_uri"] = put(evaluation.confusion.to_frame().to_csv().encode(),
-                                       "irr-confusion-matrix", ".csv")
+    uris["confusion_matrix_uri"] = put(
+        evaluation.confusion.to_frame().to_csv().encode(), "irr-confusion-matrix", ".csv"
+    )
     rasa = json.dumps(store.json_safe(evaluation.intent_report_json()), indent=2)
     uris["intent_report_uri"] = put(rasa.encode(), "intent-report", ".json")
     uris["errors_uri"] = put(evaluation.errors.to_csv(index=False).encode(), "irr-errors", ".csv")
-    uris["breakdowns_uri"] = put(json.dumps(breakdowns_json(evaluation), indent=2).encode(),
-                                 "irr-breakdowns", ".json")
+    uris["breakdowns_uri"] = put(
+        json.dumps(breakdowns_json(evaluation), indent=2).encode(), "irr-breakdowns", ".json"
+    )
     images = {
         "heatmap": reports.confusion_heatmap_png(evaluation.confusion, max_labels=max_heatmap_labels),
         "top_confusions": reports.top_confusions_png(evaluation.confusion, limit=TOP_CONFUSIONS),
@@ -277,24 +346,49 @@ ARTIFACT_TITLES = {
 }
 
 
-def metric_rows(evaluation: IntentEvaluation, info: tagged.DatasetInfo, *, slu_name: str, dataset_job_id: str,
-                reference_url: str) -> list[dict[str, Any]]:
+def metric_rows(
+    evaluation: IntentEvaluation,
+    info: tagged.DatasetInfo,
+    *,
+    slu_name: str,
+    dataset_job_id: str,
+    reference_url: str,
+) -> list[dict[str, Any]]:
     """One ``intent_metrics`` row per category (``<category>-intents``), as spec 5.1."""
     rows = []
     for category, values in evaluation.categories().items():
-        rows.append({
-            "slu_name": slu_name or None, "dataset_job_id": dataset_job_id or None, "language": info.language,
-            "metric_name": f"{category}-intents", "n_calls": info.n_calls, "n_turns": info.n_turns,
-            "precision": values["precision"], "recall": values["recall"], "f1": values["f1"],
-            "support": values["support"], "calls_from_date": info.calls_from_date,
-            "calls_to_date": info.calls_to_date, "tagged_from_date": info.tagged_from_date,
-            "tagged_to_date": info.tagged_to_date, "reference_url": reference_url, "raw": values["raw"],
-        })
+        rows.append(
+            {
+                "slu_name": slu_name or None,
+                "dataset_job_id": dataset_job_id or None,
+                "language": info.language,
+                "metric_name": f"{category}-intents",
+                "n_calls": info.n_calls,
+                "n_turns": info.n_turns,
+                "precision": values["precision"],
+                "recall": values["recall"],
+                "f1": values["f1"],
+                "support": values["support"],
+                "calls_from_date": info.calls_from_date,
+                "calls_to_date": info.calls_to_date,
+                "tagged_from_date": info.tagged_from_date,
+                "tagged_to_date": info.tagged_to_date,
+                "reference_url": reference_url,
+                "raw": values["raw"],
+            }
+        )
     return rows
 
 
-def slack_message(evaluation: IntentEvaluation, *, dataset: str, artifacts: dict[str, str], metrics_rows: int,
-                  mlwr: bool, note: str = "") -> str:
+def slack_message(
+    evaluation: IntentEvaluation,
+    *,
+    dataset: str,
+    artifacts: dict[str, str],
+    metrics_rows: int,
+    mlwr: bool,
+    note: str = "",
+) -> str:
     lines = [
         f"Intent evaluation of {dataset}: *{evaluation.n:,}* turns, "
         f"accuracy *{_number(evaluation.accuracy)}*, "
@@ -344,9 +438,14 @@ def evaluate_tagged_dataset(
         with tempfile.TemporaryDirectory(prefix="irr-") as work:
             local = storage.download_file(dataset_uri, Path(work) / "tagged.csv")
             frame = tagged.read_tagged_csv(local)
-        evaluation = evaluate_intents(frame, true_label_column=true_label_column,
-                                      pred_label_column=pred_label_column, alias=alias, groups=groups,
-                                      layers=layers)
+        evaluation = evaluate_intents(
+            frame,
+            true_label_column=true_label_column,
+            pred_label_column=pred_label_column,
+            alias=alias,
+            groups=groups,
+            layers=layers,
+        )
     except tagged.InvalidDatasetError as exc:
         if not note.strip():
             raise
@@ -354,24 +453,53 @@ def evaluate_tagged_dataset(
         raise tagged.InvalidDatasetError(f"{exc}\n{note.strip()}") from exc
     info = tagged.dataset_info(frame, timezone)
     dataset_job_id = str(labelstudio_project_id or job_id or "")
-    details = {"dataset": dataset_uri, "job": dataset_job_id, "SLU": slu_project_name,
-               "language": info.language, "calls": info.n_calls, "truth": true_label_column,
-               "prediction": pred_label_column,
-               "alias": alias_yaml, "groups": groups_yaml, "layers": layers_yaml}
+    details = {
+        "dataset": dataset_uri,
+        "job": dataset_job_id,
+        "SLU": slu_project_name,
+        "language": info.language,
+        "calls": info.n_calls,
+        "truth": true_label_column,
+        "prediction": pred_label_column,
+        "alias": alias_yaml,
+        "groups": groups_yaml,
+        "layers": layers_yaml,
+    }
     name = reference or (f"job-{dataset_job_id}" if dataset_job_id else "irr")
-    artifacts = write_artifacts(evaluation, reference=name, details=details,
-                                title=f"Intent evaluation - {slu_project_name or name}")
+    artifacts = write_artifacts(
+        evaluation, reference=name, details=details, title=f"Intent evaluation - {slu_project_name or name}"
+    )
     written = 0
     if mlwr:
-        rows = metric_rows(evaluation, info, slu_name=slu_project_name, dataset_job_id=dataset_job_id,
-                           reference_url=artifacts["html_report_uri"])
+        rows = metric_rows(
+            evaluation,
+            info,
+            slu_name=slu_project_name,
+            dataset_job_id=dataset_job_id,
+            reference_url=artifacts["html_report_uri"],
+        )
         written = store.write_intent_metrics(rows, database_url)
         log.info("%d rows written to intent_metrics", written)
-    message = slack_message(evaluation, dataset=dataset_job_id and f"job {dataset_job_id}" or Path(
-        dataset_uri).name, artifacts=artifacts, metrics_rows=written, mlwr=mlwr, note=note)
-    commands = "\n".join(f"# {ARTIFACT_TITLES.get(k, k)}\n{storage.download_command(uri)}"
-                         for k, uri in artifacts.items())
-    return IrrResult(n=evaluation.n, accuracy=evaluation.accuracy, weighted_f1=evaluation.weighted_f1,
-                     macro_f1=evaluation.macro_f1, kappa=evaluation.kappa,
-                     issues=evaluation.data.issue_lines(), artifacts=artifacts, metrics_rows=written,
-                     message=message, download_commands=commands)
+    message = slack_message(
+        evaluation,
+        dataset=dataset_job_id and f"job {dataset_job_id}" or Path(dataset_uri).name,
+        artifacts=artifacts,
+        metrics_rows=written,
+        mlwr=mlwr,
+        note=note,
+    )
+    commands = "\n".join(
+        f"# {ARTIFACT_TITLES.get(k, k)}\n{storage.download_command(uri)}" for k, uri in artifacts.items()
+    )
+    return IrrResult(
+        n=evaluation.n,
+        accuracy=evaluation.accuracy,
+        weighted_f1=evaluation.weighted_f1,
+        macro_f1=evaluation.macro_f1,
+        kappa=evaluation.kappa,
+        issues=evaluation.data.issue_lines(),
+        artifacts=artifacts,
+        metrics_rows=written,
+        message=message,
+        download_commands=commands,
+    )

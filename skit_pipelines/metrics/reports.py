@@ -81,17 +81,29 @@ def confusion_heatmap_png(confusion: Confusion, *, max_labels: int = 100, title:
     margin = min(0.075 * longest * font / 7 + 0.8, 4.5)  # room for tick labels, in inches
     side = k * cell
     figure = Figure(figsize=(side + margin + 1.6, side + margin + 0.9))
-    axes = figure.add_axes((margin / (side + margin + 1.6), margin / (side + margin + 0.9),
-                            side / (side + margin + 1.6), side / (side + margin + 0.9)))
+    axes = figure.add_axes(
+        (
+            margin / (side + margin + 1.6),
+            margin / (side + margin + 0.9),
+            side / (side + margin + 1.6),
+            side / (side + margin + 0.9),
+        )
+    )
     cmap = _cmap()
     # A square-root colour scale: a 3 % confusion is still visibly tinted next to a 90 % diagonal.
-    image = axes.imshow(np.ma.masked_invalid(shares), cmap=cmap, norm=PowerNorm(0.5, vmin=0.0, vmax=1.0),
-                        aspect="equal", interpolation="nearest")
+    image = axes.imshow(
+        np.ma.masked_invalid(shares),
+        cmap=cmap,
+        norm=PowerNorm(0.5, vmin=0.0, vmax=1.0),
+        aspect="equal",
+        interpolation="nearest",
+    )
     axes.set_xticks(range(k))
     axes.set_yticks(range(k))
     axes.set_xticklabels(labels, rotation=90, fontsize=font)
-    axes.set_yticklabels([f"{label} ({int(n)})" for label, n in zip(labels, rows, strict=True)],
-                         fontsize=font)
+    axes.set_yticklabels(
+        [f"{label} ({int(n)})" for label, n in zip(labels, rows, strict=True)], fontsize=font
+    )
     axes.set_xlabel("predicted", fontsize=font + 2)
     axes.set_ylabel("true (turns)", fontsize=font + 2)
     axes.tick_params(length=0)
@@ -100,8 +112,15 @@ def confusion_heatmap_png(confusion: Confusion, *, max_labels: int = 100, title:
             for j in range(k):
                 if matrix[i, j]:
                     value = shares[i, j]
-                    axes.text(j, i, f"{int(matrix[i, j])}", ha="center", va="center", fontsize=font - 1,
-                              color="white" if value > 0.3 else "#222")
+                    axes.text(
+                        j,
+                        i,
+                        f"{int(matrix[i, j])}",
+                        ha="center",
+                        va="center",
+                        fontsize=font - 1,
+                        color="white" if value > 0.3 else "#222",
+                    )
     # Gridlines between cells make rows traceable on big matrices.
     axes.set_xticks(np.arange(-0.5, k, 1), minor=True)
     axes.set_yticks(np.arange(-0.5, k, 1), minor=True)
@@ -141,8 +160,14 @@ def top_confusions_png(confusion: Confusion, *, limit: int = 20, title: str = ""
             axes.text(count + peak * 0.01, y, f"{int(count)}  ({share:.1%} of true)", va="center", fontsize=8)
         axes.set_xlim(0, peak * 1.3)
     else:
-        axes.text(0.5, 0.5, "no confusions: every prediction is right", ha="center", va="center",
-                  transform=axes.transAxes)
+        axes.text(
+            0.5,
+            0.5,
+            "no confusions: every prediction is right",
+            ha="center",
+            va="center",
+            transform=axes.transAxes,
+        )
         axes.set_yticks([])
     axes.set_xlabel("turns")
     for side in ("top", "right"):
@@ -207,8 +232,14 @@ def _fmt(value: Any, column: str = "") -> str:
     return html.escape(str(value))
 
 
-def _table(frame: pd.DataFrame, *, index: bool = True, bar_column: str = "", avg_rows: Sequence[str] = (),
-           scroll: bool = False) -> str:
+def _table(
+    frame: pd.DataFrame,
+    *,
+    index: bool = True,
+    bar_column: str = "",
+    avg_rows: Sequence[str] = (),
+    scroll: bool = False,
+) -> str:
     columns = list(frame.columns)
     head = [html.escape(str(frame.index.name or ""))] if index else []
     head += [html.escape(str(c)) for c in columns]
@@ -247,21 +278,33 @@ def render_html(content: ReportContent) -> str:
         f"<p class='muted'>generated {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC</p>",
     ]
     if content.details:
-        parts.append("<p class='muted'>" + " · ".join(
-            f"{html.escape(str(k))}: <b>{_fmt(v)}</b>"
-            for k, v in content.details.items() if v not in ("", None)
-        ) + "</p>")
-    parts.append("<div class='cards'>" + "".join(
-        f"<div class='card'><div class='k'>{html.escape(str(k))}</div><div class='v'>{_fmt(v)}</div></div>"
-        for k, v in content.headline.items()
-    ) + "</div>")
+        parts.append(
+            "<p class='muted'>"
+            + " · ".join(
+                f"{html.escape(str(k))}: <b>{_fmt(v)}</b>"
+                for k, v in content.details.items()
+                if v not in ("", None)
+            )
+            + "</p>"
+        )
+    parts.append(
+        "<div class='cards'>"
+        + "".join(
+            f"<div class='card'><div class='k'>{html.escape(str(k))}</div>"
+            f"<div class='v'>{_fmt(v)}</div></div>"
+            for k, v in content.headline.items()
+        )
+        + "</div>"
+    )
     if content.issues or content.notes:
         items = [f"<li>{html.escape(line)}</li>" for line in [*content.notes, *content.issues]]
         parts.append(f"<div class='warn'><b>Data notes</b><ul>{''.join(items)}</ul></div>")
 
-    parts.append("<h2>Per intent</h2><p class='muted'>Sorted by support (true turns). Precision: share of "
-                 "predictions of the intent that are right; recall: share of its true turns found; F1: "
-                 "their harmonic mean.</p>")
+    parts.append(
+        "<h2>Per intent</h2><p class='muted'>Sorted by support (true turns). Precision: share of "
+        "predictions of the intent that are right; recall: share of its true turns found; F1: "
+        "their harmonic mean.</p>"
+    )
     parts.append(_table(content.averages, avg_rows=list(content.averages.index)))
     parts.append(_table(content.per_intent, bar_column="f1-score", scroll=True))
 
@@ -277,14 +320,20 @@ def render_html(content: ReportContent) -> str:
         parts.append(_table(frame, avg_rows=avg))
 
     shown = len(content.errors)
-    parts.append(f"<h2>Errors</h2><p class='muted'>{shown:,} of {content.errors_total:,} misclassified turns "
-                 "shown (the errors CSV has them all).</p>")
+    parts.append(
+        f"<h2>Errors</h2><p class='muted'>{shown:,} of {content.errors_total:,} misclassified turns "
+        "shown (the errors CSV has them all).</p>"
+    )
     if shown:
         parts.append(_table(content.errors, index=False, scroll=True))
     if content.artifacts:
-        parts.append("<h2>Artifacts</h2><table>" + "".join(
-            f"<tr><td>{html.escape(k)}</td><td><code>{html.escape(v)}</code></td></tr>"
-            for k, v in content.artifacts.items()
-        ) + "</table>")
+        parts.append(
+            "<h2>Artifacts</h2><table>"
+            + "".join(
+                f"<tr><td>{html.escape(k)}</td><td><code>{html.escape(v)}</code></td></tr>"
+                for k, v in content.artifacts.items()
+            )
+            + "</table>"
+        )
     parts.append("</body></html>")
     return "\n".join(parts)

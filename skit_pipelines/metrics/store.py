@@ -31,8 +31,9 @@ metadata = sa.MetaData()
 intent_metrics = sa.Table(
     "intent_metrics",
     metadata,
-    sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True,
-              autoincrement=True),
+    sa.Column(
+        "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True
+    ),
     sa.Column("slu_name", sa.String(200)),
     sa.Column("dataset_job_id", sa.String(200)),
     sa.Column("language", sa.String(32)),

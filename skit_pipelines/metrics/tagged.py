@@ -98,8 +98,9 @@ def _clean_labels(values: pd.Series) -> pd.Series:
     return text.astype(object).where(text.notna(), None)
 
 
-def intent_data(frame: pd.DataFrame, true_label_column: str = "intent_y",
-                pred_label_column: str = "raw.intent") -> IntentData:
+def intent_data(
+    frame: pd.DataFrame, true_label_column: str = "intent_y", pred_label_column: str = "raw.intent"
+) -> IntentData:
     """Truth and prediction of every row of a tagged dataset, with a count of each oddity.
 
     - the truth is ``true_label_column``; when that column is absent (or is ``tag``) it is derived from
@@ -162,21 +163,30 @@ def intent_data(frame: pd.DataFrame, true_label_column: str = "intent_y",
         if duplicated:
             issues[f"duplicate {id_column} (each row evaluated)"] += duplicated
 
-    out = pd.DataFrame({
-        "row": np.arange(n, dtype=np.int64),
-        "id": ids.to_numpy(dtype=object),
-        "true": truth.fillna(MISSING_LABEL).to_numpy(dtype=object),
-        "predicted": pred.fillna(MISSING_LABEL).to_numpy(dtype=object),
-    })
+    out = pd.DataFrame(
+        {
+            "row": np.arange(n, dtype=np.int64),
+            "id": ids.to_numpy(dtype=object),
+            "true": truth.fillna(MISSING_LABEL).to_numpy(dtype=object),
+            "predicted": pred.fillna(MISSING_LABEL).to_numpy(dtype=object),
+        }
+    )
     for reason, count in issues.items():
         if count:
             log.warning("%d rows: %s", count, reason)
-    return IntentData(frame=out, source=frame.reset_index(drop=True), true_column=true_label_column,
-                      pred_column=pred_label_column, issues=issues, notes=notes)
+    return IntentData(
+        frame=out,
+        source=frame.reset_index(drop=True),
+        true_column=true_label_column,
+        pred_column=pred_label_column,
+        issues=issues,
+        notes=notes,
+    )
 
 
-def join_on_id(truth: pd.DataFrame, predictions: pd.DataFrame, *, id_column: str = "id",
-               label_column: str = "intent") -> tuple[pd.DataFrame, dict[str, int]]:
+def join_on_id(
+    truth: pd.DataFrame, predictions: pd.DataFrame, *, id_column: str = "id", label_column: str = "intent"
+) -> tuple[pd.DataFrame, dict[str, int]]:
     """Truth and predictions from two files, inner-joined on ``id_column`` (eevee's ``intent_report``).
 
     Returns ``(frame with id, true, predicted; counts)``: missing labels become ``_``; rows present on one
@@ -260,8 +270,9 @@ def confidences(source: pd.DataFrame, rows: np.ndarray) -> np.ndarray | None:
         return pd.to_numeric(source[column].iloc[rows], errors="coerce").to_numpy(dtype=np.float64)
     column = next((c for c in PREDICTION_JSON_COLUMNS if c in source.columns), None)
     if column is not None:
-        return np.asarray([_score_from_prediction(v) for v in source[column].to_numpy(dtype=object)[rows]],
-                          dtype=np.float64)
+        return np.asarray(
+            [_score_from_prediction(v) for v in source[column].to_numpy(dtype=object)[rows]], dtype=np.float64
+        )
     return None
 
 
@@ -322,8 +333,9 @@ def _time_range(values: pd.Series, zone: ZoneInfo) -> tuple[dt.datetime | None, 
         moments.append(pd.to_datetime(text[has_offset], utc=True, format="ISO8601", errors="coerce"))
     if (~has_offset).any():
         naive = pd.to_datetime(text[~has_offset], format="ISO8601", errors="coerce")
-        moments.append(naive.dt.tz_localize(zone, ambiguous="NaT", nonexistent="shift_forward")
-                       .dt.tz_convert("UTC"))
+        moments.append(
+            naive.dt.tz_localize(zone, ambiguous="NaT", nonexistent="shift_forward").dt.tz_convert("UTC")
+        )
     parsed = pd.concat(moments).dropna()
     if parsed.empty:
         return None, None
@@ -346,7 +358,13 @@ def dataset_info(frame: pd.DataFrame, timezone: str = "UTC") -> DatasetInfo:
     calls_range = _time_range(frame[reftime], zone) if reftime else (None, None)
     tagged = _first_present(frame, "tagged_time")
     tagged_range = _time_range(frame[tagged], zone) if tagged else (None, None)
-    return DatasetInfo(language=language, n_calls=n_calls, n_turns=n_turns,
-                       calls_from_date=calls_range[0], calls_to_date=calls_range[1],
-                       tagged_from_date=tagged_range[0], tagged_to_date=tagged_range[1],
-                       duplicate_turns=duplicates)
+    return DatasetInfo(
+        language=language,
+        n_calls=n_calls,
+        n_turns=n_turns,
+        calls_from_date=calls_range[0],
+        calls_to_date=calls_range[1],
+        tagged_from_date=tagged_range[0],
+        tagged_to_date=tagged_range[1],
+        duplicate_turns=duplicates,
+    )

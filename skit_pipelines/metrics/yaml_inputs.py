@@ -39,8 +39,12 @@ def _retryable(exc: BaseException) -> bool:
     return isinstance(exc, httpx.HTTPStatusError) and exc.response.status_code >= 500
 
 
-@retry(retry=retry_if_exception(_retryable), stop=stop_after_attempt(3),
-       wait=wait_exponential(multiplier=0.5, max=4), reraise=True)
+@retry(
+    retry=retry_if_exception(_retryable),
+    stop=stop_after_attempt(3),
+    wait=wait_exponential(multiplier=0.5, max=4),
+    reraise=True,
+)
 def _get(url: str, headers: Mapping[str, str]) -> str:
     response = httpx.get(url, headers=dict(headers), timeout=TIMEOUT_SECONDS, follow_redirects=True)
     response.raise_for_status()
@@ -58,7 +62,8 @@ def _read_text(path: str, parameter: str, headers: Mapping[str, str]) -> str:
             ) from exc
         except httpx.HTTPError as exc:
             raise InvalidYamlInputError(
-                f"{parameter}: cannot fetch {path}: {type(exc).__name__}: {exc}") from exc
+                f"{parameter}: cannot fetch {path}: {type(exc).__name__}: {exc}"
+            ) from exc
     is_uri = "://" in path
     if not is_uri and not os.path.exists(os.path.expanduser(path)):
         raise InvalidYamlInputError(
@@ -99,8 +104,12 @@ def _label_lists(data: Any, parameter: str, what: str) -> dict[str, list[str]]:
     return out
 
 
-def load_alias(path: str, parameter: str = "eevee_intent_alias_yaml_github_path", *,
-               headers: Mapping[str, str] | None = None) -> dict[str, list[str]] | None:
+def load_alias(
+    path: str,
+    parameter: str = "eevee_intent_alias_yaml_github_path",
+    *,
+    headers: Mapping[str, str] | None = None,
+) -> dict[str, list[str]] | None:
     """Alias YAML ``{alias: [intent, ...]}``; an intent listed under two aliases is an error."""
     data = read_yaml_input(path, parameter, headers=headers)
     if data is None:
@@ -117,23 +126,33 @@ def load_alias(path: str, parameter: str = "eevee_intent_alias_yaml_github_path"
     return alias
 
 
-def load_groups(path: str, parameter: str = "eevee_intent_groups_yaml_github_path", *,
-                headers: Mapping[str, str] | None = None) -> dict[str, list[str]] | None:
+def load_groups(
+    path: str,
+    parameter: str = "eevee_intent_groups_yaml_github_path",
+    *,
+    headers: Mapping[str, str] | None = None,
+) -> dict[str, list[str]] | None:
     """Groups YAML ``{group: [intent, ...]}`` (an intent may be in several groups)."""
     data = read_yaml_input(path, parameter, headers=headers)
     return None if data is None else _label_lists(data, parameter, "group")
 
 
-def load_layers(path: str, parameter: str = "eevee_intent_layers_yaml_github_path", *,
-                headers: Mapping[str, str] | None = None) -> LayersSpec | None:
+def load_layers(
+    path: str,
+    parameter: str = "eevee_intent_layers_yaml_github_path",
+    *,
+    headers: Mapping[str, str] | None = None,
+) -> LayersSpec | None:
     """Layers YAML ``{intent_x: {layer: [intents]}, intent_y: {layer: [intents]}}`` (x = true side,
     y = predicted side, as in eevee; ``true``/``predicted`` are accepted too)."""
     data = read_yaml_input(path, parameter, headers=headers)
     if data is None:
         return None
     if not isinstance(data, Mapping):
-        raise InvalidYamlInputError(f"{parameter}: expected a mapping with keys intent_x (true) and intent_y "
-                                    f"(predicted), got {type(data).__name__}")
+        raise InvalidYamlInputError(
+            f"{parameter}: expected a mapping with keys intent_x (true) and intent_y "
+            f"(predicted), got {type(data).__name__}"
+        )
     true_key = next((k for k in TRUE_SIDE_KEYS if k in data), None)
     pred_key = next((k for k in PRED_SIDE_KEYS if k in data), None)
     if true_key is None or pred_key is None:
@@ -141,5 +160,7 @@ def load_layers(path: str, parameter: str = "eevee_intent_layers_yaml_github_pat
             f"{parameter}: expected keys intent_x (true-side layers) and intent_y (predicted layers), "
             f"got {', '.join(map(str, data)) or 'none'}"
         )
-    return LayersSpec(true_layers=_label_lists(data[true_key], parameter, "true layer"),
-                      pred_layers=_label_lists(data[pred_key], parameter, "predicted layer"))
+    return LayersSpec(
+        true_layers=_label_lists(data[true_key], parameter, "true layer"),
+        pred_layers=_label_lists(data[pred_key], parameter, "predicted layer"),
+    )

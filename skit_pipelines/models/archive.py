@@ -38,8 +38,16 @@ LABELS_FILE = "labels.json"
 METADATA_FILE = "metadata.json"
 FILE_TYPE = "intent_classifier_xlmr"
 ARCHIVE_FORMAT = 1
-_LIBRARIES = ("skit-pipelines", "torch", "transformers", "tokenizers", "safetensors", "numpy", "pandas",
-              "scikit-learn")
+_LIBRARIES = (
+    "skit-pipelines",
+    "torch",
+    "transformers",
+    "tokenizers",
+    "safetensors",
+    "numpy",
+    "pandas",
+    "scikit-learn",
+)
 
 
 class ArchiveError(ValueError):
@@ -117,8 +125,9 @@ def upload_model(directory: str | os.PathLike[str], *, reference: str, output_pa
         # Level 1: weights hardly compress, and level 9 costs minutes on a 1 GB XLM-R archive.
         with tarfile.open(archive, "w:gz", compresslevel=1) as tar:
             tar.add(folder, arcname="model")
-        return storage.upload_file(archive, reference=reference, file_type=FILE_TYPE, ext=".tar.gz",
-                                   output_path=output_path)
+        return storage.upload_file(
+            archive, reference=reference, file_type=FILE_TYPE, ext=".tar.gz", output_path=output_path
+        )
 
 
 def _find_model_folder(root: Path, source: str) -> Path:
@@ -126,16 +135,22 @@ def _find_model_folder(root: Path, source: str) -> Path:
     if not folders:
         legacy = ""
         if any(root.rglob("labelencoder.pkl")):
-            legacy = (" (it holds labelencoder.pkl: a reference simpletransformers archive, whose pickled "
-                      "labels we do not load; retrain with train_voicebot_intent_model_xlmr)")
+            legacy = (
+                " (it holds labelencoder.pkl: a reference simpletransformers archive, whose pickled "
+                "labels we do not load; retrain with train_voicebot_intent_model_xlmr)"
+            )
         raise ArchiveError(f"model archive {source} has no {LABELS_FILE}{legacy}")
     if len(folders) > 1:
-        raise ArchiveError(f"model archive {source} holds {len(folders)} folders with {LABELS_FILE}: "
-                           f"{', '.join(str(f.relative_to(root)) for f in folders[:5])}; expected one model")
+        raise ArchiveError(
+            f"model archive {source} holds {len(folders)} folders with {LABELS_FILE}: "
+            f"{', '.join(str(f.relative_to(root)) for f in folders[:5])}; expected one model"
+        )
     folder = folders[0]
     if not (folder / "config.json").is_file():
-        raise ArchiveError(f"model archive {source}: {folder.relative_to(root)} has {LABELS_FILE} but no "
-                           "config.json (save_pretrained output)")
+        raise ArchiveError(
+            f"model archive {source}: {folder.relative_to(root)} has {LABELS_FILE} but no "
+            "config.json (save_pretrained output)"
+        )
     return folder
 
 
@@ -146,8 +161,10 @@ def _read_labels(folder: Path, source: str) -> list[str]:
         raise ArchiveError(f"model archive {source}: {LABELS_FILE} is not valid JSON ({exc})") from exc
     labels = payload.get("labels") if isinstance(payload, dict) else payload
     if not isinstance(labels, list) or len(labels) < 2 or not all(isinstance(x, str) for x in labels):
-        raise ArchiveError(f"model archive {source}: {LABELS_FILE} must hold {{\"labels\": [two or more "
-                           f"strings]}}, got {str(payload)[:200]}")
+        raise ArchiveError(
+            f'model archive {source}: {LABELS_FILE} must hold {{"labels": [two or more '
+            f"strings]}}, got {str(payload)[:200]}"
+        )
     return labels
 
 
@@ -182,6 +199,10 @@ def open_model(uri: str, workdir: str | os.PathLike[str]) -> ModelArchive:
     labels = _read_labels(folder, uri)
     meta_path = folder / METADATA_FILE
     meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.is_file() else {}
-    log.info("opened model archive %s: %d labels, trained from %s", uri, len(labels),
-             meta.get("model_name", "an unknown checkpoint"))
+    log.info(
+        "opened model archive %s: %d labels, trained from %s",
+        uri,
+        len(labels),
+        meta.get("model_name", "an unknown checkpoint"),
+    )
     return ModelArchive(path=folder, labels=labels, metadata=meta)

@@ -116,8 +116,12 @@ def load_classifier(model_name: str, labels: list[str] | None = None) -> Any:
         model = AutoModelForSequenceClassification.from_pretrained(_source(model_name), **kwargs)
     except (OSError, ValueError, KeyError) as exc:
         raise _explain(model_name, exc) from exc
-    log.info("loaded %s (%s, %s parameters)", model_name, type(model).__name__,
-             f"{sum(p.numel() for p in model.parameters()):,}")
+    log.info(
+        "loaded %s (%s, %s parameters)",
+        model_name,
+        type(model).__name__,
+        f"{sum(p.numel() for p in model.parameters()):,}",
+    )
     return model
 
 

@@ -31,7 +31,7 @@ def sorted_batches(lengths: Sequence[int], batch_size: int) -> Iterator[list[int
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
     order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
     for start in range(0, len(order), batch_size):
-        yield order[start:start + batch_size]
+        yield order[start : start + batch_size]
 
 
 def length_grouped_batches(lengths: Sequence[int], batch_size: int, generator: Any) -> list[list[int]]:
@@ -47,8 +47,8 @@ def length_grouped_batches(lengths: Sequence[int], batch_size: int, generator: A
     mega = batch_size * 50
     batches: list[list[int]] = []
     for start in range(0, len(order), mega):
-        chunk = sorted(order[start:start + mega], key=lambda i: -lengths[i])
-        batches.extend(chunk[i:i + batch_size] for i in range(0, len(chunk), batch_size))
+        chunk = sorted(order[start : start + mega], key=lambda i: -lengths[i])
+        batches.extend(chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size))
     shuffled = torch.randperm(len(batches), generator=generator).tolist()
     return [batches[i] for i in shuffled]
 

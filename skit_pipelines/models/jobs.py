@@ -34,8 +34,10 @@ def apply_storage_options(path: str, storage_options: str, parameter: str) -> st
     try:
         options = json.loads(storage_options)
     except json.JSONDecodeError as exc:
-        raise ValueError(f"storage_options must be JSON such as {{\"type\": \"s3\", \"bucket\": \"b\"}}, "
-                         f"got {storage_options!r} ({exc.msg})") from exc
+        raise ValueError(
+            f'storage_options must be JSON such as {{"type": "s3", "bucket": "b"}}, '
+            f"got {storage_options!r} ({exc.msg})"
+        ) from exc
     if not isinstance(options, dict):
         raise ValueError(f"storage_options must be a JSON object, got {storage_options!r}")
     kind = str(options.get("type", "s3")).lower()
@@ -99,14 +101,22 @@ def train_job(
 ) -> TrainJobResult:
     """Train on the tagged CSV at ``dataset_path``; store the archive at ``model_path`` or a generated key."""
     dataset_uri = apply_storage_options(dataset_path, storage_options, "dataset_path")
-    validation_uri = apply_storage_options(validation_dataset_path, storage_options,
-                                           "validation_dataset_path")
+    validation_uri = apply_storage_options(
+        validation_dataset_path, storage_options, "validation_dataset_path"
+    )
     output_path = apply_storage_options(model_path, storage_options, "model_path")
     config = TrainConfig(
-        model_name=model_name, num_train_epochs=int(num_train_epochs), learning_rate=float(learning_rate),
-        max_seq_length=int(max_seq_length), batch_size=int(batch_size), seed=int(seed), use_state=use_state,
-        use_early_stopping=use_early_stopping, early_stopping_patience=int(early_stopping_patience),
-        early_stopping_delta=float(early_stopping_delta), validation_split=float(validation_split),
+        model_name=model_name,
+        num_train_epochs=int(num_train_epochs),
+        learning_rate=float(learning_rate),
+        max_seq_length=int(max_seq_length),
+        batch_size=int(batch_size),
+        seed=int(seed),
+        use_state=use_state,
+        use_early_stopping=use_early_stopping,
+        early_stopping_patience=int(early_stopping_patience),
+        early_stopping_delta=float(early_stopping_delta),
+        validation_split=float(validation_split),
         freeze_embeddings=freeze_embeddings,
     )
     config.validate(has_validation_frame=bool(validation_uri))  # before any download
@@ -118,8 +128,11 @@ def train_job(
         extra: dict[str, Any] = {"dataset": dataset_meta, "version": version, "org_id": org_id}
         if validation_uri:
             validation_frame, val_digest = read_dataset(validation_uri, work, "validation dataset")
-            extra["validation_dataset"] = {"uri": validation_uri, "sha256": val_digest,
-                                           "rows": len(validation_frame)}
+            extra["validation_dataset"] = {
+                "uri": validation_uri,
+                "sha256": val_digest,
+                "rows": len(validation_frame),
+            }
         trained = train_intent_classifier(frame, config, validation_frame=validation_frame)
         folder = save_model(trained, work / "model", extra_metadata=extra)
         reference = "-".join(part for part in (org_id, version) if part) or "intent-model"
@@ -131,16 +144,23 @@ def train_job(
         f"{trained.train_rows:,} rows, "
         f"{len(trained.labels)} intents, {len(trained.history)} epochs on {trained.device} "
         f"(final train loss {last.train_loss:.4f}"
-        + (f", best epoch {trained.best_epoch} by validation loss" if trained.best_epoch else "") + ").",
+        + (f", best epoch {trained.best_epoch} by validation loss" if trained.best_epoch else "")
+        + ").",
     ]
     if skipped:
         lines.append(f"Rows left out: {skipped}.")
     lines.append("Download binaries:")
     return TrainJobResult(
-        model_uri=model_uri, labels=len(trained.labels), train_rows=trained.train_rows,
-        validation_rows=trained.validation_rows, epochs_run=len(trained.history),
-        best_epoch=trained.best_epoch or 0, final_train_loss=last.train_loss, device=trained.device,
-        message="\n".join(lines), download_command=storage.download_command(model_uri),
+        model_uri=model_uri,
+        labels=len(trained.labels),
+        train_rows=trained.train_rows,
+        validation_rows=trained.validation_rows,
+        epochs_run=len(trained.history),
+        best_epoch=trained.best_epoch or 0,
+        final_train_loss=last.train_loss,
+        device=trained.device,
+        message="\n".join(lines),
+        download_command=storage.download_command(model_uri),
     )
 
 
@@ -176,22 +196,37 @@ def predict_job(
         archive = open_model(model_path, work / "model")
         notes = []
         if use_state is not None and use_state != archive.use_state:
-            notes.append(f"use_state={use_state} ignored: the model was trained with "
-                         f"use_state={archive.use_state}")
+            notes.append(
+                f"use_state={use_state} ignored: the model was trained with use_state={archive.use_state}"
+            )
             log.warning(notes[-1])
         frame, _digest = read_dataset(data_path, work)
-        result = predict_intents(frame, archive, batch_size=int(batch_size), top_k=int(top_k),
-                                 true_label_column=true_label_column)
+        result = predict_intents(
+            frame, archive, batch_size=int(batch_size), top_k=int(top_k), true_label_column=true_label_column
+        )
         reference = org_id or "intent-predictions"
-        uri = storage.upload_bytes(result.frame.to_csv(index=False).encode("utf-8"), reference=reference,
-                                   file_type="xlmr-predictions", ext=".csv")
+        uri = storage.upload_bytes(
+            result.frame.to_csv(index=False).encode("utf-8"),
+            reference=reference,
+            file_type="xlmr-predictions",
+            ext=".csv",
+        )
     if result.empty_text_rows:
         notes.append(f"{result.empty_text_rows} rows had no ASR text")
     unseen = sum(result.unseen_truth_labels.values())
     if unseen:
-        notes.append(f"{unseen} rows have true intents the model never saw in training "
-                     f"({', '.join(sorted(result.unseen_truth_labels)[:10])})")
-    message = (f"Predicted {result.rows:,} rows on {result.device} ({result.rows_per_second:.0f} rows/s)."
-               + (" " + "; ".join(notes) + "." if notes else ""))
-    return PredictJobResult(predictions_uri=uri, rows=result.rows, empty_text_rows=result.empty_text_rows,
-                            unseen_truth_rows=unseen, device=result.device, message=message)
+        notes.append(
+            f"{unseen} rows have true intents the model never saw in training "
+            f"({', '.join(sorted(result.unseen_truth_labels)[:10])})"
+        )
+    message = f"Predicted {result.rows:,} rows on {result.device} ({result.rows_per_second:.0f} rows/s)." + (
+        " " + "; ".join(notes) + "." if notes else ""
+    )
+    return PredictJobResult(
+        predictions_uri=uri,
+        rows=result.rows,
+        empty_text_rows=result.empty_text_rows,
+        unseen_truth_rows=unseen,
+        device=result.device,
+        message=message,
+    )

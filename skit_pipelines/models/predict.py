@@ -77,13 +77,19 @@ def predict_intents(
     if use_state is None:
         use_state = trained_with_state
     elif use_state != trained_with_state:
-        log.warning("use_state=%s differs from the model's training (use_state=%s): the features will not "
-                    "match what the model learned", use_state, trained_with_state)
+        log.warning(
+            "use_state=%s differs from the model's training (use_state=%s): the features will not "
+            "match what the model learned",
+            use_state,
+            trained_with_state,
+        )
     tokenizer = load_tokenizer(str(archive.path))
     model = load_classifier(str(archive.path))
     if int(model.config.num_labels) != len(archive.labels):
-        raise ArchiveError(f"model archive {archive.path}: the classifier has {model.config.num_labels} "
-                           f"outputs but labels.json lists {len(archive.labels)} labels")
+        raise ArchiveError(
+            f"model archive {archive.path}: the classifier has {model.config.num_labels} "
+            f"outputs but labels.json lists {len(archive.labels)} labels"
+        )
     device = pick_device(device)
     model.to(device)
     loaded = time.perf_counter()
@@ -92,8 +98,12 @@ def predict_intents(
     except FeatureError as exc:
         raise FeatureError(f"prediction dataset: {exc}") from exc
     if texts.empty_count:
-        log.warning("%d of %d rows have no ASR text; they are predicted from %s", texts.empty_count,
-                    len(frame), "the state alone" if use_state else "an empty text")
+        log.warning(
+            "%d of %d rows have no ASR text; they are predicted from %s",
+            texts.empty_count,
+            len(frame),
+            "the state alone" if use_state else "an empty text",
+        )
     max_len = int(archive.metadata.get("parameters", {}).get("max_seq_length", 128))
     logits = predict_logits(model, tokenizer, encode(tokenizer, texts.texts, max_len), batch_size, device)
     probs = torch.softmax(torch.from_numpy(logits), dim=1).numpy() if len(logits) else logits
@@ -113,11 +123,26 @@ def predict_intents(
         truth = true_labels(frame, true_label_column)
         unseen = dict(Counter(t for t in truth if t is not None and t not in known))
         if unseen:
-            log.warning("%d rows have true labels the model never saw in training (%s): they count as errors",
-                        sum(unseen.values()), ", ".join(sorted(unseen)[:10]))
-    result = Predictions(frame=out, use_state=use_state, device=device, seconds=time.perf_counter() - loaded,
-                         load_seconds=loaded - started, empty_text_rows=texts.empty_count,
-                         unseen_truth_labels=unseen)
-    log.info("predicted %d rows on %s in %.1f s (%.0f rows/s; model loaded in %.1f s)", result.rows, device,
-             result.seconds, result.rows_per_second, result.load_seconds)
+            log.warning(
+                "%d rows have true labels the model never saw in training (%s): they count as errors",
+                sum(unseen.values()),
+                ", ".join(sorted(unseen)[:10]),
+            )
+    result = Predictions(
+        frame=out,
+        use_state=use_state,
+        device=device,
+        seconds=time.perf_counter() - loaded,
+        load_seconds=loaded - started,
+        empty_text_rows=texts.empty_count,
+        unseen_truth_labels=unseen,
+    )
+    log.info(
+        "predicted %d rows on %s in %.1f s (%.0f rows/s; model loaded in %.1f s)",
+        result.rows,
+        device,
+        result.seconds,
+        result.rows_per_second,
+        result.load_seconds,
+    )
     return result

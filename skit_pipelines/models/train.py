@@ -186,18 +186,25 @@ def split_validation(examples: Examples, share: float, seed: int) -> tuple[Examp
     counts = Counter(examples.labels)
     n_val = math.ceil(len(examples.labels) * share)
     if n_val >= len(examples.labels):
-        raise TrainingDataError(f"validation_split={share} of {len(examples.labels)} usable rows leaves no "
-                                "training rows")
+        raise TrainingDataError(
+            f"validation_split={share} of {len(examples.labels)} usable rows leaves no training rows"
+        )
     stratify = examples.labels if min(counts.values()) >= 2 and n_val >= len(counts) else None
     if stratify is None:
-        log.warning("validation split is not stratified: some labels have fewer than 2 rows or there are "
-                    "more labels than validation rows")
+        log.warning(
+            "validation split is not stratified: some labels have fewer than 2 rows or there are "
+            "more labels than validation rows"
+        )
     positions = list(range(len(examples.labels)))
     train_pos, val_pos = train_test_split(positions, test_size=n_val, random_state=seed, stratify=stratify)
 
     def subset(pos: list[int]) -> Examples:
-        return Examples([examples.texts[i] for i in pos], [examples.labels[i] for i in pos], len(pos),
-                        text_column=examples.text_column)
+        return Examples(
+            [examples.texts[i] for i in pos],
+            [examples.labels[i] for i in pos],
+            len(pos),
+            text_column=examples.text_column,
+        )
 
     return subset(sorted(train_pos)), subset(sorted(val_pos))
 
@@ -209,8 +216,9 @@ def _format_seconds(seconds: float) -> str:
     return f"{hours}h{minutes:02d}m{secs:02d}s" if hours else f"{minutes}m{secs:02d}s"
 
 
-def _validation_scores(model: Any, tokenizer: Any, encoded: list[list[int]], label_ids: list[int],
-                       batch_size: int, device: str) -> tuple[float, float, float]:
+def _validation_scores(
+    model: Any, tokenizer: Any, encoded: list[list[int]], label_ids: list[int], batch_size: int, device: str
+) -> tuple[float, float, float]:
     import numpy as np
     import torch
     from sklearn.metrics import f1_score
@@ -248,15 +256,21 @@ def train_intent_classifier(
     # Separators come from the tokenizer; the model is loaded once the label set is known.
     tokenizer = load_tokenizer(config.model_name)
     separators = Separators.from_tokenizer(tokenizer)
-    examples = prepare_examples(frame, separators, use_state=config.use_state,
-                                label_column=config.label_column)
+    examples = prepare_examples(
+        frame, separators, use_state=config.use_state, label_column=config.label_column
+    )
     skipped = dict(examples.skipped)
     validation: Examples | None = None
     if config.validation_split > 0:
         examples, validation = split_validation(examples, config.validation_split, config.seed)
     elif validation_frame is not None:
-        validation = prepare_examples(validation_frame, separators, use_state=config.use_state,
-                                      label_column=config.label_column, what="validation dataset")
+        validation = prepare_examples(
+            validation_frame,
+            separators,
+            use_state=config.use_state,
+            label_column=config.label_column,
+            what="validation dataset",
+        )
         skipped.update({f"validation_{reason}": n for reason, n in validation.skipped.items() if n})
 
     label_counts = dict(sorted(Counter(examples.labels).items()))
@@ -299,15 +313,22 @@ def train_intent_classifier(
     no_decay = [p for n, p in trainable if any(k in n for k in ("bias", "LayerNorm", "norm"))]
     optimizer = torch.optim.AdamW(
         [{"params": decay, "weight_decay": config.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
-        lr=config.learning_rate, eps=1e-8,
+        lr=config.learning_rate,
+        eps=1e-8,
     )
     warmup = int(config.warmup_ratio * total_steps)
     scheduler = get_linear_schedule_with_warmup(optimizer, warmup, total_steps)
     generator = torch.Generator().manual_seed(config.seed)
     log.info(
         "training %s on %s: %d rows, %d labels, %d validation rows, %d epochs x %d batches of %d",
-        config.model_name, device, len(train_ids), len(labels), len(val_ids), config.num_train_epochs,
-        steps_per_epoch, config.batch_size,
+        config.model_name,
+        device,
+        len(train_ids),
+        len(labels),
+        len(val_ids),
+        config.num_train_epochs,
+        steps_per_epoch,
+        config.batch_size,
     )
 
     history: list[EpochStats] = []
@@ -339,14 +360,24 @@ def train_intent_classifier(
                 last_report = now
                 done = (epoch - 1) * steps_per_epoch + step
                 eta = (now - train_started) / done * (total_steps - done)
-                log.info("epoch %d/%d: batch %d/%d, loss %.4f, ETA %s", epoch, config.num_train_epochs, step,
-                         steps_per_epoch, total_loss / seen,
-                         _format_seconds(eta))
-        stats = EpochStats(epoch=epoch, train_loss=round(total_loss / seen, 6),
-                           seconds=round(time.perf_counter() - epoch_started, 2))
+                log.info(
+                    "epoch %d/%d: batch %d/%d, loss %.4f, ETA %s",
+                    epoch,
+                    config.num_train_epochs,
+                    step,
+                    steps_per_epoch,
+                    total_loss / seen,
+                    _format_seconds(eta),
+                )
+        stats = EpochStats(
+            epoch=epoch,
+            train_loss=round(total_loss / seen, 6),
+            seconds=round(time.perf_counter() - epoch_started, 2),
+        )
         if val_ids:
-            loss_v, accuracy, macro_f1 = _validation_scores(model, tokenizer, val_ids, val_targets,
-                                                            config.batch_size, device)
+            loss_v, accuracy, macro_f1 = _validation_scores(
+                model, tokenizer, val_ids, val_targets, config.batch_size, device
+            )
             stats.validation_loss, stats.validation_accuracy = round(loss_v, 6), round(accuracy, 6)
             stats.validation_macro_f1 = round(macro_f1, 6)
             if loss_v < best_loss - config.early_stopping_delta:
@@ -358,14 +389,27 @@ def train_intent_classifier(
         remaining = (time.perf_counter() - train_started) / epoch * (config.num_train_epochs - epoch)
         scores = ""
         if stats.validation_loss is not None:
-            scores = (f", validation loss {stats.validation_loss:.4f}, "
-                      f"accuracy {stats.validation_accuracy:.3f}, macro F1 {stats.validation_macro_f1:.3f}")
-        log.info("epoch %d/%d: train loss %.4f%s (%.1f s; ETA %s)", epoch, config.num_train_epochs,
-                 stats.train_loss, scores, stats.seconds, _format_seconds(remaining))
+            scores = (
+                f", validation loss {stats.validation_loss:.4f}, "
+                f"accuracy {stats.validation_accuracy:.3f}, macro F1 {stats.validation_macro_f1:.3f}"
+            )
+        log.info(
+            "epoch %d/%d: train loss %.4f%s (%.1f s; ETA %s)",
+            epoch,
+            config.num_train_epochs,
+            stats.train_loss,
+            scores,
+            stats.seconds,
+            _format_seconds(remaining),
+        )
         if config.use_early_stopping and bad_epochs >= config.early_stopping_patience:
             stopped_early = epoch < config.num_train_epochs
-            log.info("early stopping after epoch %d: no validation loss improvement > %g for %d epochs",
-                     epoch, config.early_stopping_delta, bad_epochs)
+            log.info(
+                "early stopping after epoch %d: no validation loss improvement > %g for %d epochs",
+                epoch,
+                config.early_stopping_delta,
+                bad_epochs,
+            )
             break
     if best_state is not None:
         model.load_state_dict(best_state)

@@ -76,20 +76,34 @@ def eer_from_tog(
         slack_thread: Slack thread timestamp to reply in.
     """
     dataset = tagged_dataset_source(
-        dataset_path=dataset_path, org_id=org_id, job_id=job_id,
-        labelstudio_project_id=labelstudio_project_id, start_date=start_date, end_date=end_date,
-        start_date_offset=start_date_offset, end_date_offset=end_date_offset, timezone=timezone,
+        dataset_path=dataset_path,
+        org_id=org_id,
+        job_id=job_id,
+        labelstudio_project_id=labelstudio_project_id,
+        start_date=start_date,
+        end_date=end_date,
+        start_date_offset=start_date_offset,
+        end_date_offset=end_date_offset,
+        timezone=timezone,
         entities=True,
     )
     metrics = gen_eer_metrics(
-        dataset_uri=dataset.dataset_uri, note=dataset.note, org_id=org_id, job_id=job_id,
-        labelstudio_project_id=labelstudio_project_id, timezone=timezone, mlwr=mlwr,
+        dataset_uri=dataset.dataset_uri,
+        note=dataset.note,
+        org_id=org_id,
+        job_id=job_id,
+        labelstudio_project_id=labelstudio_project_id,
+        timezone=timezone,
+        mlwr=mlwr,
         slu_project_name=slu_project_name,
     ).set_caching_options(enable_caching=False)
     with dsl.If(notify != "", name="notify"):
         slack_notification(
-            message=metrics.outputs["message"], code_block=metrics.outputs["download_command"],
-            channel=channel, cc=notify, thread_id=slack_thread,
+            message=metrics.outputs["message"],
+            code_block=metrics.outputs["download_command"],
+            channel=channel,
+            cc=notify,
+            thread_id=slack_thread,
         ).set_caching_options(enable_caching=False)
     return EerFromTogOutput(
         report_uri=metrics.outputs["report_uri"],

@@ -71,8 +71,15 @@ def eval_voicebot_xlmr_pipeline(
         use_gpu: Request one GPU (nvidia.com/gpu) for the prediction step on a Kubeflow cluster.
     """
     with dsl.If(s3_path_model != "", name="with-model"):
-        arguments = dict(data_path=s3_path_data, model_path=s3_path_model, org_id=org_id, use_state=use_state,
-                         batch_size=batch_size, top_k=top_k, true_label_column=true_label_column)
+        arguments = dict(
+            data_path=s3_path_data,
+            model_path=s3_path_model,
+            org_id=org_id,
+            use_state=use_state,
+            batch_size=batch_size,
+            top_k=top_k,
+            true_label_column=true_label_column,
+        )
         with dsl.If(use_gpu == True, name="gpu"):  # noqa: E712 - kfp builds the condition from ==
             on_gpu = (
                 predict_intents(**arguments)
@@ -84,31 +91,42 @@ def eval_voicebot_xlmr_pipeline(
             on_cpu = predict_intents(**arguments).set_caching_options(enable_caching=False)
         model_metrics = gen_irr_metrics(
             dataset_uri=dsl.OneOf(on_gpu.outputs["predictions_uri"], on_cpu.outputs["predictions_uri"]),
-            org_id=org_id, true_label_column=true_label_column, pred_label_column=MODEL_PREDICTION_COLUMN,
+            org_id=org_id,
+            true_label_column=true_label_column,
+            pred_label_column=MODEL_PREDICTION_COLUMN,
         ).set_caching_options(enable_caching=False)
         with dsl.If(notify != "", name="notify-model"):
             slack_notification(
                 message=model_metrics.outputs["message"],
                 code_block=model_metrics.outputs["download_commands"],
-                channel=channel, cc=notify, thread_id=slack_thread,
+                channel=channel,
+                cc=notify,
+                thread_id=slack_thread,
             ).set_caching_options(enable_caching=False)
     with dsl.Else(name="production"):
         production_metrics = gen_irr_metrics(
-            dataset_uri=s3_path_data, org_id=org_id, true_label_column=true_label_column,
+            dataset_uri=s3_path_data,
+            org_id=org_id,
+            true_label_column=true_label_column,
             pred_label_column=pred_label_column,
         ).set_caching_options(enable_caching=False)
         with dsl.If(notify != "", name="notify-production"):
             slack_notification(
                 message=production_metrics.outputs["message"],
                 code_block=production_metrics.outputs["download_commands"],
-                channel=channel, cc=notify, thread_id=slack_thread,
+                channel=channel,
+                cc=notify,
+                thread_id=slack_thread,
             ).set_caching_options(enable_caching=False)
 
     def either(name: str) -> dsl.OneOf:
         return dsl.OneOf(model_metrics.outputs[name], production_metrics.outputs[name])
 
     return EvalXlmrOutput(
-        report_uri=either("report_uri"), confusion_matrix_uri=either("confusion_matrix_uri"),
-        html_report_uri=either("html_report_uri"), n=either("n"), accuracy=either("accuracy"),
+        report_uri=either("report_uri"),
+        confusion_matrix_uri=either("confusion_matrix_uri"),
+        html_report_uri=either("html_report_uri"),
+        n=either("n"),
+        accuracy=either("accuracy"),
         weighted_f1=either("weighted_f1"),
     )

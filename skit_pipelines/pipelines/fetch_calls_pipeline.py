@@ -9,7 +9,13 @@ from skit_pipelines.components.slack_notification import slack_notification
 
 FetchCallsPipelineOutput = NamedTuple(
     "FetchCallsPipelineOutput",
-    [("calls_uri", str), ("sampled_calls", int), ("matching_calls", int), ("turns", int), ("random_seed", int)],
+    [
+        ("calls_uri", str),
+        ("sampled_calls", int),
+        ("matching_calls", int),
+        ("turns", int),
+        ("random_seed", int),
+    ],
 )
 
 
@@ -59,7 +65,7 @@ def fetch_calls_pipeline(
         template_id: Only calls of this template.
         use_case: Only calls of this use case.
         call_type: Comma list of INBOUND, OUTBOUND, CALL_TEST; empty means INBOUND,OUTBOUND.
-        ignore_callers: Comma list of caller numbers to leave out; empty means the test lines ev-connect,0000000000.
+        ignore_callers: Comma list of caller numbers to leave out; empty: test lines ev-connect,0000000000.
         reported: Only calls reported by the client.
         min_duration: Minimum call duration in seconds.
         asr_provider: Comma list of ASR providers.
@@ -73,17 +79,37 @@ def fetch_calls_pipeline(
         slack_thread: Slack thread timestamp to reply in.
     """
     fetched = fetch_calls(
-        lang=lang, start_date=start_date, end_date=end_date, start_date_offset=start_date_offset,
-        end_date_offset=end_date_offset, start_time_offset=start_time_offset, end_time_offset=end_time_offset,
-        timezone=timezone, client_id=client_id, flow_ids=flow_ids, flow_name=flow_name, template_id=template_id,
-        use_case=use_case, call_type=call_type, ignore_callers=ignore_callers, reported=reported,
-        min_duration=min_duration, asr_provider=asr_provider, states=states, intents=intents,
-        call_quantity=call_quantity, remove_empty_audios=remove_empty_audios, random_seed=random_seed,
+        lang=lang,
+        start_date=start_date,
+        end_date=end_date,
+        start_date_offset=start_date_offset,
+        end_date_offset=end_date_offset,
+        start_time_offset=start_time_offset,
+        end_time_offset=end_time_offset,
+        timezone=timezone,
+        client_id=client_id,
+        flow_ids=flow_ids,
+        flow_name=flow_name,
+        template_id=template_id,
+        use_case=use_case,
+        call_type=call_type,
+        ignore_callers=ignore_callers,
+        reported=reported,
+        min_duration=min_duration,
+        asr_provider=asr_provider,
+        states=states,
+        intents=intents,
+        call_quantity=call_quantity,
+        remove_empty_audios=remove_empty_audios,
+        random_seed=random_seed,
     ).set_caching_options(enable_caching=False)
     with dsl.If(notify != "", name="notify"):
         slack_notification(
-            message=fetched.outputs["message"], code_block=fetched.outputs["download_command"],
-            channel=channel, cc=notify, thread_id=slack_thread,
+            message=fetched.outputs["message"],
+            code_block=fetched.outputs["download_command"],
+            channel=channel,
+            cc=notify,
+            thread_id=slack_thread,
         ).set_caching_options(enable_caching=False)
     return FetchCallsPipelineOutput(
         calls_uri=fetched.outputs["calls_uri"],

@@ -83,21 +83,38 @@ def irr_from_tog(
         dataset_path: A tagged dataset CSV already downloaded (path or artifact URI); skips the download.
     """
     dataset = tagged_dataset_source(
-        dataset_path=dataset_path, org_id=org_id, job_id=job_id,
-        labelstudio_project_id=labelstudio_project_id, start_date=start_date, end_date=end_date,
-        start_date_offset=start_date_offset, end_date_offset=end_date_offset, timezone=timezone,
+        dataset_path=dataset_path,
+        org_id=org_id,
+        job_id=job_id,
+        labelstudio_project_id=labelstudio_project_id,
+        start_date=start_date,
+        end_date=end_date,
+        start_date_offset=start_date_offset,
+        end_date_offset=end_date_offset,
+        timezone=timezone,
     )
     metrics = gen_irr_metrics(
-        dataset_uri=dataset.dataset_uri, note=dataset.note, org_id=org_id, job_id=job_id,
-        labelstudio_project_id=labelstudio_project_id, timezone=timezone, true_label_column=true_label_column,
-        pred_label_column=pred_label_column, mlwr=mlwr, slu_project_name=slu_project_name,
-        alias_yaml=eevee_intent_alias_yaml_github_path, groups_yaml=eevee_intent_groups_yaml_github_path,
+        dataset_uri=dataset.dataset_uri,
+        note=dataset.note,
+        org_id=org_id,
+        job_id=job_id,
+        labelstudio_project_id=labelstudio_project_id,
+        timezone=timezone,
+        true_label_column=true_label_column,
+        pred_label_column=pred_label_column,
+        mlwr=mlwr,
+        slu_project_name=slu_project_name,
+        alias_yaml=eevee_intent_alias_yaml_github_path,
+        groups_yaml=eevee_intent_groups_yaml_github_path,
         layers_yaml=eevee_intent_layers_yaml_github_path,
     ).set_caching_options(enable_caching=False)
     with dsl.If(notify != "", name="notify"):
         slack_notification(
-            message=metrics.outputs["message"], code_block=metrics.outputs["download_commands"],
-            channel=channel, cc=notify, thread_id=slack_thread,
+            message=metrics.outputs["message"],
+            code_block=metrics.outputs["download_commands"],
+            channel=channel,
+            cc=notify,
+            thread_id=slack_thread,
         ).set_caching_options(enable_caching=False)
     return IrrFromTogOutput(
         report_uri=metrics.outputs["report_uri"],

@@ -63,7 +63,10 @@ def pipeline_parameters(pipeline: Any) -> list[Parameter]:
 def pipeline_outputs(pipeline: Any) -> dict[str, str]:
     """Output name → kfp type name, as the pipeline declares them."""
     outputs = pipeline.component_spec.outputs or {}
-    return {name: spec.type if isinstance(spec.type, str) else json.dumps(spec.type) for name, spec in outputs.items()}
+    return {
+        name: spec.type if isinstance(spec.type, str) else json.dumps(spec.type)
+        for name, spec in outputs.items()
+    }
 
 
 def pipeline_description(pipeline: Any) -> str:

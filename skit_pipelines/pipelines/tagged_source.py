@@ -47,22 +47,34 @@ def tagged_dataset_source(
     ``entities`` (decided when compiling) adds the entity dataset step to the download."""
     with dsl.If(dataset_path != "", name="given-dataset"):
         given = check_tagged_dataset(
-            dataset_path=dataset_path, start_date=start_date, end_date=end_date,
-            start_date_offset=start_date_offset, end_date_offset=end_date_offset,
+            dataset_path=dataset_path,
+            start_date=start_date,
+            end_date=end_date,
+            start_date_offset=start_date_offset,
+            end_date_offset=end_date_offset,
         ).set_caching_options(enable_caching=False)
     with dsl.Else(name="download-dataset"):
         source = check_download_source(
-            job_id=job_id, labelstudio_project_id=labelstudio_project_id,
+            job_id=job_id,
+            labelstudio_project_id=labelstudio_project_id,
         ).set_caching_options(enable_caching=False)
         fetched = fetch_tagged_dataset(  # the checked ids: labelstudio_project_id and job_id merged
-            org_id=org_id, labelstudio_project_id=source.output, start_date=start_date, end_date=end_date,
-            start_date_offset=start_date_offset, end_date_offset=end_date_offset, timezone=timezone,
+            org_id=org_id,
+            labelstudio_project_id=source.output,
+            start_date=start_date,
+            end_date=end_date,
+            start_date_offset=start_date_offset,
+            end_date_offset=end_date_offset,
+            timezone=timezone,
         ).set_caching_options(enable_caching=False)
         downloaded, note = fetched.outputs["dataset_uri"], fetched.outputs["message"]
         if entities:
             built = build_entity_dataset(
-                dataset_uri=downloaded, org_id=org_id, job_id=job_id,
-                labelstudio_project_id=labelstudio_project_id, message_prefix=note,
+                dataset_uri=downloaded,
+                org_id=org_id,
+                job_id=job_id,
+                labelstudio_project_id=labelstudio_project_id,
+                message_prefix=note,
             ).set_caching_options(enable_caching=False)
             downloaded, note = built.outputs["entity_dataset_uri"], built.outputs["message"]
     return TaggedSource(

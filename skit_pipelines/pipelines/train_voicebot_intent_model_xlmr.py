@@ -83,13 +83,25 @@ def train_voicebot_intent_model_xlmr(
         slack_thread: Slack thread timestamp to reply in.
     """
     arguments = dict(
-        dataset_path=dataset_path, model_path=model_path, version=version, org_id=org_id, use_state=use_state,
-        model_name=model_name, num_train_epochs=num_train_epochs, learning_rate=learning_rate,
-        max_seq_length=max_seq_length, batch_size=batch_size, seed=seed,
-        use_early_stopping=use_early_stopping, early_stopping_patience=early_stopping_patience,
+        dataset_path=dataset_path,
+        model_path=model_path,
+        version=version,
+        org_id=org_id,
+        use_state=use_state,
+        model_name=model_name,
+        num_train_epochs=num_train_epochs,
+        learning_rate=learning_rate,
+        max_seq_length=max_seq_length,
+        batch_size=batch_size,
+        seed=seed,
+        use_early_stopping=use_early_stopping,
+        early_stopping_patience=early_stopping_patience,
         early_stopping_delta=early_stopping_delta,
-        validation_split=validation_split, validation_dataset_path=validation_dataset_path,
-        freeze_embeddings=freeze_embeddings, storage_options=storage_options, model_type=model_type,
+        validation_split=validation_split,
+        validation_dataset_path=validation_dataset_path,
+        freeze_embeddings=freeze_embeddings,
+        storage_options=storage_options,
+        model_type=model_type,
     )
     with dsl.If(use_gpu == True, name="gpu"):  # noqa: E712 - kfp builds the condition from ==
         on_gpu = (
@@ -106,10 +118,16 @@ def train_voicebot_intent_model_xlmr(
 
     with dsl.If(notify != "", name="notify"):
         slack_notification(
-            message=either("message"), code_block=either("download_command"),
-            channel=channel, cc=notify, thread_id=slack_thread,
+            message=either("message"),
+            code_block=either("download_command"),
+            channel=channel,
+            cc=notify,
+            thread_id=slack_thread,
         ).set_caching_options(enable_caching=False)
     return TrainIntentModelPipelineOutput(
-        model_uri=either("model_uri"), labels=either("labels"), train_rows=either("train_rows"),
-        epochs_run=either("epochs_run"), device=either("device"),
+        model_uri=either("model_uri"),
+        labels=either("labels"),
+        train_rows=either("train_rows"),
+        epochs_run=either("epochs_run"),
+        device=either("device"),
     )

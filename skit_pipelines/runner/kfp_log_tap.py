@@ -21,7 +21,9 @@ _PREFIX = r"^\d\d:\d\d:\d\d\.\d+ - (?:INFO|ERROR|WARNING) - "
 _EXECUTING = re.compile(_PREFIX + r"Executing task '(?P<task>[^']+)'")
 _FINISHED = re.compile(_PREFIX + r"Task '(?P<task>[^']+)' finished with status (?P<status>SUCCESS|FAILURE)")
 _SKIPPING = re.compile(_PREFIX + r"Skipping (?:conditional )?task '?(?P<task>[^\s:']+)")
-_PIPELINE_DONE = re.compile(_PREFIX + r"Pipeline '(?P<pipeline>[^']+)' finished with status (?P<status>SUCCESS|FAILURE)")
+_PIPELINE_DONE = re.compile(
+    _PREFIX + r"Pipeline '(?P<pipeline>[^']+)' finished with status (?P<status>SUCCESS|FAILURE)"
+)
 _CACHE_HIT = re.compile(_PREFIX + r"Task '?(?P<task>[^\s:']+)'? cache hit")
 
 

@@ -49,7 +49,8 @@ def _dag_steps(dag: Any, components: Any) -> list[str]:
     remaining = dict(tasks.items())
     while remaining:
         ready = [
-            name for name, task in remaining.items()
+            name
+            for name, task in remaining.items()
             if all(dep in order or dep not in tasks for dep in task.dependent_tasks)
         ]
         ready = ready or list(remaining)  # a cycle cannot happen in a valid spec; be safe anyway

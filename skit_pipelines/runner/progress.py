@@ -40,9 +40,17 @@ class RunProgressView:
         self._t0 = time.monotonic()
         use_live = self.console.is_terminal if live is None else live
         self._live: Live | None = (
-            Live(self._render(), console=self.console, redirect_stdout=False, redirect_stderr=False,
-                 refresh_per_second=4, transient=False, get_renderable=self._render)
-            if use_live else None
+            Live(
+                self._render(),
+                console=self.console,
+                redirect_stdout=False,
+                redirect_stderr=False,
+                refresh_per_second=4,
+                transient=False,
+                get_renderable=self._render,
+            )
+            if use_live
+            else None
         )
 
     def __enter__(self) -> RunProgressView:
@@ -77,8 +85,12 @@ class RunProgressView:
         return f" ({end - self.started[step]:.1f}s)"
 
     def _render(self) -> Table:
-        table = Table(title=f"{self.pipeline} — {time.monotonic() - self._t0:.0f}s", title_justify="left",
-                      show_header=True, header_style="bold")
+        table = Table(
+            title=f"{self.pipeline} — {time.monotonic() - self._t0:.0f}s",
+            title_justify="left",
+            show_header=True,
+            header_style="bold",
+        )
         table.add_column("step")
         table.add_column("state")
         table.add_column("time", justify="right")

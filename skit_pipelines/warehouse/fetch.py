@@ -89,16 +89,33 @@ def fetch_calls(
     ``random_seed=-1`` draws a fresh seed; the seed used is returned so the same sample can be drawn again.
     """
     filters = build_call_filters(
-        lang=lang, start_date=start_date, end_date=end_date, start_date_offset=start_date_offset,
-        end_date_offset=end_date_offset, start_time_offset=start_time_offset, end_time_offset=end_time_offset,
-        timezone=timezone, client_id=client_id, flow_ids=flow_ids, flow_name=flow_name, template_id=template_id,
-        use_case=use_case, call_type=call_type, ignore_callers=ignore_callers, reported=reported,
-        min_duration=min_duration, asr_provider=asr_provider, states=states, intents=intents,
+        lang=lang,
+        start_date=start_date,
+        end_date=end_date,
+        start_date_offset=start_date_offset,
+        end_date_offset=end_date_offset,
+        start_time_offset=start_time_offset,
+        end_time_offset=end_time_offset,
+        timezone=timezone,
+        client_id=client_id,
+        flow_ids=flow_ids,
+        flow_name=flow_name,
+        template_id=template_id,
+        use_case=use_case,
+        call_type=call_type,
+        ignore_callers=ignore_callers,
+        reported=reported,
+        min_duration=min_duration,
+        asr_provider=asr_provider,
+        states=states,
+        intents=intents,
     )
     if call_quantity < 0:
         raise InvalidParameterError("call_quantity", f"call_quantity must be >= 0, got {call_quantity}")
     if random_seed < -1:
-        raise InvalidParameterError("random_seed", f"random_seed must be >= 0 (or -1 for a fresh seed), got {random_seed}")
+        raise InvalidParameterError(
+            "random_seed", f"random_seed must be >= 0 (or -1 for a fresh seed), got {random_seed}"
+        )
     seed = random_seed if random_seed >= 0 else random.SystemRandom().randrange(2**31)
 
     url = warehouse_url or get_settings().effective_warehouse_url
@@ -115,12 +132,19 @@ def fetch_calls(
                 dropped = audio.dropped_no_url + audio.dropped_unavailable
                 turns = audio.kept
                 csv_path = checked_path
-                log.info("remove_empty_audios: kept %d turns, dropped %d without a URL and %d unavailable",
-                         audio.kept, audio.dropped_no_url, audio.dropped_unavailable)
+                log.info(
+                    "remove_empty_audios: kept %d turns, dropped %d without a URL and %d unavailable",
+                    audio.kept,
+                    audio.dropped_no_url,
+                    audio.dropped_unavailable,
+                )
             else:
                 turns = sample.turns
             uri = storage.upload_file(
-                csv_path, reference=file_reference(filters, template_id), file_type=f"{lang}-untagged", ext=".csv"
+                csv_path,
+                reference=file_reference(filters, template_id),
+                file_type=f"{lang}-untagged",
+                ext=".csv",
             )
     finally:
         engine.dispose()

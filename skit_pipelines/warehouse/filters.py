@@ -79,7 +79,8 @@ def parse_timezone(value: str, parameter: str = "timezone") -> str:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):
         raise InvalidParameterError(
-            parameter, f"{parameter}: unknown timezone {value!r} (expected an IANA name such as 'Asia/Kolkata')"
+            parameter,
+            f"{parameter}: unknown timezone {value!r} (expected an IANA name such as 'Asia/Kolkata')",
         ) from None
     return value
 
@@ -107,7 +108,8 @@ def parse_time_offset(value: int, parameter: str) -> dt.time:
     if 100 <= value <= 2359 and minutes < 60:
         return dt.time(hours, minutes)
     raise InvalidParameterError(
-        parameter, f"{parameter}: {value} is not a time of day (expected hours 0-23 or HHMM such as 930 or 1745)"
+        parameter,
+        f"{parameter}: {value} is not a time of day (expected hours 0-23 or HHMM such as 930 or 1745)",
     )
 
 
@@ -116,7 +118,8 @@ def _parse_call_types(value: str) -> tuple[str, ...]:
     unknown = [t for t in types if t not in CALL_TYPES]
     if unknown:
         raise InvalidParameterError(
-            "call_type", f"call_type: unknown call type(s) {', '.join(unknown)} (expected {', '.join(CALL_TYPES)})"
+            "call_type",
+            f"call_type: unknown call type(s) {', '.join(unknown)} (expected {', '.join(CALL_TYPES)})",
         )
     return types
 
@@ -169,7 +172,9 @@ def build_call_filters(
     if not lang:
         raise InvalidParameterError("lang", "lang: required (a language code such as en or hi)")
     if not _LANG.match(lang):
-        raise InvalidParameterError("lang", f"lang: {lang!r} is not a language code (expected e.g. en, hi, en-US)")
+        raise InvalidParameterError(
+            "lang", f"lang: {lang!r} is not a language code (expected e.g. en, hi, en-US)"
+        )
 
     if not timezone:
         from skit_pipelines.config import get_settings
@@ -178,8 +183,12 @@ def build_call_filters(
     zone = ZoneInfo(parse_timezone(timezone))
     today = (now or dt.datetime.now(dt.timezone.utc)).astimezone(zone).date()
 
-    first_day = parse_date(start_date, "start_date", today) + dt.timedelta(days=_int(start_date_offset, "start_date_offset"))
-    last_day = parse_date(end_date, "end_date", today) + dt.timedelta(days=_int(end_date_offset, "end_date_offset"))
+    first_day = parse_date(start_date, "start_date", today) + dt.timedelta(
+        days=_int(start_date_offset, "start_date_offset")
+    )
+    last_day = parse_date(end_date, "end_date", today) + dt.timedelta(
+        days=_int(end_date_offset, "end_date_offset")
+    )
     start = dt.datetime.combine(first_day, parse_time_offset(start_time_offset, "start_time_offset"), zone)
     if end_time_offset == 0:
         end = dt.datetime.combine(last_day + dt.timedelta(days=1), dt.time(0), zone)

@@ -31,12 +31,45 @@ CHUNK_CALLS = 500
 
 # Column order of the untagged-turns CSV: spec 2.1, plus client_id, use_case, caller_number, reported.
 TURN_COLUMNS: tuple[str, ...] = (
-    "call_id", "call_uuid", "conversation_id", "conversation_uuid", "audio_url", "reftime", "readable_reftime",
-    "state", "utterances", "format_utterances", "primary_utterance", "context", "bot_response", "intents_info",
-    "prediction", "intent", "intent_score", "slots", "entities", "call_url", "call_type", "language",
-    "asr_provider", "call_end_status", "disposition", "virtual_number", "flow_version", "flow_id", "flow_name",
-    "flow_uuid", "template_id", "client_id", "client_uuid", "use_case", "caller_number", "reported",
-    "asr_latency", "slu_latency", "call_duration",
+    "call_id",
+    "call_uuid",
+    "conversation_id",
+    "conversation_uuid",
+    "audio_url",
+    "reftime",
+    "readable_reftime",
+    "state",
+    "utterances",
+    "format_utterances",
+    "primary_utterance",
+    "context",
+    "bot_response",
+    "intents_info",
+    "prediction",
+    "intent",
+    "intent_score",
+    "slots",
+    "entities",
+    "call_url",
+    "call_type",
+    "language",
+    "asr_provider",
+    "call_end_status",
+    "disposition",
+    "virtual_number",
+    "flow_version",
+    "flow_id",
+    "flow_name",
+    "flow_uuid",
+    "template_id",
+    "client_id",
+    "client_uuid",
+    "use_case",
+    "caller_number",
+    "reported",
+    "asr_latency",
+    "slu_latency",
+    "call_duration",
 )
 
 
@@ -84,9 +117,7 @@ def call_conditions(filters: CallFilters) -> list[sa.ColumnElement[bool]]:
     if filters.asr_providers:
         conditions.append(c.asr_provider.in_(filters.asr_providers))
     if filters.filters_turns:
-        conditions.append(
-            sa.exists().where(turns.c.call_id == c.id, *turn_conditions(filters))
-        )
+        conditions.append(sa.exists().where(turns.c.call_id == c.id, *turn_conditions(filters)))
     return conditions
 
 
@@ -124,13 +155,42 @@ def turns_query(call_ids: Sequence[int], filters: CallFilters) -> sa.Select:
     c, t = calls.c, turns.c
     return (
         sa.select(
-            t.call_id, c.uuid, t.id, t.uuid, t.audio_url, t.reftime, t.state, _as_text(t.utterances),
-            _as_text(t.context), t.bot_response, _as_text(t.prediction), _as_text(t.prediction["intents"]),
-            t.intent, t.intent_score,
-            _as_text(t.slots), _as_text(t.entities), c.call_url, c.call_type, c.language, c.asr_provider,
-            c.call_end_status, c.disposition, c.virtual_number, c.flow_version, c.flow_id, c.flow_name,
-            c.flow_uuid, c.template_id, c.client_id, c.client_uuid, c.use_case, c.caller_number, c.reported,
-            t.asr_latency, t.slu_latency, c.call_duration,
+            t.call_id,
+            c.uuid,
+            t.id,
+            t.uuid,
+            t.audio_url,
+            t.reftime,
+            t.state,
+            _as_text(t.utterances),
+            _as_text(t.context),
+            t.bot_response,
+            _as_text(t.prediction),
+            _as_text(t.prediction["intents"]),
+            t.intent,
+            t.intent_score,
+            _as_text(t.slots),
+            _as_text(t.entities),
+            c.call_url,
+            c.call_type,
+            c.language,
+            c.asr_provider,
+            c.call_end_status,
+            c.disposition,
+            c.virtual_number,
+            c.flow_version,
+            c.flow_id,
+            c.flow_name,
+            c.flow_uuid,
+            c.template_id,
+            c.client_id,
+            c.client_uuid,
+            c.use_case,
+            c.caller_number,
+            c.reported,
+            t.asr_latency,
+            t.slu_latency,
+            c.call_duration,
         )
         .join(calls, calls.c.id == turns.c.call_id)
         .where(t.call_id.in_(call_ids), *turn_conditions(filters))
@@ -152,19 +212,54 @@ def _nbest_text(utterances_json: str | None) -> tuple[str, str]:
 
 
 def _csv_row(row: Sequence[Any], zone: dt.tzinfo) -> list[Any]:
-    (call_id, call_uuid, turn_id, turn_uuid, audio_url, reftime, state, utterances, context, bot_response,
-     prediction, intents_info, intent, intent_score, slots, entities, *call_fields) = row
+    (
+        call_id,
+        call_uuid,
+        turn_id,
+        turn_uuid,
+        audio_url,
+        reftime,
+        state,
+        utterances,
+        context,
+        bot_response,
+        prediction,
+        intents_info,
+        intent,
+        intent_score,
+        slots,
+        entities,
+        *call_fields,
+    ) = row
     local = reftime.astimezone(zone) if reftime is not None else None
     format_utterances, primary = _nbest_text(utterances)
     return [
-        call_id, call_uuid, turn_id, turn_uuid, audio_url, local.isoformat() if local else "",
-        local.strftime("%d-%b-%Y %I:%M %p") if local else "", state, utterances, format_utterances, primary,
-        context, bot_response, "" if intents_info in (None, "null") else intents_info, prediction, intent,
-        intent_score, slots, entities, *call_fields,
+        call_id,
+        call_uuid,
+        turn_id,
+        turn_uuid,
+        audio_url,
+        local.isoformat() if local else "",
+        local.strftime("%d-%b-%Y %I:%M %p") if local else "",
+        state,
+        utterances,
+        format_utterances,
+        primary,
+        context,
+        bot_response,
+        "" if intents_info in (None, "null") else intents_info,
+        prediction,
+        intent,
+        intent_score,
+        slots,
+        entities,
+        *call_fields,
     ]
 
 
-def sample_call_ids(engine: sa.Engine, filters: CallFilters, call_quantity: int, seed: int) -> tuple[list[int], int]:
+def sample_call_ids(
+    engine: sa.Engine, filters: CallFilters, call_quantity: int, seed: int
+) -> tuple[list[int], int]:
     """The sampled call ids (sorted) and how many calls matched."""
     with engine.connect() as conn:
         sample, matching = reservoir_sample(

@@ -56,7 +56,9 @@ metadata = sa.MetaData()
 calls = sa.Table(
     "calls",
     metadata,
-    sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column(
+        "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True
+    ),
     sa.Column("uuid", sa.String(36), nullable=False, unique=True),
     sa.Column("client_id", sa.String(64), nullable=False, comment="Organisation / client id"),
     sa.Column("client_uuid", sa.String(36)),
@@ -89,10 +91,16 @@ calls = sa.Table(
 turns = sa.Table(
     "turns",
     metadata,
-    sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column(
+        "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True
+    ),
     sa.Column("uuid", sa.String(36), nullable=False, unique=True, comment="conversation_uuid"),
-    sa.Column("call_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), sa.ForeignKey("calls.id"),
-              nullable=False),
+    sa.Column(
+        "call_id",
+        sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+        sa.ForeignKey("calls.id"),
+        nullable=False,
+    ),
     sa.Column("reftime", UTCDateTime, nullable=False),
     sa.Column("state", sa.String(100)),
     sa.Column("utterances", JSONType, comment="ASR n-best: list of lists of {transcript, confidence}"),

@@ -43,7 +43,9 @@ def summarise_turns_csv(path: Path | str) -> TurnsCsvSummary:
     with open(path, newline="", encoding="utf-8") as handle:
         for row in csv.DictReader(handle):
             summary.turns += 1
-            call_client.setdefault(row.get("call_uuid") or row.get("call_id") or "", row.get("client_id") or "")
+            call_client.setdefault(
+                row.get("call_uuid") or row.get("call_id") or "", row.get("client_id") or ""
+            )
             summary.turns_per_language[row.get("language") or ""] += 1
             reftime = row.get("reftime") or ""
             if reftime:

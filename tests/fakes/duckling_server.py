@@ -85,17 +85,45 @@ KNOWN_TEXTS: dict[str, Answer] = {
         _entity(t, "5", "number", {"value": 5, "type": "value"}),
     ],
     "next friday": lambda t, now: [_entity(t, t, "time", _time_value(_next_friday(now), "day"))],
-    "after 5 pm": lambda t, now: [_entity(t, t, "time", {
-        "values": [{"type": "interval", "from": {"value": _stamp(_at(now, 0, 17)), "grain": "hour"}}],
-        "type": "interval", "from": {"value": _stamp(_at(now, 0, 17)), "grain": "hour"},
-    })],
-    "three months": lambda t, now: [_entity(t, t, "duration", {
-        "value": 3, "month": 3, "type": "value", "unit": "month",
-        "normalized": {"value": 7776000, "unit": "second"},
-    })],
+    "after 5 pm": lambda t, now: [
+        _entity(
+            t,
+            t,
+            "time",
+            {
+                "values": [{"type": "interval", "from": {"value": _stamp(_at(now, 0, 17)), "grain": "hour"}}],
+                "type": "interval",
+                "from": {"value": _stamp(_at(now, 0, 17)), "grain": "hour"},
+            },
+        )
+    ],
+    "three months": lambda t, now: [
+        _entity(
+            t,
+            t,
+            "duration",
+            {
+                "value": 3,
+                "month": 3,
+                "type": "value",
+                "unit": "month",
+                "normalized": {"value": 7776000, "unit": "second"},
+            },
+        )
+    ],
     "90 minutes": lambda t, now: [
-        _entity(t, t, "duration", {"value": 90, "minute": 90, "type": "value", "unit": "minute",
-                                   "normalized": {"value": 5400, "unit": "second"}}),
+        _entity(
+            t,
+            t,
+            "duration",
+            {
+                "value": 90,
+                "minute": 90,
+                "type": "value",
+                "unit": "minute",
+                "normalized": {"value": 5400, "unit": "second"},
+            },
+        ),
         _entity(t, "90", "number", {"value": 90, "type": "value"}),
     ],
     "five thousand rupees": lambda t, now: [
@@ -107,8 +135,12 @@ KNOWN_TEXTS: dict[str, Answer] = {
         _entity(t, "250", "number", {"value": 250, "type": "value"}),
     ],
     "between 5 and 10 dollars": lambda t, now: [
-        _entity(t, t, "amount-of-money", {"type": "interval", "from": {"value": 5, "unit": "$"},
-                                          "to": {"value": 10, "unit": "$"}}),
+        _entity(
+            t,
+            t,
+            "amount-of-money",
+            {"type": "interval", "from": {"value": 5, "unit": "$"}, "to": {"value": 10, "unit": "$"}},
+        ),
         _entity(t, "5", "number", {"value": 5, "type": "value"}),
         _entity(t, "10", "number", {"value": 10, "type": "value"}),
     ],
@@ -152,8 +184,12 @@ class FakeDuckling:
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True
-        threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02},
-                         name="fake-duckling", daemon=True).start()
+        threading.Thread(
+            target=self._httpd.serve_forever,
+            kwargs={"poll_interval": 0.02},
+            name="fake-duckling",
+            daemon=True,
+        ).start()
         return self
 
     def stop(self) -> None:
@@ -201,8 +237,11 @@ class FakeDuckling:
         except (ValueError, KeyError):
             handler._send(500, b"Internal Server Error", "text/plain")
             return
-        now = (dt.datetime.fromtimestamp(millis / 1000, tz=zone) if millis is not None
-               else dt.datetime.now(tz=zone))
+        now = (
+            dt.datetime.fromtimestamp(millis / 1000, tz=zone)
+            if millis is not None
+            else dt.datetime.now(tz=zone)
+        )
         answer = KNOWN_TEXTS.get(form["text"])
         entities = answer(form["text"], now) if answer else []
         if dims:

@@ -370,8 +370,10 @@ class FakeKfpServer:
         name = body.get("display_name") or ""
         if not name:
             return self._error(400, "Invalid input error: experiment display_name is empty")
-        if any(e["display_name"] == name and e.get("namespace", "") == body.get("namespace", "")
-               for e in self.experiments.values()):
+        if any(
+            e["display_name"] == name and e.get("namespace", "") == body.get("namespace", "")
+            for e in self.experiments.values()
+        ):
             return self._error(409, f"Already exist error: experiment {name!r} already exists")
         experiment = {
             "experiment_id": str(uuid.uuid4()),
