@@ -35,14 +35,16 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
 @app.command("config")
 def config_command() -> None:
     """Print the effective settings (from SKIT_* variables and .env), secrets masked."""
-    from skit_pipelines.config import get_settings
+    from skit_pipelines.api.settings import get_api_settings
+    from skit_pipelines.config import describe_settings, get_settings
 
     try:
-        settings = get_settings()
+        rows = get_settings().describe()
+        rows += describe_settings(get_api_settings(), skip=frozenset({"home"}))
     except Exception as exc:  # pydantic ValidationError: show which setting is wrong
         raise _fail(f"invalid settings: {exc}") from None
     table = Table("setting", "value", "meaning", title="skit-pipelines settings", title_justify="left")
-    for name, value, description in settings.describe():
+    for name, value, description in rows:
         table.add_row(name, value, description)
     console.print(table)
 

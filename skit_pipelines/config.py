@@ -109,15 +109,28 @@ class Settings(BaseSettings):
             "database_url": self.effective_database_url,
             "artifact_root": self.effective_artifact_root,
         }
-        rows = []
-        for name, field in type(self).model_fields.items():
-            value = effective.get(name, getattr(self, name))
-            if isinstance(value, SecretStr):
-                shown = "********" if value.get_secret_value() else "(not set)"
-            else:
-                shown = mask_url_password(str(value)) if value != "" else "(not set)"
-            rows.append((f"SKIT_{name.upper()}", shown, field.description or ""))
-        return rows
+        return describe_settings(self, effective)
+
+
+def describe_settings(
+    settings: BaseSettings, effective: dict[str, Any] | None = None, skip: frozenset[str] = frozenset()
+) -> list[tuple[str, str, str]]:
+    """Rows of (``SKIT_NAME``, value with secrets and URL passwords masked, description) of any settings class.
+
+    Shared by the core settings and the API's own settings, so that ``skit-pipelines config`` shows both
+    the same way and never prints a secret.
+    """
+    rows = []
+    for name, field in type(settings).model_fields.items():
+        if name in skip:
+            continue
+        value = (effective or {}).get(name, getattr(settings, name))
+        if isinstance(value, SecretStr):
+            shown = "********" if value.get_secret_value() else "(not set)"
+        else:
+            shown = mask_url_password(str(value)) if value != "" else "(not set)"
+        rows.append((f"SKIT_{name.upper()}", shown, field.description or ""))
+    return rows
 
 
 def mask_url_password(value: str) -> str:

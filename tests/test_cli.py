@@ -66,11 +66,14 @@ def test_config_masks_secrets() -> None:
         env={
             "SKIT_SLACK_TOKEN": "xoxb-very-secret",
             "SKIT_WAREHOUSE_URL": "postgresql://ml:hunter2@db.internal/calls",
+            "SKIT_WEBHOOK_SECRET": "whsec-also-secret",
         },
     )
     assert result.returncode == 0
-    assert "xoxb-very-secret" not in result.stdout and "hunter2" not in result.stdout
+    for secret in ("xoxb-very-secret", "hunter2", "whsec-also-secret"):
+        assert secret not in result.stdout
     assert "SKIT_SLACK_TOKEN" in result.stdout and "********" in result.stdout
+    assert "SKIT_WEBHOOK_SECRET" in result.stdout  # the API's settings are listed too
     assert "db.internal" in result.stdout
 
 
