@@ -115,7 +115,7 @@ class Settings(BaseSettings):
 def describe_settings(
     settings: BaseSettings, effective: dict[str, Any] | None = None, skip: frozenset[str] = frozenset()
 ) -> list[tuple[str, str, str]]:
-    """Rows of (``SKIT_NAME``, value with secrets and URL passwords masked, description) of any settings class.
+    """(``SKIT_NAME``, value with secrets and URL passwords masked, description) rows of a settings class.
 
     Shared by the core settings and the API's own settings, so that ``skit-pipelines config`` shows both
     the same way and never prints a secret.
