@@ -16,9 +16,8 @@ import pytest
 from skit_pipelines.api.auth import hash_password
 from skit_pipelines.api.settings import get_api_settings
 from skit_pipelines.config import get_settings
-from skit_pipelines.warehouse import schema
 from tests.api_helpers import PASSWORD, WEBHOOK_SECRET, ApiClient, ThreadedApi, WebhookReceiver
-from tests.warehouse_factory import build_warehouse, call_row
+from tests.warehouse_factory import build_settings_warehouse
 
 
 @pytest.fixture(scope="session")
@@ -59,17 +58,13 @@ def api_env(monkeypatch: pytest.MonkeyPatch, password_hash: str) -> Iterator[Non
 
 @pytest.fixture
 def warehouse(isolated_settings: Path) -> str:
-    url = get_settings().effective_warehouse_url
-    schema.ensure_sqlite_parent(url)
-    build_warehouse(url, [call_row(i) for i in range(1, 21)]).dispose()
-    return url
+    return build_settings_warehouse(20)
 
 
 @pytest.fixture
 def webhook() -> Iterator[WebhookReceiver]:
-    receiver = WebhookReceiver(fail_first=0).start()
-    yield receiver
-    receiver.stop()
+    with WebhookReceiver(fail_first=0) as receiver:
+        yield receiver
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any, Self, TypeVar
 
@@ -22,6 +22,7 @@ import httpx
 import uvicorn
 
 from tests.conftest import free_port
+from tests.fakes.http import LoopbackHTTPServer, read_body, reply
 
 T = TypeVar("T")
 PASSWORD = "correct horse battery staple"
@@ -138,55 +139,35 @@ class Received:
         return json.loads(self.body)
 
 
-class WebhookReceiver:
+class WebhookReceiver(LoopbackHTTPServer):
     """An HTTP server that answers ``fail_first`` deliveries with 500, then 200; records every request."""
 
+    thread_name = "webhook-receiver"
+
     def __init__(self, fail_first: int = 0, fail_status: int = 500) -> None:
+        super().__init__()
         self.fail_first = fail_first
         self.fail_status = fail_status
         self.requests: list[Received] = []
         self._lock = threading.Lock()
-        self._httpd: ThreadingHTTPServer | None = None
 
-    def start(self) -> Self:
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length)
-                with receiver._lock:
-                    failing = len(receiver.requests) < receiver.fail_first
-                    status = receiver.fail_status if failing else 200
-                    receiver.requests.append(
-                        Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body, status)
-                    )
-                payload = b'{"ok": false}' if failing else b'{"ok": true}'
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._httpd.daemon_threads = True
-        threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        ).start()
-        return self
-
-    def stop(self) -> None:
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
+    def handle(self, handler: BaseHTTPRequestHandler) -> None:
+        body = read_body(handler)
+        with self._lock:
+            failing = len(self.requests) < self.fail_first
+            status = self.fail_status if failing else 200
+            headers = {k.lower(): v for k, v in handler.headers.items()}
+            self.requests.append(Received(handler.path, headers, body, status))
+        reply(
+            handler,
+            status,
+            b'{"ok": false}' if failing else b'{"ok": true}',
+            content_type="application/json",
+        )
 
     @property
     def url(self) -> str:
-        assert self._httpd is not None
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}/hook"
+        return f"{self.base_url}/hook"
 
     @property
     def delivered(self) -> list[Received]:

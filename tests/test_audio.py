@@ -7,7 +7,7 @@ import logging
 import threading
 from collections import Counter
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
@@ -15,73 +15,51 @@ import pytest
 from skit_pipelines.warehouse import audio
 from skit_pipelines.warehouse.audio import AudioCheckResult, check_audio_url, drop_turns_without_audio
 from tests.conftest import free_port
+from tests.fakes.http import LoopbackHTTPServer, reply
 
 
-class _AudioServer(ThreadingHTTPServer):
-    daemon_threads = True
+class _AudioServer(LoopbackHTTPServer):
+    """Audio URLs in every state the check must tell apart; ``hits`` counts requests per (method, path)."""
+
+    thread_name = "fake-audio"
 
     def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
+        super().__init__()
         self.hits: Counter[tuple[str, str]] = Counter()  # (HTTP method, path) → count
         self.lock = threading.Lock()
 
     @property
     def base(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
+        return self.base_url
 
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _AudioServer
-
-    def _count(self) -> int:
-        with self.server.lock:
-            self.server.hits[(self.command, self.path.split("?")[0])] += 1
-            return self.server.hits[(self.command, self.path.split("?")[0])]
-
-    def _reply(self, status: int, body: bytes = b"", headers: dict[str, str] | None = None) -> None:
-        self.send_response(status)
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
-
-    def do_HEAD(self) -> None:
-        hits = self._count()
-        path = self.path.split("?")[0]
-        if path.startswith("/ok/"):
-            self._reply(200, headers={"Content-Type": "audio/wav"})
-        elif path == "/redirect":
-            self._reply(302, headers={"Location": "/ok/target.wav"})
-        elif path == "/no-head.wav":
-            self._reply(405, headers={"Allow": "GET"})
-        elif path == "/flaky.wav":
-            self._reply(503 if hits == 1 else 200)
-        elif path == "/down.wav":
-            self._reply(503)
+    def handle(self, handler: BaseHTTPRequestHandler) -> None:
+        path = handler.path.split("?")[0]
+        with self.lock:
+            self.hits[(handler.command, path)] += 1
+            hits = self.hits[(handler.command, path)]
+        if handler.command == "HEAD":
+            if path.startswith("/ok/"):
+                reply(handler, 200, headers={"Content-Type": "audio/wav"})
+            elif path == "/redirect":
+                reply(handler, 302, headers={"Location": "/ok/target.wav"})
+            elif path == "/no-head.wav":
+                reply(handler, 405, headers={"Allow": "GET"})
+            elif path == "/flaky.wav":
+                reply(handler, 503 if hits == 1 else 200)
+            elif path == "/down.wav":
+                reply(handler, 503)
+            else:
+                reply(handler, 404)
+        elif handler.path == "/no-head.wav" and handler.headers.get("Range") == "bytes=0-0":
+            reply(handler, 206, b"R", headers={"Content-Range": "bytes 0-0/1000"})
         else:
-            self._reply(404)
-
-    def do_GET(self) -> None:
-        self._count()
-        if self.path == "/no-head.wav" and self.headers.get("Range") == "bytes=0-0":
-            self._reply(206, b"R", {"Content-Range": "bytes 0-0/1000"})
-        else:
-            self._reply(404)
-
-    def log_message(self, *args: object) -> None:
-        pass
+            reply(handler, 404)
 
 
 @pytest.fixture
 def server() -> Iterator[_AudioServer]:
-    httpd = _AudioServer()
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-    thread.start()
-    yield httpd
-    httpd.shutdown()
-    httpd.server_close()
+    with _AudioServer() as httpd:
+        yield httpd
 
 
 HEADER = ["call_id", "conversation_uuid", "audio_url", "utterances", "state"]

@@ -10,9 +10,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from skit_pipelines.config import get_settings
-from skit_pipelines.warehouse import schema
-from tests.warehouse_factory import build_warehouse, call_row
+from tests.warehouse_factory import build_settings_warehouse
 
 if TYPE_CHECKING:
     from tests.fakes.kfp_server import FakeKfpServer
@@ -38,10 +36,7 @@ def cli(
 
 @pytest.fixture
 def warehouse(isolated_settings: Path) -> str:
-    url = get_settings().effective_warehouse_url
-    schema.ensure_sqlite_parent(url)
-    build_warehouse(url, [call_row(i) for i in range(1, 61)]).dispose()
-    return url
+    return build_settings_warehouse(60)
 
 
 def test_list_and_describe() -> None:

@@ -1,21 +1,20 @@
 """``fetch_calls`` end to end: validated parameters, exact samples, the artifact store, audio checks."""
 
 import csv
-import http.server
-import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 import sqlalchemy as sa
 
-from skit_pipelines.config import get_settings
 from skit_pipelines.warehouse import schema
 from skit_pipelines.warehouse.fetch import NO_CALLS_MESSAGE, fetch_calls
 from skit_pipelines.warehouse.filters import InvalidParameterError
 from skit_pipelines.warehouse.sampling import TURN_COLUMNS
-from tests.conftest import free_port
-from tests.warehouse_factory import build_warehouse, call_row
+from tests.fakes.http import LoopbackHTTPServer, reply
+from tests.warehouse_factory import build_settings_warehouse
 
 DAY = {"start_date": "2026-03-10", "end_date": "2026-03-10", "timezone": "UTC"}
 
@@ -27,10 +26,7 @@ def read_rows(uri: str) -> list[dict[str, str]]:
 
 @pytest.fixture
 def warehouse(isolated_settings: Path) -> str:
-    url = get_settings().effective_warehouse_url
-    schema.ensure_sqlite_parent(url)
-    build_warehouse(url, [call_row(i) for i in range(1, 31)]).dispose()
-    return url
+    return build_settings_warehouse(30)
 
 
 def test_sample_is_stored_in_the_artifact_store(warehouse: str, isolated_settings: Path) -> None:
@@ -80,25 +76,19 @@ def test_bad_parameters_fail_before_any_query(kwargs: dict, parameter: str, tmp_
     assert info.value.parameter == parameter
 
 
-class _AudioHandler(http.server.BaseHTTPRequestHandler):
-    available: set[str] = set()
+class _AudioServer(LoopbackHTTPServer):
+    """Answers HEAD with 200 for the paths in ``available`` (set by the test), 404 for any other."""
 
-    def do_HEAD(self) -> None:
-        self.send_response(200 if self.path in self.available else 404)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
+    available: ClassVar[set[str]] = set()
 
-    def log_message(self, *args: object) -> None:
-        pass
+    def handle(self, handler: BaseHTTPRequestHandler) -> None:
+        reply(handler, 200 if handler.path in self.available else 404)
 
 
 @pytest.fixture
 def audio_server() -> Iterator[str]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), _AudioHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+    with _AudioServer() as server:
+        yield server.base_url
 
 
 def test_remove_empty_audios_drops_and_counts(warehouse: str, audio_server: str) -> None:
@@ -114,7 +104,7 @@ def test_remove_empty_audios_drops_and_counts(warehouse: str, audio_server: str)
                 audio = None
             conn.execute(schema.turns.update().where(schema.turns.c.id == turn_id).values(audio_url=audio))
     engine.dispose()
-    _AudioHandler.available = {f"/ok/{turn_id}.flac" for turn_id in rows if turn_id % 3 == 0}
+    _AudioServer.available = {f"/ok/{turn_id}.flac" for turn_id in rows if turn_id % 3 == 0}
 
     result = fetch_calls(lang="en", call_quantity=30, random_seed=1, remove_empty_audios=True, **DAY)
     kept = read_rows(result.calls_uri)

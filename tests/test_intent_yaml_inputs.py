@@ -1,8 +1,7 @@
 """Alias/groups/layers YAMLs from local paths, artifact URIs and http(s) URLs; failures name the parameter."""
 
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
@@ -15,50 +14,35 @@ from skit_pipelines.metrics.yaml_inputs import (
     load_layers,
     read_yaml_input,
 )
+from tests.fakes.http import LoopbackHTTPServer, reply
 
 ALIAS = "_confirm_:\n  - _confirm_wifi_\n  - yes_please\n_cancel_: [_cancel_browse_]\n"
 LAYERS = "intent_x:\n  acoustic_oos: [audio_silent, _]\n  lexical_oos: [ood]\nintent_y:\n  oos: [oos, _]\n"
 
 
-class YamlServer:
+class YamlServer(LoopbackHTTPServer):
     """A real HTTP server on 127.0.0.1: ``routes`` maps a path to a list of (status, body) answers."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.routes: dict[str, list[tuple[int, str]]] = {}
         self.hits: list[tuple[str, str]] = []
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                server.hits.append((self.path, self.headers.get("Authorization", "")))
-                answers = server.routes.get(self.path, [(404, "Not Found")])
-                status, body = answers.pop(0) if len(answers) > 1 else answers[0]
-                data = body.encode()
-                self.send_response(status)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        return self.base_url
+
+    def handle(self, handler: BaseHTTPRequestHandler) -> None:
+        self.hits.append((handler.path, handler.headers.get("Authorization", "")))
+        answers = self.routes.get(handler.path, [(404, "Not Found")])
+        status, body = answers.pop(0) if len(answers) > 1 else answers[0]
+        reply(handler, status, body.encode())
 
 
 @pytest.fixture
 def yaml_server() -> Iterator[YamlServer]:
-    server = YamlServer()
-    server.thread.start()
-    try:
+    with YamlServer() as server:
         yield server
-    finally:
-        server.httpd.shutdown()
-        server.httpd.server_close()
 
 
 def test_empty_path_means_no_yaml() -> None:

@@ -1,10 +1,9 @@
 """The Label Studio client against a real server: auth kinds, errors that name the problem, paging, exports,
 and retries (through a fault-injecting proxy on 127.0.0.1 in front of the real server)."""
 
-import threading
 import uuid
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING
 
 import httpx
@@ -20,6 +19,7 @@ from skit_pipelines.annotation.errors import (
 from skit_pipelines.annotation.label_config import turn_label_config
 from skit_pipelines.annotation.upload import ProjectUpload, upload_tasks
 from tests.conftest import free_port
+from tests.fakes.http import LoopbackHTTPServer, read_body, reply
 
 if TYPE_CHECKING:
     from tests.labelstudio_server import LabelStudioServer
@@ -131,51 +131,37 @@ def test_refused_import_says_why(client: LabelStudioClient, project: int) -> Non
 # ---------------------------------------------------------------------------------- fault injection
 
 
-class FlakyProxy:
+class FlakyProxy(LoopbackHTTPServer):
     """Forwards to the real server, but answers ``status`` to the first ``times`` requests matching a path."""
 
+    thread_name = "flaky-proxy"
+
     def __init__(self, target: str) -> None:
+        super().__init__()
         self.target = target
         self.rules: list[list] = []  # [method, path prefix, status, times left]
         self.seen: list[tuple[str, str]] = []
-        proxy = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:
-                pass
+    @property
+    def url(self) -> str:
+        return self.base_url
 
-            def _handle(self) -> None:
-                body = self.rfile.read(int(self.headers.get("content-length") or 0))
-                proxy.seen.append((self.command, self.path))
-                for rule in proxy.rules:
-                    if rule[0] == self.command and self.path.startswith(rule[1]) and rule[3] > 0:
-                        rule[3] -= 1
-                        self.send_response(rule[2])
-                        self.send_header("content-length", "0")
-                        self.end_headers()
-                        return
-                headers = {
-                    k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")
-                }
-                answer = httpx.request(self.command, proxy.target + self.path, headers=headers, content=body)
-                self.send_response(answer.status_code)
-                for key, value in answer.headers.items():
-                    if key.lower() not in (
-                        "content-length",
-                        "transfer-encoding",
-                        "connection",
-                        "content-encoding",
-                    ):
-                        self.send_header(key, value)
-                self.send_header("content-length", str(len(answer.content)))
-                self.end_headers()
-                self.wfile.write(answer.content)
-
-            do_GET = do_POST = do_DELETE = do_PATCH = _handle
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+    def handle(self, handler: BaseHTTPRequestHandler) -> None:
+        body = read_body(handler)
+        self.seen.append((handler.command, handler.path))
+        for rule in self.rules:
+            if rule[0] == handler.command and handler.path.startswith(rule[1]) and rule[3] > 0:
+                rule[3] -= 1
+                reply(handler, rule[2])
+                return
+        headers = {k: v for k, v in handler.headers.items() if k.lower() not in ("host", "content-length")}
+        answer = httpx.request(handler.command, self.target + handler.path, headers=headers, content=body)
+        passed = {
+            key: value
+            for key, value in answer.headers.items()
+            if key.lower() not in ("content-length", "transfer-encoding", "connection", "content-encoding")
+        }
+        reply(handler, answer.status_code, answer.content, headers=passed)
 
     def fail(self, method: str, path: str, status: int, times: int) -> None:
         self.rules.append([method, path, status, times])
@@ -183,16 +169,11 @@ class FlakyProxy:
     def count(self, method: str, path: str) -> int:
         return sum(1 for m, p in self.seen if m == method and p.startswith(path))
 
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
 
 @pytest.fixture
 def proxy(labelstudio: "LabelStudioServer") -> Iterator[FlakyProxy]:
-    flaky = FlakyProxy(labelstudio.url)
-    yield flaky
-    flaky.close()
+    with FlakyProxy(labelstudio.url) as flaky:
+        yield flaky
 
 
 def test_reads_are_retried_on_5xx(proxy: FlakyProxy, labelstudio: "LabelStudioServer", project: int) -> None:

@@ -12,8 +12,7 @@ from skit_pipelines.pipelines import get_pipeline
 from skit_pipelines.pipelines.parameters import InvalidArgumentsError
 from skit_pipelines.runner.base import RunState, StepEvent, get_runner
 from skit_pipelines.runner.local import LocalRunner, pipeline_steps
-from skit_pipelines.warehouse import schema
-from tests.warehouse_factory import build_warehouse, call_row
+from tests.warehouse_factory import build_settings_warehouse
 
 if TYPE_CHECKING:
     from tests.fakes.slack_server import FakeSlackServer
@@ -25,10 +24,7 @@ DAY = {"start_date": "2026-03-10", "end_date": "2026-03-10", "timezone": "UTC"}
 
 @pytest.fixture
 def warehouse(isolated_settings: Path) -> str:
-    url = get_settings().effective_warehouse_url
-    schema.ensure_sqlite_parent(url)
-    build_warehouse(url, [call_row(i) for i in range(1, 21)]).dispose()
-    return url
+    return build_settings_warehouse(20)
 
 
 def test_fetch_calls_pipeline_runs_locally(warehouse: str, isolated_settings: Path) -> None:

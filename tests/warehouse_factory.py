@@ -7,6 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from skit_pipelines.config import get_settings
 from skit_pipelines.warehouse import schema
 
 UTC = dt.UTC
@@ -87,3 +88,15 @@ def build_warehouse(url: str, calls: list[dict[str, Any]], turns_per_call: int =
         if turns:
             conn.execute(schema.turns.insert(), turns)
     return engine
+
+
+def build_settings_warehouse(calls: int) -> str:
+    """Fill the warehouse the settings point at (the test's own ``SKIT_HOME``) with ``calls`` calls.
+
+    Why here: fixtures of many modules need "a small warehouse where the code under test looks by default";
+    returns its URL for the tests that open it directly.
+    """
+    url = get_settings().effective_warehouse_url
+    schema.ensure_sqlite_parent(url)
+    build_warehouse(url, [call_row(i) for i in range(1, calls + 1)]).dispose()
+    return url

@@ -22,11 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from skit_pipelines.config import get_settings, mask_url_password
-from skit_pipelines.metrics.store import MetricsWriteError, json_safe
+from skit_pipelines.metrics.store import MetricsWriteError, insert_rows, json_safe, metrics_table
 from skit_pipelines.metrics.tagged import DatasetInfo, dataset_info
-from skit_pipelines.warehouse import schema
-from skit_pipelines.warehouse.schema import JSONType, UTCDateTime
 
 if TYPE_CHECKING:
     from skit_pipelines.metrics.entity_eval import EntityEvaluation
@@ -43,31 +40,18 @@ __all__ = [
 
 metadata = sa.MetaData()
 
-entity_metrics = sa.Table(
+entity_metrics = metrics_table(
     "entity_metrics",
     metadata,
-    sa.Column(
-        "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True
-    ),
-    sa.Column("slu_name", sa.String(200)),
-    sa.Column("dataset_job_id", sa.String(200)),
-    sa.Column("language", sa.String(32)),
-    sa.Column("metric_name", sa.String(200), nullable=False),
-    sa.Column("n_calls", sa.Integer),
-    sa.Column("n_turns", sa.Integer),
-    sa.Column("false_positive_rate", sa.Float),
-    sa.Column("false_negative_rate", sa.Float),
-    sa.Column("mismatch_rate", sa.Float),
-    sa.Column("support", sa.Integer),
-    sa.Column("negatives", sa.Integer),
-    sa.Column("entity_error_rate", sa.Float),
-    sa.Column("created_at", UTCDateTime, nullable=False),
-    sa.Column("calls_from_date", UTCDateTime),
-    sa.Column("calls_to_date", UTCDateTime),
-    sa.Column("tagged_from_date", UTCDateTime),
-    sa.Column("tagged_to_date", UTCDateTime),
-    sa.Column("report_uri", sa.Text),
-    sa.Column("raw", JSONType),
+    [
+        sa.Column("false_positive_rate", sa.Float),
+        sa.Column("false_negative_rate", sa.Float),
+        sa.Column("mismatch_rate", sa.Float),
+        sa.Column("support", sa.Integer),
+        sa.Column("negatives", sa.Integer),
+        sa.Column("entity_error_rate", sa.Float),
+    ],
+    "report_uri",
 )
 
 
@@ -186,22 +170,4 @@ def write_entity_metrics(
         report_uri=report_uri,
         created_at=created_at,
     )
-    url = database_url or get_settings().effective_database_url
-    try:
-        schema.ensure_sqlite_parent(url)
-        engine = schema.create_engine(url)
-    except Exception as exc:
-        raise MetricsWriteError(f"cannot open the metrics database {mask_url_password(url)}: {exc}") from exc
-    try:
-        metadata.create_all(engine, tables=[entity_metrics], checkfirst=True)
-        with engine.begin() as conn:
-            conn.execute(entity_metrics.insert(), rows)
-    except Exception as exc:
-        first_line = str(exc).splitlines()[0] if str(exc) else ""
-        raise MetricsWriteError(
-            f"writing {len(rows)} rows to entity_metrics in {mask_url_password(url)} failed: "
-            f"{type(exc).__name__}: {first_line}"
-        ) from exc
-    finally:
-        engine.dispose()
-    return len(rows)
+    return insert_rows(entity_metrics, rows, database_url)

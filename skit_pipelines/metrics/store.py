@@ -24,33 +24,62 @@ import sqlalchemy as sa
 from skit_pipelines.config import get_settings, mask_url_password
 from skit_pipelines.warehouse.schema import JSONType, UTCDateTime, create_engine, ensure_sqlite_parent
 
-__all__ = ["MetricsWriteError", "intent_metrics", "json_safe", "read_intent_metrics", "write_intent_metrics"]
+__all__ = [
+    "MetricsWriteError",
+    "insert_rows",
+    "intent_metrics",
+    "json_safe",
+    "metrics_table",
+    "read_intent_metrics",
+    "write_intent_metrics",
+]
 
 metadata = sa.MetaData()
 
-intent_metrics = sa.Table(
+
+def metrics_table(
+    name: str, metadata: sa.MetaData, measures: Sequence[sa.Column], link: str, *extra: sa.schema.SchemaItem
+) -> sa.Table:
+    """A metrics table: what was measured on which data, ``measures``, when, a ``link`` column and ``raw``.
+
+    Why one definition: ``intent_metrics`` and ``entity_metrics`` share the reference's identifying and date
+    columns, in the reference's order; writing them once keeps the two tables from drifting apart.
+    ``extra`` takes indexes and constraints.
+    """
+    return sa.Table(
+        name,
+        metadata,
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True
+        ),
+        sa.Column("slu_name", sa.String(200)),
+        sa.Column("dataset_job_id", sa.String(200)),
+        sa.Column("language", sa.String(32)),
+        sa.Column("metric_name", sa.String(200), nullable=False),
+        sa.Column("n_calls", sa.Integer),
+        sa.Column("n_turns", sa.Integer),
+        *measures,
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("calls_from_date", UTCDateTime()),
+        sa.Column("calls_to_date", UTCDateTime()),
+        sa.Column("tagged_from_date", UTCDateTime()),
+        sa.Column("tagged_to_date", UTCDateTime()),
+        sa.Column(link, sa.Text),
+        sa.Column("raw", JSONType),
+        *extra,
+    )
+
+
+intent_metrics = metrics_table(
     "intent_metrics",
     metadata,
-    sa.Column(
-        "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True
-    ),
-    sa.Column("slu_name", sa.String(200)),
-    sa.Column("dataset_job_id", sa.String(200)),
-    sa.Column("language", sa.String(32)),
-    sa.Column("metric_name", sa.String(200), nullable=False),
-    sa.Column("n_calls", sa.Integer),
-    sa.Column("n_turns", sa.Integer),
-    sa.Column("precision", sa.Float),
-    sa.Column("recall", sa.Float),
-    sa.Column("f1", sa.Float),
-    sa.Column("support", sa.Integer),
-    sa.Column("created_at", UTCDateTime(), nullable=False),
-    sa.Column("calls_from_date", UTCDateTime()),
-    sa.Column("calls_to_date", UTCDateTime()),
-    sa.Column("tagged_from_date", UTCDateTime()),
-    sa.Column("tagged_to_date", UTCDateTime()),
-    sa.Column("reference_url", sa.Text),
-    sa.Column("raw", JSONType),
+    [
+        sa.Column("precision", sa.Float),
+        sa.Column("recall", sa.Float),
+        sa.Column("f1", sa.Float),
+        sa.Column("support", sa.Integer),
+    ],
+    "reference_url",
     sa.Index("ix_intent_metrics_slu_metric_created", "slu_name", "metric_name", "created_at"),
 )
 
@@ -103,6 +132,16 @@ def write_intent_metrics(rows: Sequence[Mapping[str, Any]], database_url: str = 
     prepared = [_row(values) for values in rows]
     if not prepared:
         return 0
+    return insert_rows(intent_metrics, prepared, database_url)
+
+
+def insert_rows(table: sa.Table, rows: Sequence[Mapping[str, Any]], database_url: str = "") -> int:
+    """Insert ``rows`` into ``table`` (created if missing) in one transaction; return how many were written.
+
+    Why a failure raises :class:`MetricsWriteError` (naming the table and the password-masked database)
+    instead of being logged: the reference swallowed it, so a run looked green with nothing written.
+    ``database_url`` defaults to ``SKIT_DATABASE_URL`` (SQLite under ``SKIT_HOME`` when unset).
+    """
     url = database_url or get_settings().effective_database_url
     try:
         ensure_sqlite_parent(url)
@@ -110,17 +149,18 @@ def write_intent_metrics(rows: Sequence[Mapping[str, Any]], database_url: str = 
     except Exception as exc:
         raise MetricsWriteError(f"cannot open the metrics database {mask_url_password(url)}: {exc}") from exc
     try:
-        metadata.create_all(engine, tables=[intent_metrics])
+        table.metadata.create_all(engine, tables=[table])
         with engine.begin() as conn:
-            conn.execute(intent_metrics.insert(), prepared)
+            conn.execute(table.insert(), list(rows))
     except Exception as exc:
+        first_line = str(exc).splitlines()[0] if str(exc) else ""
         raise MetricsWriteError(
-            f"writing {len(prepared)} rows to intent_metrics in {mask_url_password(url)} failed: "
-            f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+            f"writing {len(rows)} rows to {table.name} in {mask_url_password(url)} failed: "
+            f"{type(exc).__name__}: {first_line}"
         ) from exc
     finally:
         engine.dispose()
-    return len(prepared)
+    return len(rows)
 
 
 def read_intent_metrics(database_url: str = "", slu_name: str | None = None) -> list[dict[str, Any]]:

@@ -27,12 +27,14 @@ import json
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Self
+from http.server import BaseHTTPRequestHandler
+from typing import Any
 from urllib.parse import parse_qsl
 from zoneinfo import ZoneInfo
 
 import pytest
+
+from tests.fakes.http import LoopbackHTTPServer, read_body, reply, reply_json
 
 
 @dataclass
@@ -150,92 +152,51 @@ KNOWN_TEXTS: dict[str, Answer] = {
 }
 
 
-class FakeDuckling:
+class FakeDuckling(LoopbackHTTPServer):
     """Start with ``start()`` or as a context manager; ``url`` is the base URL (no trailing slash)."""
 
+    thread_name = "fake-duckling"
+
     def __init__(self) -> None:
+        super().__init__()
         self.requests: list[DucklingRequest] = []
         self._failures: list[int] = []
         self._lock = threading.Lock()
-        self._httpd: ThreadingHTTPServer | None = None
-
-    def start(self) -> Self:
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                server._handle(self)
-
-            def do_GET(self) -> None:
-                if self.path == "/":
-                    self._send(200, b"quack!", "text/plain")
-                else:
-                    self._send(404, b"", "text/plain")
-
-            def _send(self, status: int, body: bytes, content_type: str) -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._httpd.daemon_threads = True
-        threading.Thread(
-            target=self._httpd.serve_forever,
-            kwargs={"poll_interval": 0.02},
-            name="fake-duckling",
-            daemon=True,
-        ).start()
-        return self
-
-    def stop(self) -> None:
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     @property
     def url(self) -> str:
-        assert self._httpd is not None, "server not started"
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}"
+        return self.base_url
 
     def fail(self, times: int = 1, status: int = 503) -> None:
         """Answer the next ``times`` requests with HTTP ``status``."""
         with self._lock:
             self._failures.extend([status] * times)
 
-    def _handle(self, handler: Any) -> None:
-        length = int(handler.headers.get("Content-Length") or 0)
-        body = handler.rfile.read(length).decode("utf-8") if length else ""
+    def handle(self, handler: BaseHTTPRequestHandler) -> None:
+        if handler.command == "GET":  # Duckling's liveness probe, not a parse: not recorded
+            found = handler.path == "/"
+            reply(handler, 200 if found else 404, b"quack!" if found else b"", content_type="text/plain")
+            return
+        body = read_body(handler).decode("utf-8")
         form = dict(parse_qsl(body, keep_blank_values=True))
         with self._lock:
             self.requests.append(DucklingRequest(handler.path, form))
             failure = self._failures.pop(0) if self._failures else None
         if failure is not None:
-            handler._send(failure, b"Service Unavailable", "text/plain")
+            reply(handler, failure, b"Service Unavailable", content_type="text/plain")
             return
         if handler.path != "/parse":
-            handler._send(404, b"", "text/plain")
+            reply(handler, 404, b"", content_type="text/plain")
             return
         if "text" not in form:
-            handler._send(422, b"Need a 'text' parameter to parse", "text/plain")
+            reply(handler, 422, b"Need a 'text' parameter to parse", content_type="text/plain")
             return
         try:
             zone = ZoneInfo(form.get("tz") or "America/Los_Angeles")
             millis = int(form["reftime"]) if "reftime" in form else None
             dims = json.loads(form.get("dims") or "[]")
         except (ValueError, KeyError):
-            handler._send(500, b"Internal Server Error", "text/plain")
+            reply(handler, 500, b"Internal Server Error", content_type="text/plain")
             return
         now = (
             dt.datetime.fromtimestamp(millis / 1000, tz=zone)
@@ -246,7 +207,7 @@ class FakeDuckling:
         entities = answer(form["text"], now) if answer else []
         if dims:
             entities = [e for e in entities if e["dim"] in dims]
-        handler._send(200, json.dumps(entities).encode(), "application/json")
+        reply_json(handler, 200, entities)
 
 
 @pytest.fixture

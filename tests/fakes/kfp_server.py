@@ -49,13 +49,14 @@ import threading
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Self
+from http.server import BaseHTTPRequestHandler
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
 from skit_pipelines.config import get_settings
+from tests.fakes.http import LoopbackHTTPServer, read_body, reply_json
 
 API = "/apis/v2beta1"
 FINAL_STATES = frozenset({"SUCCEEDED", "SKIPPED", "FAILED", "CANCELED"})
@@ -134,12 +135,16 @@ def _steps(steps: Sequence[Step]) -> list[tuple[str, dict[str, str]]]:
     return parsed
 
 
-class FakeKfpServer:
+class FakeKfpServer(LoopbackHTTPServer):
     """Start with ``start()`` (or as a context manager); ``url`` is what ``SKIT_KFP_HOST`` should be."""
 
     TOKEN = "kfp-test-token"
+    keep_alive = True  # as urllib3's pool (under kfp's client) expects
+    poll_interval = 0.05
+    thread_name = "fake-kfp"
 
     def __init__(self, token: str | None = TOKEN, *, multi_user: bool = False) -> None:
+        super().__init__()
         self.token = token
         self.multi_user = multi_user
         self.requests: list[RecordedRequest] = []
@@ -148,56 +153,10 @@ class FakeKfpServer:
         self._scripts: list[RunScript] = []
         self._failures: list[_Failure] = []
         self._lock = threading.RLock()
-        self._httpd: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-
-    # -- lifecycle -------------------------------------------------------------------------------------------
-    def start(self) -> Self:
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"  # keep-alive, as urllib3's pool expects
-
-            def do_GET(self) -> None:
-                server._handle(self)
-
-            def do_POST(self) -> None:
-                server._handle(self)
-
-            def do_DELETE(self) -> None:
-                server._handle(self)
-
-            def log_message(self, format: str, *args: Any) -> None:  # silence stderr
-                pass
-
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._httpd.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-kfp", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        assert self._httpd is not None, "server not started"
-        return self._httpd.server_address[1]
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return self.base_url
 
     # -- test helpers ----------------------------------------------------------------------------------------
     def script_run(
@@ -286,9 +245,8 @@ class FakeKfpServer:
             run_id=run_id,
         )
 
-    def _handle(self, handler: BaseHTTPRequestHandler) -> None:
-        length = int(handler.headers.get("Content-Length") or 0)
-        body = handler.rfile.read(length) if length else b""
+    def handle(self, handler: BaseHTTPRequestHandler) -> None:
+        body = read_body(handler)
         parts = urlsplit(handler.path)
         headers = {k.lower(): v for k, v in handler.headers.items()}
         try:
@@ -300,12 +258,7 @@ class FakeKfpServer:
         with self._lock:
             self.requests.append(request)
             status, payload = self._answer(request)
-        data = json.dumps(payload).encode()
-        handler.send_response(status)
-        handler.send_header("Content-Type", "application/json")
-        handler.send_header("Content-Length", str(len(data)))
-        handler.end_headers()
-        handler.wfile.write(data)
+        reply_json(handler, status, payload)
 
     @staticmethod
     def _error(status: int, message: str) -> tuple[int, dict[str, Any]]:

@@ -35,13 +35,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import default as default_policy
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Self
+from http.server import BaseHTTPRequestHandler
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
 from skit_pipelines.config import get_settings
+from tests.fakes.http import LoopbackHTTPServer, read_body, reply, reply_json
 
 POST_MESSAGE_CHANNEL = "C123"
 POST_MESSAGE_TS = "1700000000.000100"
@@ -79,65 +80,27 @@ class _Override:
     times: int | None
 
 
-class FakeSlackServer:
+class FakeSlackServer(LoopbackHTTPServer):
     """Start with ``start()`` (or as a context manager); ``url`` is the API base URL ending in ``/``."""
 
     TOKEN = "xoxb-fake-test-token"
     CHANNEL = POST_MESSAGE_CHANNEL  # what chat.postMessage answers as "channel"
     TS = POST_MESSAGE_TS  # ... and as "ts"
 
+    thread_name = "fake-slack"
+
     def __init__(self, token: str = TOKEN) -> None:
+        super().__init__()
         self.token = token
         self.requests: list[RecordedRequest] = []
         self.uploads: dict[str, bytes] = {}
         self._overrides: dict[str, list[_Override]] = {}
         self._lock = threading.Lock()
         self._file_counter = 0
-        self._httpd: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-
-    # -- lifecycle -------------------------------------------------------------------------------------
-    def start(self) -> Self:
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                server._handle(self)
-
-            def do_GET(self) -> None:
-                server._handle(self)
-
-            def log_message(self, format: str, *args: Any) -> None:  # silence stderr
-                pass
-
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._httpd.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, name="fake-slack", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        assert self._httpd is not None, "server not started"
-        return self._httpd.server_address[1]
 
     @property
     def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return self.base_url
 
     @property
     def url(self) -> str:
@@ -170,9 +133,8 @@ class FakeSlackServer:
             self._overrides.clear()
 
     # -- request handling ------------------------------------------------------------------------------
-    def _handle(self, handler: BaseHTTPRequestHandler) -> None:
-        length = int(handler.headers.get("Content-Length") or 0)
-        body = handler.rfile.read(length) if length else b""
+    def handle(self, handler: BaseHTTPRequestHandler) -> None:
+        body = read_body(handler)
         parts = urlsplit(handler.path)
         headers = {k.lower(): v for k, v in handler.headers.items()}
         segments = [s for s in parts.path.split("/") if s]
@@ -195,12 +157,12 @@ class FakeSlackServer:
         if is_upload:
             with self._lock:
                 self.uploads[segments[-1]] = body
-            self._send(handler, 200, f"OK - {len(body)}".encode(), "text/plain")
+            reply(handler, 200, f"OK - {len(body)}".encode(), content_type="text/plain")
             return
 
         status, payload, extra_headers = self._answer(request)
-        self._send(
-            handler, status, json.dumps(payload).encode(), "application/json; charset=utf-8", extra_headers
+        reply_json(
+            handler, status, payload, content_type="application/json; charset=utf-8", headers=extra_headers
         )
 
     def _answer(self, request: RecordedRequest) -> tuple[int, Any, dict[str, str]]:
@@ -254,22 +216,6 @@ class FakeSlackServer:
                 {},
             )
         return 200, {"ok": False, "error": "unknown_method"}, {}
-
-    @staticmethod
-    def _send(
-        handler: BaseHTTPRequestHandler,
-        status: int,
-        body: bytes,
-        content_type: str,
-        extra_headers: dict[str, str] | None = None,
-    ) -> None:
-        handler.send_response(status)
-        handler.send_header("Content-Type", content_type)
-        handler.send_header("Content-Length", str(len(body)))
-        for name, value in (extra_headers or {}).items():
-            handler.send_header(name, value)
-        handler.end_headers()
-        handler.wfile.write(body)
 
 
 def _parse_multipart(content_type: str, body: bytes) -> dict[str, str]:
