@@ -7,13 +7,12 @@ is used by tests, which load each file back with kfp and compare its inputs with
 
 from __future__ import annotations
 
-import os
-import tempfile
 import warnings
 from pathlib import Path
 
 from kfp import compiler
 
+from skit_pipelines.localfiles import atomic_path
 from skit_pipelines.pipelines import PIPELINES, get_pipeline, normalise_name
 
 DEFAULT_BUILD_DIR = Path("build")
@@ -26,17 +25,11 @@ def compile_pipeline(name: str, out_dir: Path = DEFAULT_BUILD_DIR) -> Path:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / f"{key}.yaml"
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{key}.", suffix=".yaml", dir=out_dir)
-    os.close(fd)
-    try:
-        with warnings.catch_warnings():
-            # Our components run on our own image, which kfp cannot tell is a Python image.
-            warnings.filterwarnings("ignore", message=".*non-Python base image.*")
-            compiler.Compiler().compile(pipeline_func=pipeline, package_path=tmp_name)
-        os.replace(tmp_name, target)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+    # kfp insists on a .yaml path: atomic_path's temporary name keeps the extension.
+    with atomic_path(target) as tmp, warnings.catch_warnings():
+        # Our components run on our own image, which kfp cannot tell is a Python image.
+        warnings.filterwarnings("ignore", message=".*non-Python base image.*")
+        compiler.Compiler().compile(pipeline_func=pipeline, package_path=str(tmp))
     return target
 
 

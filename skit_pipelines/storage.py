@@ -43,6 +43,7 @@ from typing import IO, Any
 from urllib.parse import unquote, urlsplit
 
 from skit_pipelines.config import get_settings
+from skit_pipelines.localfiles import atomic_open
 
 __all__ = [
     "ArtifactNotFoundError",
@@ -246,18 +247,8 @@ def _s3_errors(uri: str, bucket: str) -> Iterator[None]:
 
 def _atomic_write(dest: Path, write: Callable[[IO[bytes]], None]) -> None:
     """Create ``dest`` through a temporary file in its folder and ``os.replace``: all or nothing."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, dest)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    with atomic_open(dest, "wb") as handle:
+        write(handle)
 
 
 def _copy_into(source: Path) -> Callable[[IO[bytes]], None]:

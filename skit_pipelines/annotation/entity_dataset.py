@@ -19,7 +19,6 @@ import csv
 import datetime as dt
 import json
 import logging
-import sys
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from skit_pipelines import storage
+from skit_pipelines.localfiles import allow_large_csv_fields
 
 log = logging.getLogger(__name__)
 
@@ -158,7 +158,7 @@ def build_entity_dataset(
 
     parser = parser if parser is not None else get_entity_parser()
     counts = EntityCounts()
-    csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+    allow_large_csv_fields()
     with tempfile.TemporaryDirectory(prefix="tagged-entity-") as work:
         source = storage.download_file(tagged_uri, Path(work) / "tagged.csv")
         target = Path(work) / "tagged-entity.csv"

@@ -38,6 +38,8 @@ from pathlib import Path
 
 import httpx
 
+from skit_pipelines.localfiles import atomic_path
+
 DEFAULT_VENV = Path(".venv-labelstudio")
 INSTALL_HINT = "python3 -m venv .venv-labelstudio && .venv-labelstudio/bin/pip install label-studio"
 CREDENTIALS_FILE = "skit-credentials.json"
@@ -71,10 +73,9 @@ class Credentials:
 
     def save(self, data_dir: Path) -> None:
         path = data_dir / CREDENTIALS_FILE
-        scratch = path.with_suffix(".tmp")
-        scratch.write_text(json.dumps(self.__dict__, indent=2))
-        scratch.chmod(0o600)
-        os.replace(scratch, path)
+        with atomic_path(path) as scratch:
+            scratch.write_text(json.dumps(self.__dict__, indent=2))
+            scratch.chmod(0o600)  # tokens: readable by their owner only, before the file appears
 
 
 @dataclass

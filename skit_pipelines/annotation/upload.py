@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import csv
 import logging
-import sys
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -49,6 +48,7 @@ from skit_pipelines.annotation.tasks import (
     turn_task,
     validate_data_label,
 )
+from skit_pipelines.localfiles import allow_large_csv_fields
 from skit_pipelines.warehouse.filters import InvalidParameterError, split_list
 
 log = logging.getLogger(__name__)
@@ -181,7 +181,7 @@ def parse_project_ids(*values: str, parameter: str = "labelstudio_project_id") -
 
 def read_rows(path: Path, source: str, required: Sequence[str]) -> tuple[list[str], list[dict[str, str]]]:
     """The CSV's columns and rows (cells as the exact strings of the file); checks the required columns."""
-    csv.field_size_limit(min(sys.maxsize, 2**31 - 1))  # JSON cells (n-best, predictions) can be long
+    allow_large_csv_fields()  # JSON cells (n-best, predictions) can be long
     with open(path, newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
         columns = list(reader.fieldnames or [])

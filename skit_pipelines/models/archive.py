@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from skit_pipelines import storage
+from skit_pipelines.localfiles import atomic_open
 
 log = logging.getLogger(__name__)
 
@@ -86,10 +87,8 @@ def library_versions() -> dict[str, str]:
 
 
 def _write_json(path: Path, payload: Any) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+    with atomic_open(path, "w", encoding="utf-8") as handle:
         json.dump(payload, handle, indent=2, ensure_ascii=False, default=str)
-    os.replace(tmp, path)
 
 
 def save_model(

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from skit_pipelines.config import Settings
+from skit_pipelines.localfiles import atomic_open
 from skit_pipelines.pipelines import get_pipeline, normalise_name
 from skit_pipelines.pipelines.parameters import coerce_arguments
 from skit_pipelines.runner.base import EventCallback, PipelineRunError, RunResult, RunState
@@ -216,6 +217,5 @@ class LocalRunner:
 
     @staticmethod
     def _write_record(run_dir: Path, record: dict[str, Any]) -> None:
-        tmp = run_dir / "run.json.tmp"
-        tmp.write_text(json.dumps(record, indent=2, default=str))
-        os.replace(tmp, run_dir / "run.json")
+        with atomic_open(run_dir / "run.json", "w", encoding="utf-8") as handle:
+            json.dump(record, handle, indent=2, default=str)

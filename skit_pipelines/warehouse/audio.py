@@ -20,9 +20,6 @@ from __future__ import annotations
 
 import csv
 import logging
-import os
-import sys
-import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -33,6 +30,8 @@ from urllib.request import url2pathname
 
 import httpx
 from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential
+
+from skit_pipelines.localfiles import allow_large_csv_fields, atomic_open
 
 logger = logging.getLogger(__name__)
 _P = ParamSpec("_P")
@@ -87,7 +86,7 @@ def drop_turns_without_audio(
     unreachable as ``dropped_unavailable``. Raises ``ValueError`` if the CSV has no ``audio_url`` column.
     """
     in_csv, out_csv = Path(in_csv), Path(out_csv)
-    _allow_large_fields()
+    allow_large_csv_fields()
 
     # Pass 1: the distinct URLs (rows stay on disk: call CSVs hold large JSON columns).
     with in_csv.open(newline="", encoding="utf-8-sig") as handle:
@@ -106,28 +105,22 @@ def drop_turns_without_audio(
 
     # Pass 2: copy the rows whose audio is there.
     kept = no_url = unavailable = 0
-    out_csv.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_csv.with_name(f".{out_csv.name}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        with (
-            in_csv.open(newline="", encoding="utf-8-sig") as src,
-            tmp.open("w", newline="", encoding="utf-8") as dst,
-        ):
-            reader = csv.reader(src)
-            writer = csv.writer(dst)
-            writer.writerow(next(reader))
-            for row in reader:
-                url = _cell(row, column)
-                if not url:
-                    no_url += 1
-                elif checks[url].available:
-                    kept += 1
-                    writer.writerow(row)
-                else:
-                    unavailable += 1
-        os.replace(tmp, out_csv)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with (
+        in_csv.open(newline="", encoding="utf-8-sig") as src,
+        atomic_open(out_csv, "w", newline="", encoding="utf-8") as dst,
+    ):
+        reader = csv.reader(src)
+        writer = csv.writer(dst)
+        writer.writerow(next(reader))
+        for row in reader:
+            url = _cell(row, column)
+            if not url:
+                no_url += 1
+            elif checks[url].available:
+                kept += 1
+                writer.writerow(row)
+            else:
+                unavailable += 1
 
     result = AudioCheckResult(
         kept=kept, dropped_no_url=no_url, dropped_unavailable=unavailable, checked_urls=len(urls)
@@ -219,17 +212,6 @@ def _check_store(uri: str) -> _Check:
 
 
 # -- CSV and logging helpers --------------------------------------------------------------------------------
-def _allow_large_fields() -> None:
-    """Turn rows carry JSON columns (utterances, context) that can pass csv's 128 KiB field limit."""
-    limit = sys.maxsize
-    while True:
-        try:
-            csv.field_size_limit(limit)
-            return
-        except OverflowError:  # C long is 32 bits on some platforms
-            limit //= 10
-
-
 def _audio_column(header: list[str] | None, path: Path) -> int:
     if not header:
         raise ValueError(f"{path}: empty CSV, expected a header with a column {AUDIO_URL_COLUMN!r}")
