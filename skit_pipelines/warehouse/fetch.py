@@ -127,8 +127,11 @@ def fetch_calls(
             sample = sample_calls_to_csv(engine, filters, call_quantity, csv_path, seed=seed)
             dropped = 0
             if remove_empty_audios and sample.turns:
+                # Imported here: the HTTP checks (httpx, tenacity) are only needed with remove_empty_audios.
+                from skit_pipelines.warehouse.audio import drop_turns_without_audio
+
                 checked_path = Path(work) / "calls-with-audio.csv"
-                audio = _drop_turns_without_audio(csv_path, checked_path)
+                audio = drop_turns_without_audio(csv_path, checked_path)
                 dropped = audio.dropped_no_url + audio.dropped_unavailable
                 turns = audio.kept
                 csv_path = checked_path
@@ -172,9 +175,3 @@ def fetch_calls(
         message=message,
         download_command=storage.download_command(uri),
     )
-
-
-def _drop_turns_without_audio(in_csv: Path, out_csv: Path):
-    from skit_pipelines.warehouse.audio import drop_turns_without_audio
-
-    return drop_turns_without_audio(in_csv, out_csv)
