@@ -12,6 +12,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from skit_pipelines.localfiles import allow_large_csv_fields
+
 
 @dataclass
 class TurnsCsvSummary:
@@ -40,6 +42,7 @@ def summarise_turns_csv(path: Path | str) -> TurnsCsvSummary:
     """Count calls, turns and clients and find the time span of a CSV written by ``fetch_calls``."""
     summary = TurnsCsvSummary()
     call_client: dict[str, str] = {}
+    allow_large_csv_fields()  # context and n-best cells can pass csv's default 128 KiB
     with open(path, newline="", encoding="utf-8") as handle:
         for row in csv.DictReader(handle):
             summary.turns += 1
