@@ -55,11 +55,6 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
     return f"sha256={digest}"
 
 
-def verify_signature(secret: str, timestamp: str, body: bytes, signature: str) -> bool:
-    """What a receiver does (shown in docs/api.md); constant-time comparison."""
-    return hmac.compare_digest(sign(secret, timestamp, body), signature)
-
-
 def encode_body(payload: dict[str, Any]) -> bytes:
     return json.dumps(payload, separators=(",", ":"), default=str).encode()
 

@@ -211,7 +211,7 @@ class DucklingParser(EntityParser):
         value = best.get("value")
         if not isinstance(value, dict):
             return None
-        return map_value(kind, best["dim"], value, reftime)
+        return map_value(kind, value, reftime)
 
 
 def _span(entity: dict[str, Any]) -> int:
@@ -221,7 +221,7 @@ def _span(entity: dict[str, Any]) -> int:
         return 0
 
 
-def map_value(kind: str, dim: str, value: dict[str, Any], reftime: dt.datetime) -> ParsedValue | None:
+def map_value(kind: str, value: dict[str, Any], reftime: dt.datetime) -> ParsedValue | None:
     """One Duckling value object → our value (None when it cannot stand for ``kind``)."""
     if kind in TEMPORAL_TYPES:
         resolved = _temporal(value, reftime)

@@ -107,8 +107,3 @@ class KfpLogTap(io.TextIOBase):
             if lines[index].startswith("Traceback (most recent call last)"):
                 return "\n".join(lines[index:])
         return "\n".join(lines[-20:])
-
-    def error_message(self, task: str) -> str:
-        """The last line of the failed task's traceback, e.g. ``ValueError: start_date ...``."""
-        summary = self.error_summary(task).strip().splitlines()
-        return summary[-1].strip() if summary else ""

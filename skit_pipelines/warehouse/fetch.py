@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import random
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 from skit_pipelines import storage
@@ -38,9 +38,6 @@ class FetchCallsResult:
     end: str
     message: str
     download_command: str
-
-    def as_dict(self) -> dict[str, object]:
-        return asdict(self)
 
 
 def file_reference(filters: CallFilters, template_id: str = "") -> str:
