@@ -205,7 +205,7 @@ def demo_data_command(
     from skit_pipelines.config import get_settings
 
     settings = get_settings()
-    if not db and settings.warehouse_url:
+    if not db and settings.warehouse_url not in ("", settings.demo_warehouse_url):
         err_console.print(
             f"SKIT_WAREHOUSE_URL is set; demo data goes to {settings.demo_warehouse_url}; "
             "pass --db to write elsewhere"
