@@ -6,7 +6,9 @@ BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 PYTEST_ARGS ?=
 
-.PHONY: demo test all compile bench bench-models labelstudio lint install install-dev clean
+SKIT_HOME ?= .skit
+
+.PHONY: demo test all compile bench bench-models labelstudio lint install install-dev clean clean-state
 
 ## demo: create .venv, build a demo call warehouse, sample calls on the local runner, print the result
 demo: $(VENV)/.installed
@@ -55,5 +57,18 @@ $(LS_VENV)/bin/label-studio:
 	$(PYTHON) -m venv $(LS_VENV)
 	$(LS_VENV)/bin/python -m pip --disable-pip-version-check -q install label-studio
 
+## clean: remove build outputs and caches; never $(SKIT_HOME) (annotations, databases, run history live there)
 clean:
-	rm -rf build .skit .pytest_cache
+	rm -rf build .pytest_cache .ruff_cache .hypothesis *.egg-info
+	find . \( -path ./.git -o -path ./$(VENV) -o -path ./$(LS_VENV) -o -path ./$(SKIT_HOME) \) -prune \
+		-o -type d -name __pycache__ -prune -exec rm -rf {} +
+
+## clean-state: list what $(SKIT_HOME) holds; delete it only with `make clean-state CONFIRM=yes`
+clean-state:
+	@if [ ! -e "$(SKIT_HOME)" ]; then echo "$(SKIT_HOME) does not exist: nothing to delete"; exit 0; fi; \
+	echo "$(SKIT_HOME) holds local state that no build can bring back: Label Studio data and annotations"; \
+	echo "(labelstudio/), the demo warehouse, metrics and run records (*.db), artifacts/ and runs/:"; \
+	du -sh "$(SKIT_HOME)"/* "$(SKIT_HOME)"/.[!.]* 2>/dev/null; \
+	if [ "$(CONFIRM)" != "yes" ]; then \
+		echo "nothing deleted; to delete all of $(SKIT_HOME): make clean-state CONFIRM=yes"; exit 1; fi; \
+	rm -rf "$(SKIT_HOME)" && echo "deleted $(SKIT_HOME)"

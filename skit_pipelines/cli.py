@@ -189,36 +189,60 @@ def compile_command(
 def demo_data_command(
     calls: Annotated[int, typer.Option(help="Number of calls to generate")] = 2000,
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same data)")] = 0,
-    db: Annotated[str, typer.Option(help="SQLAlchemy URL (default: SKIT_WAREHOUSE_URL)")] = "",
+    db: Annotated[
+        str, typer.Option(help="SQLAlchemy URL to write to (default: the demo warehouse in SKIT_HOME)")
+    ] = "",
     days: Annotated[int, typer.Option(help="Number of days of calls, ending on --end-date")] = 7,
-    end_date: Annotated[str, typer.Option(help="Last day of calls, YYYY-MM-DD (default: today)")] = "",
+    end_date: Annotated[
+        str, typer.Option(help="Last day of calls, YYYY-MM-DD (default: today; never later than now)")
+    ] = "",
     wrong_rate: Annotated[float, typer.Option(help="Share of wrong production predictions")] = 0.15,
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Delete calls and turns in --db that are not demo data")
+    ] = False,
 ) -> None:
-    """Write a realistic, deterministic demo call warehouse (replaces its calls and turns)."""
+    """Write a realistic, deterministic demo call warehouse (replaces earlier demo data, never real calls)."""
+    from skit_pipelines.config import get_settings
+
+    settings = get_settings()
+    if not db and settings.warehouse_url not in ("", settings.demo_warehouse_url):
+        err_console.print(
+            f"SKIT_WAREHOUSE_URL is set; demo data goes to {settings.demo_warehouse_url}; "
+            "pass --db to write elsewhere"
+        )
+    url = db or settings.demo_warehouse_url
     summary = _generate_demo_data(
-        calls=calls, seed=seed, db=db, days=days, end_date=end_date, wrong_rate=wrong_rate
+        url, calls=calls, seed=seed, days=days, end_date=end_date, wrong_rate=wrong_rate, replace=replace
     )
     table = Table("", "", title="demo warehouse", title_justify="left", show_header=False)
+    table.add_row("database", _describe_url(url))
     for label, value in summary.as_rows():
         table.add_row(label, str(value))
     console.print(table)
 
 
+def _describe_url(url: str) -> str:
+    from skit_pipelines.warehouse.schema import describe_url
+
+    return describe_url(url)
+
+
 def _generate_demo_data(
-    *, calls: int, seed: int, db: str, days: int, end_date: str, wrong_rate: float
+    url: str, *, calls: int, seed: int, days: int, end_date: str, wrong_rate: float, replace: bool = False
 ) -> Any:
+    """Fill the demo warehouse at ``url`` with a progress bar; exit 2 with the reason on bad input or when
+    ``url`` holds data that is not demo data (and ``replace`` is not given)."""
     from rich.progress import Progress
 
-    from skit_pipelines.config import get_settings, mask_url_password
     from skit_pipelines.warehouse.demo_data import generate_demo_warehouse
+    from skit_pipelines.warehouse.demo_marker import NotDemoDataError
 
-    url = db or get_settings().effective_warehouse_url
     try:
         last_day = dt.date.fromisoformat(end_date) if end_date else None
     except ValueError:
         raise _fail(f"--end-date: cannot read {end_date!r} as a date (expected YYYY-MM-DD)") from None
     with Progress(console=err_console, transient=True) as progress:
-        task = progress.add_task(f"writing {calls} calls to {mask_url_password(url)}", total=calls)
+        task = progress.add_task(f"writing {calls} calls to {_describe_url(url)}", total=calls)
         try:
             return generate_demo_warehouse(
                 url,
@@ -227,8 +251,11 @@ def _generate_demo_data(
                 end_date=last_day,
                 days=days,
                 wrong_rate=wrong_rate,
+                replace_foreign=replace,
                 progress=lambda done, total: progress.update(task, completed=done, total=total),
             )
+        except NotDemoDataError as exc:
+            raise _fail(f"{exc}; pass --replace to delete them") from None
         except ValueError as exc:
             raise _fail(str(exc)) from None
 
@@ -240,7 +267,11 @@ def demo_command(
     lang: Annotated[str, typer.Option(help="Language of the sampled calls")] = "en",
     seed: Annotated[int, typer.Option(help="Seed of the data and of the sample")] = 7,
 ) -> None:
-    """The main job, end to end: build a demo warehouse, sample calls with the local runner, summarise."""
+    """The main job, end to end: build a demo warehouse, sample calls with the local runner, summarise.
+
+    Always on the demo warehouse in SKIT_HOME, even when SKIT_WAREHOUSE_URL points at a real one: the run
+    gets the demo warehouse's URL in its environment.
+    """
     from skit_pipelines.config import get_settings
     from skit_pipelines.pipelines import get_pipeline
     from skit_pipelines.runner.local import LocalRunner, pipeline_steps
@@ -248,17 +279,19 @@ def demo_command(
     from skit_pipelines.warehouse.summary import summarise_turns_csv
 
     settings = get_settings()
+    url = settings.demo_warehouse_url
     console.rule("1. demo call warehouse")
-    summary = _generate_demo_data(calls=calls, seed=seed, db="", days=7, end_date="", wrong_rate=0.15)
-    console.print(f"{summary.calls} calls, {summary.turns} turns in {settings.effective_warehouse_url}")
+    summary = _generate_demo_data(url, calls=calls, seed=seed, days=7, end_date="", wrong_rate=0.15)
+    console.print(f"{summary.calls} calls, {summary.turns} turns in {_describe_url(url)}")
 
     console.rule("2. Random sample calls (fetch_calls_pipeline) on the local runner")
-    arguments = {"lang": lang, "call_quantity": call_quantity, "random_seed": seed}
+    # The whole week of demo calls: "today" alone may hold none yet (calls end before now).
+    arguments = {"lang": lang, "start_date_offset": -6, "call_quantity": call_quantity, "random_seed": seed}
     console.print(
         "skit-pipelines run fetch_calls_pipeline "
         + " ".join(f"--param {k}={v}" for k, v in arguments.items())
     )
-    runner = LocalRunner.from_settings(settings)
+    runner = LocalRunner(settings.runs_dir, environment={"SKIT_WAREHOUSE_URL": url})
     with RunProgressView(
         "fetch_calls_pipeline", pipeline_steps(get_pipeline("fetch_calls_pipeline")), sys.stdout
     ) as view:

@@ -29,7 +29,8 @@ class Settings(BaseSettings):
 
     # Call warehouse and our own database (metrics tables, run records).
     warehouse_url: str = Field(
-        "", description="SQLAlchemy URL of the call warehouse (default: SQLite in home)."
+        "",
+        description="SQLAlchemy URL of the call warehouse (default: the demo warehouse, SQLite in home).",
     )
     database_url: str = Field("", description="SQLAlchemy URL for metrics tables and run records.")
 
@@ -83,8 +84,13 @@ class Settings(BaseSettings):
 
     # Derived defaults: computed from ``home`` so that SKIT_HOME moves everything at once.
     @property
+    def demo_warehouse_url(self) -> str:
+        """Where ``skit-pipelines demo-data`` writes: never the configured warehouse, which may be real."""
+        return f"sqlite:///{(self.home / 'demo-warehouse.db').as_posix()}"
+
+    @property
     def effective_warehouse_url(self) -> str:
-        return self.warehouse_url or f"sqlite:///{(self.home / 'warehouse.db').as_posix()}"
+        return self.warehouse_url or self.demo_warehouse_url
 
     @property
     def effective_database_url(self) -> str:

@@ -16,6 +16,8 @@ import sqlalchemy as sa
 
 from skit_pipelines.warehouse import schema
 from skit_pipelines.warehouse.demo_data import CLIENTS, DemoDataSummary, generate_demo_warehouse
+from skit_pipelines.warehouse.demo_marker import NotDemoDataError, read_marker
+from tests.warehouse_factory import build_warehouse, call_row
 
 END_DATE = dt.date(2026, 3, 20)  # a Friday
 DAYS = 5
@@ -155,14 +157,36 @@ def test_end_date_is_a_full_day_of_calls(demo: tuple) -> None:
     assert business / len(local) >= 0.85
 
 
-def test_default_end_date_is_today_utc(tmp_path: Path) -> None:
-    before = dt.datetime.now(dt.timezone.utc).date()
+def test_no_call_or_turn_lies_after_now(tmp_path: Path) -> None:
+    now = dt.datetime(2026, 3, 20, 9, 15, tzinfo=dt.timezone.utc)  # 14:45 in Kolkata, 05:15 in New York
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    generate_demo_warehouse(url, calls=300, seed=4, days=2, now=now)
+    calls, turns = read_rows(url)
+    assert max(c["start_time"] for c in calls) <= now
+    assert max(t["reftime"] for t in turns) <= now
+    assert all(c["start_time"] + dt.timedelta(seconds=c["call_duration"]) <= now for c in calls)
+    # The window ends on each client's own today: Kolkata already has calls on the 20th, local time.
+    kolkata = [
+        c["start_time"].astimezone(ZoneInfo("Asia/Kolkata")) for c in calls if c["timezone"] == "Asia/Kolkata"
+    ]
+    assert any(t.date() == dt.date(2026, 3, 20) for t in kolkata)
+    assert {t.date() for t in kolkata} <= {dt.date(2026, 3, 19), dt.date(2026, 3, 20)}
+
+
+def test_default_ends_at_the_wall_clock(tmp_path: Path) -> None:
     summary = generate_demo_warehouse(f"sqlite:///{tmp_path / 'w.db'}", calls=150, days=2)
-    after = dt.datetime.now(dt.timezone.utc).date()
-    calls, _ = read_rows(f"sqlite:///{tmp_path / 'w.db'}")
-    last_local = max(c["start_time"].astimezone(ZoneInfo(c["timezone"])).date() for c in calls)
-    assert last_local in {before, after}
+    after = dt.datetime.now(dt.timezone.utc)
+    calls, turns = read_rows(f"sqlite:///{tmp_path / 'w.db'}")
+    assert max(c["start_time"] for c in calls) <= after and max(t["reftime"] for t in turns) <= after
     assert summary.calls == 150
+
+
+def test_an_end_date_in_the_future_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "w.db"
+    now = dt.datetime(2026, 3, 20, 9, 15, tzinfo=dt.timezone.utc)
+    with pytest.raises(ValueError, match="end_date 2026-03-22 is in the future"):
+        generate_demo_warehouse(f"sqlite:///{path}", calls=10, end_date=dt.date(2026, 3, 22), now=now)
+    assert not path.exists()
 
 
 def test_languages_call_types_and_callers(demo: tuple) -> None:
@@ -366,6 +390,28 @@ def test_replace_empties_and_append_continues(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="seed"):
         generate_demo_warehouse(url, calls=30, seed=3, end_date=END_DATE, days=2, replace=False)
     assert len(read_rows(url)[0]) == 80  # the failed append wrote nothing
+
+
+def test_a_database_with_other_calls_is_refused_unless_replace_foreign(db_url: str) -> None:
+    build_warehouse(db_url, [call_row(i) for i in range(1, 31)], turns_per_call=4).dispose()
+    before = read_rows(db_url)
+    with pytest.raises(NotDemoDataError, match="holds 30 calls and 120 turns that are not demo data"):
+        generate_demo_warehouse(db_url, calls=20, seed=1, end_date=END_DATE, days=2)
+    with pytest.raises(NotDemoDataError):  # appending would mix demo calls into real ones: refused too
+        generate_demo_warehouse(db_url, calls=20, seed=1, end_date=END_DATE, days=2, replace=False)
+    assert read_rows(db_url) == before  # left exactly as it was
+
+    generate_demo_warehouse(db_url, calls=20, seed=1, end_date=END_DATE, days=2, replace_foreign=True)
+    calls, _ = read_rows(db_url)
+    assert len(calls) == 20 and not any(c["uuid"].startswith("call-") for c in calls)
+    engine = schema.create_engine(db_url)
+    with engine.connect() as conn:
+        marker = read_marker(conn)
+    engine.dispose()
+    assert marker["kind"] == "demo" and marker["seed"] == "1" and marker["calls"] == "20"
+    # Marked as ours now: regenerated without asking.
+    generate_demo_warehouse(db_url, calls=15, seed=2, end_date=END_DATE, days=2)
+    assert len(read_rows(db_url)[0]) == 15
 
 
 def test_progress_is_reported_per_batch(tmp_path: Path) -> None:

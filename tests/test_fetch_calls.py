@@ -127,3 +127,30 @@ def test_window_uses_the_requested_timezone(warehouse: str) -> None:
         ).sampled_calls
         == 16
     )
+
+
+def test_a_database_without_the_tables_is_named_and_left_alone(
+    tmp_path: Path, postgres_schema_url: str
+) -> None:
+    empty_file = tmp_path / "empty.db"
+    empty_file.touch()
+    for url, shown in ((f"sqlite:///{empty_file}", str(empty_file)), (postgres_schema_url, "127.0.0.1:5432")):
+        with pytest.raises(schema.WarehouseUnavailableError) as info:
+            fetch_calls(lang="en", warehouse_url=url, **DAY)
+        message = str(info.value)
+        assert shown in message and "has no calls and no turns table" in message
+        assert "skit-pipelines demo-data" in message
+        engine = sa.create_engine(url)
+        with engine.connect() as conn:
+            assert sa.inspect(conn).get_table_names() == []  # nothing created
+        engine.dispose()
+    assert empty_file.stat().st_size == 0
+
+
+def test_a_missing_sqlite_warehouse_is_not_created(tmp_path: Path) -> None:
+    path = tmp_path / "nowhere" / "calls.db"
+    with pytest.raises(
+        schema.WarehouseUnavailableError, match="does not exist; run `skit-pipelines demo-data`"
+    ):
+        fetch_calls(lang="en", warehouse_url=f"sqlite:///{path}", **DAY)
+    assert not path.parent.exists()

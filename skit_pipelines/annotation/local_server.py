@@ -51,6 +51,10 @@ class LabelStudioNotInstalledError(FileNotFoundError):
     """No ``label-studio`` executable in the virtualenv; the message says how to install it."""
 
 
+class PortInUseError(OSError):
+    """Something already listens on the port (typically a Label Studio started earlier)."""
+
+
 @dataclass
 class Credentials:
     username: str
@@ -121,6 +125,22 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def ensure_port_free(port: int) -> None:
+    """Refuse a port that something answers on.
+
+    Why: Label Studio quietly moves to the next port when its port is taken, and the server already there
+    (often our own earlier Label Studio, same token) answers the readiness checks, so we would print a URL
+    that belongs to another process.
+    """
+    with socket.socket() as sock:
+        sock.settimeout(1.0)
+        if sock.connect_ex(("127.0.0.1", port)) == 0:
+            raise PortInUseError(
+                f"port {port} is in use (another Label Studio?); stop it, or choose another port with "
+                "--port / LABELSTUDIO_PORT"
+            )
+
+
 def start(
     data_dir: Path,
     credentials: Credentials,
@@ -134,6 +154,7 @@ def start(
     data_dir = Path(data_dir).resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
+    ensure_port_free(port)
     env = {key: value for key, value in os.environ.items() if not key.startswith(("SKIT_", "DJANGO_"))}
     env |= {
         "LABEL_STUDIO_BASE_DATA_DIR": str(data_dir),
@@ -284,9 +305,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         executable(args.venv)
-    except LabelStudioNotInstalledError as exc:
+        ensure_port_free(args.port)
+    except (LabelStudioNotInstalledError, PortInUseError) as exc:
         print(exc, file=sys.stderr)
         return 2
+    # SIGTERM/SIGHUP (a closed terminal, `kill`, a supervisor) end us like Ctrl-C does: the server, in its own
+    # process group so that Ctrl-C reaches us first, is stopped with us instead of left running alone.
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _interrupt)
     data_dir = args.data_dir.resolve()
     credentials = Credentials.load(data_dir)
     first = credentials is None
@@ -300,16 +326,38 @@ def main(argv: list[str] | None = None) -> int:
         + (" (first start: database migrations take a minute or more)" if first else ""),
         flush=True,
     )
-    server = start(data_dir, credentials, port=args.port, venv=args.venv)
+    try:
+        server = start(data_dir, credentials, port=args.port, venv=args.venv)  # stops it if interrupted
+    except KeyboardInterrupt:
+        print("interrupted before Label Studio was ready; stopped it", file=sys.stderr, flush=True)
+        return 130
+    except PortInUseError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    try:
+        _announce(server, credentials)
+        while server.process.poll() is None:
+            time.sleep(1)
+    except KeyboardInterrupt:
+        print("stopping Label Studio ...", flush=True)
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, signal.SIG_IGN)  # a second signal must not cut the stop short
+        server.stop()
+    return 0
+
+
+def _announce(server: LocalLabelStudio, credentials: Credentials) -> None:
+    """Create the personal access token on the first start, then print the URL the server really has."""
     if not credentials.pat:
         credentials.pat = create_pat(server.url, credentials.token)
         if credentials.pat:
-            credentials.save(data_dir)
+            credentials.save(server.data_dir)
     print(
         f"""
 Label Studio is running at {server.url}
   login:  {credentials.username} / {credentials.password}
-  token:  {credentials.token}   (legacy API token; credentials in {data_dir / CREDENTIALS_FILE})
+  token:  {credentials.token}   (legacy API token; credentials in {server.data_dir / CREDENTIALS_FILE})
 
 Use it from skit-pipelines:
   export SKIT_LABELSTUDIO_URL={server.url}
@@ -318,14 +366,10 @@ Use it from skit-pipelines:
 Log: {server.log_path}. Press Ctrl-C to stop.""",
         flush=True,
     )
-    try:
-        while server.process.poll() is None:
-            time.sleep(1)
-    except KeyboardInterrupt:
-        print("stopping Label Studio ...", flush=True)
-    finally:
-        server.stop()
-    return 0
+
+
+def _interrupt(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt(signal.Signals(signum).name)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from typing import Annotated
 
 import typer
@@ -20,9 +21,18 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, help="The HTTP API
 
 
 def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> None:
-    """Run the API (``skit_pipelines.api.endpoints:app``) with uvicorn until interrupted."""
+    """Run the API (``skit_pipelines.api.endpoints:app``) with uvicorn until interrupted.
+
+    Run links point at the port served here unless ``SKIT_API_PUBLIC_URL`` (environment or ``.env``) says
+    otherwise: ``serve --port 8000`` must not hand out links to 9991.
+    """
     import uvicorn
 
+    from skit_pipelines.api.settings import get_api_settings
+
+    if "api_public_url" not in get_api_settings().model_fields_set:
+        os.environ["SKIT_API_PUBLIC_URL"] = local_base_url(host, port)  # seen by the app and its workers
+        get_api_settings.cache_clear()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     uvicorn.run(
         "skit_pipelines.api.endpoints:app",
@@ -32,6 +42,12 @@ def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> None:
         server_header=False,
         log_level="info",
     )
+
+
+def local_base_url(host: str, port: int) -> str:
+    """The URL a browser on this machine uses for a server bound to ``host:port`` (any-address → loopback)."""
+    shown = "127.0.0.1" if host in ("", "0.0.0.0", "::") else host
+    return f"http://[{shown}]:{port}" if ":" in shown else f"http://{shown}:{port}"
 
 
 def user_entry(username: str, password: str, namespaces: list[str] | None = None) -> dict[str, object]:

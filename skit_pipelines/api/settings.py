@@ -65,7 +65,8 @@ class ApiSettings(BaseSettings):
     )
     api_max_body_bytes: int = Field(1_048_576, gt=0, description="Largest accepted request body in bytes.")
     api_public_url: str = Field(
-        "http://127.0.0.1:9991", description="Base URL of this API, used in run links of local runs."
+        "http://127.0.0.1:9991",
+        description="Base URL of this API, used in run links of local runs (`serve`: its host and port).",
     )
 
     # Runs.

@@ -16,7 +16,7 @@ import secrets
 import tempfile
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -69,14 +69,15 @@ def _dag_steps(dag: Any, components: Any) -> list[str]:
 
 
 @contextlib.contextmanager
-def _run_environment(run_dir: Path) -> Iterator[None]:
-    """Point temp files of this process and of every step at the run folder, then restore."""
+def _run_environment(run_dir: Path, extra: Mapping[str, str]) -> Iterator[None]:
+    """Point temp files of this process and of every step at the run folder, set ``extra``, then restore."""
     tmp = run_dir / "tmp"
     tmp.mkdir(parents=True, exist_ok=True)
-    saved = {name: os.environ.get(name) for name in ("TMPDIR", "SKIT_RUN_DIR")}
+    saved = {name: os.environ.get(name) for name in ("TMPDIR", "SKIT_RUN_DIR", *extra)}
     saved_tempdir = tempfile.tempdir
     os.environ["TMPDIR"] = str(tmp)
     os.environ["SKIT_RUN_DIR"] = str(run_dir)
+    os.environ.update(extra)
     tempfile.tempdir = None  # recomputed from TMPDIR
     try:
         yield
@@ -106,8 +107,11 @@ class LocalRunner:
 
     backend = "local"
 
-    def __init__(self, runs_dir: Path) -> None:
+    def __init__(self, runs_dir: Path, environment: Mapping[str, str] | None = None) -> None:
+        """``environment``: settings (``SKIT_*`` variables) that every step of a run sees, e.g. the demo
+        warehouse's URL for ``skit-pipelines demo`` whatever SKIT_WAREHOUSE_URL says."""
         self.runs_dir = Path(runs_dir).resolve()
+        self.environment = dict(environment or {})
 
     @classmethod
     def from_settings(cls, settings: Settings) -> LocalRunner:
@@ -156,7 +160,10 @@ class LocalRunner:
         outputs: dict[str, Any] = {}
         crash: BaseException | None = None
         t0 = time.monotonic()
-        with open(run_dir / "run.log", "w", encoding="utf-8") as log_file, _run_environment(run_dir):
+        with (
+            open(run_dir / "run.log", "w", encoding="utf-8") as log_file,
+            _run_environment(run_dir, self.environment),
+        ):
             tap = KfpLogTap(log_file, on_event)
             local.init(
                 runner=local.SubprocessRunner(use_venv=False),

@@ -17,7 +17,9 @@ Why it is shaped like this:
   check them against.
 - **Deterministic.** Everything, uuids included, comes from one seeded :class:`random.Random`: the same seed
   and arguments write identical rows, so tests can assert exact values and a bug report can name a seed.
-  The wall clock is only read to default ``end_date`` to today (UTC).
+  The wall clock is only read to default ``now``, where the data ends: no call lies in the future.
+- **Never somebody else's data.** A database it writes is marked as demo data; one holding calls without
+  that mark is refused (:mod:`skit_pipelines.warehouse.demo_marker`).
 - **Fast enough for 100k calls.** Templates are compiled once at import, weighted choices use precomputed
   cumulative weights, and rows go in with SQLAlchemy Core ``executemany`` batches with pre-assigned keys in
   one transaction, so the whole replace is atomic and 100k calls (about half a million turns) take under a
@@ -44,8 +46,10 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from skit_pipelines.warehouse import schema
+from skit_pipelines.warehouse.demo_marker import check_demo_or_empty, write_marker
 
 T = TypeVar("T")
+GENERATOR = "skit_pipelines.warehouse.demo_data v2"  # bump when the rows of a seed change
 UTC = dt.timezone.utc
 _NAMESPACE = uuid.UUID("5b0f0d2e-6d1a-4f57-9f1e-3c6a2b7e9d10")
 
@@ -55,6 +59,7 @@ MAX_VISITS = 3  # turns in one state without progress before the bot hands over 
 MAX_SILENCES = 3  # silent turns in a row before the bot hangs up
 SILENCE = "_silence_"
 END = "END"
+CALL_MARGIN = dt.timedelta(minutes=30)  # no call starts later than this before now: its turns are past too
 MONTH_SECONDS = 30 * 86400  # Duckling's normalised month
 WEEK_SECONDS = 7 * 86400
 
@@ -2069,26 +2074,45 @@ class Counters:
     turn_id: int
 
 
-def _plan_calls(rng: random.Random, calls: int, end_date: dt.date, days: int) -> list[CallPlan]:
-    """Spread calls over the whole days ending at ``end_date``, mostly in each client's business hours."""
-    dates = [end_date - dt.timedelta(days=days - 1 - i) for i in range(days)]
-    day_pick = Weighted((day, _DAY_WEIGHTS[day.weekday()]) for day in dates)
+def _plan_calls(
+    rng: random.Random, calls: int, days: int, end_date: dt.date | None, now: dt.datetime
+) -> list[CallPlan]:
+    """Spread calls over the whole days ending at ``end_date``, mostly in each client's business hours.
+
+    ``end_date=None`` ends on each client's own today. No call starts later than ``CALL_MARGIN`` before
+    ``now`` (a draw that would is drawn again), so a demo warehouse never holds calls from the future.
+    """
+    cutoff = now - CALL_MARGIN
+    day_picks = {}
+    for client in CLIENTS:
+        last = end_date or now.astimezone(_ZONES[client.timezone]).date()
+        dates = [last - dt.timedelta(days=days - 1 - i) for i in range(days)]
+        day_picks[client.client_id] = Weighted((day, _DAY_WEIGHTS[day.weekday()]) for day in dates)
     plans = []
     for _ in range(calls):
         client = _CLIENT_PICK.pick(rng)
         flow = _FLOW_PICK[client.client_id].pick(rng)
-        day = day_pick.pick(rng)
-        if flow.call_type == "OUTBOUND":
-            seconds = rng.triangular(9 * 3600, 20 * 3600, _pick(rng, (11, 16)) * 3600)
-        elif rng.random() < 0.9:
-            seconds = rng.triangular(8 * 3600, 21 * 3600, _pick(rng, (10.5, 12, 17.5)) * 3600)
-        else:
-            seconds = rng.uniform(0, 86399)
-        midnight = dt.datetime(day.year, day.month, day.day, tzinfo=_ZONES[client.timezone])
-        start = (midnight + dt.timedelta(seconds=round(seconds, 3))).astimezone(UTC)
+        for _attempt in range(100):
+            start = _draw_start(rng, client, flow, day_picks[client.client_id])
+            if start <= cutoff:
+                break
+        else:  # only when the window is (almost) all in the future: days=1 just after local midnight
+            start = cutoff - dt.timedelta(seconds=round(rng.uniform(0, 3600), 3))
         plans.append(CallPlan(start, client, flow))
     plans.sort(key=lambda plan: plan.start)
     return plans
+
+
+def _draw_start(rng: random.Random, client: Client, flow: Flow, day_pick: Weighted[dt.date]) -> dt.datetime:
+    day = day_pick.pick(rng)
+    if flow.call_type == "OUTBOUND":
+        seconds = rng.triangular(9 * 3600, 20 * 3600, _pick(rng, (11, 16)) * 3600)
+    elif rng.random() < 0.9:
+        seconds = rng.triangular(8 * 3600, 21 * 3600, _pick(rng, (10.5, 12, 17.5)) * 3600)
+    else:
+        seconds = rng.uniform(0, 86399)
+    midnight = dt.datetime(day.year, day.month, day.day, tzinfo=_ZONES[client.timezone])
+    return (midnight + dt.timedelta(seconds=round(seconds, 3))).astimezone(UTC)
 
 
 def _money(currency: str, amount: int) -> str:
@@ -2499,36 +2523,52 @@ def generate_demo_warehouse(
     days: int = 7,
     wrong_rate: float = 0.15,
     replace: bool = True,
+    replace_foreign: bool = False,
+    now: dt.datetime | None = None,
     batch_size: int = 5000,
     progress: Callable[[int, int], None] | None = None,
 ) -> DemoDataSummary:
     """Write ``calls`` demo calls with their turns to the warehouse at ``url``.
 
-    Calls cover the ``days`` whole days ending at ``end_date`` (default: today in UTC) in each client's own
-    timezone, end_date included in full (so some calls lie later than now). The same seed and arguments
-    write identical rows. ``replace=True`` empties ``calls`` and ``turns`` first (in the same transaction);
-    the schema is created if needed. ``progress(done_calls, total_calls)`` is called after each batch.
+    Calls cover the ``days`` whole days ending at ``end_date`` (default: each client's today) in each
+    client's own timezone, and none lies after ``now`` (default: the current time): on the last day calls
+    stop ``CALL_MARGIN`` before now. The same seed and arguments write identical rows. ``replace=True``
+    empties ``calls`` and ``turns`` first (in the same transaction); the schema is created if needed, and
+    the database is marked as demo data (table ``skit_metadata``).
 
-    Raises ``ValueError`` naming the parameter for ``calls < 1``, ``days < 1``, ``batch_size < 1`` or
-    ``wrong_rate`` outside [0, 1] (before touching the database), and for an append (``replace=False``) of a
-    seed whose calls are already there.
+    A database that holds calls or turns without the demo marker is somebody's real data: it is left
+    untouched and :class:`~skit_pipelines.warehouse.demo_marker.NotDemoDataError` says what it holds,
+    unless ``replace_foreign=True``. ``progress(done_calls, total_calls)`` is called after each batch.
+
+    Raises ``ValueError`` naming the parameter for ``calls < 1``, ``days < 1``, ``batch_size < 1``,
+    ``wrong_rate`` outside [0, 1] or an ``end_date`` in the future (before touching the database), and for
+    an append (``replace=False``) of a seed whose calls are already there.
     """
     _validate(calls, days, wrong_rate, batch_size)
+    now = now or dt.datetime.now(UTC)
+    latest = max(now.astimezone(zone).date() for zone in _ZONES.values())
+    if end_date is not None and end_date > latest:
+        raise ValueError(
+            f"end_date {end_date} is in the future (demo calls never are); use {latest} or earlier"
+        )
     started = time.perf_counter()
     rng = random.Random(seed)
-    plans = _plan_calls(rng, calls, end_date or dt.datetime.now(UTC).date(), days)
+    plans = _plan_calls(rng, calls, days, end_date, now)
     schema.ensure_sqlite_parent(url)
     engine = schema.create_engine(url)
     collecting = gc.isenabled()
     gc.disable()  # millions of short-lived acyclic dicts: the cycle collector would take half the time
     try:
-        schema.create_schema(engine)
         with engine.begin() as conn:
+            if not replace_foreign:
+                check_demo_or_empty(conn, url)  # before any write: a refused database is left as it was
+            schema.metadata.create_all(conn)
             writer = CallWriter(rng, float(wrong_rate), _start_ids(conn, replace))
             summary = _write_batches(
                 conn, plans, writer, batch_size, check_clash=not replace, progress=progress
             )
             _sync_sequences(conn)
+            write_marker(conn, seed=seed, calls=calls, generator=GENERATOR)
     finally:
         if collecting:
             gc.enable()

@@ -116,8 +116,7 @@ def fetch_calls(
     seed = random_seed if random_seed >= 0 else random.SystemRandom().randrange(2**31)
 
     url = warehouse_url or get_settings().effective_warehouse_url
-    schema.ensure_sqlite_parent(url)
-    engine = schema.create_engine(url)
+    engine = schema.open_warehouse(url)  # a missing warehouse is an error, never a new empty file
     try:
         with tempfile.TemporaryDirectory(prefix="fetch-calls-") as work:
             csv_path = Path(work) / "calls.csv"

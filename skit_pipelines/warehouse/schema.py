@@ -9,6 +9,7 @@ timezone-aware type; the client's own timezone is kept per call so reports can c
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -119,6 +120,61 @@ turns = sa.Table(
     sa.Index("ix_turns_state", "state"),
 )
 
+# What a warehouse is: ``kind=demo`` marks one written by the demo data generator (which may then replace
+# its rows); a warehouse without the marker holds somebody's real calls.
+skit_metadata = sa.Table(
+    "skit_metadata",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+FILL_HINT = "run `skit-pipelines demo-data` to build a demo warehouse or set SKIT_WAREHOUSE_URL"
+
+
+class WarehouseUnavailableError(RuntimeError):
+    """The call warehouse does not exist or lacks its tables; the message names it and says how to fill it."""
+
+
+def describe_url(url: str) -> str:
+    """``url`` with its password hidden, and a SQLite file's absolute path (which folder was it, really?)."""
+    parsed = sa.engine.make_url(url)
+    shown = parsed.render_as_string(hide_password=True)
+    if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
+        path = Path(parsed.database)
+        if not path.is_absolute() and not parsed.query.get("uri"):
+            shown += f" ({path.resolve()})"
+    return shown
+
+
+def open_warehouse(url: str) -> sa.Engine:
+    """An engine on an existing warehouse with ``calls`` and ``turns``; creates no file and no table.
+
+    Why check first: SQLite creates a missing file on connect, so a run from the wrong folder used to leave
+    an empty database behind and fail with a raw "no such table: calls".
+    """
+    parsed = sa.engine.make_url(url)
+    if (
+        parsed.get_backend_name() == "sqlite"
+        and parsed.database not in (None, "", ":memory:")
+        and not parsed.query.get("uri")
+        and not Path(parsed.database).is_file()
+    ):
+        raise WarehouseUnavailableError(f"the call warehouse {describe_url(url)} does not exist; {FILL_HINT}")
+    probe = sa.create_engine(url)  # no pragmas: looking must not write (WAL mode writes to an empty file)
+    try:
+        with probe.connect() as conn:
+            inspector = sa.inspect(conn)
+            missing = [table.name for table in (calls, turns) if not inspector.has_table(table.name)]
+    finally:
+        probe.dispose()
+    if missing:
+        raise WarehouseUnavailableError(
+            f"the call warehouse {describe_url(url)} has no {' and no '.join(missing)} table "
+            f"(is it empty?); {FILL_HINT}"
+        )
+    return create_engine(url)
+
 
 def create_engine(url: str, **kwargs: Any) -> sa.Engine:
     """An engine for ``url`` with the settings that matter for bulk work on each backend."""
@@ -139,8 +195,6 @@ def create_engine(url: str, **kwargs: Any) -> sa.Engine:
 
 def ensure_sqlite_parent(url: str) -> None:
     """Create the folder of a SQLite file so that a fresh machine needs no setup."""
-    from pathlib import Path
-
     parsed = sa.engine.make_url(url)
     if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
