@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.metrics import classification_report as sk_report
-from sklearn.metrics import cohen_kappa_score, confusion_matrix
+from sklearn.metrics import cohen_kappa_score, confusion_matrix, precision_recall_fscore_support
 
 from skit_pipelines.metrics.intents import (
     LayersSpec,
@@ -238,6 +238,34 @@ def test_group_reports_match_sklearn_restricted_to_the_group() -> None:
     assert category_name("smalltalk_intents") == "smalltalk"
     assert category_name("Critical-Intent") == "Critical"
     assert category_name("intents") == "intents"  # never an empty name
+
+
+def test_a_label_listed_twice_in_a_group_counts_once() -> None:
+    confusion = confusion_counts(TRUE, PRED)
+    reports = group_reports(confusion, {"g": ["a", "a", "b"]})
+    expected = sk_report(TRUE, PRED, labels=["a", "b"], output_dict=True, zero_division=0)
+    assert reports["g"] == expected
+    turns_in_group = sum(label in {"a", "b"} for label in TRUE)
+    assert reports["g"]["weighted avg"]["support"] == turns_in_group == 5
+    assert reports["g"]["macro avg"]["support"] <= len(TRUE)
+
+
+def test_a_group_covering_every_label_reports_micro_avg() -> None:
+    confusion = confusion_counts(TRUE, PRED)
+    report = group_reports(confusion, {"everything": ["c", "b", "a"]})["everything"]
+    assert "accuracy" not in report
+    precision, recall, f1, _ = precision_recall_fscore_support(
+        TRUE, PRED, labels=["c", "b", "a"], average="micro", zero_division=0
+    )
+    assert report["micro avg"] == {
+        "precision": pytest.approx(precision),
+        "recall": pytest.approx(recall),
+        "f1-score": pytest.approx(f1),
+        "support": float(len(TRUE)),
+    }
+    expected = sk_report(TRUE, PRED, labels=["c", "b", "a"], output_dict=True, zero_division=0)
+    for key in ("c", "b", "a", "macro avg", "weighted avg"):
+        assert report[key] == expected[key]
 
 
 def test_layers_hand_computed() -> None:

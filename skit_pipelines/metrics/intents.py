@@ -23,6 +23,7 @@ report compares true-side sub-layers (e.g. acoustic and lexical out-of-scope) wi
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -31,6 +32,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "AVERAGE_ROWS",
@@ -47,6 +50,7 @@ __all__ = [
     "layers_report",
     "report_frame",
     "top_confusions",
+    "unique_members",
 ]
 
 MISSING_LABEL = "_"  # eevee's spelling of "no label" (spec 2.4)
@@ -164,12 +168,16 @@ def _divide(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
     return out
 
 
-def classification_report(confusion: Confusion, labels: Iterable[str] | None = None) -> dict[str, Any]:
+def classification_report(
+    confusion: Confusion, labels: Iterable[str] | None = None, *, micro_avg: bool = False
+) -> dict[str, Any]:
     """``sklearn.metrics.classification_report(..., output_dict=True, zero_division=0)`` from the counts.
 
     ``labels`` restricts (and orders) the rows as sklearn's ``labels=`` does; labels that never occur get
     zeros. The result is sklearn's dict: one ``{precision, recall, f1-score, support}`` per label, then
-    ``accuracy`` (a float) or ``micro avg``, ``macro avg`` and ``weighted avg``.
+    ``accuracy`` (a float) or ``micro avg``, ``macro avg`` and ``weighted avg``. ``micro_avg`` asks for the
+    ``micro avg`` row even when ``labels`` covers every label present (sklearn would print ``accuracy``):
+    a breakdown report keeps one shape whatever the data holds.
     """
     present = confusion.labels
     if labels is None:
@@ -179,7 +187,7 @@ def classification_report(confusion: Confusion, labels: Iterable[str] | None = N
     else:
         names = [str(label) for label in labels]
         idx = np.asarray([confusion.index(name) for name in names], dtype=np.int64)
-        covers_all = set(names) >= set(present)
+        covers_all = set(names) >= set(present) and not micro_avg
     known = idx >= 0
     safe = np.where(known, idx, 0)
     diag = np.diagonal(confusion.matrix)
@@ -333,17 +341,43 @@ def category_name(key: str) -> str:
     return short or key
 
 
+def unique_members(members: Iterable[Any]) -> tuple[list[str], list[str]]:
+    """A group's labels as text, each once in first-seen order, and the labels that were listed again.
+
+    Why: a label listed twice would be a row twice in the report and its support would be summed twice
+    into the averages (a support larger than the number of turns).
+    """
+    seen: dict[str, None] = {}
+    repeated: list[str] = []
+    for label in members:
+        text = str(label)
+        if text in seen:
+            repeated.append(text)
+        else:
+            seen[text] = None
+    return list(seen), repeated
+
+
 def group_reports(confusion: Confusion, groups: Mapping[str, Sequence[str]]) -> dict[str, dict[str, Any]]:
     """One classification report per group, restricted to (and ordered as) the group's labels.
 
-    The averages are over the group's labels only; a group that does not cover every label present has a
-    ``micro avg`` row instead of ``accuracy``, as in sklearn. eevee's implicit ``in_scope`` group (all
-    other labels) is not produced: the reference dropped it before storing (spec 5.1).
+    The averages are over the group's labels only, always under ``micro avg`` (never ``accuracy``, even
+    for a group that covers every label: the docs promise one shape). A label listed twice in a group
+    counts once (logged). eevee's implicit ``in_scope`` group (all other labels) is not produced: the
+    reference dropped it before storing (spec 5.1).
     """
-    return {
-        str(name): classification_report(confusion, labels=[str(label) for label in members])
-        for name, members in groups.items()
-    }
+    out: dict[str, dict[str, Any]] = {}
+    for name, members in groups.items():
+        labels, repeated = unique_members(members)
+        if repeated:
+            log.warning(
+                "group %r lists %d label(s) more than once (%s): each counts once",
+                str(name),
+                len(repeated),
+                ", ".join(sorted(set(repeated))),
+            )
+        out[str(name)] = classification_report(confusion, labels=labels, micro_avg=True)
+    return out
 
 
 # ----------------------------------------------------------------------------------------- layers

@@ -175,6 +175,10 @@ def evaluate_intents(
     )
     if groups:
         evaluation.groups = intents.group_reports(confusion, groups)
+        for name, members in groups.items():
+            repeated = sorted(set(intents.unique_members(members)[1]))
+            if repeated:
+                data.notes.append(f"group {name!r} lists {', '.join(repeated)} more than once: counted once")
     if layers is not None:
         evaluation.layers = intents.layers_report(y_true, y_pred, layers)
     log.info(
