@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import pandas as pd
 import pytest
 import sqlalchemy as sa
 
@@ -218,3 +219,22 @@ def test_reading_files(tmp_path: Path) -> None:
     from_parquet = read_entity_dataset(f"file://{parquet}")
     a, b = evaluate_entity_frame(csv_frame), evaluate_entity_frame(from_parquet)
     assert a.report.equals(b.report) and b.turns == 4
+
+
+def test_pipeline_keeps_entity_types_as_given_unless_normalise_labels(
+    tmp_path: Path, isolated_settings: Path
+) -> None:
+    path = tmp_path / "d.csv"
+    truth = json.dumps([{"type": "product kind /card", "text": "card"}])
+    pred = json.dumps([{"type": "product kind", "value": "card", "text": "card"}])
+    pd.DataFrame({"data_id": ["1"], "truth_entities": [truth], "predicted_entities": [pred]}).to_csv(
+        path, index=False
+    )
+    as_given = get_runner().run("eer_from_tog", {"dataset_path": str(path)})
+    assert as_given.state == RunState.SUCCEEDED, as_given.error
+    report = pd.read_csv(as_given.outputs["report_uri"], index_col=0)
+    assert report.loc["product kind ", "FNR"] == 1.0 and report.loc["product kind", "FPR"] == 1.0
+    normalised = get_runner().run("eer_from_tog", {"dataset_path": str(path), "normalise_labels": True})
+    assert normalised.state == RunState.SUCCEEDED, normalised.error
+    report = pd.read_csv(normalised.outputs["report_uri"], index_col=0)
+    assert list(report.index) == ["product kind"] and report.loc["product kind", "Mismatch Rate"] == 0.0

@@ -215,6 +215,15 @@ def test_reference_column_names_are_accepted() -> None:
     assert evaluate_entity_frame(df).report.loc["date", "Support"] == 1
 
 
+def test_a_type_with_spaces_is_another_type_unless_normalised() -> None:
+    turns = [([ent("date ", D12)], [ent("date", D12)]), ([ent("date", D13)], [ent("date", D13)])]
+    as_given = evaluate_entity_frame(frame(turns))
+    assert as_given.first.counts.loc["date ", "fn"] == 1 and as_given.first.counts.loc["date", "fp"] == 1
+    normalised = evaluate_entity_frame(frame(turns), normalise_labels=True)
+    assert list(normalised.report.index) == ["date"]
+    assert normalised.first.counts.loc["date", "tp"] == 2
+
+
 def test_empty_dataset_is_an_error() -> None:
     with pytest.raises(InvalidEntityDatasetError, match="no rows"):
         evaluate_entity_frame(pd.DataFrame({"data_id": [], "truth_entities": [], "predicted_entities": []}))

@@ -192,3 +192,18 @@ def test_pipeline_names_a_missing_column(tmp_path: Path) -> None:
     assert "'raw.intent' (pred_label_column) is not in the dataset" in result.error
     result = get_runner().run("irr_from_tog", {"dataset_path": str(tmp_path / "nope.csv")})
     assert result.failed_step == "check-tagged-dataset" and "does not exist" in result.error
+
+
+def test_pipeline_keeps_labels_as_given_unless_normalise_labels(
+    tmp_path: Path, isolated_settings: Path
+) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text("data_id,intent_y,raw.intent\n1, greet,greet\n2,bye,bye\n3,5,5\n4,bye ,bye\n")
+    as_given = get_runner().run("irr_from_tog", {"dataset_path": str(path)})
+    assert as_given.state == RunState.SUCCEEDED, as_given.error
+    assert as_given.outputs["accuracy"] == 0.5  # " greet" and "bye " are other labels, as in the reference
+    report = pd.read_csv(as_given.outputs["report_uri"], index_col=0, keep_default_na=False)
+    assert {" greet", "greet", "bye ", "bye"} <= set(report.index)
+    normalised = get_runner().run("irr_from_tog", {"dataset_path": str(path), "normalise_labels": True})
+    assert normalised.state == RunState.SUCCEEDED, normalised.error
+    assert normalised.outputs["accuracy"] == 1.0

@@ -15,6 +15,7 @@ def gen_eer_metrics(
     mlwr: bool = False,
     slu_project_name: str = "",
     note: str = "",
+    normalise_labels: bool = False,
 ) -> NamedTuple(
     "EerMetricsOutput",
     [
@@ -38,7 +39,8 @@ def gen_eer_metrics(
 ):
     """Evaluate, upload every artifact, write ``entity_metrics`` rows when ``mlwr``; outputs URIs, headline
     numbers and a Slack-ready message, which ends with ``note`` (where the dataset came from: the download's
-    counts, or parameters that did not apply). The output type is spelled inline: kfp copies only this
+    counts, or parameters that did not apply). ``normalise_labels`` strips entity types before comparing
+    them (the reference kept them as given). The output type is spelled inline: kfp copies only this
     source."""
     import collections
     import logging
@@ -55,6 +57,7 @@ def gen_eer_metrics(
         mlwr=mlwr,
         slu_project_name=slu_project_name,
         note=note,
+        normalise_labels=normalise_labels,
     )
     message = result.message
     print(message)

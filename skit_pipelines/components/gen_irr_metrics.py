@@ -20,6 +20,7 @@ def gen_irr_metrics(
     groups_yaml: str = "",
     layers_yaml: str = "",
     note: str = "",
+    normalise_labels: bool = False,
 ) -> NamedTuple(
     "IrrMetricsOutput",
     [
@@ -46,6 +47,7 @@ def gen_irr_metrics(
     ``kappa`` is Cohen's kappa; where it is undefined (every turn has one and the same label on both
     sides, a perfect agreement) the output is 1.0 and the report says "undefined" (kfp outputs hold no NaN).
     ``note`` says where the dataset came from (the download's counts); it goes into the message.
+    ``normalise_labels`` compares labels as stripped text (the reference kept them as given).
     """
     import collections
     import logging
@@ -61,6 +63,7 @@ def gen_irr_metrics(
         alias_yaml=alias_yaml,
         groups_yaml=groups_yaml,
         layers_yaml=layers_yaml,
+        normalise_labels=normalise_labels,
         timezone=timezone,
         reference=org_id,
         job_id=job_id,

@@ -218,8 +218,12 @@ def _error_table(
     return pd.DataFrame(data)
 
 
-def evaluate_entity_frame(frame: pd.DataFrame) -> EntityEvaluation:
-    """Evaluate a tagged entity dataset already in memory (see the module docs for the columns)."""
+def evaluate_entity_frame(frame: pd.DataFrame, *, normalise_labels: bool = False) -> EntityEvaluation:
+    """Evaluate a tagged entity dataset already in memory (see the module docs for the columns).
+
+    Entity types are compared lower-cased and otherwise as given, as the reference did;
+    ``normalise_labels`` strips them first (``"product kind "`` = ``"product kind"``).
+    """
     columns = require_columns(frame)
     for ours, theirs in columns.items():
         if ours != theirs:
@@ -230,6 +234,7 @@ def evaluate_entity_frame(frame: pd.DataFrame) -> EntityEvaluation:
         frame[columns[PRED_COLUMN]].tolist(),
         truth_name=columns[TRUTH_COLUMN],
         pred_name=columns[PRED_COLUMN],
+        normalise_labels=normalise_labels,
     )
     first = first_entity_report(parsed.truth, parsed.pred)
     every = all_entity_report(parsed.truth, parsed.pred)
@@ -372,12 +377,14 @@ def run_entity_evaluation(
     slu_project_name: str = "",
     database_url: str = "",
     note: str = "",
+    normalise_labels: bool = False,
 ) -> EntityEvaluationResult:
     """Read the dataset, evaluate, write every artifact, and (``mlwr``) the ``entity_metrics`` rows.
 
     A failure to write the table raises (the reference logged and swallowed it). ``note`` (where the
     dataset came from: the download's counts, or parameters that did not apply) ends the message, and is
-    added to the error when the dataset cannot be evaluated.
+    added to the error when the dataset cannot be evaluated. ``normalise_labels``: see
+    :func:`evaluate_entity_frame`.
     """
     from skit_pipelines.metrics.entity_html import render_entity_html
     from skit_pipelines.metrics.entity_store import dataset_info, write_entity_metrics
@@ -386,7 +393,7 @@ def run_entity_evaluation(
     note = note.strip()
     try:
         frame = read_entity_dataset(dataset_uri)
-        evaluation = evaluate_entity_frame(frame)
+        evaluation = evaluate_entity_frame(frame, normalise_labels=normalise_labels)
     except InvalidEntityDatasetError as exc:
         if not note:
             raise

@@ -149,7 +149,8 @@ def _sorted_labels(uniques: list[Any]) -> tuple[list[str], np.ndarray]:
     labels = [str(uniques[i]) for i in order]
     if len(set(labels)) != len(labels):
         raise ValueError(
-            "labels of different types print the same (e.g. 1 and '1'): convert them to text first"
+            "labels of different types print the same (e.g. the number 1 and the text '1'): the reference "
+            "keeps them apart; convert them to text first, or evaluate with normalise_labels=true"
         )
     rank = np.empty(len(uniques), dtype=np.int64)
     rank[np.asarray(order, dtype=np.int64)] = np.arange(len(uniques), dtype=np.int64)

@@ -153,9 +153,14 @@ def evaluate_intents(
     alias: dict[str, list[str]] | None = None,
     groups: dict[str, list[str]] | None = None,
     layers: LayersSpec | None = None,
+    normalise_labels: bool = False,
 ) -> IntentEvaluation:
-    """Evaluate the intents of a tagged dataset frame (see the module docstring)."""
-    data = tagged.intent_data(frame, true_label_column, pred_label_column)
+    """Evaluate the intents of a tagged dataset frame (see the module docstring).
+
+    Labels are compared as given, as the reference did; ``normalise_labels`` strips them and compares
+    them as text first (``" greet"`` = ``"greet"``, ``5`` = ``"5"``).
+    """
+    data = tagged.intent_data(frame, true_label_column, pred_label_column, normalise_labels=normalise_labels)
     y_true = data.frame["true"].to_numpy(dtype=object)
     y_pred = data.frame["predicted"].to_numpy(dtype=object)
     if alias:
@@ -419,6 +424,7 @@ def evaluate_tagged_dataset(
     alias_yaml: str = "",
     groups_yaml: str = "",
     layers_yaml: str = "",
+    normalise_labels: bool = False,
     timezone: str = "Asia/Kolkata",
     reference: str = "",
     job_id: str = "",
@@ -433,7 +439,7 @@ def evaluate_tagged_dataset(
     YAML inputs are read first, so a bad path fails before any work. ``reference`` names the artifacts
     (default: the dataset job or "irr"). ``note`` (where the dataset came from: the download's counts, or
     parameters that did not apply) goes into the message after the data notes, and into the error when
-    the dataset cannot be evaluated.
+    the dataset cannot be evaluated. ``normalise_labels``: see :func:`evaluate_intents`.
     """
     alias = load_alias(alias_yaml)
     groups = load_groups(groups_yaml)
@@ -449,6 +455,7 @@ def evaluate_tagged_dataset(
             alias=alias,
             groups=groups,
             layers=layers,
+            normalise_labels=normalise_labels,
         )
     except tagged.InvalidDatasetError as exc:
         if not note.strip():
@@ -468,6 +475,7 @@ def evaluate_tagged_dataset(
         "alias": alias_yaml,
         "groups": groups_yaml,
         "layers": layers_yaml,
+        "labels": "normalised (stripped text)" if normalise_labels else "as given",
     }
     name = reference or (f"job-{dataset_job_id}" if dataset_job_id else "irr")
     artifacts = write_artifacts(

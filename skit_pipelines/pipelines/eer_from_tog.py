@@ -45,6 +45,7 @@ def eer_from_tog(
     notify: str = "",
     channel: str = "",
     slack_thread: str = "",
+    normalise_labels: bool = False,
 ) -> EerFromTogOutput:
     """Entity error report of an annotated dataset: first-entity report, all-entities and span scores.
 
@@ -74,6 +75,8 @@ def eer_from_tog(
         notify: Comma list of Slack user ids to cc; non-empty posts a Slack message.
         channel: Slack channel for the notification.
         slack_thread: Slack thread timestamp to reply in.
+        normalise_labels: Strip entity types before comparing them ("product kind " = "product kind");
+            default false: types as given (lower-cased), as the reference compared them.
     """
     dataset = tagged_dataset_source(
         dataset_path=dataset_path,
@@ -96,6 +99,7 @@ def eer_from_tog(
         timezone=timezone,
         mlwr=mlwr,
         slu_project_name=slu_project_name,
+        normalise_labels=normalise_labels,
     ).set_caching_options(enable_caching=False)
     with dsl.If(notify != "", name="notify"):
         slack_notification(
