@@ -13,7 +13,6 @@ from skit_pipelines.metrics.tagged import (
     errors_table,
     first_transcript,
     intent_data,
-    join_on_id,
     read_tagged_csv,
 )
 from skit_pipelines.metrics.tags import EMPTY, SEVERAL, UNEXPECTED, intents_from_tags, parse_tag, pick_1st_tag
@@ -146,16 +145,6 @@ def test_labels_are_kept_as_given_unless_normalised(tmp_path) -> None:
         evaluate_intents(frame(data_id=["1"], tag=['[{"type": " a"}]'], **{"raw.intent": ["a"]})).accuracy
         == 0
     )
-
-
-def test_join_on_id_counts_unmatched_rows_and_refuses_duplicates() -> None:
-    truth = frame(id=["1", "2", "3"], intent=["a", "b", None])
-    preds = frame(id=["2", "3", "4"], intent=["b", "c", "d"])
-    joined, counts = join_on_id(truth, preds)
-    assert joined[["id", "true", "predicted"]].values.tolist() == [["2", "b", "b"], ["3", "_", "c"]]
-    assert counts == {"joined": 2, "only_in_truth": 1, "only_in_predictions": 1}
-    with pytest.raises(InvalidDatasetError, match="duplicate 'id'"):
-        join_on_id(frame(id=["1", "1"], intent=["a", "b"]), preds)
 
 
 def test_first_transcript_shapes() -> None:

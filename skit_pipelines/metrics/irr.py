@@ -29,6 +29,7 @@ import pandas as pd
 from skit_pipelines import storage
 from skit_pipelines.metrics import intents, reports, store, tagged
 from skit_pipelines.metrics.intents import Confusion, LayersSpec
+from skit_pipelines.metrics.prediction_join import join_predictions
 from skit_pipelines.metrics.yaml_inputs import load_alias, load_groups, load_layers
 
 log = logging.getLogger(__name__)
@@ -154,13 +155,28 @@ def evaluate_intents(
     groups: dict[str, list[str]] | None = None,
     layers: LayersSpec | None = None,
     normalise_labels: bool = False,
+    predictions: pd.DataFrame | None = None,
+    id_column: str = "",
 ) -> IntentEvaluation:
     """Evaluate the intents of a tagged dataset frame (see the module docstring).
 
     Labels are compared as given, as the reference did; ``normalise_labels`` strips them and compares
-    them as text first (``" greet"`` = ``"greet"``, ``5`` = ``"5"``).
+    them as text first (``" greet"`` = ``"greet"``, ``5`` = ``"5"``). With ``predictions`` (a second file
+    with ``pred_label_column`` per id) the prediction comes from that file, joined on ``id_column`` (see
+    :mod:`~skit_pipelines.metrics.prediction_join`); rows left out by the join are data notes.
     """
+    left_out: dict[str, int] = {}
+    if predictions is not None:
+        joined = join_predictions(
+            frame,
+            predictions,
+            true_label_column=true_label_column,
+            pred_label_column=pred_label_column,
+            id_column=id_column,
+        )
+        frame, pred_label_column, left_out = joined.frame, joined.pred_column, joined.counts.issues()
     data = tagged.intent_data(frame, true_label_column, pred_label_column, normalise_labels=normalise_labels)
+    data.issues.update(left_out)
     y_true = data.frame["true"].to_numpy(dtype=object)
     y_pred = data.frame["predicted"].to_numpy(dtype=object)
     if alias:
@@ -425,6 +441,8 @@ def evaluate_tagged_dataset(
     groups_yaml: str = "",
     layers_yaml: str = "",
     normalise_labels: bool = False,
+    prediction_uri: str = "",
+    id_column: str = "",
     timezone: str = "Asia/Kolkata",
     reference: str = "",
     job_id: str = "",
@@ -440,6 +458,8 @@ def evaluate_tagged_dataset(
     (default: the dataset job or "irr"). ``note`` (where the dataset came from: the download's counts, or
     parameters that did not apply) goes into the message after the data notes, and into the error when
     the dataset cannot be evaluated. ``normalise_labels``: see :func:`evaluate_intents`.
+    ``prediction_uri``: a CSV of predictions per id (``pred_label_column``), joined to the dataset on
+    ``id_column`` (default ``id``, else ``data_id``); the dataset's own prediction column is then unused.
     """
     alias = load_alias(alias_yaml)
     groups = load_groups(groups_yaml)
@@ -448,6 +468,14 @@ def evaluate_tagged_dataset(
         with tempfile.TemporaryDirectory(prefix="irr-") as work:
             local = storage.download_file(dataset_uri, Path(work) / "tagged.csv")
             frame = tagged.read_tagged_csv(local)
+            predictions = None
+            if prediction_uri:
+                if not storage.exists(prediction_uri):
+                    raise storage.ArtifactNotFoundError(
+                        prediction_uri, "prediction_path does not exist: expected a CSV of predictions per id"
+                    )
+                local = storage.download_file(prediction_uri, Path(work) / "predictions.csv")
+                predictions = tagged.read_tagged_csv(local)
         evaluation = evaluate_intents(
             frame,
             true_label_column=true_label_column,
@@ -456,13 +484,15 @@ def evaluate_tagged_dataset(
             groups=groups,
             layers=layers,
             normalise_labels=normalise_labels,
+            predictions=predictions,
+            id_column=id_column,
         )
     except tagged.InvalidDatasetError as exc:
         if not note.strip():
             raise
         # e.g. no rows: the download's counts say why (every annotation outside the date window, ...)
         raise tagged.InvalidDatasetError(f"{exc}\n{note.strip()}") from exc
-    info = tagged.dataset_info(frame, timezone)
+    info = tagged.dataset_info(evaluation.data.source, timezone)  # the evaluated rows (after a join)
     dataset_job_id = str(labelstudio_project_id or job_id or "")
     details = {
         "dataset": dataset_uri,
@@ -471,7 +501,9 @@ def evaluate_tagged_dataset(
         "language": info.language,
         "calls": info.n_calls,
         "truth": true_label_column,
-        "prediction": pred_label_column,
+        "prediction": f"{pred_label_column} of {prediction_uri} (joined on {id_column or 'id / data_id'})"
+        if prediction_uri
+        else pred_label_column,
         "alias": alias_yaml,
         "groups": groups_yaml,
         "layers": layers_yaml,

@@ -37,7 +37,6 @@ __all__ = [
     "dataset_info",
     "first_transcript",
     "intent_data",
-    "join_on_id",
     "read_tagged_csv",
 ]
 
@@ -198,41 +197,6 @@ def intent_data(
         issues=issues,
         notes=notes,
     )
-
-
-def join_on_id(
-    truth: pd.DataFrame, predictions: pd.DataFrame, *, id_column: str = "id", label_column: str = "intent"
-) -> tuple[pd.DataFrame, dict[str, int]]:
-    """Truth and predictions from two files, inner-joined on ``id_column`` (eevee's ``intent_report``).
-
-    Returns ``(frame with id, true, predicted; counts)``: missing labels become ``_``; rows present on one
-    side only are counted (``only_in_truth``, ``only_in_predictions``), never silently lost; duplicate ids
-    are an error (a join would multiply their rows).
-    """
-    for name, side in (("truth", truth), ("predictions", predictions)):
-        for column in (id_column, label_column):
-            if column not in side.columns:
-                raise InvalidDatasetError(f"{name} file has no {column!r} column")
-        duplicated = side[id_column][side[id_column].duplicated()]
-        if len(duplicated):
-            examples = ", ".join(map(str, duplicated.unique()[:5]))
-            raise InvalidDatasetError(
-                f"{name} file has {len(duplicated)} duplicate {id_column!r} values (e.g. {examples}): "
-                "a join would count those rows several times"
-            )
-    left = truth[[id_column, label_column]].rename(columns={label_column: "true"})
-    right = predictions[[id_column, label_column]].rename(columns={label_column: "predicted"})
-    joined = left.merge(right, on=id_column, how="inner").rename(columns={id_column: "id"})
-    counts = {
-        "joined": len(joined),
-        "only_in_truth": int((~left[id_column].isin(right[id_column])).sum()),
-        "only_in_predictions": int((~right[id_column].isin(left[id_column])).sum()),
-    }
-    if not len(joined):
-        raise InvalidDatasetError(f"truth and predictions share no {id_column!r}: nothing to evaluate")
-    for column in ("true", "predicted"):
-        joined[column] = _clean_labels(joined[column]).fillna(MISSING_LABEL)
-    return joined, counts
 
 
 # ----------------------------------------------------------------------------------- text, confidence
