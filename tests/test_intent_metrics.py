@@ -20,6 +20,7 @@ from skit_pipelines.metrics.intents import (
     confusion_counts,
     group_reports,
     intent_report_json,
+    layer_breakdowns,
     layers_report,
     report_frame,
     top_confusions,
@@ -280,6 +281,34 @@ def test_layers_hand_computed() -> None:
     assert frame.loc["layer-acoustic_oos"].tolist() == pytest.approx([0.4, 2 / 3, 0.5, 3])
     assert frame.loc["layer-lexical_oos"].tolist() == pytest.approx([0.4, 1.0, 4 / 7, 2])
     assert frame.loc["layer-oos"].tolist() == pytest.approx([0.8, 0.8, 0.8, 5])
+
+
+def test_layer_breakdowns_are_full_reports_of_each_layer_view() -> None:
+    layers = LayersSpec(
+        true_layers={"acoustic_oos": ["noise", "_"], "lexical_oos": ["ood"]},
+        pred_layers={"oos": ["oos", "_"]},
+    )
+    rng = np.random.default_rng(3)
+    y_true = rng.choice(["noise", "_", "ood", "yes", "no"], 500).tolist()
+    y_pred = rng.choice(["oos", "_", "yes", "no", "ood"], 500).tolist()
+    breakdowns = layer_breakdowns(y_true, y_pred, layers)
+    assert list(breakdowns) == ["layer-acoustic_oos", "layer-lexical_oos", "layer-oos"]
+    # Independently: fold with pandas as the docs describe, then sklearn on the folded labels.
+    truth = pd.Series(y_true).replace({"noise": "acoustic_oos", "_": "acoustic_oos", "ood": "lexical_oos"})
+    pred = pd.Series(y_pred).replace({"_": "oos"})
+    views = {
+        "layer-acoustic_oos": (truth, pred.replace({"oos": "acoustic_oos"})),
+        "layer-lexical_oos": (truth, pred.replace({"oos": "lexical_oos"})),
+        "layer-oos": (truth.replace({"acoustic_oos": "oos", "lexical_oos": "oos"}), pred),
+    }
+    rows = layers_report(y_true, y_pred, layers)
+    for name, (view_true, view_pred) in views.items():
+        expected = sk_report(view_true, view_pred, output_dict=True, zero_division=0)
+        assert breakdowns[name].keys() == expected.keys()
+        for key, value in expected.items():
+            assert breakdowns[name][key] == pytest.approx(value), (name, key)
+        layer = name.removeprefix("layer-")
+        assert rows.loc[name].tolist() == pytest.approx(list(breakdowns[name][layer].values()))
 
 
 def test_benchmark_code_runs_small() -> None:

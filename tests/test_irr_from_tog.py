@@ -207,3 +207,27 @@ def test_pipeline_keeps_labels_as_given_unless_normalise_labels(
     normalised = get_runner().run("irr_from_tog", {"dataset_path": str(path), "normalise_labels": True})
     assert normalised.state == RunState.SUCCEEDED, normalised.error
     assert normalised.outputs["accuracy"] == 1.0
+
+
+def test_layer_breakdowns_and_group_notes_reach_the_artifacts(
+    tmp_path: Path, isolated_settings: Path
+) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text("data_id,intent_y,raw.intent\n1,ood,oos\n2,noise,oos\n3,agree,oos\n4,agree,agree\n5,deny,agree\n")
+    layers = tmp_path / "layers.yaml"
+    layers.write_text("intent_x: {acoustic_oos: [noise], lexical_oos: [ood]}\nintent_y: {oos: [oos]}\n")
+    groups = tmp_path / "groups.yaml"
+    groups.write_text("answers: [agree, deny, agree]\n")
+    result = evaluate_tagged_dataset(str(path), layers_yaml=str(layers), groups_yaml=str(groups))
+    breakdowns = json.loads(Path(result.artifacts["breakdowns_uri"]).read_text())
+    lexical = breakdowns["layer_breakdowns"]["layer-lexical_oos"]
+    truth = ["lexical_oos", "acoustic_oos", "agree", "agree", "deny"]
+    pred = ["lexical_oos", "lexical_oos", "lexical_oos", "agree", "agree"]
+    expected = classification_report(truth, pred, output_dict=True, zero_division=0)
+    assert lexical["lexical_oos"] == pytest.approx(expected["lexical_oos"])
+    assert lexical["accuracy"] == pytest.approx(expected["accuracy"])
+    answers = breakdowns["groups"]["answers"]
+    assert answers["micro avg"]["support"] == 3  # agree listed twice counts once
+    page = Path(result.artifacts["html_report_uri"]).read_text()
+    assert "Layer breakdown: layer-lexical_oos" in page
+    assert "group &#x27;answers&#x27; lists agree more than once: counted once" in page

@@ -47,6 +47,7 @@ __all__ = [
     "cohen_kappa",
     "confusion_counts",
     "intent_report_json",
+    "layer_breakdowns",
     "layers_report",
     "report_frame",
     "top_confusions",
@@ -415,6 +416,21 @@ def _binary_scores(truth: np.ndarray, pred: np.ndarray, label: str) -> list[floa
 Labels = Sequence[str] | np.ndarray | pd.Series
 
 
+def _layer_views(
+    y_true: Labels, y_pred: Labels, layers: LayersSpec
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per layer, the (truth, prediction) labels as that layer sees them (see :func:`layers_report`)."""
+    truth = _as_array(y_true)
+    pred = apply_alias(_as_array(y_pred), layers.pred_layers)
+    true_alias = apply_alias(truth, layers.true_layers)
+    top = layers.predicted_layer
+    views: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for sub_layer in layers.true_layers:
+        views[sub_layer] = (true_alias, np.where(pred == top, sub_layer, pred))
+    views[top] = (np.where(np.isin(true_alias, list(layers.true_layers)), top, true_alias), pred)
+    return views
+
+
 def layers_report(y_true: Labels, y_pred: Labels, layers: LayersSpec) -> pd.DataFrame:
     """eevee's ``intent_layers_report`` (no breakdown): one row ``layer-<name>`` per true sub-layer and one
     for the predicted layer, each with precision, recall, F1 and support of that layer.
@@ -423,18 +439,25 @@ def layers_report(y_true: Labels, y_pred: Labels, layers: LayersSpec) -> pd.Data
     become the sub-layer. A sub-layer row counts a prediction of the predicted layer as a prediction of
     that sub-layer; the predicted-layer row folds every true sub-layer into the predicted layer.
     """
-    truth = _as_array(y_true)
-    pred = _as_array(y_pred)
-    pred = apply_alias(pred, layers.pred_layers)
-    true_alias = apply_alias(truth, layers.true_layers)
-    top = layers.predicted_layer
-    rows: dict[str, list[float]] = {}
-    for sub_layer in layers.true_layers:
-        pred_as_sub = np.where(pred == top, sub_layer, pred)
-        rows[f"layer-{sub_layer}"] = _binary_scores(true_alias, pred_as_sub, sub_layer)
-    true_as_top = np.where(np.isin(true_alias, list(layers.true_layers)), top, true_alias)
-    rows[f"layer-{top}"] = _binary_scores(true_as_top, pred, top)
+    rows = {
+        f"layer-{layer}": _binary_scores(truth, pred, layer)
+        for layer, (truth, pred) in _layer_views(y_true, y_pred, layers).items()
+    }
     frame = pd.DataFrame.from_dict(rows, orient="index", columns=list(METRIC_COLUMNS))
     frame["support"] = frame["support"].astype(np.int64)
     frame.index.name = "layer"
     return frame
+
+
+def layer_breakdowns(y_true: Labels, y_pred: Labels, layers: LayersSpec) -> dict[str, dict[str, Any]]:
+    """The full breakdown of each layer (eevee's layers report with ``breakdown``): per ``layer-<name>``,
+    the whole classification report of the dataset as that layer sees it.
+
+    Why: a layer row says how well, say, acoustic out-of-scope is recognised; the breakdown shows what it
+    is confused with and how every other intent fares once the layer is folded. The layer's own row in
+    its breakdown equals its row in :func:`layers_report`.
+    """
+    return {
+        f"layer-{layer}": classification_report(confusion_counts(truth, pred))
+        for layer, (truth, pred) in _layer_views(y_true, y_pred, layers).items()
+    }

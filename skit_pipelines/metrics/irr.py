@@ -53,6 +53,7 @@ class IntentEvaluation:
     errors: pd.DataFrame
     groups: dict[str, dict[str, Any]] = field(default_factory=dict)
     layers: pd.DataFrame | None = None
+    layer_breakdowns: dict[str, dict[str, Any]] = field(default_factory=dict)
     alias_applied: bool = False
 
     @property
@@ -202,6 +203,7 @@ def evaluate_intents(
                 data.notes.append(f"group {name!r} lists {', '.join(repeated)} more than once: counted once")
     if layers is not None:
         evaluation.layers = intents.layers_report(y_true, y_pred, layers)
+        evaluation.layer_breakdowns = intents.layer_breakdowns(y_true, y_pred, layers)
     log.info(
         "evaluated %d turns: accuracy %.4f, weighted F1 %.4f, kappa %s",
         evaluation.n,
@@ -252,6 +254,8 @@ def _breakdown_tables(evaluation: IntentEvaluation) -> dict[str, pd.DataFrame]:
         out[f"Group: {name}"] = intents.report_frame(report)
     if evaluation.layers is not None:
         out["Layers"] = evaluation.layers
+    for name, report in evaluation.layer_breakdowns.items():
+        out[f"Layer breakdown: {name} (every intent as the layer sees it)"] = intents.report_frame(report)
     return out
 
 
@@ -301,6 +305,7 @@ def breakdowns_json(evaluation: IntentEvaluation) -> dict[str, Any]:
             "categories": evaluation.categories(),
             "groups": evaluation.groups,
             "layers": None if evaluation.layers is None else evaluation.layers.to_dict(orient="index"),
+            "layer_breakdowns": evaluation.layer_breakdowns,
         }
     )
 
