@@ -180,10 +180,20 @@ def test_reads_from_and_writes_to_s3(tmp_path: Path, s3_bucket: str) -> None:
     assert uri.startswith(f"s3://{s3_bucket}/")
     result = run_entity_evaluation(dataset_uri=uri, org_id="acme")
     assert result.metrics_rows_written == 0  # mlwr off: no table rows
-    assert set(result.uris) == {"report", "fp", "fn", "mm", "all_entities", "spans", "html", "summary"}
+    assert set(result.uris) == {
+        "report",
+        "fp",
+        "fn",
+        "mm",
+        "all_entities",
+        "categorical",
+        "spans",
+        "html",
+        "summary",
+    }
     assert all(u.startswith(f"s3://{s3_bucket}/prefix/project/acme/") for u in result.uris.values())
     assert "entity Error".lower() in storage.read_text(result.uris["html"]).lower()
-    assert result.download_commands.count("aws s3 cp") == 8
+    assert result.download_commands.count("aws s3 cp") == 9
 
 
 def test_the_note_says_where_the_dataset_came_from(tmp_path: Path, isolated_settings: Path) -> None:
@@ -238,3 +248,6 @@ def test_pipeline_keeps_entity_types_as_given_unless_normalise_labels(
     assert normalised.state == RunState.SUCCEEDED, normalised.error
     report = pd.read_csv(normalised.outputs["report_uri"], index_col=0)
     assert list(report.index) == ["product kind"] and report.loc["product kind", "Mismatch Rate"] == 0.0
+    categorical = pd.read_csv(normalised.outputs["categorical_uri"], index_col=0)
+    assert categorical.loc["product kind/card", "f1-score"] == 1.0
+    assert "Categorical entities (type/value)" in Path(normalised.outputs["html_uri"]).read_text()

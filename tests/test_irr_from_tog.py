@@ -213,7 +213,9 @@ def test_layer_breakdowns_and_group_notes_reach_the_artifacts(
     tmp_path: Path, isolated_settings: Path
 ) -> None:
     path = tmp_path / "t.csv"
-    path.write_text("data_id,intent_y,raw.intent\n1,ood,oos\n2,noise,oos\n3,agree,oos\n4,agree,agree\n5,deny,agree\n")
+    path.write_text(
+        "data_id,intent_y,raw.intent\n1,ood,oos\n2,noise,oos\n3,agree,oos\n4,agree,agree\n5,deny,agree\n"
+    )
     layers = tmp_path / "layers.yaml"
     layers.write_text("intent_x: {acoustic_oos: [noise], lexical_oos: [ood]}\nintent_y: {oos: [oos]}\n")
     groups = tmp_path / "groups.yaml"

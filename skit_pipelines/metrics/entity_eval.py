@@ -39,6 +39,7 @@ from skit_pipelines.metrics.entities import (
     require_columns,
     value_warnings,
 )
+from skit_pipelines.metrics.entity_categorical import categorical_report, categorical_table
 from skit_pipelines.metrics.entity_spans import SCHEMES, SpanReport, span_report
 from skit_pipelines.warehouse.filters import parse_timezone
 
@@ -88,6 +89,7 @@ FILE_TYPES = {
     "fn": "eevee_eer_fn",
     "mm": "eevee_eer_mm",
     "all_entities": "eer_all_entities",
+    "categorical": "eer_categorical",
     "spans": "eer_span_metrics",
     "html": "eer_report",
     "summary": "eer_summary",
@@ -164,6 +166,11 @@ class EntityEvaluation:
     skipped: dict[str, int] = field(default_factory=dict)
     skipped_examples: dict[str, list[str]] = field(default_factory=dict)
     warnings: dict[str, int] = field(default_factory=dict)
+    categorical: dict[str, Any] = field(default_factory=dict)  # type/value report; {} without any
+
+    @property
+    def categorical_table(self) -> pd.DataFrame:
+        return categorical_table(self.categorical)
 
     @property
     def skipped_rows(self) -> int:
@@ -239,6 +246,7 @@ def evaluate_entity_frame(frame: pd.DataFrame, *, normalise_labels: bool = False
     first = first_entity_report(parsed.truth, parsed.pred)
     every = all_entity_report(parsed.truth, parsed.pred)
     spans = span_report(parsed.truth, parsed.pred)
+    categorical = categorical_report(parsed.truth, parsed.pred)
     warnings = value_warnings(parsed.truth, parsed.pred, columns[TRUTH_COLUMN], columns[PRED_COLUMN])
     if spans.entities_without_span:
         warnings["entities without usable start/end offsets (left out of the span scores)"] = (
@@ -264,6 +272,7 @@ def evaluate_entity_frame(frame: pd.DataFrame, *, normalise_labels: bool = False
         skipped=parsed.skipped,
         skipped_examples=parsed.examples,
         warnings=warnings,
+        categorical=categorical,
     )
     for line in evaluation.notes():
         log.warning("%s", line)
@@ -284,8 +293,9 @@ def write_entity_artifacts(
 ) -> dict[str, str]:
     """Upload the report, fp/fn/mm, all-entities and span CSVs, the HTML and a JSON summary.
 
-    Returns artifact URIs keyed ``report``, ``fp``, ``fn``, ``mm``, ``all_entities``, ``spans``, ``html``
-    (when given) and ``summary``. Each upload is atomic (see :mod:`skit_pipelines.storage`).
+    Returns artifact URIs keyed ``report``, ``fp``, ``fn``, ``mm``, ``all_entities``, ``categorical``,
+    ``spans``, ``html`` (when given) and ``summary``. Each upload is atomic (see
+    :mod:`skit_pipelines.storage`).
     """
     reference = reference or "entity-evaluation"
     uris: dict[str, str] = {}
@@ -297,6 +307,7 @@ def write_entity_artifacts(
     for kind in ("fp", "fn", "mm"):
         put(kind, _csv_bytes(evaluation.errors[kind], index=False), ".csv")
     put("all_entities", _csv_bytes(evaluation.all_entities, index=True), ".csv")
+    put("categorical", _csv_bytes(evaluation.categorical_table, index=True), ".csv")
     put("spans", _csv_bytes(evaluation.spans.table, index=False), ".csv")
     if html:
         put("html", html.encode("utf-8"), ".html")
@@ -306,6 +317,9 @@ def write_entity_artifacts(
         "skipped_examples": evaluation.skipped_examples,
         "warnings": evaluation.warnings,
         "first_entity_counts": evaluation.first.counts.reset_index().to_dict(orient="records"),
+        "categorical_averages": {
+            k: v for k, v in evaluation.categorical.items() if k in ("micro avg", "macro avg", "weighted avg")
+        },
         "artifacts": dict(uris),
         **(extra_summary or {}),
     }
