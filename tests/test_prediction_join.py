@@ -128,3 +128,7 @@ def test_pipeline_evaluates_a_prediction_file(tmp_path: Path, isolated_settings:
     assert "60 rows: in the prediction file but not in the dataset" in result.outputs["data_notes"]
     with pytest.raises(FileNotFoundError, match="prediction_path does not exist"):
         evaluate_tagged_dataset(str(dataset), prediction_uri=str(tmp_path / "nope.csv"), id_column="turn")
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    with pytest.raises(InvalidDatasetError, match=r"prediction_path .*empty\.csv: .*empty"):
+        evaluate_tagged_dataset(str(dataset), prediction_uri=str(empty), id_column="turn")

@@ -480,7 +480,10 @@ def evaluate_tagged_dataset(
                         prediction_uri, "prediction_path does not exist: expected a CSV of predictions per id"
                     )
                 local = storage.download_file(prediction_uri, Path(work) / "predictions.csv")
-                predictions = tagged.read_tagged_csv(local)
+                try:
+                    predictions = tagged.read_tagged_csv(local)
+                except tagged.InvalidDatasetError as exc:
+                    raise tagged.InvalidDatasetError(f"prediction_path {prediction_uri}: {exc}") from None
         evaluation = evaluate_intents(
             frame,
             true_label_column=true_label_column,
