@@ -251,3 +251,52 @@ def test_pipeline_keeps_entity_types_as_given_unless_normalise_labels(
     categorical = pd.read_csv(normalised.outputs["categorical_uri"], index_col=0)
     assert categorical.loc["product kind/card", "f1-score"] == 1.0
     assert "Categorical entities (type/value)" in Path(normalised.outputs["html_uri"]).read_text()
+
+
+def test_pipeline_evaluates_a_prediction_file_joined_on_id(tmp_path: Path, isolated_settings: Path) -> None:
+    def cell(kind: str, value: object) -> str:
+        return json.dumps([{"type": kind, "value": value, "text": str(value)}])
+
+    dataset = pd.DataFrame(
+        {
+            "turn": ["a", "b", "c", "d"],
+            "truth_entities": [cell("number", 4), cell("number", 5), "[]", cell("date", "2026-03-12")],
+            "predicted_entities": ["[]"] * 4,  # the production predictions, replaced by the file's
+        }
+    )
+    predictions = pd.DataFrame(
+        {
+            "turn": ["d", "b", "a", "z"],
+            "predicted_entities_with_modifications": [
+                cell("date", "2026-03-12"),
+                cell("number", 6),
+                cell("number", 4),
+                cell("number", 1),
+            ],
+        }
+    )
+    dataset.to_csv(tmp_path / "truth.csv", index=False)
+    predictions.to_csv(tmp_path / "predictions.csv", index=False)
+    params = {
+        "dataset_path": str(tmp_path / "truth.csv"),
+        "prediction_path": str(tmp_path / "predictions.csv"),
+        "id_column": "turn",
+    }
+    result = get_runner().run("eer_from_tog", params)
+    assert result.state == RunState.SUCCEEDED, result.error
+    merged = dataset.drop(columns="predicted_entities").merge(
+        predictions.rename(columns={"predicted_entities_with_modifications": "predicted_entities"}), on="turn"
+    )
+    expected = evaluate_entity_frame(merged.rename(columns={"turn": "data_id"}))
+    assert int(result.outputs["turns"]) == len(merged) == 3
+    report = pd.read_csv(result.outputs["report_uri"], index_col=0)
+    pd.testing.assert_frame_equal(report, expected.report, check_dtype=False, check_names=False)
+    assert report.loc["number", "Mismatch Rate"] == 0.5  # b: 5 vs 6; a: 4 = 4
+    summary = json.loads(Path(result.outputs["summary_uri"]).read_text())
+    assert (
+        summary["warnings"]["rows in the dataset but not in the prediction file (left out: no prediction)"]
+        == 1
+    )
+    assert summary["warnings"]["rows in the prediction file but not in the dataset (left out: no truth)"] == 1
+    missing = get_runner().run("eer_from_tog", {**params, "prediction_path": str(tmp_path / "nope.csv")})
+    assert missing.state == RunState.FAILED and "prediction_path does not exist" in missing.error

@@ -16,6 +16,8 @@ def gen_eer_metrics(
     slu_project_name: str = "",
     note: str = "",
     normalise_labels: bool = False,
+    prediction_uri: str = "",
+    id_column: str = "",
 ) -> NamedTuple(
     "EerMetricsOutput",
     [
@@ -41,8 +43,9 @@ def gen_eer_metrics(
     """Evaluate, upload every artifact, write ``entity_metrics`` rows when ``mlwr``; outputs URIs, headline
     numbers and a Slack-ready message, which ends with ``note`` (where the dataset came from: the download's
     counts, or parameters that did not apply). ``normalise_labels`` strips entity types before comparing
-    them (the reference kept them as given). The output type is spelled inline: kfp copies only this
-    source."""
+    them (the reference kept them as given). ``prediction_uri``: a file of predicted entities per id joined
+    to the dataset on ``id_column``; rows left out by the join are counted in the notes. The output type is
+    spelled inline: kfp copies only this source."""
     import collections
     import logging
 
@@ -59,6 +62,8 @@ def gen_eer_metrics(
         slu_project_name=slu_project_name,
         note=note,
         normalise_labels=normalise_labels,
+        prediction_uri=prediction_uri,
+        id_column=id_column,
     )
     message = result.message
     print(message)

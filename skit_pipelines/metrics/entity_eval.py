@@ -41,6 +41,8 @@ from skit_pipelines.metrics.entities import (
 )
 from skit_pipelines.metrics.entity_categorical import categorical_report, categorical_table
 from skit_pipelines.metrics.entity_spans import SCHEMES, SpanReport, span_report
+from skit_pipelines.metrics.prediction_join import join_predictions
+from skit_pipelines.metrics.tagged import InvalidDatasetError
 from skit_pipelines.warehouse.filters import parse_timezone
 
 log = logging.getLogger(__name__)
@@ -51,6 +53,7 @@ __all__ = [
     "EntityEvaluation",
     "EntityEvaluationResult",
     "evaluate_entity_frame",
+    "join_entity_predictions",
     "read_entity_dataset",
     "run_entity_evaluation",
     "write_entity_artifacts",
@@ -99,18 +102,18 @@ FILE_TYPES = {
 # ------------------------------------------------------------------------------------------------ read
 
 
-def _wanted_columns(header: list[str]) -> list[str]:
+def _wanted_columns(header: list[str], extra_columns: tuple[str, ...] = ()) -> list[str]:
     names = [ID_COLUMN, TRUTH_COLUMN, PRED_COLUMN]
     wanted = {n for name in names for n in (name, *ALIASES.get(name, ()))}
-    wanted.update(CONTEXT_COLUMNS, INFO_COLUMNS)
+    wanted.update(CONTEXT_COLUMNS, INFO_COLUMNS, extra_columns)
     return [c for c in header if c in wanted]
 
 
-def _read_csv(path: Path) -> pd.DataFrame:
+def _read_csv(path: Path, extra_columns: tuple[str, ...] = ()) -> pd.DataFrame:
     header = pd.read_csv(path, nrows=0).columns.tolist()
     if not header:
         raise InvalidEntityDatasetError(f"{path} has no header row: expected a CSV with {ID_COLUMN!r}, ...")
-    columns = _wanted_columns(header) or header
+    columns = _wanted_columns(header, extra_columns) or header
     try:
         import pyarrow  # noqa: F401  - the fast multi-threaded reader when available
 
@@ -120,30 +123,30 @@ def _read_csv(path: Path) -> pd.DataFrame:
     return pd.read_csv(path, usecols=columns, dtype=str, engine=engine, keep_default_na=False)
 
 
-def read_entity_dataset(uri: str) -> pd.DataFrame:
+def read_entity_dataset(uri: str, extra_columns: tuple[str, ...] = ()) -> pd.DataFrame:
     """The tagged entity dataset at ``uri`` (local path or artifact URI; ``.csv`` or ``.parquet``).
 
-    Only the columns the evaluation uses are loaded. Every column is read as text so that ids keep
-    their form (``007`` stays ``007``) and empty cells stay empty strings.
+    Only the columns the evaluation uses (and ``extra_columns``) are loaded. Every column is read as text
+    so that ids keep their form (``007`` stays ``007``) and empty cells stay empty strings.
     """
     if not uri:
         raise InvalidEntityDatasetError("no dataset given: pass dataset_path (a tagged entity CSV)")
     if not storage.exists(uri):
         raise storage.ArtifactNotFoundError(uri, "the entity dataset does not exist")
     if not storage.is_remote(uri) and "://" not in uri:  # a plain local path: read it in place
-        return _read_local(Path(uri).expanduser(), uri)
+        return _read_local(Path(uri).expanduser(), uri, extra_columns)
     with tempfile.TemporaryDirectory(prefix="entity-eval-") as work:
         local = storage.download_file(uri, Path(work) / (Path(uri.rstrip("/")).name or "dataset.csv"))
-        return _read_local(local, uri)
+        return _read_local(local, uri, extra_columns)
 
 
-def _read_local(local: Path, uri: str) -> pd.DataFrame:
+def _read_local(local: Path, uri: str, extra_columns: tuple[str, ...] = ()) -> pd.DataFrame:
     try:
         if local.suffix.lower() in {".parquet", ".pq"}:
             frame = pd.read_parquet(local)
-            keep = _wanted_columns([str(c) for c in frame.columns])
+            keep = _wanted_columns([str(c) for c in frame.columns], extra_columns)
             return frame[keep] if keep else frame
-        return _read_csv(local)
+        return _read_csv(local, extra_columns)
     except InvalidEntityDatasetError:
         raise
     except (pd.errors.EmptyDataError, pd.errors.ParserError, ValueError) as exc:
@@ -279,6 +282,41 @@ def evaluate_entity_frame(frame: pd.DataFrame, *, normalise_labels: bool = False
     return evaluation
 
 
+def join_entity_predictions(
+    frame: pd.DataFrame, predictions: pd.DataFrame, id_column: str = ""
+) -> tuple[pd.DataFrame, dict[str, int]]:
+    """The dataset with its predicted entities taken from a prediction file, joined on ``id_column``
+    (default: ``data_id``, ``id`` or ``conversation_uuid`` on each side; see
+    :mod:`~skit_pipelines.metrics.prediction_join`). Returns the joined frame and the rows left out by
+    reason (they become warnings of the evaluation)."""
+    pred_names = (PRED_COLUMN, *ALIASES[PRED_COLUMN])
+    found = next((c for c in pred_names if c in predictions.columns), None)
+    if found is None:
+        raise InvalidEntityDatasetError(
+            f"the prediction file has no column {PRED_COLUMN!r} (nor "
+            f"{', '.join(map(repr, ALIASES[PRED_COLUMN]))}): expected a JSON list of the predicted "
+            "entities per id"
+        )
+    truth_column = next(
+        (c for c in (TRUTH_COLUMN, *ALIASES[TRUTH_COLUMN]) if c in frame.columns), TRUTH_COLUMN
+    )
+    try:
+        joined = join_predictions(
+            frame.drop(columns=[c for c in pred_names if c in frame.columns]),
+            predictions.rename(columns={found: PRED_COLUMN}),
+            true_label_column=truth_column,
+            pred_label_column=PRED_COLUMN,
+            id_column=id_column,
+            id_candidates=(ID_COLUMN, *ALIASES[ID_COLUMN]),
+        )
+    except InvalidDatasetError as exc:
+        raise InvalidEntityDatasetError(str(exc)) from None
+    out = joined.frame
+    if id_column and not any(c in out.columns for c in (ID_COLUMN, *ALIASES[ID_COLUMN])):
+        out = out.assign(**{ID_COLUMN: out[id_column]})
+    return out, joined.counts.issues()
+
+
 # --------------------------------------------------------------------------------------------- write
 
 
@@ -392,13 +430,16 @@ def run_entity_evaluation(
     database_url: str = "",
     note: str = "",
     normalise_labels: bool = False,
+    prediction_uri: str = "",
+    id_column: str = "",
 ) -> EntityEvaluationResult:
     """Read the dataset, evaluate, write every artifact, and (``mlwr``) the ``entity_metrics`` rows.
 
     A failure to write the table raises (the reference logged and swallowed it). ``note`` (where the
     dataset came from: the download's counts, or parameters that did not apply) ends the message, and is
     added to the error when the dataset cannot be evaluated. ``normalise_labels``: see
-    :func:`evaluate_entity_frame`.
+    :func:`evaluate_entity_frame`. ``prediction_uri``: a file of predicted entities per id, joined to the
+    dataset on ``id_column`` (:func:`join_entity_predictions`); the dataset's own predictions are unused.
     """
     from skit_pipelines.metrics.entity_html import render_entity_html
     from skit_pipelines.metrics.entity_store import dataset_info, write_entity_metrics
@@ -406,8 +447,20 @@ def run_entity_evaluation(
     zone = parse_timezone(timezone or get_settings().timezone)
     note = note.strip()
     try:
-        frame = read_entity_dataset(dataset_uri)
+        extra = (id_column,) if id_column else ()
+        frame = read_entity_dataset(dataset_uri, extra)
+        left_out: dict[str, int] = {}
+        if prediction_uri:
+            if not storage.exists(prediction_uri):
+                raise storage.ArtifactNotFoundError(
+                    prediction_uri,
+                    "prediction_path does not exist: expected a file of predicted entities per id",
+                )
+            frame, left_out = join_entity_predictions(
+                frame, read_entity_dataset(prediction_uri, extra), id_column
+            )
         evaluation = evaluate_entity_frame(frame, normalise_labels=normalise_labels)
+        evaluation.warnings.update({f"rows {reason}": count for reason, count in left_out.items()})
     except InvalidEntityDatasetError as exc:
         if not note:
             raise

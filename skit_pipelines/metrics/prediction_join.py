@@ -17,6 +17,7 @@ noticing, so every rule is here, once:
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pandas as pd
@@ -56,15 +57,15 @@ class JoinCounts:
         return {reason: count for reason, count in reasons.items() if count}
 
 
-def _id_column(frame: pd.DataFrame, id_column: str, side: str) -> str:
+def _id_column(frame: pd.DataFrame, id_column: str, side: str, candidates: Sequence[str]) -> str:
     if id_column:
         if id_column not in frame.columns:
             raise InvalidDatasetError(f"the {side} has no column {id_column!r} (id_column)")
         return id_column
-    found = next((c for c in ID_COLUMNS if c in frame.columns), None)
+    found = next((c for c in candidates if c in frame.columns), None)
     if found is None:
         raise InvalidDatasetError(
-            f"the {side} has no id column: expected {' or '.join(map(repr, ID_COLUMNS))}, "
+            f"the {side} has no id column: expected {' or '.join(map(repr, candidates))}, "
             "or name one with id_column"
         )
     return found
@@ -102,17 +103,19 @@ def join_predictions(
     true_label_column: str,
     pred_label_column: str,
     id_column: str = "",
+    id_candidates: Sequence[str] = ID_COLUMNS,
 ) -> JoinedPredictions:
     """The truth frame restricted to the ids both files have, its prediction taken from ``predictions``.
 
     The joined frame keeps every truth column except the prediction and confidence columns, which come
     from the prediction file, in the truth file's row order. When both files name their label column alike
-    (``intent`` and ``intent``), the prediction is the column ``<name> (prediction file)``.
+    (``intent`` and ``intent``), the prediction is the column ``<name> (prediction file)``. Without
+    ``id_column`` each side's id is the first of ``id_candidates`` it has.
     """
     truth = truth.reset_index(drop=True)
     predictions = predictions.reset_index(drop=True)
-    truth_id = _id_column(truth, id_column, "dataset")
-    pred_id = _id_column(predictions, id_column, "prediction file")
+    truth_id = _id_column(truth, id_column, "dataset", id_candidates)
+    pred_id = _id_column(predictions, id_column, "prediction file", id_candidates)
     if pred_label_column not in predictions.columns:
         raise InvalidDatasetError(
             f"the prediction file has no column {pred_label_column!r} (pred_label_column: the predicted "

@@ -47,6 +47,8 @@ def eer_from_tog(
     channel: str = "",
     slack_thread: str = "",
     normalise_labels: bool = False,
+    prediction_path: str = "",
+    id_column: str = "",
 ) -> EerFromTogOutput:
     """Entity error report of an annotated dataset: first-entity report, all-entities and span scores.
 
@@ -78,6 +80,11 @@ def eer_from_tog(
         slack_thread: Slack thread timestamp to reply in.
         normalise_labels: Strip entity types before comparing them ("product kind " = "product kind");
             default false: types as given (lower-cased), as the reference compared them.
+        prediction_path: A file (CSV or Parquet) of predicted entities per id (predicted_entities), e.g. a
+            model's, evaluated against the dataset's truth: joined on id_column. Ids on one side only are
+            left out and counted in the notes.
+        id_column: Column joining the dataset and prediction_path; default data_id, id or
+            conversation_uuid (each side).
     """
     dataset = tagged_dataset_source(
         dataset_path=dataset_path,
@@ -101,6 +108,8 @@ def eer_from_tog(
         mlwr=mlwr,
         slu_project_name=slu_project_name,
         normalise_labels=normalise_labels,
+        prediction_uri=prediction_path,
+        id_column=id_column,
     ).set_caching_options(enable_caching=False)
     with dsl.If(notify != "", name="notify"):
         slack_notification(
