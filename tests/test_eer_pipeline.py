@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import pandas as pd
 import pytest
 import sqlalchemy as sa
 
@@ -179,10 +180,20 @@ def test_reads_from_and_writes_to_s3(tmp_path: Path, s3_bucket: str) -> None:
     assert uri.startswith(f"s3://{s3_bucket}/")
     result = run_entity_evaluation(dataset_uri=uri, org_id="acme")
     assert result.metrics_rows_written == 0  # mlwr off: no table rows
-    assert set(result.uris) == {"report", "fp", "fn", "mm", "all_entities", "spans", "html", "summary"}
+    assert set(result.uris) == {
+        "report",
+        "fp",
+        "fn",
+        "mm",
+        "all_entities",
+        "categorical",
+        "spans",
+        "html",
+        "summary",
+    }
     assert all(u.startswith(f"s3://{s3_bucket}/prefix/project/acme/") for u in result.uris.values())
     assert "entity Error".lower() in storage.read_text(result.uris["html"]).lower()
-    assert result.download_commands.count("aws s3 cp") == 8
+    assert result.download_commands.count("aws s3 cp") == 9
 
 
 def test_the_note_says_where_the_dataset_came_from(tmp_path: Path, isolated_settings: Path) -> None:
@@ -218,3 +229,74 @@ def test_reading_files(tmp_path: Path) -> None:
     from_parquet = read_entity_dataset(f"file://{parquet}")
     a, b = evaluate_entity_frame(csv_frame), evaluate_entity_frame(from_parquet)
     assert a.report.equals(b.report) and b.turns == 4
+
+
+def test_pipeline_keeps_entity_types_as_given_unless_normalise_labels(
+    tmp_path: Path, isolated_settings: Path
+) -> None:
+    path = tmp_path / "d.csv"
+    truth = json.dumps([{"type": "product kind /card", "text": "card"}])
+    pred = json.dumps([{"type": "product kind", "value": "card", "text": "card"}])
+    pd.DataFrame({"data_id": ["1"], "truth_entities": [truth], "predicted_entities": [pred]}).to_csv(
+        path, index=False
+    )
+    as_given = get_runner().run("eer_from_tog", {"dataset_path": str(path)})
+    assert as_given.state == RunState.SUCCEEDED, as_given.error
+    report = pd.read_csv(as_given.outputs["report_uri"], index_col=0)
+    assert report.loc["product kind ", "FNR"] == 1.0 and report.loc["product kind", "FPR"] == 1.0
+    normalised = get_runner().run("eer_from_tog", {"dataset_path": str(path), "normalise_labels": True})
+    assert normalised.state == RunState.SUCCEEDED, normalised.error
+    report = pd.read_csv(normalised.outputs["report_uri"], index_col=0)
+    assert list(report.index) == ["product kind"] and report.loc["product kind", "Mismatch Rate"] == 0.0
+    categorical = pd.read_csv(normalised.outputs["categorical_uri"], index_col=0)
+    assert categorical.loc["product kind/card", "f1-score"] == 1.0
+    assert "Categorical entities (type/value)" in Path(normalised.outputs["html_uri"]).read_text()
+
+
+def test_pipeline_evaluates_a_prediction_file_joined_on_id(tmp_path: Path, isolated_settings: Path) -> None:
+    def cell(kind: str, value: object) -> str:
+        return json.dumps([{"type": kind, "value": value, "text": str(value)}])
+
+    dataset = pd.DataFrame(
+        {
+            "turn": ["a", "b", "c", "d"],
+            "truth_entities": [cell("number", 4), cell("number", 5), "[]", cell("date", "2026-03-12")],
+            "predicted_entities": ["[]"] * 4,  # the production predictions, replaced by the file's
+        }
+    )
+    predictions = pd.DataFrame(
+        {
+            "turn": ["d", "b", "a", "z"],
+            "predicted_entities_with_modifications": [
+                cell("date", "2026-03-12"),
+                cell("number", 6),
+                cell("number", 4),
+                cell("number", 1),
+            ],
+        }
+    )
+    dataset.to_csv(tmp_path / "truth.csv", index=False)
+    predictions.to_csv(tmp_path / "predictions.csv", index=False)
+    params = {
+        "dataset_path": str(tmp_path / "truth.csv"),
+        "prediction_path": str(tmp_path / "predictions.csv"),
+        "id_column": "turn",
+    }
+    result = get_runner().run("eer_from_tog", params)
+    assert result.state == RunState.SUCCEEDED, result.error
+    merged = dataset.drop(columns="predicted_entities").merge(
+        predictions.rename(columns={"predicted_entities_with_modifications": "predicted_entities"}), on="turn"
+    )
+    expected = evaluate_entity_frame(merged.rename(columns={"turn": "data_id"}))
+    assert int(result.outputs["turns"]) == len(merged) == 3
+    report = pd.read_csv(result.outputs["report_uri"], index_col=0)
+    pd.testing.assert_frame_equal(report, expected.report, check_dtype=False, check_names=False)
+    assert report.loc["number", "Mismatch Rate"] == 0.5  # b: 5 vs 6; a: 4 = 4
+    summary = json.loads(Path(result.outputs["summary_uri"]).read_text())
+    assert (
+        summary["warnings"]["rows in the dataset but not in the prediction file (left out: no prediction)"]
+        == 1
+    )
+    assert summary["warnings"]["rows in the prediction file but not in the dataset (left out: no truth)"] == 1
+    missing = get_runner().run("eer_from_tog", {**params, "prediction_path": str(tmp_path / "nope.csv")})
+    assert missing.state == RunState.FAILED and "prediction_path does not exist" in missing.error

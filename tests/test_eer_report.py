@@ -4,12 +4,14 @@ Expected numbers are worked out by hand in the comments next to the fixture turn
 """
 
 import json
+import random
 from typing import Any
 
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from sklearn.metrics import classification_report as sk_report
 
 from skit_pipelines.metrics.entities import (
     InvalidEntityDatasetError,
@@ -213,6 +215,64 @@ def test_reference_column_names_are_accepted() -> None:
         }
     )
     assert evaluate_entity_frame(df).report.loc["date", "Support"] == 1
+
+
+def test_a_type_with_spaces_is_another_type_unless_normalised() -> None:
+    turns = [([ent("date ", D12)], [ent("date", D12)]), ([ent("date", D13)], [ent("date", D13)])]
+    as_given = evaluate_entity_frame(frame(turns))
+    assert as_given.first.counts.loc["date ", "fn"] == 1 and as_given.first.counts.loc["date", "fp"] == 1
+    normalised = evaluate_entity_frame(frame(turns), normalise_labels=True)
+    assert list(normalised.report.index) == ["date"]
+    assert normalised.first.counts.loc["date", "tp"] == 2
+
+
+def first_category(entities: list[dict[str, Any]]) -> str:
+    """The test's own reading of the documented rule: first entity with a text value, not date/number."""
+    for item in entities:
+        kind, value = item["type"].lower(), item.get("value")
+        if kind not in {"date", "time", "datetime", "number", "people"} and isinstance(value, str) and value:
+            return f"{kind}/{value}"
+    return "_"
+
+
+def test_categorical_report_matches_sklearn_without_the_no_entity_label() -> None:
+    rng = random.Random(4)
+    values = ["credit_card", "debit_card", "loan"]
+
+    def turn() -> list[dict[str, Any]]:
+        choices = [
+            [],
+            [ent("product_kind", rng.choice(values))],
+            [ent("number", 3), ent("product_kind", rng.choice(values))],
+            [ent("date", D12)],
+            [ent("bank", rng.choice(["hdfc", "sbi"]))],
+        ]
+        return rng.choice(choices)
+
+    turns = [(turn(), turn()) for _ in range(300)]
+    evaluation = evaluate_entity_frame(frame(turns))
+    y_true = [first_category(t) for t, _ in turns]
+    y_pred = [first_category(p) for _, p in turns]
+    labels = sorted(set(y_true + y_pred) - {"_"})
+    expected = sk_report(y_true, y_pred, labels=labels, output_dict=True, zero_division=0)
+    report = evaluation.categorical
+    assert [k for k in report if "/" in k] == labels and "_" not in report
+    for key in [*labels, "macro avg", "weighted avg", "micro avg"]:
+        assert report[key] == pytest.approx(expected[key]), key
+    table = evaluation.categorical_table
+    assert table.loc["weighted avg", "support"] == sum(label != "_" for label in y_true)
+
+
+def test_categorical_report_is_empty_without_categorical_entities(evaluation: Any) -> None:
+    only_dates = evaluate_entity_frame(frame([([ent("date", D12)], [ent("date", D13)])]))
+    assert only_dates.categorical == {} and only_dates.categorical_table.empty
+    assert list(evaluation.categorical) == [
+        "product_kind/credit_card",
+        "product_kind/debit_card",
+        "micro avg",
+        "macro avg",
+        "weighted avg",
+    ]
 
 
 def test_empty_dataset_is_an_error() -> None:

@@ -15,8 +15,18 @@ from skit_pipelines.metrics.entity_values import (
 
 
 def test_parse_cell_reads_our_shape_and_lowercases_types() -> None:
-    cell = json.dumps([{"type": " Date ", "value": "2026-03-12", "text": "12 march", "start": 4, "end": 12}])
+    cell = json.dumps([{"type": "Date", "value": "2026-03-12", "text": "12 march", "start": 4, "end": 12}])
     assert parse_cell(cell) == (Entity("date", "2026-03-12", "12 march", 4, 12),)
+
+
+def test_types_keep_their_spaces_unless_normalised() -> None:
+    """The reference lower-cased types and kept them otherwise: " date" and "date" are two types."""
+    cell = json.dumps([{"type": " Date ", "value": "2026-03-12"}, {"type": " product kind / card "}])
+    as_given = parse_cell(cell)
+    assert [e.type for e in as_given] == [" date ", " product kind "]
+    assert as_given[1].value == " card "
+    normalised = parse_cell(cell, normalise=True)
+    assert [(e.type, e.value) for e in normalised] == [("date", "2026-03-12"), ("product kind", "card")]
 
 
 @pytest.mark.parametrize("cell", ["", "[]", "null", None, float("nan"), "  "])

@@ -6,13 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from skit_pipelines.metrics.irr import evaluate_intents
 from skit_pipelines.metrics.tagged import (
     InvalidDatasetError,
     dataset_info,
     errors_table,
     first_transcript,
     intent_data,
-    join_on_id,
     read_tagged_csv,
 )
 from skit_pipelines.metrics.tags import EMPTY, SEVERAL, UNEXPECTED, intents_from_tags, parse_tag, pick_1st_tag
@@ -72,7 +72,12 @@ def test_empty_dataset_and_all_missing_labels_are_errors(tmp_path) -> None:
     with pytest.raises(InvalidDatasetError, match="no rows"):
         intent_data(pd.DataFrame(columns=["data_id", "intent_y", "raw.intent"]))
     with pytest.raises(InvalidDatasetError, match="'intent_y' has no label in any of the 2 rows"):
-        intent_data(frame(data_id=["1", "2"], intent_y=[None, " "], **{"raw.intent": ["a", "b"]}))
+        intent_data(frame(data_id=["1", "2"], intent_y=[None, ""], **{"raw.intent": ["a", "b"]}))
+    with pytest.raises(InvalidDatasetError, match="'intent_y' has no label in any of the 2 rows"):
+        intent_data(
+            frame(data_id=["1", "2"], intent_y=[None, " "], **{"raw.intent": ["a", "b"]}),
+            normalise_labels=True,
+        )
     with pytest.raises(InvalidDatasetError, match="'raw.intent' has no label"):
         intent_data(frame(data_id=["1"], intent_y=["a"], **{"raw.intent": [None]}))
     empty = tmp_path / "empty.csv"
@@ -120,14 +125,26 @@ def test_labels_named_like_missing_values_stay_labels(tmp_path) -> None:
     assert data.frame["predicted"].tolist() == ["null", "_"]
 
 
-def test_join_on_id_counts_unmatched_rows_and_refuses_duplicates() -> None:
-    truth = frame(id=["1", "2", "3"], intent=["a", "b", None])
-    preds = frame(id=["2", "3", "4"], intent=["b", "c", "d"])
-    joined, counts = join_on_id(truth, preds)
-    assert joined[["id", "true", "predicted"]].values.tolist() == [["2", "b", "b"], ["3", "_", "c"]]
-    assert counts == {"joined": 2, "only_in_truth": 1, "only_in_predictions": 1}
-    with pytest.raises(InvalidDatasetError, match="duplicate 'id'"):
-        join_on_id(frame(id=["1", "1"], intent=["a", "b"]), preds)
+def test_labels_are_kept_as_given_unless_normalised(tmp_path) -> None:
+    """The reference compared labels as pandas read them: spaces kept, 5 and "5" never merged."""
+    path = tmp_path / "t.csv"
+    path.write_text("data_id,intent_y,raw.intent\n1, greet,greet\n2,5,5\n3,bye ,bye\n")
+    as_given = intent_data(read_tagged_csv(path))
+    assert as_given.frame["true"].tolist() == [" greet", "5", "bye "]
+    assert as_given.frame["predicted"].tolist() == ["greet", "5", "bye"]
+    normalised = intent_data(read_tagged_csv(path), normalise_labels=True)
+    assert (
+        normalised.frame["true"].tolist() == normalised.frame["predicted"].tolist() == ["greet", "5", "bye"]
+    )
+
+    typed = frame(data_id=["1", "2"], intent_y=[5, "a"], **{"raw.intent": ["5", "a"]})
+    with pytest.raises(ValueError, match="print the same.*normalise_labels=true"):
+        evaluate_intents(typed)
+    assert evaluate_intents(typed, normalise_labels=True).accuracy == 1.0
+    assert (
+        evaluate_intents(frame(data_id=["1"], tag=['[{"type": " a"}]'], **{"raw.intent": ["a"]})).accuracy
+        == 0
+    )
 
 
 def test_first_transcript_shapes() -> None:

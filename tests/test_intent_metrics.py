@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.metrics import classification_report as sk_report
-from sklearn.metrics import cohen_kappa_score, confusion_matrix
+from sklearn.metrics import cohen_kappa_score, confusion_matrix, precision_recall_fscore_support
 
 from skit_pipelines.metrics.intents import (
     LayersSpec,
@@ -20,6 +20,7 @@ from skit_pipelines.metrics.intents import (
     confusion_counts,
     group_reports,
     intent_report_json,
+    layer_breakdowns,
     layers_report,
     report_frame,
     top_confusions,
@@ -240,6 +241,34 @@ def test_group_reports_match_sklearn_restricted_to_the_group() -> None:
     assert category_name("intents") == "intents"  # never an empty name
 
 
+def test_a_label_listed_twice_in_a_group_counts_once() -> None:
+    confusion = confusion_counts(TRUE, PRED)
+    reports = group_reports(confusion, {"g": ["a", "a", "b"]})
+    expected = sk_report(TRUE, PRED, labels=["a", "b"], output_dict=True, zero_division=0)
+    assert reports["g"] == expected
+    turns_in_group = sum(label in {"a", "b"} for label in TRUE)
+    assert reports["g"]["weighted avg"]["support"] == turns_in_group == 5
+    assert reports["g"]["macro avg"]["support"] <= len(TRUE)
+
+
+def test_a_group_covering_every_label_reports_micro_avg() -> None:
+    confusion = confusion_counts(TRUE, PRED)
+    report = group_reports(confusion, {"everything": ["c", "b", "a"]})["everything"]
+    assert "accuracy" not in report
+    precision, recall, f1, _ = precision_recall_fscore_support(
+        TRUE, PRED, labels=["c", "b", "a"], average="micro", zero_division=0
+    )
+    assert report["micro avg"] == {
+        "precision": pytest.approx(precision),
+        "recall": pytest.approx(recall),
+        "f1-score": pytest.approx(f1),
+        "support": float(len(TRUE)),
+    }
+    expected = sk_report(TRUE, PRED, labels=["c", "b", "a"], output_dict=True, zero_division=0)
+    for key in ("c", "b", "a", "macro avg", "weighted avg"):
+        assert report[key] == expected[key]
+
+
 def test_layers_hand_computed() -> None:
     layers = LayersSpec(
         true_layers={"acoustic_oos": ["noise", "_"], "lexical_oos": ["ood"]},
@@ -252,6 +281,34 @@ def test_layers_hand_computed() -> None:
     assert frame.loc["layer-acoustic_oos"].tolist() == pytest.approx([0.4, 2 / 3, 0.5, 3])
     assert frame.loc["layer-lexical_oos"].tolist() == pytest.approx([0.4, 1.0, 4 / 7, 2])
     assert frame.loc["layer-oos"].tolist() == pytest.approx([0.8, 0.8, 0.8, 5])
+
+
+def test_layer_breakdowns_are_full_reports_of_each_layer_view() -> None:
+    layers = LayersSpec(
+        true_layers={"acoustic_oos": ["noise", "_"], "lexical_oos": ["ood"]},
+        pred_layers={"oos": ["oos", "_"]},
+    )
+    rng = np.random.default_rng(3)
+    y_true = rng.choice(["noise", "_", "ood", "yes", "no"], 500).tolist()
+    y_pred = rng.choice(["oos", "_", "yes", "no", "ood"], 500).tolist()
+    breakdowns = layer_breakdowns(y_true, y_pred, layers)
+    assert list(breakdowns) == ["layer-acoustic_oos", "layer-lexical_oos", "layer-oos"]
+    # Independently: fold with pandas as the docs describe, then sklearn on the folded labels.
+    truth = pd.Series(y_true).replace({"noise": "acoustic_oos", "_": "acoustic_oos", "ood": "lexical_oos"})
+    pred = pd.Series(y_pred).replace({"_": "oos"})
+    views = {
+        "layer-acoustic_oos": (truth, pred.replace({"oos": "acoustic_oos"})),
+        "layer-lexical_oos": (truth, pred.replace({"oos": "lexical_oos"})),
+        "layer-oos": (truth.replace({"acoustic_oos": "oos", "lexical_oos": "oos"}), pred),
+    }
+    rows = layers_report(y_true, y_pred, layers)
+    for name, (view_true, view_pred) in views.items():
+        expected = sk_report(view_true, view_pred, output_dict=True, zero_division=0)
+        assert breakdowns[name].keys() == expected.keys()
+        for key, value in expected.items():
+            assert breakdowns[name][key] == pytest.approx(value), (name, key)
+        layer = name.removeprefix("layer-")
+        assert rows.loc[name].tolist() == pytest.approx(list(breakdowns[name][layer].values()))
 
 
 def test_benchmark_code_runs_small() -> None:

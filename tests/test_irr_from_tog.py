@@ -192,3 +192,44 @@ def test_pipeline_names_a_missing_column(tmp_path: Path) -> None:
     assert "'raw.intent' (pred_label_column) is not in the dataset" in result.error
     result = get_runner().run("irr_from_tog", {"dataset_path": str(tmp_path / "nope.csv")})
     assert result.failed_step == "check-tagged-dataset" and "does not exist" in result.error
+
+
+def test_pipeline_keeps_labels_as_given_unless_normalise_labels(
+    tmp_path: Path, isolated_settings: Path
+) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text("data_id,intent_y,raw.intent\n1, greet,greet\n2,bye,bye\n3,5,5\n4,bye ,bye\n")
+    as_given = get_runner().run("irr_from_tog", {"dataset_path": str(path)})
+    assert as_given.state == RunState.SUCCEEDED, as_given.error
+    assert as_given.outputs["accuracy"] == 0.5  # " greet" and "bye " are other labels, as in the reference
+    report = pd.read_csv(as_given.outputs["report_uri"], index_col=0, keep_default_na=False)
+    assert {" greet", "greet", "bye ", "bye"} <= set(report.index)
+    normalised = get_runner().run("irr_from_tog", {"dataset_path": str(path), "normalise_labels": True})
+    assert normalised.state == RunState.SUCCEEDED, normalised.error
+    assert normalised.outputs["accuracy"] == 1.0
+
+
+def test_layer_breakdowns_and_group_notes_reach_the_artifacts(
+    tmp_path: Path, isolated_settings: Path
+) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text(
+        "data_id,intent_y,raw.intent\n1,ood,oos\n2,noise,oos\n3,agree,oos\n4,agree,agree\n5,deny,agree\n"
+    )
+    layers = tmp_path / "layers.yaml"
+    layers.write_text("intent_x: {acoustic_oos: [noise], lexical_oos: [ood]}\nintent_y: {oos: [oos]}\n")
+    groups = tmp_path / "groups.yaml"
+    groups.write_text("answers: [agree, deny, agree]\n")
+    result = evaluate_tagged_dataset(str(path), layers_yaml=str(layers), groups_yaml=str(groups))
+    breakdowns = json.loads(Path(result.artifacts["breakdowns_uri"]).read_text())
+    lexical = breakdowns["layer_breakdowns"]["layer-lexical_oos"]
+    truth = ["lexical_oos", "acoustic_oos", "agree", "agree", "deny"]
+    pred = ["lexical_oos", "lexical_oos", "lexical_oos", "agree", "agree"]
+    expected = classification_report(truth, pred, output_dict=True, zero_division=0)
+    assert lexical["lexical_oos"] == pytest.approx(expected["lexical_oos"])
+    assert lexical["accuracy"] == pytest.approx(expected["accuracy"])
+    answers = breakdowns["groups"]["answers"]
+    assert answers["micro avg"]["support"] == 3  # agree listed twice counts once
+    page = Path(result.artifacts["html_report_uri"]).read_text()
+    assert "Layer breakdown: layer-lexical_oos" in page
+    assert "group &#x27;answers&#x27; lists agree more than once: counted once" in page

@@ -15,6 +15,9 @@ def gen_eer_metrics(
     mlwr: bool = False,
     slu_project_name: str = "",
     note: str = "",
+    normalise_labels: bool = False,
+    prediction_uri: str = "",
+    id_column: str = "",
 ) -> NamedTuple(
     "EerMetricsOutput",
     [
@@ -23,6 +26,7 @@ def gen_eer_metrics(
         ("fn_uri", str),
         ("mm_uri", str),
         ("all_entities_uri", str),
+        ("categorical_uri", str),
         ("span_metrics_uri", str),
         ("html_uri", str),
         ("summary_uri", str),
@@ -38,8 +42,10 @@ def gen_eer_metrics(
 ):
     """Evaluate, upload every artifact, write ``entity_metrics`` rows when ``mlwr``; outputs URIs, headline
     numbers and a Slack-ready message, which ends with ``note`` (where the dataset came from: the download's
-    counts, or parameters that did not apply). The output type is spelled inline: kfp copies only this
-    source."""
+    counts, or parameters that did not apply). ``normalise_labels`` strips entity types before comparing
+    them (the reference kept them as given). ``prediction_uri``: a file of predicted entities per id joined
+    to the dataset on ``id_column``; rows left out by the join are counted in the notes. The output type is
+    spelled inline: kfp copies only this source."""
     import collections
     import logging
 
@@ -55,6 +61,9 @@ def gen_eer_metrics(
         mlwr=mlwr,
         slu_project_name=slu_project_name,
         note=note,
+        normalise_labels=normalise_labels,
+        prediction_uri=prediction_uri,
+        id_column=id_column,
     )
     message = result.message
     print(message)
@@ -64,6 +73,7 @@ def gen_eer_metrics(
         "fn_uri",
         "mm_uri",
         "all_entities_uri",
+        "categorical_uri",
         "span_metrics_uri",
         "html_uri",
         "summary_uri",
@@ -83,6 +93,7 @@ def gen_eer_metrics(
         uris["fn"],
         uris["mm"],
         uris["all_entities"],
+        uris["categorical"],
         uris["spans"],
         uris.get("html", ""),
         uris["summary"],

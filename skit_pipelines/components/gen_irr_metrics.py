@@ -20,6 +20,9 @@ def gen_irr_metrics(
     groups_yaml: str = "",
     layers_yaml: str = "",
     note: str = "",
+    normalise_labels: bool = False,
+    prediction_uri: str = "",
+    id_column: str = "",
 ) -> NamedTuple(
     "IrrMetricsOutput",
     [
@@ -46,6 +49,9 @@ def gen_irr_metrics(
     ``kappa`` is Cohen's kappa; where it is undefined (every turn has one and the same label on both
     sides, a perfect agreement) the output is 1.0 and the report says "undefined" (kfp outputs hold no NaN).
     ``note`` says where the dataset came from (the download's counts); it goes into the message.
+    ``normalise_labels`` compares labels as stripped text (the reference kept them as given).
+    ``prediction_uri``: a CSV of predictions (``pred_label_column`` per id) joined to the dataset on
+    ``id_column`` (default ``id``, else ``data_id``); ids on one side only are counted in ``data_notes``.
     """
     import collections
     import logging
@@ -61,6 +67,9 @@ def gen_irr_metrics(
         alias_yaml=alias_yaml,
         groups_yaml=groups_yaml,
         layers_yaml=layers_yaml,
+        normalise_labels=normalise_labels,
+        prediction_uri=prediction_uri,
+        id_column=id_column,
         timezone=timezone,
         reference=org_id,
         job_id=job_id,

@@ -147,8 +147,12 @@ def parse_entity_columns(
     pred_cells: Sequence[Any],
     truth_name: str = TRUTH_COLUMN,
     pred_name: str = PRED_COLUMN,
+    *,
+    normalise_labels: bool = False,
 ) -> ParsedEntities:
     """Parse both entity columns; a row with a malformed cell is skipped and counted under its reason.
+
+    Entity types are lower-cased and otherwise kept as given; ``normalise_labels`` also strips them.
 
     Raises :class:`InvalidEntityDatasetError` when there are no rows, or when no row could be read (then
     the reasons are in the message): an evaluation of nothing must not look like a perfect score.
@@ -168,13 +172,13 @@ def parse_entity_columns(
                 column = truth_name
                 t = memo.get(t_cell) if isinstance(t_cell, str) else None
                 if t is None:
-                    t = parse_cell(t_cell)
+                    t = parse_cell(t_cell, normalise_labels)
                     if isinstance(t_cell, str) and len(memo) < 100_000:
                         memo[t_cell] = t
                 column = pred_name
                 p = memo.get(p_cell) if isinstance(p_cell, str) else None
                 if p is None:
-                    p = parse_cell(p_cell)
+                    p = parse_cell(p_cell, normalise_labels)
                     if isinstance(p_cell, str) and len(memo) < 100_000:
                         memo[p_cell] = p
             except CellError as exc:

@@ -39,7 +39,10 @@ from skit_pipelines.metrics.entities import (
     require_columns,
     value_warnings,
 )
+from skit_pipelines.metrics.entity_categorical import categorical_report, categorical_table
 from skit_pipelines.metrics.entity_spans import SCHEMES, SpanReport, span_report
+from skit_pipelines.metrics.prediction_join import join_predictions
+from skit_pipelines.metrics.tagged import InvalidDatasetError
 from skit_pipelines.warehouse.filters import parse_timezone
 
 log = logging.getLogger(__name__)
@@ -50,6 +53,7 @@ __all__ = [
     "EntityEvaluation",
     "EntityEvaluationResult",
     "evaluate_entity_frame",
+    "join_entity_predictions",
     "read_entity_dataset",
     "run_entity_evaluation",
     "write_entity_artifacts",
@@ -88,6 +92,7 @@ FILE_TYPES = {
     "fn": "eevee_eer_fn",
     "mm": "eevee_eer_mm",
     "all_entities": "eer_all_entities",
+    "categorical": "eer_categorical",
     "spans": "eer_span_metrics",
     "html": "eer_report",
     "summary": "eer_summary",
@@ -97,18 +102,18 @@ FILE_TYPES = {
 # ------------------------------------------------------------------------------------------------ read
 
 
-def _wanted_columns(header: list[str]) -> list[str]:
+def _wanted_columns(header: list[str], extra_columns: tuple[str, ...] = ()) -> list[str]:
     names = [ID_COLUMN, TRUTH_COLUMN, PRED_COLUMN]
     wanted = {n for name in names for n in (name, *ALIASES.get(name, ()))}
-    wanted.update(CONTEXT_COLUMNS, INFO_COLUMNS)
+    wanted.update(CONTEXT_COLUMNS, INFO_COLUMNS, extra_columns)
     return [c for c in header if c in wanted]
 
 
-def _read_csv(path: Path) -> pd.DataFrame:
+def _read_csv(path: Path, extra_columns: tuple[str, ...] = ()) -> pd.DataFrame:
     header = pd.read_csv(path, nrows=0).columns.tolist()
     if not header:
         raise InvalidEntityDatasetError(f"{path} has no header row: expected a CSV with {ID_COLUMN!r}, ...")
-    columns = _wanted_columns(header) or header
+    columns = _wanted_columns(header, extra_columns) or header
     try:
         import pyarrow  # noqa: F401  - the fast multi-threaded reader when available
 
@@ -118,30 +123,30 @@ def _read_csv(path: Path) -> pd.DataFrame:
     return pd.read_csv(path, usecols=columns, dtype=str, engine=engine, keep_default_na=False)
 
 
-def read_entity_dataset(uri: str) -> pd.DataFrame:
+def read_entity_dataset(uri: str, extra_columns: tuple[str, ...] = ()) -> pd.DataFrame:
     """The tagged entity dataset at ``uri`` (local path or artifact URI; ``.csv`` or ``.parquet``).
 
-    Only the columns the evaluation uses are loaded. Every column is read as text so that ids keep
-    their form (``007`` stays ``007``) and empty cells stay empty strings.
+    Only the columns the evaluation uses (and ``extra_columns``) are loaded. Every column is read as text
+    so that ids keep their form (``007`` stays ``007``) and empty cells stay empty strings.
     """
     if not uri:
         raise InvalidEntityDatasetError("no dataset given: pass dataset_path (a tagged entity CSV)")
     if not storage.exists(uri):
         raise storage.ArtifactNotFoundError(uri, "the entity dataset does not exist")
     if not storage.is_remote(uri) and "://" not in uri:  # a plain local path: read it in place
-        return _read_local(Path(uri).expanduser(), uri)
+        return _read_local(Path(uri).expanduser(), uri, extra_columns)
     with tempfile.TemporaryDirectory(prefix="entity-eval-") as work:
         local = storage.download_file(uri, Path(work) / (Path(uri.rstrip("/")).name or "dataset.csv"))
-        return _read_local(local, uri)
+        return _read_local(local, uri, extra_columns)
 
 
-def _read_local(local: Path, uri: str) -> pd.DataFrame:
+def _read_local(local: Path, uri: str, extra_columns: tuple[str, ...] = ()) -> pd.DataFrame:
     try:
         if local.suffix.lower() in {".parquet", ".pq"}:
             frame = pd.read_parquet(local)
-            keep = _wanted_columns([str(c) for c in frame.columns])
+            keep = _wanted_columns([str(c) for c in frame.columns], extra_columns)
             return frame[keep] if keep else frame
-        return _read_csv(local)
+        return _read_csv(local, extra_columns)
     except InvalidEntityDatasetError:
         raise
     except (pd.errors.EmptyDataError, pd.errors.ParserError, ValueError) as exc:
@@ -164,6 +169,11 @@ class EntityEvaluation:
     skipped: dict[str, int] = field(default_factory=dict)
     skipped_examples: dict[str, list[str]] = field(default_factory=dict)
     warnings: dict[str, int] = field(default_factory=dict)
+    categorical: dict[str, Any] = field(default_factory=dict)  # type/value report; {} without any
+
+    @property
+    def categorical_table(self) -> pd.DataFrame:
+        return categorical_table(self.categorical)
 
     @property
     def skipped_rows(self) -> int:
@@ -218,8 +228,12 @@ def _error_table(
     return pd.DataFrame(data)
 
 
-def evaluate_entity_frame(frame: pd.DataFrame) -> EntityEvaluation:
-    """Evaluate a tagged entity dataset already in memory (see the module docs for the columns)."""
+def evaluate_entity_frame(frame: pd.DataFrame, *, normalise_labels: bool = False) -> EntityEvaluation:
+    """Evaluate a tagged entity dataset already in memory (see the module docs for the columns).
+
+    Entity types are compared lower-cased and otherwise as given, as the reference did;
+    ``normalise_labels`` strips them first (``"product kind "`` = ``"product kind"``).
+    """
     columns = require_columns(frame)
     for ours, theirs in columns.items():
         if ours != theirs:
@@ -230,10 +244,12 @@ def evaluate_entity_frame(frame: pd.DataFrame) -> EntityEvaluation:
         frame[columns[PRED_COLUMN]].tolist(),
         truth_name=columns[TRUTH_COLUMN],
         pred_name=columns[PRED_COLUMN],
+        normalise_labels=normalise_labels,
     )
     first = first_entity_report(parsed.truth, parsed.pred)
     every = all_entity_report(parsed.truth, parsed.pred)
     spans = span_report(parsed.truth, parsed.pred)
+    categorical = categorical_report(parsed.truth, parsed.pred)
     warnings = value_warnings(parsed.truth, parsed.pred, columns[TRUTH_COLUMN], columns[PRED_COLUMN])
     if spans.entities_without_span:
         warnings["entities without usable start/end offsets (left out of the span scores)"] = (
@@ -259,10 +275,46 @@ def evaluate_entity_frame(frame: pd.DataFrame) -> EntityEvaluation:
         skipped=parsed.skipped,
         skipped_examples=parsed.examples,
         warnings=warnings,
+        categorical=categorical,
     )
     for line in evaluation.notes():
         log.warning("%s", line)
     return evaluation
+
+
+def join_entity_predictions(
+    frame: pd.DataFrame, predictions: pd.DataFrame, id_column: str = ""
+) -> tuple[pd.DataFrame, dict[str, int]]:
+    """The dataset with its predicted entities taken from a prediction file, joined on ``id_column``
+    (default: ``data_id``, ``id`` or ``conversation_uuid`` on each side; see
+    :mod:`~skit_pipelines.metrics.prediction_join`). Returns the joined frame and the rows left out by
+    reason (they become warnings of the evaluation)."""
+    pred_names = (PRED_COLUMN, *ALIASES[PRED_COLUMN])
+    found = next((c for c in pred_names if c in predictions.columns), None)
+    if found is None:
+        raise InvalidEntityDatasetError(
+            f"the prediction file has no column {PRED_COLUMN!r} (nor "
+            f"{', '.join(map(repr, ALIASES[PRED_COLUMN]))}): expected a JSON list of the predicted "
+            "entities per id"
+        )
+    truth_column = next(
+        (c for c in (TRUTH_COLUMN, *ALIASES[TRUTH_COLUMN]) if c in frame.columns), TRUTH_COLUMN
+    )
+    try:
+        joined = join_predictions(
+            frame.drop(columns=[c for c in pred_names if c in frame.columns]),
+            predictions.rename(columns={found: PRED_COLUMN}),
+            true_label_column=truth_column,
+            pred_label_column=PRED_COLUMN,
+            id_column=id_column,
+            id_candidates=(ID_COLUMN, *ALIASES[ID_COLUMN]),
+        )
+    except InvalidDatasetError as exc:
+        raise InvalidEntityDatasetError(str(exc)) from None
+    out = joined.frame
+    if id_column and not any(c in out.columns for c in (ID_COLUMN, *ALIASES[ID_COLUMN])):
+        out = out.assign(**{ID_COLUMN: out[id_column]})
+    return out, joined.counts.issues()
 
 
 # --------------------------------------------------------------------------------------------- write
@@ -279,8 +331,9 @@ def write_entity_artifacts(
 ) -> dict[str, str]:
     """Upload the report, fp/fn/mm, all-entities and span CSVs, the HTML and a JSON summary.
 
-    Returns artifact URIs keyed ``report``, ``fp``, ``fn``, ``mm``, ``all_entities``, ``spans``, ``html``
-    (when given) and ``summary``. Each upload is atomic (see :mod:`skit_pipelines.storage`).
+    Returns artifact URIs keyed ``report``, ``fp``, ``fn``, ``mm``, ``all_entities``, ``categorical``,
+    ``spans``, ``html`` (when given) and ``summary``. Each upload is atomic (see
+    :mod:`skit_pipelines.storage`).
     """
     reference = reference or "entity-evaluation"
     uris: dict[str, str] = {}
@@ -292,6 +345,7 @@ def write_entity_artifacts(
     for kind in ("fp", "fn", "mm"):
         put(kind, _csv_bytes(evaluation.errors[kind], index=False), ".csv")
     put("all_entities", _csv_bytes(evaluation.all_entities, index=True), ".csv")
+    put("categorical", _csv_bytes(evaluation.categorical_table, index=True), ".csv")
     put("spans", _csv_bytes(evaluation.spans.table, index=False), ".csv")
     if html:
         put("html", html.encode("utf-8"), ".html")
@@ -301,6 +355,9 @@ def write_entity_artifacts(
         "skipped_examples": evaluation.skipped_examples,
         "warnings": evaluation.warnings,
         "first_entity_counts": evaluation.first.counts.reset_index().to_dict(orient="records"),
+        "categorical_averages": {
+            k: v for k, v in evaluation.categorical.items() if k in ("micro avg", "macro avg", "weighted avg")
+        },
         "artifacts": dict(uris),
         **(extra_summary or {}),
     }
@@ -372,12 +429,17 @@ def run_entity_evaluation(
     slu_project_name: str = "",
     database_url: str = "",
     note: str = "",
+    normalise_labels: bool = False,
+    prediction_uri: str = "",
+    id_column: str = "",
 ) -> EntityEvaluationResult:
     """Read the dataset, evaluate, write every artifact, and (``mlwr``) the ``entity_metrics`` rows.
 
     A failure to write the table raises (the reference logged and swallowed it). ``note`` (where the
     dataset came from: the download's counts, or parameters that did not apply) ends the message, and is
-    added to the error when the dataset cannot be evaluated.
+    added to the error when the dataset cannot be evaluated. ``normalise_labels``: see
+    :func:`evaluate_entity_frame`. ``prediction_uri``: a file of predicted entities per id, joined to the
+    dataset on ``id_column`` (:func:`join_entity_predictions`); the dataset's own predictions are unused.
     """
     from skit_pipelines.metrics.entity_html import render_entity_html
     from skit_pipelines.metrics.entity_store import dataset_info, write_entity_metrics
@@ -385,8 +447,20 @@ def run_entity_evaluation(
     zone = parse_timezone(timezone or get_settings().timezone)
     note = note.strip()
     try:
-        frame = read_entity_dataset(dataset_uri)
-        evaluation = evaluate_entity_frame(frame)
+        extra = (id_column,) if id_column else ()
+        frame = read_entity_dataset(dataset_uri, extra)
+        left_out: dict[str, int] = {}
+        if prediction_uri:
+            if not storage.exists(prediction_uri):
+                raise storage.ArtifactNotFoundError(
+                    prediction_uri,
+                    "prediction_path does not exist: expected a file of predicted entities per id",
+                )
+            frame, left_out = join_entity_predictions(
+                frame, read_entity_dataset(prediction_uri, extra), id_column
+            )
+        evaluation = evaluate_entity_frame(frame, normalise_labels=normalise_labels)
+        evaluation.warnings.update({f"rows {reason}": count for reason, count in left_out.items()})
     except InvalidEntityDatasetError as exc:
         if not note:
             raise

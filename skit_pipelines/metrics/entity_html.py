@@ -122,6 +122,13 @@ def _error_sample(frame: pd.DataFrame) -> str:
     return body + more
 
 
+def _categorical(evaluation: EntityEvaluation) -> str:
+    table = evaluation.categorical_table
+    if table.empty:
+        return "<p>No turn has a categorical entity on either side.</p>"
+    return _table(table)
+
+
 def _card(key: str, value: str) -> str:
     return (
         f'<div class="card"><div class="v">{html.escape(value)}</div>'
@@ -141,6 +148,10 @@ negatives = turns − support.</dd>
 <dt>All entities</dt>
 <dd>Every entity of a turn; per type, equal values pair as tp, other pairs as mm, the rest are fn / fp.
 Entity error rate = (fp + fn + mm) / true entities; precision = tp / predicted, recall = tp / true.</dd>
+<dt>Categorical entities</dt>
+<dd>Per turn, the first entity with a text value (not a date, time or number) on each side, as
+type/value, or "_" when there is none; precision, recall and F1 per type/value as a classification report.
+The averages leave out "_" (no entity).</dd>
 <dt>Span schemes (SemEval-2013)</dt>
 <dd>Entities are aligned one-to-one by character span. strict: same boundaries and type; exact: same
 boundaries; partial: overlapping boundaries earn half credit; type: overlapping with the same type.
@@ -196,6 +207,8 @@ def render_entity_html(
         _table(first),
         "<h2>All entities</h2>",
         _table(evaluation.all_entities),
+        "<h2>Categorical entities (type/value)</h2>",
+        _categorical(evaluation),
         "<h2>Span scores, overall</h2>",
         _table(span_overall, index=False),
         "<h2>Span scores per entity type</h2>",

@@ -14,7 +14,8 @@ Cell format (the output of ``fetch_tagged_entity_dataset``): a JSON list of
 ``{"type", "value", "text", "start", "end"}``. Also accepted: an empty cell, ``null`` or ``[]`` (no
 entity); a single object (one entity); ``entity_type`` for ``type`` and ``body`` for ``text`` (the
 production SLU shape); a legacy categorical type ``"<type>/<value>"`` without a value. Types are
-lower-cased and stripped (the reference lower-cased tagged types).
+lower-cased, as the reference did, and otherwise kept as given (``"product kind "`` is not
+``"product kind"``); with ``normalise`` they are also stripped (each part of ``"<type>/<value>"`` too).
 
 Value equality by type (spec 5.2, eevee 1.3):
 
@@ -127,7 +128,7 @@ def _offset(raw: Any) -> int | None:
     return None
 
 
-def _entity(item: Any, position: int) -> Entity:
+def _entity(item: Any, position: int, normalise: bool = False) -> Entity:
     if not isinstance(item, dict):
         raise CellError("an entity is not a JSON object", f"entity #{position} is a {type(item).__name__}")
     kind = item.get("type")
@@ -135,10 +136,12 @@ def _entity(item: Any, position: int) -> Entity:
         kind = item.get("entity_type")
     if not isinstance(kind, str) or not kind.strip():
         raise CellError("an entity has no 'type'", f"entity #{position}")
-    kind = kind.strip().lower()
+    kind = kind.strip().lower() if normalise else kind.lower()
     value = item.get("value")
     if value is None and "/" in kind:  # legacy categorical encoding "<type>/<value>"
         kind, _, value = kind.partition("/")
+        if normalise:
+            kind, value = kind.strip(), value.strip()
     text = item.get("text")
     if text is None:
         text = item.get("body")
@@ -148,8 +151,11 @@ def _entity(item: Any, position: int) -> Entity:
     return Entity(kind, _value(value), "" if text is None else str(text), start, end)
 
 
-def parse_cell(cell: Any) -> tuple[Entity, ...]:
-    """The entities of one cell (a JSON string, a parsed list, or empty). Raises CellError when malformed."""
+def parse_cell(cell: Any, normalise: bool = False) -> tuple[Entity, ...]:
+    """The entities of one cell (a JSON string, a parsed list, or empty). Raises CellError when malformed.
+
+    ``normalise`` strips entity types (see the module docstring); by default they are kept as given.
+    """
     if cell is None:
         return ()
     if isinstance(cell, str):
@@ -171,7 +177,7 @@ def parse_cell(cell: Any) -> tuple[Entity, ...]:
         data = data.tolist()
     if not isinstance(data, list):
         raise CellError("not a JSON list of entities", f"got {type(data).__name__}")
-    return tuple(_entity(item, i) for i, item in enumerate(data))
+    return tuple(_entity(item, i, normalise) for i, item in enumerate(data))
 
 
 # ------------------------------------------------------------------------------------------ value parsing

@@ -23,6 +23,7 @@ report compares true-side sub-layers (e.g. acoustic and lexical out-of-scope) wi
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -31,6 +32,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "AVERAGE_ROWS",
@@ -44,9 +47,11 @@ __all__ = [
     "cohen_kappa",
     "confusion_counts",
     "intent_report_json",
+    "layer_breakdowns",
     "layers_report",
     "report_frame",
     "top_confusions",
+    "unique_members",
 ]
 
 MISSING_LABEL = "_"  # eevee's spelling of "no label" (spec 2.4)
@@ -145,7 +150,8 @@ def _sorted_labels(uniques: list[Any]) -> tuple[list[str], np.ndarray]:
     labels = [str(uniques[i]) for i in order]
     if len(set(labels)) != len(labels):
         raise ValueError(
-            "labels of different types print the same (e.g. 1 and '1'): convert them to text first"
+            "labels of different types print the same (e.g. the number 1 and the text '1'): the reference "
+            "keeps them apart; convert them to text first, or evaluate with normalise_labels=true"
         )
     rank = np.empty(len(uniques), dtype=np.int64)
     rank[np.asarray(order, dtype=np.int64)] = np.arange(len(uniques), dtype=np.int64)
@@ -164,12 +170,16 @@ def _divide(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
     return out
 
 
-def classification_report(confusion: Confusion, labels: Iterable[str] | None = None) -> dict[str, Any]:
+def classification_report(
+    confusion: Confusion, labels: Iterable[str] | None = None, *, micro_avg: bool = False
+) -> dict[str, Any]:
     """``sklearn.metrics.classification_report(..., output_dict=True, zero_division=0)`` from the counts.
 
     ``labels`` restricts (and orders) the rows as sklearn's ``labels=`` does; labels that never occur get
     zeros. The result is sklearn's dict: one ``{precision, recall, f1-score, support}`` per label, then
-    ``accuracy`` (a float) or ``micro avg``, ``macro avg`` and ``weighted avg``.
+    ``accuracy`` (a float) or ``micro avg``, ``macro avg`` and ``weighted avg``. ``micro_avg`` asks for the
+    ``micro avg`` row even when ``labels`` covers every label present (sklearn would print ``accuracy``):
+    a breakdown report keeps one shape whatever the data holds.
     """
     present = confusion.labels
     if labels is None:
@@ -179,7 +189,7 @@ def classification_report(confusion: Confusion, labels: Iterable[str] | None = N
     else:
         names = [str(label) for label in labels]
         idx = np.asarray([confusion.index(name) for name in names], dtype=np.int64)
-        covers_all = set(names) >= set(present)
+        covers_all = set(names) >= set(present) and not micro_avg
     known = idx >= 0
     safe = np.where(known, idx, 0)
     diag = np.diagonal(confusion.matrix)
@@ -333,17 +343,43 @@ def category_name(key: str) -> str:
     return short or key
 
 
+def unique_members(members: Iterable[Any]) -> tuple[list[str], list[str]]:
+    """A group's labels as text, each once in first-seen order, and the labels that were listed again.
+
+    Why: a label listed twice would be a row twice in the report and its support would be summed twice
+    into the averages (a support larger than the number of turns).
+    """
+    seen: dict[str, None] = {}
+    repeated: list[str] = []
+    for label in members:
+        text = str(label)
+        if text in seen:
+            repeated.append(text)
+        else:
+            seen[text] = None
+    return list(seen), repeated
+
+
 def group_reports(confusion: Confusion, groups: Mapping[str, Sequence[str]]) -> dict[str, dict[str, Any]]:
     """One classification report per group, restricted to (and ordered as) the group's labels.
 
-    The averages are over the group's labels only; a group that does not cover every label present has a
-    ``micro avg`` row instead of ``accuracy``, as in sklearn. eevee's implicit ``in_scope`` group (all
-    other labels) is not produced: the reference dropped it before storing (spec 5.1).
+    The averages are over the group's labels only, always under ``micro avg`` (never ``accuracy``, even
+    for a group that covers every label: the docs promise one shape). A label listed twice in a group
+    counts once (logged). eevee's implicit ``in_scope`` group (all other labels) is not produced: the
+    reference dropped it before storing (spec 5.1).
     """
-    return {
-        str(name): classification_report(confusion, labels=[str(label) for label in members])
-        for name, members in groups.items()
-    }
+    out: dict[str, dict[str, Any]] = {}
+    for name, members in groups.items():
+        labels, repeated = unique_members(members)
+        if repeated:
+            log.warning(
+                "group %r lists %d label(s) more than once (%s): each counts once",
+                str(name),
+                len(repeated),
+                ", ".join(sorted(set(repeated))),
+            )
+        out[str(name)] = classification_report(confusion, labels=labels, micro_avg=True)
+    return out
 
 
 # ----------------------------------------------------------------------------------------- layers
@@ -380,6 +416,21 @@ def _binary_scores(truth: np.ndarray, pred: np.ndarray, label: str) -> list[floa
 Labels = Sequence[str] | np.ndarray | pd.Series
 
 
+def _layer_views(
+    y_true: Labels, y_pred: Labels, layers: LayersSpec
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per layer, the (truth, prediction) labels as that layer sees them (see :func:`layers_report`)."""
+    truth = _as_array(y_true)
+    pred = apply_alias(_as_array(y_pred), layers.pred_layers)
+    true_alias = apply_alias(truth, layers.true_layers)
+    top = layers.predicted_layer
+    views: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for sub_layer in layers.true_layers:
+        views[sub_layer] = (true_alias, np.where(pred == top, sub_layer, pred))
+    views[top] = (np.where(np.isin(true_alias, list(layers.true_layers)), top, true_alias), pred)
+    return views
+
+
 def layers_report(y_true: Labels, y_pred: Labels, layers: LayersSpec) -> pd.DataFrame:
     """eevee's ``intent_layers_report`` (no breakdown): one row ``layer-<name>`` per true sub-layer and one
     for the predicted layer, each with precision, recall, F1 and support of that layer.
@@ -388,18 +439,25 @@ def layers_report(y_true: Labels, y_pred: Labels, layers: LayersSpec) -> pd.Data
     become the sub-layer. A sub-layer row counts a prediction of the predicted layer as a prediction of
     that sub-layer; the predicted-layer row folds every true sub-layer into the predicted layer.
     """
-    truth = _as_array(y_true)
-    pred = _as_array(y_pred)
-    pred = apply_alias(pred, layers.pred_layers)
-    true_alias = apply_alias(truth, layers.true_layers)
-    top = layers.predicted_layer
-    rows: dict[str, list[float]] = {}
-    for sub_layer in layers.true_layers:
-        pred_as_sub = np.where(pred == top, sub_layer, pred)
-        rows[f"layer-{sub_layer}"] = _binary_scores(true_alias, pred_as_sub, sub_layer)
-    true_as_top = np.where(np.isin(true_alias, list(layers.true_layers)), top, true_alias)
-    rows[f"layer-{top}"] = _binary_scores(true_as_top, pred, top)
+    rows = {
+        f"layer-{layer}": _binary_scores(truth, pred, layer)
+        for layer, (truth, pred) in _layer_views(y_true, y_pred, layers).items()
+    }
     frame = pd.DataFrame.from_dict(rows, orient="index", columns=list(METRIC_COLUMNS))
     frame["support"] = frame["support"].astype(np.int64)
     frame.index.name = "layer"
     return frame
+
+
+def layer_breakdowns(y_true: Labels, y_pred: Labels, layers: LayersSpec) -> dict[str, dict[str, Any]]:
+    """The full breakdown of each layer (eevee's layers report with ``breakdown``): per ``layer-<name>``,
+    the whole classification report of the dataset as that layer sees it.
+
+    Why: a layer row says how well, say, acoustic out-of-scope is recognised; the breakdown shows what it
+    is confused with and how every other intent fares once the layer is folded. The layer's own row in
+    its breakdown equals its row in :func:`layers_report`.
+    """
+    return {
+        f"layer-{layer}": classification_report(confusion_counts(truth, pred))
+        for layer, (truth, pred) in _layer_views(y_true, y_pred, layers).items()
+    }

@@ -29,6 +29,7 @@ import pandas as pd
 from skit_pipelines import storage
 from skit_pipelines.metrics import intents, reports, store, tagged
 from skit_pipelines.metrics.intents import Confusion, LayersSpec
+from skit_pipelines.metrics.prediction_join import join_predictions
 from skit_pipelines.metrics.yaml_inputs import load_alias, load_groups, load_layers
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,7 @@ class IntentEvaluation:
     errors: pd.DataFrame
     groups: dict[str, dict[str, Any]] = field(default_factory=dict)
     layers: pd.DataFrame | None = None
+    layer_breakdowns: dict[str, dict[str, Any]] = field(default_factory=dict)
     alias_applied: bool = False
 
     @property
@@ -153,9 +155,29 @@ def evaluate_intents(
     alias: dict[str, list[str]] | None = None,
     groups: dict[str, list[str]] | None = None,
     layers: LayersSpec | None = None,
+    normalise_labels: bool = False,
+    predictions: pd.DataFrame | None = None,
+    id_column: str = "",
 ) -> IntentEvaluation:
-    """Evaluate the intents of a tagged dataset frame (see the module docstring)."""
-    data = tagged.intent_data(frame, true_label_column, pred_label_column)
+    """Evaluate the intents of a tagged dataset frame (see the module docstring).
+
+    Labels are compared as given, as the reference did; ``normalise_labels`` strips them and compares
+    them as text first (``" greet"`` = ``"greet"``, ``5`` = ``"5"``). With ``predictions`` (a second file
+    with ``pred_label_column`` per id) the prediction comes from that file, joined on ``id_column`` (see
+    :mod:`~skit_pipelines.metrics.prediction_join`); rows left out by the join are data notes.
+    """
+    left_out: dict[str, int] = {}
+    if predictions is not None:
+        joined = join_predictions(
+            frame,
+            predictions,
+            true_label_column=true_label_column,
+            pred_label_column=pred_label_column,
+            id_column=id_column,
+        )
+        frame, pred_label_column, left_out = joined.frame, joined.pred_column, joined.counts.issues()
+    data = tagged.intent_data(frame, true_label_column, pred_label_column, normalise_labels=normalise_labels)
+    data.issues.update(left_out)
     y_true = data.frame["true"].to_numpy(dtype=object)
     y_pred = data.frame["predicted"].to_numpy(dtype=object)
     if alias:
@@ -175,8 +197,13 @@ def evaluate_intents(
     )
     if groups:
         evaluation.groups = intents.group_reports(confusion, groups)
+        for name, members in groups.items():
+            repeated = sorted(set(intents.unique_members(members)[1]))
+            if repeated:
+                data.notes.append(f"group {name!r} lists {', '.join(repeated)} more than once: counted once")
     if layers is not None:
         evaluation.layers = intents.layers_report(y_true, y_pred, layers)
+        evaluation.layer_breakdowns = intents.layer_breakdowns(y_true, y_pred, layers)
     log.info(
         "evaluated %d turns: accuracy %.4f, weighted F1 %.4f, kappa %s",
         evaluation.n,
@@ -227,6 +254,8 @@ def _breakdown_tables(evaluation: IntentEvaluation) -> dict[str, pd.DataFrame]:
         out[f"Group: {name}"] = intents.report_frame(report)
     if evaluation.layers is not None:
         out["Layers"] = evaluation.layers
+    for name, report in evaluation.layer_breakdowns.items():
+        out[f"Layer breakdown: {name} (every intent as the layer sees it)"] = intents.report_frame(report)
     return out
 
 
@@ -276,6 +305,7 @@ def breakdowns_json(evaluation: IntentEvaluation) -> dict[str, Any]:
             "categories": evaluation.categories(),
             "groups": evaluation.groups,
             "layers": None if evaluation.layers is None else evaluation.layers.to_dict(orient="index"),
+            "layer_breakdowns": evaluation.layer_breakdowns,
         }
     )
 
@@ -415,6 +445,9 @@ def evaluate_tagged_dataset(
     alias_yaml: str = "",
     groups_yaml: str = "",
     layers_yaml: str = "",
+    normalise_labels: bool = False,
+    prediction_uri: str = "",
+    id_column: str = "",
     timezone: str = "Asia/Kolkata",
     reference: str = "",
     job_id: str = "",
@@ -429,7 +462,9 @@ def evaluate_tagged_dataset(
     YAML inputs are read first, so a bad path fails before any work. ``reference`` names the artifacts
     (default: the dataset job or "irr"). ``note`` (where the dataset came from: the download's counts, or
     parameters that did not apply) goes into the message after the data notes, and into the error when
-    the dataset cannot be evaluated.
+    the dataset cannot be evaluated. ``normalise_labels``: see :func:`evaluate_intents`.
+    ``prediction_uri``: a CSV of predictions per id (``pred_label_column``), joined to the dataset on
+    ``id_column`` (default ``id``, else ``data_id``); the dataset's own prediction column is then unused.
     """
     alias = load_alias(alias_yaml)
     groups = load_groups(groups_yaml)
@@ -438,6 +473,17 @@ def evaluate_tagged_dataset(
         with tempfile.TemporaryDirectory(prefix="irr-") as work:
             local = storage.download_file(dataset_uri, Path(work) / "tagged.csv")
             frame = tagged.read_tagged_csv(local)
+            predictions = None
+            if prediction_uri:
+                if not storage.exists(prediction_uri):
+                    raise storage.ArtifactNotFoundError(
+                        prediction_uri, "prediction_path does not exist: expected a CSV of predictions per id"
+                    )
+                local = storage.download_file(prediction_uri, Path(work) / "predictions.csv")
+                try:
+                    predictions = tagged.read_tagged_csv(local)
+                except tagged.InvalidDatasetError as exc:
+                    raise tagged.InvalidDatasetError(f"prediction_path {prediction_uri}: {exc}") from None
         evaluation = evaluate_intents(
             frame,
             true_label_column=true_label_column,
@@ -445,13 +491,16 @@ def evaluate_tagged_dataset(
             alias=alias,
             groups=groups,
             layers=layers,
+            normalise_labels=normalise_labels,
+            predictions=predictions,
+            id_column=id_column,
         )
     except tagged.InvalidDatasetError as exc:
         if not note.strip():
             raise
         # e.g. no rows: the download's counts say why (every annotation outside the date window, ...)
         raise tagged.InvalidDatasetError(f"{exc}\n{note.strip()}") from exc
-    info = tagged.dataset_info(frame, timezone)
+    info = tagged.dataset_info(evaluation.data.source, timezone)  # the evaluated rows (after a join)
     dataset_job_id = str(labelstudio_project_id or job_id or "")
     details = {
         "dataset": dataset_uri,
@@ -460,10 +509,13 @@ def evaluate_tagged_dataset(
         "language": info.language,
         "calls": info.n_calls,
         "truth": true_label_column,
-        "prediction": pred_label_column,
+        "prediction": f"{pred_label_column} of {prediction_uri} (joined on {id_column or 'id / data_id'})"
+        if prediction_uri
+        else pred_label_column,
         "alias": alias_yaml,
         "groups": groups_yaml,
         "layers": layers_yaml,
+        "labels": "normalised (stripped text)" if normalise_labels else "as given",
     }
     name = reference or (f"job-{dataset_job_id}" if dataset_job_id else "irr")
     artifacts = write_artifacts(

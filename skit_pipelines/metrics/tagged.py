@@ -37,7 +37,6 @@ __all__ = [
     "dataset_info",
     "first_transcript",
     "intent_data",
-    "join_on_id",
     "read_tagged_csv",
 ]
 
@@ -91,17 +90,33 @@ def _missing_column(frame: pd.DataFrame, column: str, parameter: str) -> Invalid
     )
 
 
-def _clean_labels(values: pd.Series) -> pd.Series:
-    """Labels as stripped text (object dtype); empty or blank → None."""
-    text = values.astype("string").str.strip()
-    text = text.mask(text == "")
-    return text.astype(object).where(text.notna(), None)
+def _clean_labels(values: pd.Series, normalise: bool = False) -> pd.Series:
+    """Labels (object dtype) with empty cells as None.
+
+    By default labels are kept exactly as given, as the reference did: `` greet`` and ``greet`` are two
+    labels, and the number ``5`` and the text ``"5"`` are not merged (they cannot be told apart in a
+    report, so the evaluation refuses them). ``normalise`` turns every label into stripped text, so those
+    pairs become one label and a blank cell is missing.
+    """
+    if normalise:
+        text = values.astype("string").str.strip()
+        text = text.mask(text == "")
+        return text.astype(object).where(text.notna(), None)
+    labels = values.astype(object)
+    missing = labels.isna() | (labels == "")
+    return labels.where(~missing, None)
 
 
 def intent_data(
-    frame: pd.DataFrame, true_label_column: str = "intent_y", pred_label_column: str = "raw.intent"
+    frame: pd.DataFrame,
+    true_label_column: str = "intent_y",
+    pred_label_column: str = "raw.intent",
+    *,
+    normalise_labels: bool = False,
 ) -> IntentData:
     """Truth and prediction of every row of a tagged dataset, with a count of each oddity.
+
+    Labels are kept as given unless ``normalise_labels`` (see :func:`_clean_labels`).
 
     - the truth is ``true_label_column``; when that column is absent (or is ``tag``) it is derived from
       the raw ``tag`` JSON with :func:`~skit_pipelines.metrics.tags.pick_1st_tag`;
@@ -117,19 +132,19 @@ def intent_data(
     if pred_label_column not in frame.columns:
         raise _missing_column(frame, pred_label_column, "pred_label_column")
     if true_label_column in frame.columns and true_label_column != "tag":
-        truth = _clean_labels(frame[true_label_column])
+        truth = _clean_labels(frame[true_label_column], normalise_labels)
     elif "tag" in frame.columns:
         if true_label_column != "tag":
             notes.append(f"column {true_label_column!r} absent: the truth is the first label of 'tag'")
             log.info(notes[-1])
         labels, reasons = intents_from_tags(frame["tag"])
-        truth = _clean_labels(labels)
+        truth = _clean_labels(labels, normalise_labels)
         for reason, count in reasons.items():
             issues[reason if reason == SEVERAL else f"{reason} (counted as {MISSING_LABEL!r})"] += count
         explained = sum(count for reason, count in reasons.items() if reason != SEVERAL)
     else:
         raise _missing_column(frame, true_label_column, "true_label_column (or a raw 'tag' column)")
-    pred = _clean_labels(frame[pred_label_column])
+    pred = _clean_labels(frame[pred_label_column], normalise_labels)
 
     n = len(frame)
     true_missing = int(truth.isna().sum())
@@ -182,41 +197,6 @@ def intent_data(
         issues=issues,
         notes=notes,
     )
-
-
-def join_on_id(
-    truth: pd.DataFrame, predictions: pd.DataFrame, *, id_column: str = "id", label_column: str = "intent"
-) -> tuple[pd.DataFrame, dict[str, int]]:
-    """Truth and predictions from two files, inner-joined on ``id_column`` (eevee's ``intent_report``).
-
-    Returns ``(frame with id, true, predicted; counts)``: missing labels become ``_``; rows present on one
-    side only are counted (``only_in_truth``, ``only_in_predictions``), never silently lost; duplicate ids
-    are an error (a join would multiply their rows).
-    """
-    for name, side in (("truth", truth), ("predictions", predictions)):
-        for column in (id_column, label_column):
-            if column not in side.columns:
-                raise InvalidDatasetError(f"{name} file has no {column!r} column")
-        duplicated = side[id_column][side[id_column].duplicated()]
-        if len(duplicated):
-            examples = ", ".join(map(str, duplicated.unique()[:5]))
-            raise InvalidDatasetError(
-                f"{name} file has {len(duplicated)} duplicate {id_column!r} values (e.g. {examples}): "
-                "a join would count those rows several times"
-            )
-    left = truth[[id_column, label_column]].rename(columns={label_column: "true"})
-    right = predictions[[id_column, label_column]].rename(columns={label_column: "predicted"})
-    joined = left.merge(right, on=id_column, how="inner").rename(columns={id_column: "id"})
-    counts = {
-        "joined": len(joined),
-        "only_in_truth": int((~left[id_column].isin(right[id_column])).sum()),
-        "only_in_predictions": int((~right[id_column].isin(left[id_column])).sum()),
-    }
-    if not len(joined):
-        raise InvalidDatasetError(f"truth and predictions share no {id_column!r}: nothing to evaluate")
-    for column in ("true", "predicted"):
-        joined[column] = _clean_labels(joined[column]).fillna(MISSING_LABEL)
-    return joined, counts
 
 
 # ----------------------------------------------------------------------------------- text, confidence

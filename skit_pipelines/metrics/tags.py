@@ -77,7 +77,7 @@ def _labels_of(item: Any) -> list[str]:
     if item is None:
         return []
     if isinstance(item, str):
-        return [item.strip()] if item.strip() else []
+        return [item] if item.strip() else []  # kept as given (spaces too), as the reference did
     if isinstance(item, (int, float, bool)):
         return [str(item)]
     if isinstance(item, list):

@@ -16,6 +16,7 @@ EerFromTogOutput = NamedTuple(
         ("fn_uri", str),
         ("mm_uri", str),
         ("all_entities_uri", str),
+        ("categorical_uri", str),
         ("span_metrics_uri", str),
         ("html_uri", str),
         ("summary_uri", str),
@@ -45,6 +46,9 @@ def eer_from_tog(
     notify: str = "",
     channel: str = "",
     slack_thread: str = "",
+    normalise_labels: bool = False,
+    prediction_path: str = "",
+    id_column: str = "",
 ) -> EerFromTogOutput:
     """Entity error report of an annotated dataset: first-entity report, all-entities and span scores.
 
@@ -74,6 +78,13 @@ def eer_from_tog(
         notify: Comma list of Slack user ids to cc; non-empty posts a Slack message.
         channel: Slack channel for the notification.
         slack_thread: Slack thread timestamp to reply in.
+        normalise_labels: Strip entity types before comparing them ("product kind " = "product kind");
+            default false: types as given (lower-cased), as the reference compared them.
+        prediction_path: A file (CSV or Parquet) of predicted entities per id (predicted_entities), e.g. a
+            model's, evaluated against the dataset's truth: joined on id_column. Ids on one side only are
+            left out and counted in the notes.
+        id_column: Column joining the dataset and prediction_path; default data_id, id or
+            conversation_uuid (each side).
     """
     dataset = tagged_dataset_source(
         dataset_path=dataset_path,
@@ -96,6 +107,9 @@ def eer_from_tog(
         timezone=timezone,
         mlwr=mlwr,
         slu_project_name=slu_project_name,
+        normalise_labels=normalise_labels,
+        prediction_uri=prediction_path,
+        id_column=id_column,
     ).set_caching_options(enable_caching=False)
     with dsl.If(notify != "", name="notify"):
         slack_notification(
@@ -111,6 +125,7 @@ def eer_from_tog(
         fn_uri=metrics.outputs["fn_uri"],
         mm_uri=metrics.outputs["mm_uri"],
         all_entities_uri=metrics.outputs["all_entities_uri"],
+        categorical_uri=metrics.outputs["categorical_uri"],
         span_metrics_uri=metrics.outputs["span_metrics_uri"],
         html_uri=metrics.outputs["html_uri"],
         summary_uri=metrics.outputs["summary_uri"],

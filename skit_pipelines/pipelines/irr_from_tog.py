@@ -50,6 +50,9 @@ def irr_from_tog(
     channel: str = "",
     slack_thread: str = "",
     dataset_path: str = "",
+    normalise_labels: bool = False,
+    prediction_path: str = "",
+    id_column: str = "",
 ) -> IrrFromTogOutput:
     """Intent evaluation of an annotated dataset: classification report, confusion matrix, agreement, HTML.
 
@@ -81,6 +84,12 @@ def irr_from_tog(
         channel: Slack channel for the notification.
         slack_thread: Slack thread timestamp to reply in.
         dataset_path: A tagged dataset CSV already downloaded (path or artifact URI); skips the download.
+        normalise_labels: Compare intents as stripped text (" greet" = "greet", 5 = "5"); default false:
+            labels as given, as the reference compared them.
+        prediction_path: A CSV of predictions (pred_label_column per id), e.g. a model's, evaluated against
+            the dataset's truth: joined on id_column (the reference's truth + prediction files). Ids on
+            one side only are left out and counted in data_notes.
+        id_column: Column joining the dataset and prediction_path; default id, else data_id (each side).
     """
     dataset = tagged_dataset_source(
         dataset_path=dataset_path,
@@ -107,6 +116,9 @@ def irr_from_tog(
         alias_yaml=eevee_intent_alias_yaml_github_path,
         groups_yaml=eevee_intent_groups_yaml_github_path,
         layers_yaml=eevee_intent_layers_yaml_github_path,
+        normalise_labels=normalise_labels,
+        prediction_uri=prediction_path,
+        id_column=id_column,
     ).set_caching_options(enable_caching=False)
     with dsl.If(notify != "", name="notify"):
         slack_notification(
