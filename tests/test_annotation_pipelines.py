@@ -356,6 +356,52 @@ def test_new_project_from_a_taxonomy_file(
     assert "not in the project's choices: _confirm_" in result.message
 
 
+def _turns_csv(path: Path, intents: dict[str, str]) -> str:
+    """An untagged turns CSV: one turn per ``conversation_uuid: intent``."""
+    lines = ["conversation_uuid,call_uuid,utterances,state,reftime,audio_url,intent"]
+    lines += [
+        f'{turn},c-{turn},"[[{{""transcript"": ""words of {turn}""}}]]",COF,2026-03-10T10:00:00+00:00,'
+        f"https://a/{turn},{intent}"
+        for turn, intent in intents.items()
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)
+
+
+def test_later_uploads_add_their_new_intents_to_the_label_config(
+    labelstudio_env: "LabelStudioServer", tmp_path: Path
+) -> None:
+    from skit_pipelines.annotation.label_config import choices_of
+    from skit_pipelines.annotation.upload import tag_calls
+
+    title = f"growing {uuid.uuid4().hex[:8]}"
+    first = tag_calls(s3_path=_turns_csv(tmp_path / "1.csv", {"t1": "_confirm_"}), project_title=title)
+    (created,) = first.projects
+    assert created.created and created.intents_added == []
+    with LabelStudioClient(labelstudio_env.url, labelstudio_env.token) as client:
+        (task,) = client.iter_tasks(created.project_id)
+        client.create_annotation(task["id"], [_choice("tag", "_confirm_")])
+
+    later = {"t2": "_cancel_", "t3": "inform_pay_later", "t4": "_confirm_", "t5": "_cancel_"}
+    second = tag_calls(s3_path=_turns_csv(tmp_path / "2.csv", later), project_title=title)
+    (project,) = second.projects
+    assert project.project_id == created.project_id and not project.created and project.uploaded == 4
+    assert project.intents_added == ["_cancel_", "inform_pay_later"]
+    assert project.intents_missing_from_project == []
+    assert "added 2 intents to the label config: _cancel_, inform_pay_later" in second.message
+    with LabelStudioClient(labelstudio_env.url, labelstudio_env.token) as client:
+        config = client.get_project(project.project_id)["label_config"]
+        exported = client.export_tasks(project.project_id)
+    assert choices_of(config, "tag") == ["_confirm_", "_cancel_", "inform_pay_later"]
+    assert choices_of(config, "gold-data") == ["incorrect transcript", "gold ready for training"]
+    (annotated,) = [t for t in exported if t["annotations"]]  # the earlier annotation is still there
+    assert annotated["annotations"][0]["result"][0]["value"]["choices"] == ["_confirm_"]
+
+    again = tag_calls(s3_path=_turns_csv(tmp_path / "2.csv", later), project_title=title)
+    assert again.projects[0].intents_added == [] and again.projects[0].skipped_duplicates == 4
+    assert "added" not in again.message
+
+
 def test_an_empty_csv_uploads_nothing_and_creates_nothing(
     labelstudio_env: "LabelStudioServer", tmp_path: Path
 ) -> None:
