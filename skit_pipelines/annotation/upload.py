@@ -403,7 +403,9 @@ def tag_calls(
                         lambda: _turn_config(taxonomy or data_intents, labels),
                     )
                     project.invalid = len(problems)
-                    offered = _offer_intents(client, project, taxonomy or data_intents)
+                    offered, project.intents_added = ensure_intents(
+                        client, project.project_id, taxonomy or data_intents
+                    )
                     project.intents_missing_from_project = [i for i in data_intents if i not in offered]
                     result.projects.append(
                         upload_tasks(
@@ -443,41 +445,41 @@ def tag_calls(
     return result
 
 
-def _offer_intents(client: LabelStudioClient, project: ProjectUpload, wanted: Sequence[str]) -> set[str]:
-    """Make the project's intent choices include ``wanted``; return the intents it offers afterwards.
+def ensure_intents(
+    client: LabelStudioClient, project_id: int, wanted: Sequence[str]
+) -> tuple[set[str], list[str]]:
+    """Make the project's intent choices include ``wanted``: (intents offered afterwards, intents added).
 
     Why: a project's choices were fixed when it was created, so a later upload with new intents would
     attach predictions that annotators cannot select. New intents are appended to the ``tag`` Choices of the
     project's label config (existing choices are kept as they are, so existing annotations stay valid, which
-    Label Studio checks) and recorded in ``project.intents_added``. A config without our ``tag`` Choices (a
-    project set up by hand) is left alone: the intents it lacks are reported instead. A refusal fails the
-    upload to this project before any task is sent, naming the intents and what to do.
+    Label Studio checks). A config without our ``tag`` Choices (a project set up by hand) is left alone: the
+    caller reports the intents it lacks. A refusal raises, naming the intents and what to do.
     """
-    config = client.get_project(project.project_id).get("label_config", "")
+    config = client.get_project(project_id).get("label_config", "")
     offered = configs.choices_of(config, configs.INTENT_NAME)
     new = [intent for intent in dict.fromkeys(wanted) if intent and intent not in offered]
     if not new:
-        return set(offered)
+        return set(offered), []
     try:
         extended = configs.add_choices(config, configs.INTENT_NAME, new)
     except ValueError as exc:
-        log.warning("project %s: intents not added to its label config: %s", project.project_id, exc)
-        return set(offered)
+        log.warning("project %s: intents not added to its label config: %s", project_id, exc)
+        return set(offered), []
     try:
-        client.update_label_config(project.project_id, extended)
+        client.update_label_config(project_id, extended)
     except LabelStudioError as exc:
         raise type(exc)(
-            f"project {project.project_id}: Label Studio refused to add the intents {_shown(new)} to the "
-            f"project's label config, so annotators could not choose them; nothing was uploaded to this "
-            f"project. Add them in the project's Settings > Labeling Interface, or upload to a project that "
-            f"offers them. ({exc})",
+            f"project {project_id}: Label Studio refused to add the intents {_shown(new)} to the project's "
+            "label config, so annotators could not choose them; no task was sent to this project. Add "
+            "them in the project's Settings > Labeling Interface, or upload to a project that offers them. "
+            f"({exc})",
             url=exc.url,
             status=exc.status,
-            project_id=project.project_id,
+            project_id=project_id,
         ) from exc
-    project.intents_added = new
-    log.info("project %s: added intents to the label config: %s", project.project_id, _shown(new))
-    return {*offered, *new}
+    log.info("project %s: added intents to the label config: %s", project_id, _shown(new))
+    return {*offered, *new}, new
 
 
 def _turn_config(intents: Sequence[str], labels: Sequence[str]) -> str:
@@ -542,6 +544,7 @@ __all__ = [
     "ProjectUpload",
     "TagCallsResult",
     "describe",
+    "ensure_intents",
     "existing_keys",
     "parse_project_ids",
     "read_rows",
