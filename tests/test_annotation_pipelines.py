@@ -414,3 +414,39 @@ def test_an_empty_csv_uploads_nothing_and_creates_nothing(
     assert result.uploaded == 0 and result.projects == [] and "Nothing to upload" in result.message
     with LabelStudioClient(labelstudio_env.url, labelstudio_env.token) as client:
         assert client.find_project(title) is None
+
+
+def test_demo_annotate_only_annotates_demo_data(
+    labelstudio_env: "LabelStudioServer", calls_csv: str, warehouse: str
+) -> None:
+    from skit_pipelines.annotation.demo_annotator import NotDemoDataError, annotate_with_demo_truth
+    from skit_pipelines.annotation.upload import tag_calls
+    from skit_pipelines.warehouse.fetch import fetch_calls
+
+    title = f"not demo {uuid.uuid4().hex[:8]}"
+    tag_calls(s3_path=calls_csv, project_title=title)  # turns without the demo's truth in their context
+    with LabelStudioClient(labelstudio_env.url, labelstudio_env.token) as client:
+        with pytest.raises(NotDemoDataError, match="has no task from the demo warehouse"):
+            annotate_with_demo_truth(client, title=title)
+
+    filters = {key: value for key, value in SAMPLE.items() if key != "org_id"}
+    sample = fetch_calls(**{**filters, "call_quantity": 2})
+    demo_title = f"demo {uuid.uuid4().hex[:8]}"
+    uploaded = tag_calls(s3_path=sample.calls_uri, project_title=demo_title).uploaded
+    truth = {
+        row["conversation_uuid"]: json.loads(row["context"])["demo_true_intent"]
+        for row in _read(sample.calls_uri)
+    }
+    with LabelStudioClient(labelstudio_env.url, labelstudio_env.token) as client:
+        first = annotate_with_demo_truth(client, title=demo_title)
+        assert first.annotated == uploaded == len(truth) and first.already_annotated == 0
+        again = annotate_with_demo_truth(client, project_id=first.project_id)
+        assert again.annotated == 0 and again.already_annotated == uploaded
+        exported = client.export_tasks(first.project_id)
+    chosen = {
+        task["data"]["conversation_uuid"]: next(
+            r["value"]["choices"][0] for r in task["annotations"][0]["result"] if r["from_name"] == "tag"
+        )
+        for task in exported
+    }
+    assert chosen == truth
