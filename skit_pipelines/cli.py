@@ -1,4 +1,5 @@
-"""The ``skit-pipelines`` command line: list, describe, run and compile pipelines; demo data; settings.
+"""The ``skit-pipelines`` command line: list, describe, run and compile pipelines; demo data (and a demo
+annotator); settings.
 
 Why typer + rich: typed options with generated ``--help`` and readable tables and progress in a terminal,
 with plain-line output when piped (CI logs). Every command is a thin layer over plain modules.
@@ -258,6 +259,30 @@ def _generate_demo_data(
             raise _fail(f"{exc}; pass --replace to delete them") from None
         except ValueError as exc:
             raise _fail(str(exc)) from None
+
+
+@app.command("demo-annotate")
+def demo_annotate_command(
+    project_id: Annotated[int | None, typer.Option(help="Label Studio project id")] = None,
+    project_title: Annotated[str, typer.Option(help="Label Studio project title (instead of an id)")] = "",
+) -> None:
+    """Annotate a Label Studio project of demo data with the demo's own truth (a stand-in for annotators).
+
+    Prints the project id on stdout (for scripts) and what was annotated on stderr.
+    """
+    from skit_pipelines.annotation.client import LabelStudioClient
+    from skit_pipelines.annotation.demo_annotator import annotate_with_demo_truth
+    from skit_pipelines.annotation.errors import LabelStudioError
+
+    if project_id is None and not project_title.strip():
+        raise _fail("give --project-id or --project-title")
+    try:
+        with LabelStudioClient.from_settings() as client:
+            result = annotate_with_demo_truth(client, project_id=project_id, title=project_title)
+    except (LabelStudioError, ValueError) as exc:
+        raise _fail(str(exc)) from None
+    err_console.print(result.line(), soft_wrap=True)
+    sys.stdout.write(f"{result.project_id}\n")
 
 
 @app.command("demo")

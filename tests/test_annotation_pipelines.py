@@ -356,6 +356,52 @@ def test_new_project_from_a_taxonomy_file(
     assert "not in the project's choices: _confirm_" in result.message
 
 
+def _turns_csv(path: Path, intents: dict[str, str]) -> str:
+    """An untagged turns CSV: one turn per ``conversation_uuid: intent``."""
+    lines = ["conversation_uuid,call_uuid,utterances,state,reftime,audio_url,intent"]
+    lines += [
+        f'{turn},c-{turn},"[[{{""transcript"": ""words of {turn}""}}]]",COF,2026-03-10T10:00:00+00:00,'
+        f"https://a/{turn},{intent}"
+        for turn, intent in intents.items()
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)
+
+
+def test_later_uploads_add_their_new_intents_to_the_label_config(
+    labelstudio_env: "LabelStudioServer", tmp_path: Path
+) -> None:
+    from skit_pipelines.annotation.label_config import choices_of
+    from skit_pipelines.annotation.upload import tag_calls
+
+    title = f"growing {uuid.uuid4().hex[:8]}"
+    first = tag_calls(s3_path=_turns_csv(tmp_path / "1.csv", {"t1": "_confirm_"}), project_title=title)
+    (created,) = first.projects
+    assert created.created and created.intents_added == []
+    with LabelStudioClient(labelstudio_env.url, labelstudio_env.token) as client:
+        (task,) = client.iter_tasks(created.project_id)
+        client.create_annotation(task["id"], [_choice("tag", "_confirm_")])
+
+    later = {"t2": "_cancel_", "t3": "inform_pay_later", "t4": "_confirm_", "t5": "_cancel_"}
+    second = tag_calls(s3_path=_turns_csv(tmp_path / "2.csv", later), project_title=title)
+    (project,) = second.projects
+    assert project.project_id == created.project_id and not project.created and project.uploaded == 4
+    assert project.intents_added == ["_cancel_", "inform_pay_later"]
+    assert project.intents_missing_from_project == []
+    assert "added 2 intents to the label config: _cancel_, inform_pay_later" in second.message
+    with LabelStudioClient(labelstudio_env.url, labelstudio_env.token) as client:
+        config = client.get_project(project.project_id)["label_config"]
+        exported = client.export_tasks(project.project_id)
+    assert choices_of(config, "tag") == ["_confirm_", "_cancel_", "inform_pay_later"]
+    assert choices_of(config, "gold-data") == ["incorrect transcript", "gold ready for training"]
+    (annotated,) = [t for t in exported if t["annotations"]]  # the earlier annotation is still there
+    assert annotated["annotations"][0]["result"][0]["value"]["choices"] == ["_confirm_"]
+
+    again = tag_calls(s3_path=_turns_csv(tmp_path / "2.csv", later), project_title=title)
+    assert again.projects[0].intents_added == [] and again.projects[0].skipped_duplicates == 4
+    assert "added" not in again.message
+
+
 def test_an_empty_csv_uploads_nothing_and_creates_nothing(
     labelstudio_env: "LabelStudioServer", tmp_path: Path
 ) -> None:
@@ -368,3 +414,39 @@ def test_an_empty_csv_uploads_nothing_and_creates_nothing(
     assert result.uploaded == 0 and result.projects == [] and "Nothing to upload" in result.message
     with LabelStudioClient(labelstudio_env.url, labelstudio_env.token) as client:
         assert client.find_project(title) is None
+
+
+def test_demo_annotate_only_annotates_demo_data(
+    labelstudio_env: "LabelStudioServer", calls_csv: str, warehouse: str
+) -> None:
+    from skit_pipelines.annotation.demo_annotator import NotDemoDataError, annotate_with_demo_truth
+    from skit_pipelines.annotation.upload import tag_calls
+    from skit_pipelines.warehouse.fetch import fetch_calls
+
+    title = f"not demo {uuid.uuid4().hex[:8]}"
+    tag_calls(s3_path=calls_csv, project_title=title)  # turns without the demo's truth in their context
+    with LabelStudioClient(labelstudio_env.url, labelstudio_env.token) as client:
+        with pytest.raises(NotDemoDataError, match="has no task from the demo warehouse"):
+            annotate_with_demo_truth(client, title=title)
+
+    filters = {key: value for key, value in SAMPLE.items() if key != "org_id"}
+    sample = fetch_calls(**{**filters, "call_quantity": 2})
+    demo_title = f"demo {uuid.uuid4().hex[:8]}"
+    uploaded = tag_calls(s3_path=sample.calls_uri, project_title=demo_title).uploaded
+    truth = {
+        row["conversation_uuid"]: json.loads(row["context"])["demo_true_intent"]
+        for row in _read(sample.calls_uri)
+    }
+    with LabelStudioClient(labelstudio_env.url, labelstudio_env.token) as client:
+        first = annotate_with_demo_truth(client, title=demo_title)
+        assert first.annotated == uploaded == len(truth) and first.already_annotated == 0
+        again = annotate_with_demo_truth(client, project_id=first.project_id)
+        assert again.annotated == 0 and again.already_annotated == uploaded
+        exported = client.export_tasks(first.project_id)
+    chosen = {
+        task["data"]["conversation_uuid"]: next(
+            r["value"]["choices"][0] for r in task["annotations"][0]["result"] if r["from_name"] == "tag"
+        )
+        for task in exported
+    }
+    assert chosen == truth

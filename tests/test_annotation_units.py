@@ -62,6 +62,19 @@ def test_turn_config_needs_intents() -> None:
         configs.turn_label_config([])
 
 
+def test_choices_are_appended_and_everything_else_is_kept() -> None:
+    config = "<View><!-- ours --><Choices name='tag' toName='t'><Choice value='b'/><Choice value='a'/>"
+    config += "</Choices><Choices name='other' toName='t'><Choice value='x'/></Choices></View>"
+    extended = configs.add_choices(config, "tag", ["a", "c<d", "e", "c<d"])
+    assert configs.choices_of(extended, "tag") == ["b", "a", "c<d", "e"]  # order kept, new ones at the end
+    assert configs.choices_of(extended, "other") == ["x"] and "<!-- ours -->" in extended
+    assert "c&lt;d" in extended
+    with pytest.raises(ValueError, match="has no <Choices name='gold'>"):
+        configs.add_choices(config, "gold", ["y"])
+    with pytest.raises(ValueError, match="not valid XML"):
+        configs.add_choices("<View>", "tag", ["y"])
+
+
 def test_call_config_offers_the_dispositions() -> None:
     xml = configs.call_label_config(["PTP", "RTP"])
     assert configs.choices_of(xml, "call_disposition") == ["PTP", "RTP"]

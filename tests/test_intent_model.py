@@ -6,7 +6,10 @@ checkpoint actually learns. Everything is offline: checkpoints come from install
 
 import hashlib
 import json
+import os
 import shutil
+import subprocess
+import sys
 import tarfile
 import tempfile
 from pathlib import Path
@@ -247,6 +250,52 @@ def test_parameters_are_checked_before_any_work(tmp_path: Path) -> None:
         train_job(dataset_path="x.csv", learning_rate=0)
     with pytest.raises(ValueError, match="model_path is empty"):
         predict_job(data_path="x.csv", model_path="")
+
+
+def test_the_message_names_the_architecture_actually_loaded(trained: dict, tmp_path: Path) -> None:
+    """model_type (default "xlmroberta") is a reference leftover: the message says what was trained."""
+    assert "Trained model (XLMRobertaForSequenceClassification, model type xlm-roberta) on 87 rows" in (
+        trained["result"].message
+    )
+    assert trained["archive"].metadata["model_type"] == "xlm-roberta"
+    dataset = write_csv(tagged_rows(sentences("train")[::8]), tmp_path / "small.csv")
+    result = train_job(
+        dataset_path=dataset, model_name=minilm_path(), num_train_epochs=1, max_seq_length=16, org_id="acme"
+    )
+    assert "(BertForSequenceClassification, model type bert) on 15 rows" in result.message
+    assert "xlmroberta" not in result.message
+
+
+# Runs in a subprocess whose own startup hides torch (a None entry in sys.modules makes `import torch`
+# fail exactly as on a machine without the ml extra); nothing of ours is patched.
+_WITHOUT_TORCH = """
+import sys
+sys.modules["torch"] = None
+from skit_pipelines.models.jobs import predict_job, train_job
+for call in (lambda: train_job(dataset_path=sys.argv[1], model_name="m"),
+             lambda: predict_job(data_path=sys.argv[1], model_path="m.tar.gz")):
+    try:
+        call()
+    except ImportError as exc:
+        print(type(exc).__name__, exc)
+"""
+
+
+def test_without_the_ml_extra_the_error_says_how_to_install_it(tmp_path: Path) -> None:
+    dataset = write_csv(tagged_rows(sentences("train")[:4]), tmp_path / "train.csv")
+    done = subprocess.run(
+        [sys.executable, "-c", _WITHOUT_TORCH, dataset],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ),
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert len(lines) == 2, done.stdout
+    for line, task in zip(lines, ("training", "prediction"), strict=True):
+        assert line.startswith(f"MissingMLExtraError {task} needs the ml extra (torch is not installed"), line
+        assert line.endswith("pip install 'skit-pipelines[ml]' (or make install-dev)"), line
 
 
 def test_storage_options_make_keys_into_bucket_uris() -> None:

@@ -64,7 +64,10 @@ def test_train_predict_evaluate_end_to_end(
     assert ("train-intent-model-2", RunState.SUCCEEDED) in states  # the CPU copy ran ...
     assert ("train-intent-model", RunState.SKIPPED) in states  # ... and the GPU copy did not
     (post,) = slack_server.calls("chat.postMessage")
-    assert "model (model) is trained on 120 rows, 4 intents, 1 epochs on cpu" in post.args["text"]
+    assert (
+        "Trained model (XLMRobertaForSequenceClassification, model type xlm-roberta) on 120 rows, 4 intents, "
+        "1 epochs on cpu" in post.args["text"]
+    )
     assert model_uri in str(post.args["blocks"])  # the download command
 
     evaluated = runner.run(

@@ -314,6 +314,17 @@ class LabelStudioClient:
             json={"title": title, "label_config": label_config, "description": description},
         ).json()
 
+    def update_label_config(self, project_id: int, label_config: str) -> dict[str, Any]:
+        """Replace the project's label config; Label Studio refuses (400) one that existing annotations
+        would not fit, so a failed call leaves the project as it was."""
+        return self.request(
+            "PATCH",
+            f"/api/projects/{int(project_id)}",
+            project_id=project_id,
+            idempotent=True,
+            json={"label_config": label_config},
+        ).json()
+
     def import_tasks(self, project_id: int, tasks: Sequence[dict[str, Any]]) -> ImportResult:
         """Create ``tasks`` (``{"data": ..., "predictions": [...]}``) in one request."""
         body = self.request(

@@ -78,6 +78,32 @@ def call_label_config(dispositions: Sequence[str] = DEFAULT_DISPOSITIONS) -> str
     return ET.tostring(root, encoding="unicode")
 
 
+def add_choices(label_config: str, name: str, values: Sequence[str]) -> str:
+    """``label_config`` with ``values`` appended to its ``<Choices name=...>``; everything else unchanged.
+
+    Why append only: Label Studio refuses a config change that would invalidate existing annotations, and
+    annotators' habits depend on the order they know; new intents go at the end, existing ones stay where
+    they are. Comments are kept. Raises ValueError when the config is not XML or has no such Choices.
+    """
+    parser = ET.XMLParser(target=ET.TreeBuilder(insert_comments=True))
+    try:
+        root = ET.fromstring(label_config, parser=parser)
+    except ET.ParseError as exc:
+        raise ValueError(f"the label config is not valid XML ({exc})") from None
+    element = next(
+        (e for e in root.iter("Choices") if e.get("name") == name),
+        None,
+    )
+    if element is None:
+        raise ValueError(f"the label config has no <Choices name={name!r}> to add choices to")
+    present = {child.get("value") for child in element.iter("Choice")}
+    for value in _unique(values):
+        if value not in present:
+            ET.SubElement(element, "Choice", {"value": value})
+            present.add(value)
+    return ET.tostring(root, encoding="unicode")
+
+
 def choices_of(label_config: str, name: str) -> list[str]:
     """The values of the ``<Choices name=...>`` (or ``<Labels>``) of a project's config; [] when absent."""
     try:

@@ -87,6 +87,7 @@ class ProjectUpload:
     batches: int = 0
     created: bool = False
     failures: list[BatchFailure] = field(default_factory=list)
+    intents_added: list[str] = field(default_factory=list)  # appended to the label config by this upload
     intents_missing_from_project: list[str] = field(default_factory=list)
 
     @property
@@ -101,13 +102,20 @@ class ProjectUpload:
         )
         if self.invalid:
             text += f", {self.invalid} invalid rows"
-        if self.intents_missing_from_project:
-            shown = ", ".join(self.intents_missing_from_project[:10])
-            more = len(self.intents_missing_from_project) - 10
-            text += f"; predicted intents not in the project's choices: {shown}" + (
-                f" (+{more})" if more > 0 else ""
+        if self.intents_added:
+            text += (
+                f"; added {len(self.intents_added)} intent{'s' if len(self.intents_added) != 1 else ''} "
+                f"to the label config: {_shown(self.intents_added)}"
             )
+        if self.intents_missing_from_project:
+            missing = _shown(self.intents_missing_from_project)
+            text += f"; predicted intents not in the project's choices: {missing}"
         return text
+
+
+def _shown(names: Sequence[str], limit: int = 10) -> str:
+    more = len(names) - limit
+    return ", ".join(names[:limit]) + (f" (+{more})" if more > 0 else "")
 
 
 @dataclass
@@ -395,8 +403,9 @@ def tag_calls(
                         lambda: _turn_config(taxonomy or data_intents, labels),
                     )
                     project.invalid = len(problems)
-                    config = client.get_project(project.project_id).get("label_config", "")
-                    offered = set(configs.choices_of(config, configs.INTENT_NAME))
+                    offered, project.intents_added = ensure_intents(
+                        client, project.project_id, taxonomy or data_intents
+                    )
                     project.intents_missing_from_project = [i for i in data_intents if i not in offered]
                     result.projects.append(
                         upload_tasks(
@@ -434,6 +443,43 @@ def tag_calls(
     if result.failed and not result.uploaded:
         raise UploadFailedError(f"nothing was uploaded: every batch failed.\n{result.message}")
     return result
+
+
+def ensure_intents(
+    client: LabelStudioClient, project_id: int, wanted: Sequence[str]
+) -> tuple[set[str], list[str]]:
+    """Make the project's intent choices include ``wanted``: (intents offered afterwards, intents added).
+
+    Why: a project's choices were fixed when it was created, so a later upload with new intents would
+    attach predictions that annotators cannot select. New intents are appended to the ``tag`` Choices of the
+    project's label config (existing choices are kept as they are, so existing annotations stay valid, which
+    Label Studio checks). A config without our ``tag`` Choices (a project set up by hand) is left alone: the
+    caller reports the intents it lacks. A refusal raises, naming the intents and what to do.
+    """
+    config = client.get_project(project_id).get("label_config", "")
+    offered = configs.choices_of(config, configs.INTENT_NAME)
+    new = [intent for intent in dict.fromkeys(wanted) if intent and intent not in offered]
+    if not new:
+        return set(offered), []
+    try:
+        extended = configs.add_choices(config, configs.INTENT_NAME, new)
+    except ValueError as exc:
+        log.warning("project %s: intents not added to its label config: %s", project_id, exc)
+        return set(offered), []
+    try:
+        client.update_label_config(project_id, extended)
+    except LabelStudioError as exc:
+        raise type(exc)(
+            f"project {project_id}: Label Studio refused to add the intents {_shown(new)} to the project's "
+            "label config, so annotators could not choose them; no task was sent to this project. Add "
+            "them in the project's Settings > Labeling Interface, or upload to a project that offers them. "
+            f"({exc})",
+            url=exc.url,
+            status=exc.status,
+            project_id=project_id,
+        ) from exc
+    log.info("project %s: added intents to the label config: %s", project_id, _shown(new))
+    return {*offered, *new}, new
 
 
 def _turn_config(intents: Sequence[str], labels: Sequence[str]) -> str:
@@ -498,6 +544,7 @@ __all__ = [
     "ProjectUpload",
     "TagCallsResult",
     "describe",
+    "ensure_intents",
     "existing_keys",
     "parse_project_ids",
     "read_rows",

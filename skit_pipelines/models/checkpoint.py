@@ -23,6 +23,30 @@ class ModelLoadError(ValueError):
     """``model_name`` could not be loaded; the message says why and how to use a local checkpoint."""
 
 
+ML_EXTRA_INSTALL = "pip install 'skit-pipelines[ml]' (or make install-dev)"
+
+
+class MissingMLExtraError(ImportError):
+    """torch or transformers is not installed: the ``ml`` extra is missing. The message says how to add it."""
+
+
+def require_ml_extra(task: str) -> None:
+    """Fail with an install hint when the ``ml`` extra is missing, before any download or data work.
+
+    Why: torch and transformers are optional (heavy) dependencies, imported lazily where a model is used;
+    without this check a user who installed the base package gets a bare ``No module named 'torch'`` from
+    deep inside a training step.
+    """
+    for module in ("torch", "transformers"):
+        try:
+            __import__(module)
+        except ImportError as exc:
+            raise MissingMLExtraError(
+                f"{task} needs the ml extra ({module} is not installed: {exc}): {ML_EXTRA_INSTALL}",
+                name=module,
+            ) from exc
+
+
 @dataclass
 class Checkpoint:
     """A tokenizer and a classification model ready to train or predict."""

@@ -21,6 +21,7 @@ import pandas as pd
 
 from skit_pipelines import storage
 from skit_pipelines.models.archive import open_model, save_model, sha256_of, upload_model
+from skit_pipelines.models.checkpoint import require_ml_extra
 from skit_pipelines.models.predict import predict_intents
 from skit_pipelines.models.train import TrainConfig, TrainingDataError, train_intent_classifier
 
@@ -99,7 +100,12 @@ def train_job(
     storage_options: str = "",
     model_type: str = "xlmroberta",
 ) -> TrainJobResult:
-    """Train on the tagged CSV at ``dataset_path``; store the archive at ``model_path`` or a generated key."""
+    """Train on the tagged CSV at ``dataset_path``; store the archive at ``model_path`` or a generated key.
+
+    ``model_type`` is accepted for compatibility with the reference and not used: the message and the
+    metadata name the architecture of the checkpoint actually loaded.
+    """
+    require_ml_extra("training")
     dataset_uri = apply_storage_options(dataset_path, storage_options, "dataset_path")
     validation_uri = apply_storage_options(
         validation_dataset_path, storage_options, "validation_dataset_path"
@@ -139,9 +145,10 @@ def train_job(
         model_uri = upload_model(folder, reference=reference, output_path=output_path)
     last = trained.history[-1]
     skipped = ", ".join(f"{n} {reason.replace('_', ' ')}" for reason, n in trained.skipped.items() if n)
+    model = trained.checkpoint.model
     lines = [
-        f"An {model_type} model ({Path(model_name).name or model_name}) is trained on "
-        f"{trained.train_rows:,} rows, "
+        f"Trained {Path(model_name).name or model_name} ({type(model).__name__}, model type "
+        f"{getattr(model.config, 'model_type', '') or 'unknown'}) on {trained.train_rows:,} rows, "
         f"{len(trained.labels)} intents, {len(trained.history)} epochs on {trained.device} "
         f"(final train loss {last.train_loss:.4f}"
         + (f", best epoch {trained.best_epoch} by validation loss" if trained.best_epoch else "")
@@ -189,6 +196,7 @@ def predict_job(
     The features follow the archive's ``use_state`` (how the model was trained); a different ``use_state``
     argument is reported and not applied, because features unlike training make every prediction wrong.
     """
+    require_ml_extra("prediction")
     if not model_path or not model_path.strip():
         raise ValueError("model_path is empty: give the URI of a model archive written by training")
     with tempfile.TemporaryDirectory(prefix="skit-predict-") as scratch:

@@ -22,7 +22,7 @@ import pandas as pd
 
 from skit_pipelines.features import FeatureError, Separators, build_model_texts, true_labels
 from skit_pipelines.models.archive import ArchiveError, ModelArchive
-from skit_pipelines.models.checkpoint import load_classifier, load_tokenizer, pick_device
+from skit_pipelines.models.checkpoint import load_classifier, load_tokenizer, pick_device, require_ml_extra
 from skit_pipelines.models.inference import encode, predict_logits
 
 log = logging.getLogger(__name__)
@@ -67,6 +67,7 @@ def predict_intents(
 
     ``use_state`` None means "as the model was trained" (the archive's metadata).
     """
+    require_ml_extra("prediction")
     import numpy as np
     import torch
 

@@ -26,7 +26,13 @@ from typing import Any
 import pandas as pd
 
 from skit_pipelines.features import FeatureError, Separators, build_model_texts, true_labels
-from skit_pipelines.models.checkpoint import Checkpoint, load_classifier, load_tokenizer, pick_device
+from skit_pipelines.models.checkpoint import (
+    Checkpoint,
+    load_classifier,
+    load_tokenizer,
+    pick_device,
+    require_ml_extra,
+)
 from skit_pipelines.models.inference import collate, encode, length_grouped_batches, predict_logits
 
 log = logging.getLogger(__name__)
@@ -125,6 +131,7 @@ class TrainedModel:
         return {
             "model_name": self.config.model_name,
             "architecture": type(self.checkpoint.model).__name__,
+            "model_type": getattr(self.checkpoint.model.config, "model_type", ""),
             "labels": len(self.labels),
             "label_counts": self.label_counts,
             "parameters": asdict(self.config),
@@ -240,6 +247,7 @@ def train_intent_classifier(
     The label set is the sorted set of training labels. Validation rows whose label never occurs in
     training cannot be scored by a classifier that lacks that class: they are counted and left out.
     """
+    require_ml_extra("training")
     import torch
     from transformers import get_linear_schedule_with_warmup, set_seed
 
