@@ -17,9 +17,11 @@ from typing import TYPE_CHECKING
 import pytest
 
 from skit_pipelines import storage
+from skit_pipelines.annotation.tasks import parse_nbest
 from skit_pipelines.annotation.upload import read_rows
 from skit_pipelines.api.settings import get_api_settings
 from skit_pipelines.config import get_settings
+from skit_pipelines.features import Separators, build_model_texts, true_labels
 from skit_pipelines.metrics.entities import require_columns
 from skit_pipelines.metrics.entity_eval import read_entity_dataset
 from skit_pipelines.metrics.tagged import intent_data, read_tagged_csv
@@ -220,6 +222,10 @@ def test_reader_errors_name_the_file_but_never_quote_it(tmp_path: Path, isolated
         (lambda: require_columns(read_entity_dataset(header_csv)), "", "2 other columns"),
         (lambda: read_rows(Path(header_csv), "s3_path", ["call_uuid"]), "s3_path", "2 columns"),
         (lambda: open_model(str(model), tmp_path / "work"), str(model), "labels.json must hold"),
+        # training and prediction read the same CSVs (eval's s3_path_data=.env quoted its first line here)
+        (lambda: true_labels(read_tagged_csv(header_csv)), "", "it has 2 other columns"),
+        (lambda: build_model_texts(read_tagged_csv(header_csv), Separators()), "", "2 other columns"),
+        (lambda: parse_nbest(json.dumps([MARKER])), "", "got a JSON list of 1 items"),
     ]
     for read, names, says in cases:
         with pytest.raises(ValueError) as failure:
