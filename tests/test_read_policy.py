@@ -310,11 +310,11 @@ def test_api_run_steps_are_confined_and_their_errors_never_quote_inputs(
         # a step that reads a location no declaration covers: the worker's policy holds inside the step
         ("read_pipeline", {"path": str(private), "webhook_uri": webhook.url}, "may only read", False),
     ]
-    for pipeline, arguments, says, slack in runs:
-        response = client.run(pipeline, arguments)
+    responses = [client.run(pipeline, arguments) for pipeline, arguments, _, _ in runs]  # run side by side
+    for response, (_, _, says, slack) in zip(responses, runs, strict=True):
         assert response.status_code == 200, response.text
         run_id = response.json()["response"]["run_id"]
-        final = client.wait_final(run_id, timeout=120)
+        final = client.wait_final(run_id, timeout=150)
         assert final["response"]["state"] == "FAILED"
         assert says in final["response"]["error"], final["response"]["error"]
         client.wait_delivery(run_id)
