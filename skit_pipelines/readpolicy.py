@@ -191,6 +191,8 @@ class ReadPolicy:
         parts = urlsplit(text)
         if not parts.hostname:
             raise ReadRefusedError(text, "expected an absolute http(s) URL", parameter)
+        if ".." in PurePosixPath(unquote(parts.path)).parts:  # clients resolve it: it would leave a prefix
+            raise ReadRefusedError(text, "'..' is not allowed in the URL path", parameter)
         for root in self.allowed:
             if root.lower().startswith(("http://", "https://")) and (
                 text == root or text.startswith(root if root.endswith("/") else f"{root}/")

@@ -139,6 +139,7 @@ def test_s3_prefixes_and_url_prefixes_of_a_confined_policy() -> None:
         ("s3://other/team/a.csv", False),
         ("s3://bucket/team/../secret.csv", False),
         ("http://127.0.0.1:9/admin", True),  # loopback outside the listed prefix
+        ("http://127.0.0.1:9/yamls/%2e%2e/admin", True),
         ("http://localhost:8080/x.yaml", True),
         ("http://10.1.2.3/x.yaml", True),
         ("http://127.0.0.1:9/yamls/a.yaml", False),  # a URL where the parameter takes no URL
