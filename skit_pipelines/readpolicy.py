@@ -12,10 +12,10 @@ issue 11.1). So there are two policies:
   (local folders, s3 prefixes, or http(s) URL prefixes) — plus public http(s) URLs where a parameter
   accepts URLs. Loopback and private addresses are refused unless an allowed URL prefix names them.
 
-Secrets are refused under both policies: files named ``.env`` or ``.env.*`` (pydantic-settings reads the
-server's secrets from there), the API's state folder (``SKIT_HOME/api``, where the JWT secret is kept) and
-the SQLite run database. Local paths are resolved (``~``, ``..``, symlinks) before any comparison, so a link
-inside an allowed folder that points outside is refused too.
+Secrets are refused under both policies: dotenv files (``.env``, ``.env.*``, ``*.env``: pydantic-settings
+reads the server's secrets from ``.env``), the API's state folder (``SKIT_HOME/api``, where the JWT secret
+is kept) and the SQLite run database. Local paths are resolved (``~``, ``..``, symlinks) before any
+comparison, so a link inside an allowed folder that points outside is refused too.
 
 The confined policy reaches every step through the environment: the API's worker process sets
 ``SKIT_READ_CONFINED=1`` and ``SKIT_READ_ALLOWED`` (a JSON list of roots) before it runs a pipeline, and the
@@ -69,8 +69,9 @@ class ReadRefusedError(PermissionError):
 
 
 def is_secret_name(name: str) -> bool:
-    """``.env`` and ``.env.<anything>`` (``.env.local``, ``.env.production``): settings files with secrets."""
-    return name == ".env" or name.startswith(".env.")
+    """``.env``, ``.env.<anything>`` (``.env.local``) and ``<anything>.env`` (``prod.env``): the names of
+    dotenv files, where pydantic-settings and deployment tools keep secrets."""
+    return name == ".env" or name.startswith(".env.") or name.endswith(".env")
 
 
 def _is_under(path: Path, root: Path) -> bool:

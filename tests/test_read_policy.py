@@ -68,7 +68,7 @@ def test_cli_reads_any_local_file_but_never_a_secrets_file(tmp_path: Path, isola
     outside.write_text("a,b\n1,2\n")
     assert storage.read_text(str(outside)) == "a,b\n1,2\n"  # not confined: a local user reads local files
 
-    secrets = [tmp_path / ".env", tmp_path / ".env.production"]
+    secrets = [tmp_path / ".env", tmp_path / ".env.production", tmp_path / "prod.env"]
     for secret in secrets:
         secret.write_text(f"SKIT_JWT_SECRET={MARKER}\n")
     link = tmp_path / "innocent.csv"
