@@ -42,6 +42,7 @@ __all__ = [
     "ReadRefusedError",
     "api_policy",
     "check_readable",
+    "check_writable",
     "content_free_reason",
     "current_policy",
     "is_secret_name",
@@ -57,15 +58,16 @@ ALLOWED_HINT = "the artifact root (SKIT_ARTIFACT_ROOT) or a location listed in S
 class ReadRefusedError(PermissionError):
     """A location the current policy does not let a run read. ``parameter`` is empty when not known."""
 
-    def __init__(self, location: str, reason: str, parameter: str = "") -> None:
+    def __init__(self, location: str, reason: str, parameter: str = "", action: str = "read") -> None:
         self.location = location
         self.reason = reason
         self.parameter = parameter
+        self.action = action
         prefix = f"{parameter}: " if parameter else ""
-        super().__init__(f"{prefix}{location!r} cannot be read: {reason}")
+        super().__init__(f"{prefix}{location!r} cannot be {action}: {reason}")
 
     def __reduce__(self) -> tuple[Any, ...]:  # keep the fields when pickled across processes
-        return (type(self), (self.location, self.reason, self.parameter))
+        return (type(self), (self.location, self.reason, self.parameter, self.action))
 
 
 def is_secret_name(name: str) -> bool:
@@ -116,18 +118,33 @@ def _public_host(host: str, port: int) -> bool:
 
 @dataclass(frozen=True)
 class ReadPolicy:
-    """What may be read. ``allowed`` holds normalised roots; it only matters when ``confined``."""
+    """What may be read. ``allowed`` holds normalised roots; it only matters when ``confined``.
+
+    The same policy says where an explicit output location (``model_path``) may be written: a confined
+    run writes only under ``write_root`` (the artifact root), and nobody writes over a secrets file.
+    """
 
     confined: bool = False
     allowed: tuple[str, ...] = ()
     secrets: tuple[Path, ...] = ()
+    write_root: str = ""
 
     @classmethod
     def create(
-        cls, *, confined: bool, allowed: list[str] | tuple[str, ...], secrets: tuple[Path, ...]
+        cls,
+        *,
+        confined: bool,
+        allowed: list[str] | tuple[str, ...],
+        secrets: tuple[Path, ...],
+        write_root: str = "",
     ) -> ReadPolicy:
         roots = tuple(dict.fromkeys(_normalise_root(entry) for entry in allowed if entry))
-        return cls(confined=confined, allowed=roots, secrets=tuple(_local_path(str(p)) for p in secrets))
+        return cls(
+            confined=confined,
+            allowed=roots,
+            secrets=tuple(_local_path(str(p)) for p in secrets),
+            write_root=_normalise_root(write_root) if write_root else "",
+        )
 
     def environment(self) -> dict[str, str]:
         """The variables that carry this policy into the steps (subprocesses) of a run."""
@@ -156,35 +173,64 @@ class ReadPolicy:
                 text, f"unsupported location: expected a path under {ALLOWED_HINT}", parameter
             )
 
-    def _check_local(self, text: str, parameter: str) -> None:
+    def check_write(self, location: str, *, parameter: str = "") -> None:
+        """Raise :class:`ReadRefusedError` unless an explicit output ``location`` may be written."""
+        text = (location or "").strip()
+        match = _SCHEME.match(text)
+        scheme = match.group(1).lower() if match else "file"
+        if not text or scheme not in ("file", "s3"):
+            return  # the artifact store names the unsupported scheme
+        hint = "runs started through the API may only write under the artifact root (SKIT_ARTIFACT_ROOT)"
+        roots = (self.write_root,) if self.write_root else ()
+        try:
+            if scheme == "file":
+                self._check_local(text, parameter, roots, hint, verb="written")
+            else:
+                self._check_s3(text, parameter, roots, hint)
+        except ReadRefusedError as exc:
+            raise ReadRefusedError(exc.location, exc.reason, parameter, action="written") from None
+
+    def _check_local(
+        self,
+        text: str,
+        parameter: str,
+        roots: tuple[str, ...] | None = None,
+        hint: str = f"runs started through the API may only read {ALLOWED_HINT}",
+        verb: str = "readable",
+    ) -> None:
         given = text[len("file://") :] if text.lower().startswith("file://") else text
         path = _local_path(text)
         if is_secret_name(PurePosixPath(given.rstrip("/")).name) or is_secret_name(path.name):
             raise ReadRefusedError(
-                text, "a settings file with secrets is never readable by a pipeline", parameter
+                text, f"a settings file with secrets is never {verb} by a pipeline", parameter
             )
         if any(_is_under(path, secret) for secret in self.secrets):
-            raise ReadRefusedError(text, "the server's own state and secrets are never readable", parameter)
+            raise ReadRefusedError(text, f"the server's own state and secrets are never {verb}", parameter)
+        allowed = self.allowed if roots is None else roots
         if self.confined and not any(
-            _is_under(path, Path(root)) for root in self.allowed if not _SCHEME.match(root)
+            _is_under(path, Path(root)) for root in allowed if not _SCHEME.match(root)
         ):
-            raise ReadRefusedError(
-                text, f"runs started through the API may only read {ALLOWED_HINT}", parameter
-            )
+            raise ReadRefusedError(text, hint, parameter)
 
-    def _check_s3(self, text: str, parameter: str) -> None:
+    def _check_s3(
+        self,
+        text: str,
+        parameter: str,
+        roots: tuple[str, ...] | None = None,
+        hint: str = f"runs started through the API may only read {ALLOWED_HINT}",
+    ) -> None:
         if not self.confined:
             return
         bucket, key = _s3_parts(text)
         if ".." in PurePosixPath(key).parts:
             raise ReadRefusedError(text, "'..' is not allowed in the key", parameter)
-        for root in self.allowed:
+        for root in self.allowed if roots is None else roots:
             if not root.startswith("s3://"):
                 continue
             root_bucket, prefix = _s3_parts(root)
             if bucket == root_bucket and (not prefix or key == prefix or key.startswith(f"{prefix}/")):
                 return
-        raise ReadRefusedError(text, f"runs started through the API may only read {ALLOWED_HINT}", parameter)
+        raise ReadRefusedError(text, hint, parameter)
 
     def _check_url(self, text: str, parameter: str) -> None:
         if not self.confined:
@@ -270,16 +316,31 @@ def current_policy() -> ReadPolicy:
         except json.JSONDecodeError:
             loaded = []  # a broken list allows nothing: confined stays confined
         allowed = [str(entry) for entry in loaded] if isinstance(loaded, list) else []
-    return ReadPolicy.create(confined=confined, allowed=allowed, secrets=_default_secrets())
+    from skit_pipelines.config import get_settings
+
+    return ReadPolicy.create(
+        confined=confined,
+        allowed=allowed,
+        secrets=_default_secrets(),
+        write_root=get_settings().effective_artifact_root,
+    )
 
 
 def api_policy(artifact_root: str, readable_paths: str) -> ReadPolicy:
     """The confined policy of runs started through the API or Slack."""
     return ReadPolicy.create(
-        confined=True, allowed=[artifact_root, *parse_roots(readable_paths)], secrets=_default_secrets()
+        confined=True,
+        allowed=[artifact_root, *parse_roots(readable_paths)],
+        secrets=_default_secrets(),
+        write_root=artifact_root,
     )
 
 
 def check_readable(location: str, *, parameter: str = "", urls: bool = False) -> None:
     """Check ``location`` against this process's policy (see :meth:`ReadPolicy.check`)."""
     current_policy().check(location, parameter=parameter, urls=urls)
+
+
+def check_writable(location: str, *, parameter: str = "") -> None:
+    """Check an explicit output ``location`` against this process's policy (see ``check_write``)."""
+    current_policy().check_write(location, parameter=parameter)

@@ -49,7 +49,7 @@ from urllib.parse import unquote, urlsplit
 
 from skit_pipelines.config import get_settings
 from skit_pipelines.localfiles import atomic_open
-from skit_pipelines.readpolicy import check_readable
+from skit_pipelines.readpolicy import check_readable, check_writable
 
 __all__ = [
     "ArtifactNotFoundError",
@@ -196,6 +196,7 @@ def _destination(reference: str, file_type: str, ext: str, output_path: str, roo
         name = PurePosixPath(object_key(reference, file_type, ext)).name
         return _destination(reference, file_type, ext, f"{folder}/{name}" if folder else name, root)
     if _SCHEME.match(output_path) or os.path.isabs(os.path.expanduser(output_path)):
+        check_writable(output_path)  # API runs write only under the root; nobody writes over secrets
         return _parse(output_path)
     _check_relative(output_path)
     return _root(root).child(output_path)

@@ -90,6 +90,9 @@ def test_cli_reads_any_local_file_but_never_a_secrets_file(tmp_path: Path, isola
     with pytest.raises(ReadRefusedError):  # a folder holding a secrets file is refused as a whole
         storage.download_directory(str(folder), tmp_path / "copied-folder")
     assert not (tmp_path / "copied-folder").exists()
+    with pytest.raises(ReadRefusedError, match="cannot be written"):  # nor written over, by an output path
+        storage.upload_bytes(b"x", reference="r", file_type="t", output_path=str(secrets[0]))
+    assert secrets[0].read_text() == f"SKIT_JWT_SECRET={MARKER}\n"
 
 
 # -- confined: API runs read only under the allowed roots ------------------------------------------------
@@ -123,6 +126,11 @@ def test_confined_runs_read_only_under_the_artifact_root_and_the_listed_paths(
         assert MARKER not in full_text(refused.value)
     with pytest.raises(ReadRefusedError):
         open_model(str(tmp_path), tmp_path / "work")  # a model folder is read in place: same rule
+    # an explicit output path of a confined run stays under the artifact root too
+    assert storage.upload_bytes(b"m", reference="r", file_type="t", output_path=str(root / "m.bin"))
+    with pytest.raises(ReadRefusedError, match="may only write under the artifact root"):
+        storage.upload_bytes(b"m", reference="r", file_type="t", output_path=str(outside))
+    assert outside.read_text() == MARKER
     with pytest.raises(ReadRefusedError):
         read_entity_dataset(str(outside))
 
@@ -271,6 +279,7 @@ def test_api_refuses_locations_outside_the_allowed_roots_naming_the_parameter(
             "eevee_intent_alias_yaml_github_path",
         ),
         ("train_voicebot_intent_model_xlmr", {"dataset_path": inside, "model_name": "/etc"}, "model_name"),
+        ("train_voicebot_intent_model_xlmr", {"dataset_path": inside, "model_path": "/tmp/m"}, "model_path"),
         (
             "train_voicebot_intent_model_xlmr",
             {"dataset_path": "other/x.csv", "storage_options": '{"type": "s3", "bucket": "team-bucket"}'},
@@ -281,7 +290,7 @@ def test_api_refuses_locations_outside_the_allowed_roots_naming_the_parameter(
         response = client.run(pipeline, body)
         assert response.status_code == 400, (pipeline, body, response.text)
         errors = response.json()["response"]["errors"]
-        assert parameter in errors and "cannot be read" in errors[parameter], (pipeline, errors)
+        assert parameter in errors and "cannot be " in errors[parameter], (pipeline, errors)
     listed = client.http.get("/skit/pipelines/runs", headers=client.auth()).json()
     assert listed["response"]["total"] == 0
 

@@ -1,4 +1,4 @@
-"""Which parameters of each pipeline name input locations, checked against the read policy at submission.
+"""Which parameters of each pipeline name input (and output) locations, checked at submission.
 
 Why one table: the read policy (:mod:`skit_pipelines.readpolicy`) is enforced inside the steps, where a
 refusal surfaces minutes later as a failed run. A run started through the API or Slack is checked here when
@@ -49,7 +49,8 @@ INPUT_LOCATIONS: dict[str, dict[str, Location]] = {
     },
 }
 
-# Parameters that name where outputs are written, not read (not checked by the read policy).
+# Parameters that name where outputs are written: an absolute path or URI must be under the artifact root
+# for runs of the API (a relative value is a key under the root), and never a secrets file.
 OUTPUT_LOCATIONS: dict[str, frozenset[str]] = {
     "train_voicebot_intent_model_xlmr": frozenset({"model_path"}),
 }
@@ -71,17 +72,24 @@ def _is_local_model(value: str) -> bool:
 
 
 def location_errors(pipeline: str, arguments: dict[str, Any], policy: ReadPolicy) -> dict[str, str]:
-    """``{parameter: problem}`` for every input location of ``pipeline`` that ``policy`` refuses."""
+    """``{parameter: problem}`` for every input location of ``pipeline`` that ``policy`` refuses, and every
+    explicit output location it may not write."""
     errors: dict[str, str] = {}
-    for parameter, kind in INPUT_LOCATIONS.get(pipeline, {}).items():
+    checks = [(p, kind) for p, kind in INPUT_LOCATIONS.get(pipeline, {}).items()]
+    checks += [(p, None) for p in sorted(OUTPUT_LOCATIONS.get(pipeline, ()))]
+    for parameter, kind in checks:
         value = str(arguments.get(parameter, "") or "").strip()
         if not value or (kind is Location.MODEL and not _is_local_model(value)):
             continue
         try:
             location = _resolved(pipeline, parameter, value, arguments)
-            policy.check(location, parameter=parameter, urls=kind is Location.ARTIFACT_OR_URL)
+            if kind is None:
+                if "://" in location or location.startswith(("/", "~")):  # else a key under the root
+                    policy.check_write(location, parameter=parameter)
+            else:
+                policy.check(location, parameter=parameter, urls=kind is Location.ARTIFACT_OR_URL)
         except ReadRefusedError as exc:
-            errors[parameter] = f"{value!r} cannot be read: {exc.reason}"
+            errors[parameter] = f"{value!r} cannot be {exc.action}: {exc.reason}"
         except ValueError as exc:  # storage_options that do not parse: named by the training step too
             errors.setdefault("storage_options", str(exc))
     return errors
