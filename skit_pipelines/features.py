@@ -134,7 +134,7 @@ def text_source_column(frame: pd.DataFrame) -> str:
             return column
     raise FeatureError(
         f"dataset has none of the ASR text columns {', '.join(TEXT_SOURCES)} "
-        f"(columns: {', '.join(map(str, frame.columns[:20]))}); expected a tagged or sampled calls CSV"
+        f"(it has {len(frame.columns)} other columns); expected a tagged or sampled calls CSV"
     )
 
 
@@ -186,5 +186,5 @@ def true_labels(frame: pd.DataFrame, label_column: str = "intent_y") -> list[str
         return [None if label is None else str(label) for label in labels]
     raise FeatureError(
         f"dataset has no label column {label_column!r} (nor a {TAG_COLUMN!r} column to derive it from); "
-        f"columns: {', '.join(map(str, frame.columns[:20]))}"
+        f"it has {len(frame.columns)} other columns"
     )

@@ -20,6 +20,11 @@ reference can climb out of ``project/`` (leading dots are dropped too). ``token`
 that two uploads of the same reference and type in the same second (parallel components, retries) never
 overwrite each other.
 
+Reads (``download_file``, ``download_directory``, ``read_bytes``) are checked by
+:mod:`skit_pipelines.readpolicy` first: runs started through the API may only read under the allowed roots,
+and secrets files are never read. ``exists`` is not checked (it tells nothing of a file's content, and the
+audio checks of fetch_calls use it on the warehouse's own URIs).
+
 Writes are atomic: a reader never sees a half-written artifact. Locally a file is written to a temporary
 name in the destination folder and moved into place with ``os.replace``; on S3 an object only becomes
 visible when its single PUT (or its multipart upload) completes.
@@ -44,6 +49,7 @@ from urllib.parse import unquote, urlsplit
 
 from skit_pipelines.config import get_settings
 from skit_pipelines.localfiles import atomic_open
+from skit_pipelines.readpolicy import check_readable, check_writable
 
 __all__ = [
     "ArtifactNotFoundError",
@@ -190,6 +196,7 @@ def _destination(reference: str, file_type: str, ext: str, output_path: str, roo
         name = PurePosixPath(object_key(reference, file_type, ext)).name
         return _destination(reference, file_type, ext, f"{folder}/{name}" if folder else name, root)
     if _SCHEME.match(output_path) or os.path.isabs(os.path.expanduser(output_path)):
+        check_writable(output_path)  # API runs write only under the root; nobody writes over secrets
         return _parse(output_path)
     _check_relative(output_path)
     return _root(root).child(output_path)
@@ -387,6 +394,7 @@ def _target(uri: _Location, dest: str | os.PathLike[str]) -> Path:
 def download_file(uri: str, dest: Path | str) -> Path:
     """Fetch the artifact ``uri`` to ``dest`` (a file path, or an existing folder) atomically."""
     loc = _parse(uri)
+    check_readable(uri)
     target = _target(loc, dest)
     if loc.path is not None:
         if not loc.path.is_file():
@@ -405,14 +413,20 @@ def download_file(uri: str, dest: Path | str) -> Path:
 def download_directory(uri: str, dest: Path | str) -> Path:
     """Fetch every file below ``uri`` (a local folder or an S3 prefix) into the folder ``dest``.
 
-    Files are merged into ``dest`` (created if missing), each written atomically.
+    Files are merged into ``dest`` (created if missing), each written atomically. Every local file is
+    checked against the read policy, so a folder holding a secrets file (or a link out of an allowed
+    folder) is refused as a whole before anything is copied.
     """
     loc = _parse(uri)
+    check_readable(uri)
     target = Path(dest)
     if loc.path is not None:
         if not loc.path.is_dir():
             raise ArtifactNotFoundError(loc.uri, "no such directory")
-        for file in sorted(p for p in loc.path.rglob("*") if p.is_file()):
+        files = sorted(p for p in loc.path.rglob("*") if p.is_file())
+        for file in files:
+            check_readable(str(file))
+        for file in files:
             _atomic_write(target / file.relative_to(loc.path), _copy_into(file))
         target.mkdir(parents=True, exist_ok=True)
         return target
@@ -441,6 +455,7 @@ def download_directory(uri: str, dest: Path | str) -> Path:
 def read_bytes(uri: str) -> bytes:
     """The content of the artifact ``uri``."""
     loc = _parse(uri)
+    check_readable(uri)
     if loc.path is not None:
         if not loc.path.is_file():
             raise ArtifactNotFoundError(loc.uri, "no such file")

@@ -1,7 +1,8 @@
 """Pipelines that exist only for the API tests (registered in the apps the tests build, never in the product).
 
 ``sleep_pipeline`` keeps a worker busy for a known time (restart and concurrency tests); ``noop_pipeline``
-returns at once. A worker process imports them by ``module:attribute`` like any registered pipeline.
+returns at once; ``read_pipeline`` reads a location in a step (read policy tests). A worker process
+imports them by ``module:attribute`` like any registered pipeline.
 (No ``from __future__ import annotations``: kfp reads the real annotation objects.)
 """
 
@@ -25,6 +26,14 @@ def fail_step(message: str) -> str:
     raise RuntimeError(message)
 
 
+@component
+def read_step(path: str) -> str:
+    """Reads ``path`` through the artifact store (a location no pipeline declaration covers)."""
+    from skit_pipelines import storage
+
+    return storage.read_text(path)[:10]
+
+
 @dsl.pipeline(name="sleep-pipeline")
 def sleep_pipeline(seconds: float = 1.0) -> str:
     """Sleep for a while (tests only).
@@ -45,4 +54,18 @@ def fail_pipeline(message: str = "boom") -> str:
     return fail_step(message=message).set_caching_options(enable_caching=False).output
 
 
-TEST_PIPELINES = {"sleep_pipeline": sleep_pipeline, "fail_pipeline": fail_pipeline}
+@dsl.pipeline(name="read-pipeline")
+def read_pipeline(path: str = "") -> str:
+    """Read a file in a step (tests only: the read policy holds inside the steps of API runs).
+
+    Args:
+        path: The location to read.
+    """
+    return read_step(path=path).set_caching_options(enable_caching=False).output
+
+
+TEST_PIPELINES = {
+    "sleep_pipeline": sleep_pipeline,
+    "fail_pipeline": fail_pipeline,
+    "read_pipeline": read_pipeline,
+}

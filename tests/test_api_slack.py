@@ -248,3 +248,15 @@ def test_grammar(text: str, action: str, pipeline: str, payload: dict) -> None:
 def test_grammar_errors(text: str, words: str) -> None:
     with pytest.raises(CommandError, match=words):
         parse_command(text)
+
+
+def test_a_location_outside_the_allowed_roots_is_refused_before_any_run(
+    bot: tuple[ThreadedApi, FakeSlackServer, ApiClient],
+) -> None:
+    server, slack, client = bot
+    text = '<@U0BOT> run eer_from_tog\n```{"dataset_path": "../../../../etc/passwd"}```'
+    signed_slack_post(server.url, SIGNING_SECRET, mention_event(text, event_id="Ev9"))
+    (reply,) = replies(slack, "Please address")
+    assert "dataset_path: '../../../../etc/passwd' cannot be read" in reply["text"], reply["text"]
+    assert "root:" not in reply["text"]
+    assert client.http.get("/skit/pipelines/runs", headers=client.auth()).json()["response"]["total"] == 0

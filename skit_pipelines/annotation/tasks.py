@@ -115,7 +115,11 @@ def parse_nbest(value: str) -> list[list[dict[str, Any]]]:
     if isinstance(loaded, list) and all(isinstance(item, list) for item in loaded):
         if all(isinstance(alt, dict) for item in loaded for alt in item):
             return loaded
-    raise ValueError(f"utterances is not an ASR n-best list (a list of lists of alternatives): {text[:80]!r}")
+    # The cell is not quoted: errors travel to webhooks and Slack, and must not carry a file's content.
+    shape = f"a JSON {type(loaded).__name__}" + (
+        f" of {len(loaded)} items" if isinstance(loaded, list) else ""
+    )
+    raise ValueError(f"utterances is not an ASR n-best list (a list of lists of alternatives), got {shape}")
 
 
 def first_transcripts(nbest: Sequence[Sequence[Mapping[str, Any]]]) -> list[str]:

@@ -198,7 +198,7 @@ def read_rows(path: Path, source: str, required: Sequence[str]) -> tuple[list[st
             raise InvalidDatasetError(
                 f"{source}: missing required column(s) {', '.join(missing)} "
                 f"(expected the untagged turns CSV of "
-                f"fetch_calls with at least {', '.join(required)}; found {', '.join(columns) or 'no header'})"
+                f"fetch_calls with at least {', '.join(required)}; the file has {len(columns)} columns)"
             )
         rows = [{k: (v if v is not None else "") for k, v in row.items() if k is not None} for row in reader]
     return columns, rows

@@ -2,7 +2,8 @@
 
 Creating a run (any source):
 1. the pipeline is resolved (kebab or snake case), the arguments are checked against its signature (unknown
-   keys, types, missing required ones) and by its preflight checks; every problem is reported by name;
+   keys, types, missing required ones), by its preflight checks, and every input location against the
+   read policy of API runs (:mod:`skit_pipelines.readpolicy`); every problem is reported by name;
 2. the run is written to the database (state ``PENDING``) — before the caller hears anything;
 3. local backend: the run waits in the database queue until the watcher hands it to a worker process
    (never executed in the caller's thread); Kubeflow backend: it is submitted now, with the namespace the
@@ -25,7 +26,9 @@ from skit_pipelines.api.store import Page, RunRecord, RunStore
 from skit_pipelines.api.webhooks import check_webhook_uri
 from skit_pipelines.config import Settings
 from skit_pipelines.pipelines import normalise_name
+from skit_pipelines.pipelines.locations import location_errors
 from skit_pipelines.pipelines.parameters import InvalidArgumentsError, coerce_arguments
+from skit_pipelines.readpolicy import ReadPolicy, api_policy
 from skit_pipelines.runner.base import PipelineRunError, RunState
 
 logger = logging.getLogger(__name__)
@@ -145,10 +148,15 @@ class RunService:
             errors.update(exc.errors)
         if not errors:
             errors.update(preflight_errors(key, arguments))
+            errors.update(location_errors(key, arguments, self.read_policy()))
         if errors:
             details = "; ".join(f"{field}: {problem}" for field, problem in errors.items())
             raise InvalidRequest(f"invalid arguments for {key}: {details}", errors)
         return key, pipeline, arguments, webhook_uri
+
+    def read_policy(self) -> ReadPolicy:
+        """What runs created here may read: the artifact root and ``SKIT_API_READABLE_PATHS`` (confined)."""
+        return api_policy(self.settings.effective_artifact_root, self.api_settings.api_readable_paths)
 
     # -- runs -------------------------------------------------------------------------------------
     def create_run(

@@ -92,6 +92,13 @@ class ApiSettings(BaseSettings):
         True, description="Allow webhook_uri on loopback/private addresses (turn off on shared servers)."
     )
 
+    # What runs started through the API or Slack may read (skit_pipelines.readpolicy).
+    api_readable_paths: str = Field(
+        "",
+        description="Comma list of local folders, s3:// prefixes or http(s) URL prefixes that API and Slack "
+        "runs may read besides the artifact root (default: none).",
+    )
+
     # Slack bot.
     slack_signing_secret: SecretStr = Field(
         SecretStr(""), description="Signing secret of the Slack app (verifies /slack/events)."
@@ -107,6 +114,14 @@ class ApiSettings(BaseSettings):
             raise ValueError(
                 f"unsupported JWT algorithm {value!r} (expected one of {', '.join(JWT_ALGORITHMS)})"
             )
+        return value
+
+    @field_validator("api_readable_paths")
+    @classmethod
+    def _readable_paths_parse(cls, value: str) -> str:
+        from skit_pipelines.readpolicy import ReadPolicy, parse_roots
+
+        ReadPolicy.create(confined=True, allowed=parse_roots(value), secrets=())  # fail at start-up
         return value
 
     @field_validator("api_users")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 import sys
 import threading
 import traceback
@@ -19,6 +20,7 @@ from typing import Any
 from skit_pipelines.api.settings import get_api_settings
 from skit_pipelines.api.store import RunStore
 from skit_pipelines.config import get_settings
+from skit_pipelines.readpolicy import api_policy
 from skit_pipelines.runner.base import RunState, StepEvent
 
 logger = logging.getLogger("skit_pipelines.api.worker")
@@ -44,6 +46,10 @@ def _one_line(error: str) -> str:
 def run_worker(run_id: str) -> int:
     settings = get_settings()
     api_settings = get_api_settings()
+    # Runs of the API read only what its read policy allows; the steps (subprocesses) inherit it.
+    os.environ.update(
+        api_policy(settings.effective_artifact_root, api_settings.api_readable_paths).environment()
+    )
     store = RunStore.from_url(settings.effective_database_url)
     try:
         run = store.get_run(run_id)

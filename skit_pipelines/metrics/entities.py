@@ -110,11 +110,11 @@ def require_columns(frame: pd.DataFrame) -> dict[str, str]:
         else:
             missing.append(name)
     if missing:
-        present = ", ".join(map(str, frame.columns[:20])) + (" ..." if len(frame.columns) > 20 else "")
+        # The header is not named back: the file may not be the dataset the caller meant (issue 11.1).
         raise InvalidEntityDatasetError(
             f"the entity dataset lacks column(s) {', '.join(repr(m) for m in missing)} "
             f"(expected {ID_COLUMN!r}, {TRUTH_COLUMN!r} and {PRED_COLUMN!r}: JSON lists of "
-            f"{{type, value, text, start, end}}); columns present: {present or '(none)'}"
+            f"{{type, value, text, start, end}}); it has {len(frame.columns)} other columns"
         )
     return found
 

@@ -43,6 +43,7 @@ from skit_pipelines.metrics.entity_categorical import categorical_report, catego
 from skit_pipelines.metrics.entity_spans import SCHEMES, SpanReport, span_report
 from skit_pipelines.metrics.prediction_join import join_predictions
 from skit_pipelines.metrics.tagged import InvalidDatasetError
+from skit_pipelines.readpolicy import check_readable, content_free_reason
 from skit_pipelines.warehouse.filters import parse_timezone
 
 log = logging.getLogger(__name__)
@@ -134,6 +135,7 @@ def read_entity_dataset(uri: str, extra_columns: tuple[str, ...] = ()) -> pd.Dat
     if not storage.exists(uri):
         raise storage.ArtifactNotFoundError(uri, "the entity dataset does not exist")
     if not storage.is_remote(uri) and "://" not in uri:  # a plain local path: read it in place
+        check_readable(uri, parameter="dataset_path")
         return _read_local(Path(uri).expanduser(), uri, extra_columns)
     with tempfile.TemporaryDirectory(prefix="entity-eval-") as work:
         local = storage.download_file(uri, Path(work) / (Path(uri.rstrip("/")).name or "dataset.csv"))
@@ -150,7 +152,10 @@ def _read_local(local: Path, uri: str, extra_columns: tuple[str, ...] = ()) -> p
     except InvalidEntityDatasetError:
         raise
     except (pd.errors.EmptyDataError, pd.errors.ParserError, ValueError) as exc:
-        raise InvalidEntityDatasetError(f"cannot read the entity dataset {uri}: {exc}") from exc
+        # the parser's message may quote the file: say where, never what (from None drops the cause)
+        raise InvalidEntityDatasetError(
+            f"cannot read the entity dataset {uri}: {content_free_reason(exc)}"
+        ) from None
 
 
 # -------------------------------------------------------------------------------------------- evaluate

@@ -27,6 +27,7 @@ import pandas as pd
 
 from skit_pipelines.metrics.intents import MISSING_LABEL
 from skit_pipelines.metrics.tags import SEVERAL, intents_from_tags
+from skit_pipelines.readpolicy import content_free_reason
 
 log = logging.getLogger(__name__)
 
@@ -73,20 +74,44 @@ class IntentData:
 
 def read_tagged_csv(path: str | Path) -> pd.DataFrame:
     """Read a tagged CSV keeping every cell as text (only empty cells are missing: an intent called ``NA``
-    or ``null`` stays a label)."""
+    or ``null`` stays a label). A file that is not a CSV is an error that says where, never what (the
+    parser's own message may quote the file)."""
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
     except pd.errors.EmptyDataError:
         raise InvalidDatasetError(f"dataset {path} is empty: expected a CSV with a header row") from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise InvalidDatasetError(
+            f"dataset {path} is not a readable CSV: {content_free_reason(exc)}"
+        ) from None
     return frame
 
 
+# Column names this tool knows; only these are ever named back from a dataset's header (issue 11.1: the
+# header of a file that is not the dataset the caller meant must not reach the run's error).
+KNOWN_COLUMNS = (
+    *ID_COLUMNS,
+    *TEXT_COLUMNS,
+    *PLAIN_TEXT_COLUMNS,
+    *SCORE_COLUMNS,
+    *PREDICTION_JSON_COLUMNS,
+    "intent_x",
+    "intent_y",
+    "intent",
+    "raw.intent",
+    "tag",
+)
+
+
 def _missing_column(frame: pd.DataFrame, column: str, parameter: str) -> InvalidDatasetError:
-    close = difflib.get_close_matches(column, [str(c) for c in frame.columns], n=3, cutoff=0.5)
+    header = [str(c) for c in frame.columns]
+    known = [c for c in dict.fromkeys((*KNOWN_COLUMNS, column)) if c in header and c != column]
+    close = difflib.get_close_matches(column, known, n=3, cutoff=0.5)
     hint = f"; similar columns: {', '.join(close)}" if close else ""
-    shown = ", ".join(map(str, list(frame.columns)[:25])) + (" ..." if len(frame.columns) > 25 else "")
+    shown = f"; known columns present: {', '.join(known)}" if known else ""
     return InvalidDatasetError(
-        f"column {column!r} ({parameter}) is not in the dataset{hint}. Columns: {shown}"
+        f"column {column!r} ({parameter}) is not in the dataset{hint} "
+        f"(the dataset has {len(header)} columns{shown})"
     )
 
 

@@ -20,6 +20,7 @@ from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponen
 
 from skit_pipelines import storage
 from skit_pipelines.metrics.intents import LayersSpec
+from skit_pipelines.readpolicy import check_readable, content_free_reason
 
 __all__ = ["InvalidYamlInputError", "load_alias", "load_groups", "load_layers", "read_yaml_input"]
 
@@ -46,12 +47,16 @@ def _retryable(exc: BaseException) -> bool:
     reraise=True,
 )
 def _get(url: str, headers: Mapping[str, str]) -> str:
-    response = httpx.get(url, headers=dict(headers), timeout=TIMEOUT_SECONDS, follow_redirects=True)
-    response.raise_for_status()
-    return response.text
+    # Every hop is checked, so a public URL cannot redirect a confined run to a private address.
+    hooks = {"request": [lambda request: check_readable(str(request.url), urls=True)]}
+    with httpx.Client(timeout=TIMEOUT_SECONDS, follow_redirects=True, event_hooks=hooks) as client:
+        response = client.get(url, headers=dict(headers))
+        response.raise_for_status()
+        return response.text
 
 
 def _read_text(path: str, parameter: str, headers: Mapping[str, str]) -> str:
+    check_readable(path, parameter=parameter, urls=True)
     lowered = path.lower()
     if lowered.startswith(("http://", "https://")):
         try:
@@ -73,7 +78,8 @@ def _read_text(path: str, parameter: str, headers: Mapping[str, str]) -> str:
     try:
         return storage.read_text(path)
     except (storage.ArtifactNotFoundError, ValueError, OSError) as exc:
-        raise InvalidYamlInputError(f"{parameter}: cannot read {path}: {exc}") from exc
+        # from None: the cause's text may quote the file (a decode error names the byte)
+        raise InvalidYamlInputError(f"{parameter}: cannot read {path}: {content_free_reason(exc)}") from None
 
 
 def read_yaml_input(path: str, parameter: str, *, headers: Mapping[str, str] | None = None) -> Any:
@@ -85,21 +91,36 @@ def read_yaml_input(path: str, parameter: str, *, headers: Mapping[str, str] | N
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise InvalidYamlInputError(f"{parameter}: {path} is not valid YAML: {exc}") from exc
+        # PyYAML's message quotes the offending lines: say where, never what (from None drops the cause)
+        raise InvalidYamlInputError(
+            f"{parameter}: {path} is not valid YAML: {content_free_reason(exc)}"
+        ) from None
 
 
-def _label_lists(data: Any, parameter: str, what: str) -> dict[str, list[str]]:
-    """``{name: [label, ...]}`` with text labels; a single label may be given without a list."""
+def _source(parameter: str, path: str) -> str:
+    """How shape errors name the input: the parameter and the location as the caller gave it."""
+    return f"{parameter} ({path.strip()})"
+
+
+def _label_lists(data: Any, source: str, what: str) -> dict[str, list[str]]:
+    """``{name: [label, ...]}`` with text labels; a single label may be given without a list.
+
+    Errors name entries by position, never by the file's keys or values: the file may not be the YAML the
+    caller meant (issue 11.1), and its content must not reach the run's error.
+    """
     if not isinstance(data, Mapping) or not data:
         raise InvalidYamlInputError(
-            f"{parameter}: expected a mapping of {what} name to a list of intents, got {type(data).__name__}"
+            f"{source}: expected a mapping of {what} name to a list of intents, got {type(data).__name__}"
         )
     out: dict[str, list[str]] = {}
-    for name, members in data.items():
+    for position, (name, members) in enumerate(data.items(), start=1):
         if isinstance(members, (str, int, float)) and not isinstance(members, bool):
             members = [members]
         if not isinstance(members, list) or any(m is None or isinstance(m, (dict, list)) for m in members):
-            raise InvalidYamlInputError(f"{parameter}: {what} {name!r} must list intents (plain strings)")
+            raise InvalidYamlInputError(
+                f"{source}: {what} entry {position} of {len(data)} must list intents (plain strings), "
+                f"got a {type(members).__name__}"
+            )
         out[str(name)] = [str(member) for member in members]
     return out
 
@@ -114,14 +135,15 @@ def load_alias(
     data = read_yaml_input(path, parameter, headers=headers)
     if data is None:
         return None
-    alias = _label_lists(data, parameter, "alias")
-    owner: dict[str, str] = {}
-    for name, members in alias.items():
-        for member in members:
-            if owner.setdefault(member, name) != name:
+    source = _source(parameter, path)
+    alias = _label_lists(data, source, "alias")
+    owner: dict[str, int] = {}
+    for position, members in enumerate(alias.values(), start=1):
+        for index, member in enumerate(members, start=1):
+            if owner.setdefault(member, position) != position:
                 raise InvalidYamlInputError(
-                    f"{parameter}: intent {member!r} is listed under two aliases "
-                    f"({owner[member]!r} and {name!r})"
+                    f"{source}: intent {index} of alias entry {position} is already listed under alias "
+                    f"entry {owner[member]}: an intent belongs to one alias"
                 )
     return alias
 
@@ -134,7 +156,7 @@ def load_groups(
 ) -> dict[str, list[str]] | None:
     """Groups YAML ``{group: [intent, ...]}`` (an intent may be in several groups)."""
     data = read_yaml_input(path, parameter, headers=headers)
-    return None if data is None else _label_lists(data, parameter, "group")
+    return None if data is None else _label_lists(data, _source(parameter, path), "group")
 
 
 def load_layers(
@@ -148,19 +170,20 @@ def load_layers(
     data = read_yaml_input(path, parameter, headers=headers)
     if data is None:
         return None
+    source = _source(parameter, path)
     if not isinstance(data, Mapping):
         raise InvalidYamlInputError(
-            f"{parameter}: expected a mapping with keys intent_x (true) and intent_y "
+            f"{source}: expected a mapping with keys intent_x (true) and intent_y "
             f"(predicted), got {type(data).__name__}"
         )
     true_key = next((k for k in TRUE_SIDE_KEYS if k in data), None)
     pred_key = next((k for k in PRED_SIDE_KEYS if k in data), None)
     if true_key is None or pred_key is None:
         raise InvalidYamlInputError(
-            f"{parameter}: expected keys intent_x (true-side layers) and intent_y (predicted layers), "
-            f"got {', '.join(map(str, data)) or 'none'}"
+            f"{source}: expected keys intent_x (true-side layers) and intent_y (predicted layers), "
+            f"got {len(data)} other key(s)"
         )
     return LayersSpec(
-        true_layers=_label_lists(data[true_key], parameter, "true layer"),
-        pred_layers=_label_lists(data[pred_key], parameter, "predicted layer"),
+        true_layers=_label_lists(data[true_key], source, "true layer"),
+        pred_layers=_label_lists(data[pred_key], source, "predicted layer"),
     )

@@ -32,6 +32,7 @@ from typing import Any
 
 from skit_pipelines import storage
 from skit_pipelines.localfiles import atomic_open
+from skit_pipelines.readpolicy import check_readable
 
 log = logging.getLogger(__name__)
 
@@ -162,7 +163,8 @@ def _read_labels(folder: Path, source: str) -> list[str]:
     if not isinstance(labels, list) or len(labels) < 2 or not all(isinstance(x, str) for x in labels):
         raise ArchiveError(
             f'model archive {source}: {LABELS_FILE} must hold {{"labels": [two or more '
-            f"strings]}}, got {str(payload)[:200]}"
+            f"strings]}}, got a {type(labels).__name__}"
+            + (f" of {len(labels)}" if isinstance(labels, list) else "")
         )
     return labels
 
@@ -175,6 +177,7 @@ def open_model(uri: str, workdir: str | os.PathLike[str]) -> ModelArchive:
     work.mkdir(parents=True, exist_ok=True)
     local = None if storage.is_remote(uri) else Path(uri.removeprefix("file://")).expanduser()
     if local is not None and local.is_dir():
+        check_readable(uri)  # read in place, not through storage: same policy
         root = local
     else:
         try:

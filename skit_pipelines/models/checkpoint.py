@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from skit_pipelines.readpolicy import check_readable
+
 log = logging.getLogger(__name__)
 
 
@@ -104,7 +106,10 @@ def _source(model_name: str) -> str:
     if not model_name or not str(model_name).strip():
         raise ModelLoadError("model_name is empty: give a local checkpoint directory or a cached hub name")
     path = Path(model_name).expanduser()
-    return str(path) if path.is_dir() else model_name
+    if path.is_dir():
+        check_readable(model_name, parameter="model_name")  # a local checkpoint: same policy as any input
+        return str(path)
+    return model_name
 
 
 def load_tokenizer(model_name: str) -> Any:
