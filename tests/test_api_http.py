@@ -96,7 +96,7 @@ def test_health_reports_database_and_runner(client: ApiClient) -> None:
     response = body["response"]
     assert response["database"] == {"ok": True, "backend": "sqlite"}
     assert response["runner"]["backend"] == "local" and response["runner"]["ok"] is True
-    assert response["users"] == 2
+    assert "users" not in response and "warning" not in response  # public: nothing about users
 
 
 # -- creating runs -------------------------------------------------------------------------------
