@@ -37,7 +37,7 @@ from skit_pipelines.api.notifier import Notifier
 from skit_pipelines.api.schemas import catalogue_entry, request_model
 from skit_pipelines.api.service import InvalidRequest, RunService
 from skit_pipelines.api.settings import ApiSettings, ApiUser, get_api_settings
-from skit_pipelines.api.slack_bot import SlackBot, create_bolt_app
+from skit_pipelines.api.slack_bot import SlackBot, SlackRequestRefused, check_slack_request, create_bolt_app
 from skit_pipelines.api.store import RunStore
 from skit_pipelines.api.views import status_body, summary
 from skit_pipelines.api.watcher import Watcher
@@ -358,7 +358,8 @@ def _add_core_routes(app: FastAPI, registry: dict[str, Any]) -> None:
         tags=["slack"],
         responses={
             200: {"description": "Handled by the Slack bot"},
-            401: {"description": "Bad or old Slack signature"},
+            400: {"model": ErrorEnvelope, "description": "Signed, but the body is not a JSON object"},
+            401: {"model": ErrorEnvelope, "description": "Missing, bad or old Slack signature"},
             404: {"model": ErrorEnvelope},
         },
     )
@@ -373,9 +374,12 @@ def _add_core_routes(app: FastAPI, registry: dict[str, Any]) -> None:
             )
         body = await request.body()
         try:
-            bolt_request = to_bolt_request(request, body)
-        except UnicodeDecodeError:
-            return error_response(400, "the body is not UTF-8")
+            check_slack_request(
+                context.api_settings.slack_signing_secret.get_secret_value(), request.headers, body
+            )
+        except SlackRequestRefused as exc:
+            return error_response(exc.status_code, exc.message)
+        bolt_request = to_bolt_request(request, body)
         response = await run_in_threadpool(context.bolt.dispatch, bolt_request)
         return to_starlette_response(response)
 

@@ -125,6 +125,10 @@ def redact_url(url: str) -> str:
 
 def check_webhook_uri(uri: str, *, allow_private: bool) -> str:
     """The URI if it is an absolute http(s) URL (and public, unless private targets are allowed)."""
+    if (
+        not uri.isprintable() or " " in uri
+    ):  # NUL, controls, lone surrogates: no URL, and no database takes NUL
+        raise ValueError("expected a URL without spaces or control characters")
     parts = urlsplit(uri)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"expected an absolute http(s) URL, got {uri[:200]!r}")
