@@ -152,6 +152,7 @@ def create_app(
         finally:
             context: Context = app.state.ctx
             await run_in_threadpool(context.watcher.stop)
+            context.login_guard.close()
             context.service.store.dispose()
             app.state.ctx = None
 

@@ -8,9 +8,10 @@
   enforces the same limits; a process also remembers a window it saw full, so a flood from one address is
   refused without a database round trip until the window ends.
 - At most ``SKIT_API_LOGIN_CONCURRENCY`` password hashes are checked at once per process (argon2id holds
-  ~19 MiB and a core for ~0.1 s), in the thread pool, never on the event loop; a few more logins may wait
-  their turn, and past that they are answered 503 with ``Retry-After``. Requests carrying a token never wait
-  behind logins.
+  ~19 MiB and a core for ~0.1 s), in threads of their own, never on the event loop nor in the pool that
+  serves requests; a few more logins may wait their turn, and past that they are answered 503 with
+  ``Retry-After`` (before the database is asked). On Linux those threads run at a lower priority (nice
+  10), so a flood of guesses yields the CPU to requests carrying a token.
 - Every failed login is logged (user name, client address, whether the user exists); never the password.
 
 Why ``limits``: a maintained implementation of the windows and of limit strings such as ``10 per 5
@@ -24,7 +25,10 @@ import asyncio
 import hashlib
 import logging
 import math
+import os
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -45,6 +49,15 @@ BUSY_RETRY_AFTER_SECONDS = 1
 # Windows seen full, remembered per process; more distinct keys than this (a flood of made-up user names)
 # and the expired ones are dropped.
 MAX_REMEMBERED_BLOCKS = 10_000
+HASHER_NICE = 10
+
+
+def _lower_priority() -> None:
+    """Nice the calling thread (Linux: a thread id is a valid ``PRIO_PROCESS`` target); elsewhere nothing."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HASHER_NICE)
+    except (AttributeError, OSError):
+        pass
 
 
 class SqlStorage(Storage):
@@ -156,6 +169,9 @@ class LoginGuard:
         self.per_client = parse_limit(settings.api_login_limit_per_client)
         self.concurrency = settings.api_login_concurrency
         self._slots = asyncio.Semaphore(self.concurrency)
+        self._hashers = ThreadPoolExecutor(
+            max_workers=self.concurrency, thread_name_prefix="password-check", initializer=_lower_priority
+        )
         self._waiting = 0
         self._blocked: dict[str, float] = {}  # key → end of a window seen full (epoch seconds)
 
@@ -169,20 +185,21 @@ class LoginGuard:
         """The user, or AuthError (wrong credentials) or LoginRefused (limited, busy)."""
         limits = self._limits(username, client)
         self._refuse_if_blocked(limits, time.time())  # a known-full window: no database, no hash
-        await run_in_threadpool(self._check_limits, limits, username, client)
         if self._slots.locked() and self._waiting >= self.concurrency * QUEUE_PER_SLOT:
-            raise LoginRefused(
+            raise LoginRefused(  # before the database: a flood must not turn into database load either
                 503,
                 "too many logins are being checked right now; try again in a moment",
                 BUSY_RETRY_AFTER_SECONDS,
             )
         self._waiting += 1
         try:
+            await run_in_threadpool(self._check_limits, limits, username, client)
             await self._slots.acquire()
         finally:
             self._waiting -= 1
         try:
-            return await run_in_threadpool(authenticate, self.settings, username, password)
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self._hashers, authenticate, self.settings, username, password)
         except AuthError:
             await run_in_threadpool(self._record_failure, limits)
             logger.warning(
@@ -194,6 +211,9 @@ class LoginGuard:
             raise
         finally:
             self._slots.release()
+
+    def close(self) -> None:
+        self._hashers.shutdown(wait=False, cancel_futures=True)
 
     def _refuse_if_blocked(self, limits: list[_Limit], now: float) -> None:
         for limit in limits:
