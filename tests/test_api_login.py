@@ -19,7 +19,7 @@ from skit_pipelines.api.auth import AuthError, hash_password, issue_token, verif
 from skit_pipelines.api.db import create_engine, create_tables
 from skit_pipelines.api.login_guard import SqlStorage
 from skit_pipelines.api.settings import ApiSettings, get_api_settings
-from tests.api_helpers import PASSWORD, SubprocessApi, ThreadedApi
+from tests.api_helpers import PASSWORD, ApiClient, SubprocessApi, ThreadedApi
 from tests.conftest import free_port
 
 pytest_plugins = ["tests.api_fixtures"]
@@ -33,6 +33,7 @@ StartApi = Callable[..., ThreadedApi]
 def start_api(api_env: None, isolated_settings: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[StartApi]:
     """Start the API with extra ``SKIT_*`` settings (stopped at the end of the test)."""
     from skit_pipelines.api.endpoints import create_app
+    from tests.api_pipelines import TEST_PIPELINES
 
     servers: list[ThreadedApi] = []
 
@@ -40,7 +41,7 @@ def start_api(api_env: None, isolated_settings: Path, monkeypatch: pytest.Monkey
         for name, value in env.items():
             monkeypatch.setenv(name, value)
         get_api_settings.cache_clear()
-        server = ThreadedApi(create_app(pipelines={})).start()
+        server = ThreadedApi(create_app(pipelines=TEST_PIPELINES)).start()
         servers.append(server)
         return server
 
@@ -137,6 +138,16 @@ def test_concurrent_hash_checks_are_bounded_with_503_and_retry_after(start_api: 
     busy = next(r for r in answers if r.status_code == 503)
     assert busy.headers["retry-after"] == "1" and busy.headers["cache-control"] == "no-store"
     assert login(server.url, "alice", PASSWORD).status_code == 200
+
+
+def test_a_full_run_queue_answers_503_with_retry_after(start_api: StartApi) -> None:
+    server = start_api(SKIT_API_WORKERS="1", SKIT_API_MAX_QUEUED="1")
+    client = ApiClient(server.url)
+    codes = [client.run("sleep_pipeline", {"seconds": 3}) for _ in range(3)]
+    full = [r for r in codes if r.status_code == 503]
+    assert full, [r.text for r in codes]
+    assert full[0].headers["retry-after"] == "5" and "waiting for a worker" in full[0].json()["detail"]
+    client.http.close()
 
 
 def test_unknown_users_take_as_long_as_wrong_passwords(start_api: StartApi) -> None:
