@@ -118,7 +118,7 @@ def main() -> None:
         parser.error(f"--only: unknown group(s) {', '.join(sorted(unknown))} (known: {', '.join(GROUPS)})")
 
     from bench.annotation import bench_annotation_local
-    from bench.api_load import bench_api_load
+    from bench.api_load import bench_api_load, bench_login_flood
     from bench.entity_eval import bench_entity_eval
     from bench.intent_eval import bench_intent_eval
     from bench.runner_overhead import bench_runner_overhead
@@ -141,6 +141,8 @@ def main() -> None:
     if "api" in groups:
         console.print("HTTP API under 50 concurrent clients ...")
         results += bench_api_load()
+        console.print("HTTP API during a login flood of 60 connections ...")
+        results += bench_login_flood()
 
     console.print(_table(results))
     console.print(f"saved {save(results, 'bench')}")

@@ -1,4 +1,5 @@
-"""(d) HTTP API under load: 50 concurrent clients create runs of a no-op pipeline and read their status.
+"""(d) HTTP API under load: 50 concurrent clients create runs of a no-op pipeline and read their status; and
+authenticated latency while 60 connections flood ``POST /token`` with wrong passwords.
 
 Both servers run as separate uvicorn processes on 127.0.0.1 (the load generator's own CPU use stays out of
 theirs): our API (token auth, validation, a database write per run, the watcher and two workers executing the
@@ -10,6 +11,7 @@ the bare endpoint. Runs still queued at the end are abandoned with the temporary
 
 import asyncio
 import json
+import multiprocessing
 import os
 import signal
 import statistics
@@ -18,6 +20,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 from fastapi import FastAPI
@@ -240,8 +243,129 @@ def bench_api_load() -> list[Measurement]:
     ]
 
 
+FLOOD_CONNECTIONS = 60  # the issue's flood: 60 connections guessing passwords
+READERS = 10  # authenticated clients measured with and without the flood
+READS = 30  # requests per reader
+
+
+async def _reads(url: str, headers: dict[str, str]) -> list[float]:
+    """Latencies of READERS × READS authenticated run-list reads."""
+    latencies: list[float] = []
+    async with httpx.AsyncClient(timeout=60, headers=headers) as client:
+
+        async def reader() -> None:
+            for _ in range(READS):
+                started = time.perf_counter()
+                response = await client.get(url)
+                latencies.append(time.perf_counter() - started)
+                if response.status_code != 200:
+                    raise AssertionError(f"authenticated read answered {response.status_code}")
+
+        await asyncio.gather(*(reader() for _ in range(READERS)))
+    return latencies
+
+
+async def _flood(api_url: str, stop: Any) -> tuple[dict[int | str, int], float]:
+    """FLOOD_CONNECTIONS connections posting wrong passwords to /token non-stop until ``stop`` is set."""
+    answers: dict[int | str, int] = {}
+    started = time.monotonic()
+    limits = httpx.Limits(max_connections=FLOOD_CONNECTIONS)
+    async with httpx.AsyncClient(timeout=60, limits=limits) as flood:
+
+        async def guesser(index: int) -> None:
+            attempt = 0
+            while not stop.is_set():
+                attempt += 1
+                try:
+                    response = await flood.post(
+                        api_url + "/token", data={"username": f"guess-{index}-{attempt}", "password": "wrong"}
+                    )
+                    answer: int | str = response.status_code
+                except httpx.HTTPError as exc:  # counted, not fatal: a flood client does not care
+                    answer = type(exc).__name__
+                answers[answer] = answers.get(answer, 0) + 1
+
+        await asyncio.gather(*(guesser(i) for i in range(FLOOD_CONNECTIONS)))
+    return answers, time.monotonic() - started
+
+
+def _flood_process(api_url: str, stop: Any, results: Any) -> None:
+    results.put(asyncio.run(_flood(api_url, stop)))
+
+
+def _flooded_reads(api_url: str, read_url: str, headers: dict[str, str]) -> tuple[list[float], dict]:
+    """The same reads while another process (the attacker, with its own CPU) floods /token."""
+    context = multiprocessing.get_context("spawn")
+    results = context.Queue()
+    stop = context.Event()
+    attacker = context.Process(target=_flood_process, args=(api_url, stop, results))
+    attacker.start()
+    time.sleep(5)  # the attacker's start-up, then the flood builds up
+    try:
+        latencies = asyncio.run(_reads(read_url, headers))
+    finally:
+        stop.set()
+    answers, seconds = results.get(timeout=120)
+    attacker.join(30)
+    rate = round(sum(answers.values()) / seconds)
+    return latencies, {"flood_answers": answers, "flood_logins_per_s": rate}
+
+
+def _rss_mib(pid: int, field: str = "VmRSS") -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return 0.0
+
+
+def bench_login_flood() -> list[Measurement]:
+    """Authenticated p99 during a login flood vs without it (target: within 3x), with the per-client limit
+    off so that every guess is hashed: the worst case, as from many addresses; only the bound on concurrent
+    hash checks protects the server."""
+    from skit_pipelines.api.auth import hash_password
+
+    with tempfile.TemporaryDirectory(prefix="skit-bench-flood-") as work:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SKIT_")}
+        env |= {
+            "SKIT_HOME": str(Path(work) / "home"),
+            "SKIT_API_USERS": json.dumps({"bench": hash_password("bench-password")}),
+            "SKIT_API_LOGIN_LIMIT_PER_CLIENT": "1000000 per minute",
+        }
+        api, api_url = _serve("bench.api_load:api_app", env, Path(work) / "api.log")
+        try:
+            token = httpx.post(
+                api_url + "/token", data={"username": "bench", "password": "bench-password"}, timeout=30
+            ).json()["access_token"]
+            headers = {"Authorization": f"Bearer {token}"}
+            read_url = api_url + "/skit/pipelines/runs?limit=10"
+            asyncio.run(_reads(read_url, headers))  # warm-up
+            rss_before = _rss_mib(api.pid)
+            quiet = asyncio.run(_reads(read_url, headers))
+            flooded, flood = _flooded_reads(api_url, read_url, headers)
+            peak = _rss_mib(api.pid, "VmHWM")
+        finally:
+            api.terminate()
+            api.wait(30)
+    extra = {"readers": READERS, "flood_connections": FLOOD_CONNECTIONS, **flood}
+    return [
+        Measurement(
+            "API under a login flood: authenticated p99",
+            _p(flooded, 99),
+            "same reads without the flood, p99",
+            _p(quiet, 99),
+            extra=extra
+            | {
+                "p50_s": round(_p(flooded, 50), 4),
+                "quiet_p50_s": round(_p(quiet, 50), 4),
+                "rss_mib_before": rss_before,
+                "peak_rss_mib": peak,
+            },
+        )
+    ]
+
+
 if __name__ == "__main__":
-    for measurement in bench_api_load():
+    for measurement in bench_api_load() + bench_login_flood():
         ratio = f"{measurement.ratio:.1f}x" if measurement.ratio else "-"
         print(
             f"{measurement.name}: {measurement.seconds * 1000:.1f} ms"

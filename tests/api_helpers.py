@@ -140,14 +140,16 @@ class Received:
 
 
 class WebhookReceiver(LoopbackHTTPServer):
-    """An HTTP server that answers ``fail_first`` deliveries with 500, then 200; records every request."""
+    """An HTTP server that answers ``fail_first`` deliveries with ``fail_status`` (500), then 200, each after
+    ``delay_seconds``; records every request."""
 
     thread_name = "webhook-receiver"
 
-    def __init__(self, fail_first: int = 0, fail_status: int = 500) -> None:
+    def __init__(self, fail_first: int = 0, fail_status: int = 500, delay_seconds: float = 0.0) -> None:
         super().__init__()
         self.fail_first = fail_first
         self.fail_status = fail_status
+        self.delay_seconds = delay_seconds
         self.requests: list[Received] = []
         self._lock = threading.Lock()
 
@@ -158,12 +160,16 @@ class WebhookReceiver(LoopbackHTTPServer):
             status = self.fail_status if failing else 200
             headers = {k.lower(): v for k, v in handler.headers.items()}
             self.requests.append(Received(handler.path, headers, body, status))
-        reply(
-            handler,
-            status,
-            b'{"ok": false}' if failing else b'{"ok": true}',
-            content_type="application/json",
-        )
+        time.sleep(self.delay_seconds)
+        try:
+            reply(
+                handler,
+                status,
+                b'{"ok": false}' if failing else b'{"ok": true}',
+                content_type="application/json",
+            )
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the sender gave up waiting (a timeout test)
 
     @property
     def url(self) -> str:

@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import httpx
@@ -16,7 +17,7 @@ from skit_pipelines.api.settings import get_api_settings
 from skit_pipelines.api.store import RunRecord, RunStore
 from skit_pipelines.config import get_settings
 from skit_pipelines.runner.base import RunState
-from tests.api_helpers import DAY, PASSWORD, WEBHOOK_SECRET, ApiClient, WebhookReceiver, wait_for
+from tests.api_helpers import DAY, PASSWORD, WEBHOOK_SECRET, ApiClient, ThreadedApi, WebhookReceiver, wait_for
 
 if TYPE_CHECKING:
     from tests.fakes.slack_server import FakeSlackServer
@@ -96,7 +97,7 @@ def test_health_reports_database_and_runner(client: ApiClient) -> None:
     response = body["response"]
     assert response["database"] == {"ok": True, "backend": "sqlite"}
     assert response["runner"]["backend"] == "local" and response["runner"]["ok"] is True
-    assert response["users"] == 2
+    assert "users" not in response and "warning" not in response  # public: nothing about users
 
 
 # -- creating runs -------------------------------------------------------------------------------
@@ -240,6 +241,41 @@ def test_validation_errors_name_each_field_and_create_nothing(client: ApiClient)
     assert not_json.status_code == 400
     listed = client.http.get("/skit/pipelines/runs", headers=client.auth()).json()
     assert listed["response"]["total"] == 0
+
+
+def test_webhook_uri_with_nul_or_control_characters_is_a_400_on_postgresql(
+    api_env: None, isolated_settings: Path, postgres_schema_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from skit_pipelines.api.endpoints import create_app
+    from tests.api_pipelines import TEST_PIPELINES
+
+    monkeypatch.setenv("SKIT_DATABASE_URL", postgres_schema_url)  # PostgreSQL refuses NUL in text (a 500)
+    get_settings.cache_clear()
+    server = ThreadedApi(create_app(pipelines=TEST_PIPELINES)).start()
+    client = ApiClient(server.url)
+    try:
+        for uri in (
+            "http://example.com/\\u0000hook",
+            "http://example.com/\\ud800",
+            "http://exa mple.com/",
+            "http://e.com/\\nx",
+        ):
+            body = b'{"seconds": 0.1, "webhook_uri": "' + uri.encode() + b'"}'  # JSON escapes, as sent
+            response = client.http.post(
+                "/skit/pipelines/run/sleep_pipeline/",
+                content=body,
+                headers={**client.auth(), "Content-Type": "application/json"},
+            )
+            assert response.status_code == 400, (uri, response.text)
+            problem = response.json()["response"]["errors"]["webhook_uri"]
+            assert "control characters" in problem or "unicode" in problem, (
+                problem
+            )  # lone surrogate: pydantic
+        listed = client.http.get("/skit/pipelines/runs", headers=client.auth()).json()
+        assert listed["response"]["total"] == 0
+    finally:
+        client.http.close()
+        server.stop()
 
 
 def test_request_body_size_is_limited(

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import httpx
 import pytest
 
 from skit_pipelines.api.settings import get_api_settings
@@ -23,6 +25,7 @@ from tests.api_helpers import (
     ThreadedApi,
     mention_event,
     signed_slack_post,
+    slack_signature,
     wait_for,
 )
 
@@ -198,6 +201,45 @@ def test_signatures_are_verified_and_replays_refused(
         server.url, SIGNING_SECRET, {"type": "url_verification", "challenge": "c-1"}
     )
     assert challenge.status_code == 200 and challenge.json()["challenge"] == "c-1"
+
+
+def test_unsigned_or_unreadable_requests_get_the_envelope_and_log_no_traceback(
+    bot: tuple[ThreadedApi, FakeSlackServer, ApiClient], caplog: pytest.LogCaptureFixture
+) -> None:
+    server, slack, _ = bot
+    url = server.url + "/slack/events"
+
+    def signed(body: bytes, content_type: str = "application/json") -> dict[str, str]:
+        timestamp = str(int(time.time()))
+        return {
+            "Content-Type": content_type,
+            "X-Slack-Request-Timestamp": timestamp,
+            "X-Slack-Signature": slack_signature(SIGNING_SECRET, timestamp, body),
+        }
+
+    cases = [  # (body, headers, status, words in the message)
+        (b"{}", {"X-Slack-Request-Timestamp": "not-a-number", "X-Slack-Signature": "v0=0"}, 401, "Timestamp"),
+        (b"{}", {"X-Slack-Request-Timestamp": "9" * 5000, "X-Slack-Signature": "v0=0"}, 401, "Timestamp"),
+        (b"{}", {}, 401, "Timestamp"),
+        (b"not json", {"X-Slack-Request-Timestamp": str(int(time.time()))}, 401, "Signature"),
+        (b"{not json", signed(b"{not json"), 400, "not valid JSON"),
+        (
+            b"payload=%7Bbroken",
+            signed(b"payload=%7Bbroken", "application/x-www-form-urlencoded"),
+            400,
+            "JSON",
+        ),
+        (b"[1, 2]", signed(b"[1, 2]"), 400, "not a JSON object"),
+        (b"\xff\xfe", signed(b"\xff\xfe"), 400, "not UTF-8"),
+    ]
+    with caplog.at_level(logging.INFO):
+        for body, headers, status, words in cases:
+            response = httpx.post(url, content=body, headers=headers, timeout=10)
+            assert response.status_code == status, (body[:20], response.text)
+            envelope = response.json()
+            assert envelope["status"] == "error" and words in envelope["response"]["message"], envelope
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info], caplog.text
+    assert slack.calls("chat.postMessage") == []
 
 
 def test_bot_is_off_without_a_signing_secret(client: ApiClient) -> None:

@@ -4,6 +4,11 @@ Why pwdlib: the maintained successor of passlib (which is unmaintained and break
 argon2id as the default hash and bcrypt still verifiable, so hashes made for the reference keep working.
 Why PyJWT: small, maintained, and it enforces ``exp`` (and any claim we ``require``) while decoding.
 
+Token version: every token carries ``ver``, a keyed digest of the user's password hash at issue time. A
+password change (a new hash in ``SKIT_API_USERS``) changes the digest, so the user's older tokens stop
+working with nothing stored. It is keyed with the signing secret: the claim tells a reader nothing about
+the hash.
+
 Timing: a login for an unknown user still verifies a password against a dummy hash, so the time a login
 takes does not tell which user names exist; hash verification itself compares in constant time.
 """
@@ -11,6 +16,8 @@ takes does not tell which user names exist; hash verification itself compares in
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -73,9 +80,20 @@ class IssuedToken:
 def issue_token(settings: ApiSettings, user: ApiUser, now: dt.datetime | None = None) -> IssuedToken:
     now = now or dt.datetime.now(dt.timezone.utc)
     expires = now + dt.timedelta(minutes=settings.jwt_expire_minutes)
-    claims = {"sub": user.name, "iat": int(now.timestamp()), "exp": int(expires.timestamp())}
+    claims = {
+        "sub": user.name,
+        "iat": int(now.timestamp()),
+        "exp": int(expires.timestamp()),
+        "ver": token_version(settings, user),
+    }
     token = jwt.encode(claims, settings.jwt_key(), algorithm=settings.jwt_algorithm)
     return IssuedToken(access_token=token, expires_at=expires)
+
+
+def token_version(settings: ApiSettings, user: ApiUser) -> str:
+    """Changes when the user's password hash does (see the module docstring)."""
+    key = settings.jwt_key().encode()
+    return hmac.new(key, b"token-version:" + user.password_hash.encode(), hashlib.sha256).hexdigest()[:16]
 
 
 def verify_token(settings: ApiSettings, token: str) -> ApiUser:
@@ -96,4 +114,7 @@ def verify_token(settings: ApiSettings, token: str) -> ApiUser:
     user = settings.users.get(str(claims.get("sub", "")))
     if user is None:  # removed from SKIT_API_USERS since the token was issued
         raise AuthError("Could not validate credentials")
+    version = claims.get("ver")
+    if not isinstance(version, str) or not hmac.compare_digest(version, token_version(settings, user)):
+        raise AuthError("Could not validate credentials: the password changed since the token was issued")
     return user

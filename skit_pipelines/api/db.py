@@ -97,6 +97,18 @@ slack_events = sa.Table(
 )
 
 
+# Counters of the login rate limits (fixed windows), shared by every API process on the database: a key is
+# the limit and a digest of the user name or client address, never the name itself.
+rate_limits = sa.Table(
+    "api_rate_limits",
+    metadata,
+    sa.Column("key", sa.String(200), primary_key=True),
+    sa.Column("count", sa.Integer, nullable=False),
+    sa.Column("expires_at", sa.Float, nullable=False),  # epoch seconds: the end of the window
+)
+sa.Index("ix_api_rate_limits_expires", rate_limits.c.expires_at)
+
+
 def create_engine(url: str) -> sa.Engine:
     """An engine for ``url``; SQLite gets WAL, a lock timeout and ``BEGIN IMMEDIATE`` for writers."""
     if not url.startswith("sqlite"):

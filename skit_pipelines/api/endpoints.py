@@ -23,20 +23,21 @@ from typing import Annotated, Any, Literal
 from fastapi import Body, Depends, FastAPI, Form, HTTPException, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.security import OAuth2PasswordBearer
 from pydantic import BaseModel
 
 from skit_pipelines import __version__
-from skit_pipelines.api.auth import AuthError, authenticate, issue_token, verify_token
+from skit_pipelines.api.auth import AuthError, issue_token, verify_token
 from skit_pipelines.api.errors import error_response, install_error_handlers
 from skit_pipelines.api.health import health
 from skit_pipelines.api.limits import BodySizeLimit
+from skit_pipelines.api.login_guard import LoginGuard, LoginRefused
 from skit_pipelines.api.notifier import Notifier
 from skit_pipelines.api.schemas import catalogue_entry, request_model
 from skit_pipelines.api.service import InvalidRequest, RunService
 from skit_pipelines.api.settings import ApiSettings, ApiUser, get_api_settings
-from skit_pipelines.api.slack_bot import SlackBot, create_bolt_app
+from skit_pipelines.api.slack_bot import SlackBot, SlackRequestRefused, check_slack_request, create_bolt_app
 from skit_pipelines.api.store import RunStore
 from skit_pipelines.api.views import status_body, summary
 from skit_pipelines.api.watcher import Watcher
@@ -108,6 +109,7 @@ class Context:
     service: RunService
     watcher: Watcher
     bolt: Any
+    login_guard: LoginGuard
 
 
 def ctx(request: Request) -> Context:
@@ -150,6 +152,7 @@ def create_app(
         finally:
             context: Context = app.state.ctx
             await run_in_threadpool(context.watcher.stop)
+            context.login_guard.close()
             context.service.store.dispose()
             app.state.ctx = None
 
@@ -180,6 +183,8 @@ def _start(registry: dict[str, Any], settings: Settings | None, api_settings: Ap
     service.on_queued = watcher.poke
     bolt = create_bolt_app(SlackBot(service, api_settings), settings, api_settings)
     api_settings.jwt_key()  # create the generated secret now, not in the first login
+    for warning in api_settings.start_up_warnings():
+        logger.warning("security: %s", warning)
     watcher.start()
     logger.info(
         "skit-pipelines API: %s backend, database %s, %d pipelines, Slack bot %s",
@@ -188,7 +193,7 @@ def _start(registry: dict[str, Any], settings: Settings | None, api_settings: Ap
         len(registry),
         "on" if bolt else "off",
     )
-    return Context(settings, api_settings, service, watcher, bolt)
+    return Context(settings, api_settings, service, watcher, bolt, LoginGuard(store.engine, api_settings))
 
 
 class _BodyLimit:
@@ -253,18 +258,37 @@ def _add_core_routes(app: FastAPI, registry: dict[str, Any]) -> None:
         status_code, body = health(context.service, context.watcher.alive)
         return JSONResponse(body, status_code=status_code)
 
-    @app.post("/token", tags=["auth"], response_model=Token, responses={400: ERRORS[400], 401: ERRORS[401]})
-    def login(
+    @app.post(
+        "/token",
+        tags=["auth"],
+        response_model=Token,
+        responses={
+            400: ERRORS[400],
+            401: ERRORS[401],
+            429: {"model": ErrorEnvelope, "description": "Too many failed logins; see `Retry-After`"},
+            503: {"model": ErrorEnvelope, "description": "Too many logins being checked; see `Retry-After`"},
+        },
+    )
+    async def login(
         request: Request,
+        response: Response,
         username: Annotated[str, Form(max_length=200)],
         password: Annotated[str, Form(max_length=1000)],
     ) -> Token:
-        """OAuth2 password flow: form fields `username` and `password` → a bearer token (JWT)."""
+        """OAuth2 password flow: form fields `username` and `password` → a bearer token (JWT).
+
+        Failed logins are limited per user name and per client address (429 with `Retry-After`)."""
         context = ctx(request)
+        no_store = {"Cache-Control": "no-store", "Pragma": "no-cache"}  # RFC 6749 5.1: never cache tokens
+        response.headers.update(no_store)
+        client = request.client.host if request.client else "unknown"
         try:
-            user = authenticate(context.api_settings, username, password)
+            user = await context.login_guard.login(username, password, client)
         except AuthError as exc:
-            raise HTTPException(401, str(exc), headers={"WWW-Authenticate": "Bearer"}) from None
+            raise HTTPException(401, str(exc), headers={"WWW-Authenticate": "Bearer", **no_store}) from None
+        except LoginRefused as exc:
+            headers = {"Retry-After": str(exc.retry_after), **no_store}
+            raise HTTPException(exc.status_code, exc.message, headers=headers) from None
         issued = issue_token(context.api_settings, user)
         return Token(
             access_token=issued.access_token,
@@ -335,7 +359,8 @@ def _add_core_routes(app: FastAPI, registry: dict[str, Any]) -> None:
         tags=["slack"],
         responses={
             200: {"description": "Handled by the Slack bot"},
-            401: {"description": "Bad or old Slack signature"},
+            400: {"model": ErrorEnvelope, "description": "Signed, but the body is not a JSON object"},
+            401: {"model": ErrorEnvelope, "description": "Missing, bad or old Slack signature"},
             404: {"model": ErrorEnvelope},
         },
     )
@@ -350,9 +375,12 @@ def _add_core_routes(app: FastAPI, registry: dict[str, Any]) -> None:
             )
         body = await request.body()
         try:
-            bolt_request = to_bolt_request(request, body)
-        except UnicodeDecodeError:
-            return error_response(400, "the body is not UTF-8")
+            check_slack_request(
+                context.api_settings.slack_signing_secret.get_secret_value(), request.headers, body
+            )
+        except SlackRequestRefused as exc:
+            return error_response(exc.status_code, exc.message)
+        bolt_request = to_bolt_request(request, body)
         response = await run_in_threadpool(context.bolt.dispatch, bolt_request)
         return to_starlette_response(response)
 

@@ -21,6 +21,9 @@ from skit_pipelines.api.service import ServiceError
 
 logger = logging.getLogger(__name__)
 
+# Every 429 and 503 tells the client when to come back; where the cause knows better it sets its own.
+DEFAULT_RETRY_AFTER_SECONDS = 5
+
 
 def error_response(
     status_code: int,
@@ -30,6 +33,8 @@ def error_response(
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
     response: dict[str, Any] = {"message": message}
+    if status_code in (429, 503) and not any(k.lower() == "retry-after" for k in headers or {}):
+        headers = {**(headers or {}), "Retry-After": str(DEFAULT_RETRY_AFTER_SECONDS)}
     if errors:
         response["errors"] = errors
     return JSONResponse(

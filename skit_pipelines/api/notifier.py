@@ -1,12 +1,13 @@
-"""Sends what a final run owes: its webhook and its Slack thread message, each exactly once.
+"""Sends what a final run owes: its webhook and its Slack thread message, each until it is acknowledged.
 
 Deliveries are rows in the database (see :mod:`skit_pipelines.api.store`). This module claims due ones,
 makes one attempt each in a small thread pool (a slow receiver never blocks the watcher), records the
 attempt and decides what comes next: delivered, retry later (exponential back-off within
 ``SKIT_WEBHOOK_RETRY_SECONDS``), failed (a permanent answer such as 404, or the window is over) or skipped
-(Slack is not configured). The claim is what makes a delivery exactly-once across API processes and
-restarts; ``X-Skit-Delivery`` lets a receiver drop the one possible repeat (a crash between its 2xx and our
-record of it).
+(Slack is not configured). The claim makes one sender attempt a delivery at a time, across API processes
+and restarts, and an acknowledged delivery is never sent again. Delivery is at-least-once
+(:mod:`skit_pipelines.api.webhooks`): an attempt that timed out is repeated, as is one acknowledged just
+before a crash; ``X-Skit-Delivery`` lets a receiver drop repeats.
 """
 
 from __future__ import annotations
@@ -133,6 +134,7 @@ class Notifier:
                 delivery_id=run.run_id,
                 secret=self.api_settings.webhook_secret.get_secret_value(),
                 timeout=self.api_settings.webhook_timeout_seconds,
+                allow_private=self.api_settings.webhook_allow_private,
             )
             skipped = False
         else:

@@ -24,10 +24,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import limits
+from limits import RateLimitItem
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 JWT_ALGORITHMS = ("HS256", "HS384", "HS512")
+MIN_JWT_SECRET_BYTES = 32  # RFC 7518 3.2: an HS256 key at least as long as the hash
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,19 @@ class ApiSettings(BaseSettings):
     )
     jwt_algorithm: str = Field("HS256", description="HMAC algorithm of access tokens: HS256, HS384 or HS512.")
     jwt_expire_minutes: float = Field(60.0, gt=0, description="Lifetime of an access token in minutes.")
+    api_login_limit_per_user: str = Field(
+        "10 per 5 minutes",
+        description="Failed logins allowed per user name in a window; more → 429 (shared by API processes).",
+    )
+    api_login_limit_per_client: str = Field(
+        "30 per 5 minutes",
+        description="Failed logins allowed per client address in a window; more → 429.",
+    )
+    api_login_concurrency: int = Field(
+        2,
+        ge=1,
+        description="Password hashes checked at the same time per API process (excess waits, then 503).",
+    )
     api_docs_public: bool = Field(
         False, description="Serve /docs, /redoc and /openapi.json without a token (default: token required)."
     )
@@ -124,6 +140,12 @@ class ApiSettings(BaseSettings):
         ReadPolicy.create(confined=True, allowed=parse_roots(value), secrets=())  # fail at start-up
         return value
 
+    @field_validator("api_login_limit_per_user", "api_login_limit_per_client")
+    @classmethod
+    def _limit_parses(cls, value: str) -> str:
+        parse_limit(value)
+        return value
+
     @field_validator("api_users")
     @classmethod
     def _users_parse(cls, value: SecretStr) -> SecretStr:
@@ -137,6 +159,21 @@ class ApiSettings(BaseSettings):
     @property
     def state_dir(self) -> Path:
         return self.home / "api"
+
+    def start_up_warnings(self) -> list[str]:
+        """What an operator should fix: weak or missing secrets, nobody able to log in."""
+        warnings = []
+        secret = self.jwt_secret.get_secret_value()
+        if secret and len(secret.encode()) < MIN_JWT_SECRET_BYTES:
+            warnings.append(
+                f"SKIT_JWT_SECRET is {len(secret.encode())} bytes: anyone who guesses it can forge tokens; "
+                f"use at least {MIN_JWT_SECRET_BYTES} random bytes (or unset it to use a generated one)"
+            )
+        if not self.users:
+            warnings.append("SKIT_API_USERS is empty: nobody can get a token (add users with create-user)")
+        if not self.webhook_secret.get_secret_value():
+            warnings.append("SKIT_WEBHOOK_SECRET is not set: webhooks are sent unsigned")
+        return warnings
 
     def jwt_key(self) -> str:
         """The configured secret, or the one generated and kept under ``SKIT_HOME/api``."""
@@ -179,6 +216,16 @@ def parse_users(text: str) -> dict[str, ApiUser]:
             )
         users[name] = ApiUser(name=name, password_hash=password_hash, namespaces=tuple(namespaces))
     return users
+
+
+def parse_limit(text: str) -> RateLimitItem:
+    """``"10 per 5 minutes"`` (or ``10/5minutes``) → a ``limits`` rate limit; ValueError in words."""
+    try:
+        return limits.parse(text)
+    except ValueError:
+        raise ValueError(
+            f"{text!r} is not a rate limit (expected e.g. '10 per 5 minutes' or '30/hour')"
+        ) from None
 
 
 def _persistent_secret(path: Path) -> str:

@@ -15,9 +15,12 @@ an event it thinks was missed: event ids are recorded and a repeat is ignored (n
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from slack_bolt import App
+from slack_bolt.request.internals import parse_body
+from slack_sdk.signature import SignatureVerifier
 
 from skit_pipelines.api.service import InvalidRequest, RunNotFound, RunService, ServiceError
 from skit_pipelines.api.settings import ApiSettings
@@ -134,6 +137,40 @@ class SlackBot:
 def _errors_reply(exc: InvalidRequest) -> str:
     details = "\n".join(f"{field}: {problem}" for field, problem in exc.errors.items()) or exc.message
     return f"Please address the following errors and ask again (no run was started):\n```{details}```"
+
+
+class SlackRequestRefused(Exception):
+    """A request to ``/slack/events`` that bolt must not see; the message is safe to show."""
+
+    def __init__(self, status_code: int, message: str) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.message = message
+
+
+def check_slack_request(signing_secret: str, headers: Mapping[str, str], body: bytes) -> None:
+    """Refuse what is not a signed, readable Slack request: 401 before anything else, then 400.
+
+    Bolt verifies signatures too, but it turns a non-numeric timestamp or a body that is not JSON into an
+    unhandled exception (a 500), so anyone could make the server log tracebacks without knowing the secret.
+    Here the signature is checked before the body is parsed, and the body with bolt's own parser.
+    """
+    timestamp = headers.get("x-slack-request-timestamp", "")
+    if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):
+        raise SlackRequestRefused(401, "X-Slack-Request-Timestamp: expected the Unix time in seconds")
+    try:
+        text = body.decode("utf-8")  # Slack signs text; bytes that are not UTF-8 are no Slack request
+    except UnicodeDecodeError:
+        raise SlackRequestRefused(400, "the body is not UTF-8") from None
+    signature = headers.get("x-slack-signature", "")
+    if not SignatureVerifier(signing_secret).is_valid(text, timestamp, signature):
+        raise SlackRequestRefused(401, "X-Slack-Signature: invalid, or the request is older than 5 minutes")
+    try:
+        parsed = parse_body(text, headers.get("content-type"))
+    except ValueError as exc:
+        raise SlackRequestRefused(400, f"the body is not valid JSON ({str(exc)[:100]})") from None
+    if not isinstance(parsed, dict):
+        raise SlackRequestRefused(400, "the body is not a JSON object")
 
 
 def create_bolt_app(bot: SlackBot, settings: Settings, api_settings: ApiSettings) -> App | None:

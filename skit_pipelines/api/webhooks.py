@@ -6,6 +6,18 @@ process is alive then makes the next attempt. The delay doubles from ``webhook_b
 ``webhook_backoff_max_seconds``, with ±25 % jitter so that many failing webhooks do not retry in lockstep,
 until ``webhook_retry_seconds`` have passed since the first attempt.
 
+Delivery is at-least-once. ``X-Skit-Delivery`` is the same on every attempt of one delivery (the run id for
+the final webhook): receivers de-duplicate on it. An attempt that times out is retried, since nobody knows
+whether the receiver acted on it, so a receiver slower than ``SKIT_WEBHOOK_TIMEOUT_SECONDS`` gets the same
+delivery again; it should answer 2xx at once and do its work afterwards. Answers that asking again will not
+change stop the retries at once: 3xx (redirects are never followed: a webhook must not be bounced to another
+host) and the 4xx in :data:`PERMANENT_STATUSES`.
+
+Private targets (``SKIT_WEBHOOK_ALLOW_PRIVATE=false``): the host is resolved again at each attempt, every
+address must be public, and the request goes to the address that was checked (with the URL's ``Host`` and
+TLS server name), so a DNS answer that changes between the check and the connection (DNS rebinding) cannot
+send it to a private address.
+
 Signature (when ``SKIT_WEBHOOK_SECRET`` is set): ``X-Skit-Signature: sha256=<hex>`` where ``<hex>`` is
 HMAC-SHA256 over ``"<X-Skit-Timestamp>.<raw body>"``. Signing the timestamp lets a receiver refuse replays
 of an old body. ``X-Skit-Delivery`` (the run id) is the same for every attempt: a receiver that saw it
@@ -50,6 +62,10 @@ class AttemptResult:
     permanent: bool = False
 
 
+class PrivateTarget(ValueError):
+    """The host resolves to a loopback, private or otherwise non-public address."""
+
+
 def sign(secret: str, timestamp: str, body: bytes) -> str:
     digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
     return f"sha256={digest}"
@@ -60,9 +76,42 @@ def encode_body(payload: dict[str, Any]) -> bytes:
 
 
 def post_webhook(
-    url: str, payload: dict[str, Any], *, delivery_id: str, secret: str = "", timeout: float = 10.0
+    url: str,
+    payload: dict[str, Any],
+    *,
+    delivery_id: str,
+    secret: str = "",
+    timeout: float = 10.0,
+    allow_private: bool = True,
 ) -> AttemptResult:
-    """POST ``payload`` once; 2xx is success. Never raises."""
+    """One attempt: POST ``payload``; 2xx is success. Never raises.
+
+    Unless ``allow_private``, the host is resolved now and the request pinned to a checked public address.
+    """
+    connect_to = None
+    if not allow_private:
+        parts = urlsplit(url)
+        try:
+            connect_to = public_addresses(parts.hostname or "", parts.port or 443)[0]
+        except PrivateTarget as exc:
+            return AttemptResult(False, None, f"refused: {exc}", 0.0, permanent=True)
+        except ValueError as exc:  # DNS may answer next time
+            return AttemptResult(False, None, str(exc), 0.0)
+    return post_to(
+        url, payload, delivery_id=delivery_id, secret=secret, timeout=timeout, connect_to=connect_to
+    )
+
+
+def post_to(
+    url: str,
+    payload: dict[str, Any],
+    *,
+    delivery_id: str,
+    secret: str = "",
+    timeout: float = 10.0,
+    connect_to: str | None = None,
+) -> AttemptResult:
+    """POST once to ``url``, or to the IP address ``connect_to`` with ``url``'s host name as Host and SNI."""
     body = encode_body(payload)
     timestamp = str(int(time.time()))
     headers = {
@@ -73,16 +122,31 @@ def post_webhook(
     }
     if secret:
         headers[SIGNATURE_HEADER] = sign(secret, timestamp, body)
+    target = httpx.URL(url)
+    extensions: dict[str, Any] = {}
+    if connect_to is not None:
+        headers["Host"] = target.netloc.decode("ascii")
+        extensions["sni_hostname"] = target.host
+        target = target.copy_with(host=connect_to)
     started = time.monotonic()
     try:
-        with httpx.Client(timeout=timeout, follow_redirects=False) as client:
-            response = client.post(url, content=body, headers=headers)
+        with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=connect_to is None) as client:
+            response = client.post(target, content=body, headers=headers, extensions=extensions)
+    except httpx.TimeoutException as exc:
+        error = (
+            f"{type(exc).__name__}: no answer within {timeout:g} s (the receiver may have acted on it; the "
+            f"next attempt carries the same {DELIVERY_HEADER})"
+        )
+        return AttemptResult(False, None, error, time.monotonic() - started)
     except httpx.HTTPError as exc:
         reason = str(exc) or type(exc).__name__
         return AttemptResult(False, None, f"{type(exc).__name__}: {reason}"[:500], time.monotonic() - started)
     seconds = time.monotonic() - started
     if 200 <= response.status_code < 300:
         return AttemptResult(True, response.status_code, "", seconds)
+    if 300 <= response.status_code < 400:
+        error = f"HTTP {response.status_code}: redirects are not followed (set webhook_uri to the final URL)"
+        return AttemptResult(False, response.status_code, error, seconds, permanent=True)
     snippet = " ".join(response.text[:200].split())
     error = f"HTTP {response.status_code}" + (f": {snippet}" if snippet else "")
     return AttemptResult(
@@ -125,16 +189,30 @@ def redact_url(url: str) -> str:
 
 def check_webhook_uri(uri: str, *, allow_private: bool) -> str:
     """The URI if it is an absolute http(s) URL (and public, unless private targets are allowed)."""
+    if (
+        not uri.isprintable() or " " in uri
+    ):  # NUL, controls, lone surrogates: no URL, and no database takes NUL
+        raise ValueError("expected a URL without spaces or control characters")
     parts = urlsplit(uri)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"expected an absolute http(s) URL, got {uri[:200]!r}")
     if not allow_private:
-        try:
-            infos = socket.getaddrinfo(parts.hostname, parts.port or 443, proto=socket.IPPROTO_TCP)
-        except (OSError, UnicodeError):
-            raise ValueError(f"cannot resolve the host of {parts.hostname!r}") from None
-        for info in infos:
-            address = ipaddress.ip_address(info[4][0])
-            if not address.is_global:
-                raise ValueError(f"{parts.hostname!r} is a private or loopback address (not allowed here)")
+        public_addresses(parts.hostname, parts.port or 443)
     return uri
+
+
+def public_addresses(host: str, port: int) -> list[str]:
+    """Every address ``host`` resolves to, all public; PrivateTarget or ValueError (unresolvable) otherwise.
+
+    One function for the check at run creation and the one at each delivery attempt."""
+    try:
+        infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError):
+        raise ValueError(f"cannot resolve the host of {host!r}") from None
+    addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
+    for address in addresses:
+        if not ipaddress.ip_address(address.split("%")[0]).is_global:
+            raise PrivateTarget(f"{host!r} is a private or loopback address (not allowed here)")
+    if not addresses:
+        raise ValueError(f"cannot resolve the host of {host!r}")
+    return addresses
