@@ -59,7 +59,8 @@ def test_failing_step_reports_its_error(warehouse: str) -> None:
     )
     assert result.state == RunState.FAILED
     assert result.failed_step == "fetch-calls"
-    assert "InvalidParameterError" in result.error and "start_date" in result.error
+    # the step's own check (the last line of defence: the local runner does not run the pipeline's checks)
+    assert "InvalidArgumentsError" in result.error and "start_date: cannot read '2026-02-30'" in result.error
     assert ("fetch-calls", RunState.FAILED) in [(e.step, e.state) for e in events]
     record = json.loads((Path(result.run_dir) / "run.json").read_text())
     assert record["state"] == "FAILED" and record["failed_step"] == "fetch-calls"

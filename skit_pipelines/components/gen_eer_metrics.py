@@ -40,6 +40,11 @@ def gen_eer_metrics(
     numbers and a Slack-ready message, which ends with ``note`` (where the dataset came from: the download's
     counts, or parameters that did not apply). The output type is spelled inline: kfp copies only this
     source."""
+    from skit_pipelines.pipeline_checks import check_step
+
+    # the last line of defence, for a YAML submitted straight to a cluster
+    check_step("eer_from_tog", locals())
+
     import collections
     import logging
 

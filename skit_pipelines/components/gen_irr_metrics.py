@@ -11,7 +11,7 @@ def gen_irr_metrics(
     org_id: str = "",
     job_id: str = "",
     labelstudio_project_id: str = "",
-    timezone: str = "Asia/Kolkata",
+    timezone: str = "",
     true_label_column: str = "intent_y",
     pred_label_column: str = "raw.intent",
     mlwr: bool = False,
@@ -47,6 +47,11 @@ def gen_irr_metrics(
     sides, a perfect agreement) the output is 1.0 and the report says "undefined" (kfp outputs hold no NaN).
     ``note`` says where the dataset came from (the download's counts); it goes into the message.
     """
+    from skit_pipelines.pipeline_checks import check_step
+
+    # the last line of defence, for a YAML submitted straight to a cluster
+    check_step("irr_from_tog", locals())
+
     import collections
     import logging
     import math

@@ -23,7 +23,6 @@ from typing import Any
 import pandas as pd
 
 from skit_pipelines import storage
-from skit_pipelines.config import get_settings
 from skit_pipelines.metrics.entities import (
     ALIASES,
     ID_COLUMN,
@@ -40,7 +39,7 @@ from skit_pipelines.metrics.entities import (
     value_warnings,
 )
 from skit_pipelines.metrics.entity_spans import SCHEMES, SpanReport, span_report
-from skit_pipelines.warehouse.filters import parse_timezone
+from skit_pipelines.parameters import effective_timezone
 
 log = logging.getLogger(__name__)
 
@@ -382,7 +381,7 @@ def run_entity_evaluation(
     from skit_pipelines.metrics.entity_html import render_entity_html
     from skit_pipelines.metrics.entity_store import dataset_info, write_entity_metrics
 
-    zone = parse_timezone(timezone or get_settings().timezone)
+    zone = effective_timezone(timezone)
     note = note.strip()
     try:
         frame = read_entity_dataset(dataset_uri)

@@ -30,6 +30,7 @@ from skit_pipelines import storage
 from skit_pipelines.metrics import intents, reports, store, tagged
 from skit_pipelines.metrics.intents import Confusion, LayersSpec
 from skit_pipelines.metrics.yaml_inputs import load_alias, load_groups, load_layers
+from skit_pipelines.parameters import effective_timezone
 
 log = logging.getLogger(__name__)
 
@@ -415,7 +416,7 @@ def evaluate_tagged_dataset(
     alias_yaml: str = "",
     groups_yaml: str = "",
     layers_yaml: str = "",
-    timezone: str = "Asia/Kolkata",
+    timezone: str = "",
     reference: str = "",
     job_id: str = "",
     labelstudio_project_id: str = "",
@@ -451,7 +452,7 @@ def evaluate_tagged_dataset(
             raise
         # e.g. no rows: the download's counts say why (every annotation outside the date window, ...)
         raise tagged.InvalidDatasetError(f"{exc}\n{note.strip()}") from exc
-    info = tagged.dataset_info(frame, timezone)
+    info = tagged.dataset_info(frame, effective_timezone(timezone))
     dataset_job_id = str(labelstudio_project_id or job_id or "")
     details = {
         "dataset": dataset_uri,
