@@ -200,7 +200,6 @@ class Range(Check):
     minimum: float | None = None
     maximum: float | None = None
     below: bool = False
-    note: str = ""
 
     def check(self, arguments: Mapping[str, Any]) -> None:
         name = self.parameters[0]
@@ -216,17 +215,7 @@ class Range(Check):
                 expected = f">= {self.minimum}"
             else:
                 expected = f"{'<' if self.below else '<='} {self.maximum}"
-            note = f" ({self.note})" if self.note else ""
-            raise InvalidParameterError(name, f"{name}: must be {expected}{note}, got {value!r}")
-
-
-@dataclass(frozen=True)
-class Date(Check):
-    """``YYYY-MM-DD`` or empty."""
-
-    def check(self, arguments: Mapping[str, Any]) -> None:
-        name = self.parameters[0]
-        parse_date(arguments[name], name, dt.date.today())
+            raise InvalidParameterError(name, f"{name}: must be {expected}, got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -269,20 +258,6 @@ class Required(Check):
         name = self.parameters[0]
         if _empty(arguments[name]):
             raise InvalidParameterError(name, f"{name}: required" + (f" ({self.what})" if self.what else ""))
-
-
-@dataclass(frozen=True)
-class RequiredOneOf(Check):
-    """At least one of the parameters is non-empty; the problem is reported under the first one."""
-
-    what: str = ""
-
-    def check(self, arguments: Mapping[str, Any]) -> None:
-        if all(_empty(arguments[name]) for name in self.parameters):
-            first, names = self.parameters[0], ", ".join(self.parameters)
-            raise InvalidParameterError(
-                first, f"{first}: give at least one of {names}" + (f" ({self.what})" if self.what else "")
-            )
 
 
 @dataclass(frozen=True)
