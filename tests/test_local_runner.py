@@ -66,6 +66,15 @@ def test_failing_step_reports_its_error(warehouse: str) -> None:
     assert record["state"] == "FAILED" and record["failed_step"] == "fetch-calls"
 
 
+def test_the_step_checks_its_own_arguments(warehouse: str) -> None:
+    """The last line of defence, for runs that skip the CLI/API checks (here: the runner called directly)."""
+    result = LocalRunner.from_settings(get_settings()).run(
+        "fetch_calls_pipeline", {"lang": "en", "client_id": "x" * 70_000}
+    )
+    assert result.state == RunState.FAILED and result.failed_step == "fetch-calls"
+    assert "client_id: 70000 bytes long (at most 65536 bytes of UTF-8 text)" in result.error
+
+
 def test_invalid_arguments_create_no_run(isolated_settings: Path) -> None:
     runner = LocalRunner.from_settings(get_settings())
     with pytest.raises(InvalidArgumentsError) as info:
