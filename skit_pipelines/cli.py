@@ -17,6 +17,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from skit_pipelines.parameters import InvalidArgumentsError, problem_lines
+
 app = typer.Typer(
     name="skit-pipelines",
     help="Reusable ML workflows for voicebot teams: run them on this machine or on Kubeflow Pipelines.",
@@ -33,10 +35,8 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
-def _fail_arguments(exc: Any) -> typer.Exit:
+def _fail_arguments(exc: InvalidArgumentsError) -> typer.Exit:
     """One ``error: <parameter>: <problem>`` line per refused parameter; exit code 2 (nothing started)."""
-    from skit_pipelines.parameters import problem_lines
-
     for line in problem_lines(exc.errors):
         err_console.print(f"[red]error:[/] {escape(line)}", soft_wrap=True)
     return typer.Exit(2)
@@ -114,11 +114,7 @@ def run_command(
 ) -> None:
     """Run a pipeline: locally (default) or on Kubeflow when SKIT_KFP_HOST is set."""
     from skit_pipelines.pipelines import UnknownPipelineError, get_pipeline, normalise_name
-    from skit_pipelines.pipelines.parameters import (
-        InvalidArgumentsError,
-        parse_cli_params,
-        validate_arguments,
-    )
+    from skit_pipelines.pipelines.parameters import parse_cli_params, validate_arguments
     from skit_pipelines.runner.base import PipelineRunError, get_runner
     from skit_pipelines.runner.local import pipeline_steps
     from skit_pipelines.runner.progress import RunProgressView
