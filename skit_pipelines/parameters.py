@@ -99,6 +99,35 @@ def parse_date(value: str, parameter: str, today: dt.date) -> dt.date:
         ) from None
 
 
+def parse_int(value: Any, parameter: str) -> int:
+    """An integer (``"3"`` too; not a bool), else an error naming ``parameter``."""
+    try:
+        if isinstance(value, bool):
+            raise TypeError
+        return int(value)
+    except (TypeError, ValueError):
+        raise InvalidParameterError(parameter, f"{parameter}: expected an integer, got {value!r}") from None
+
+
+# Keep a day of margin at both ends of the calendar: windows add a day, and timezones shift by hours.
+_FIRST_DAY, _LAST_DAY = dt.date.min + dt.timedelta(days=1), dt.date.max - dt.timedelta(days=1)
+
+
+def shifted_date(value: str, offset: Any, parameter: str, today: dt.date) -> dt.date:
+    """:func:`parse_date` of ``value`` plus ``offset`` days (the parameter ``<parameter>_offset``); a shift
+    off the calendar is an error naming the offset, not an OverflowError."""
+    day = parse_date(value, parameter, today)
+    name = f"{parameter}_offset"
+    days = parse_int(offset, name)
+    try:
+        shifted = day + dt.timedelta(days=days)
+    except OverflowError:
+        shifted = None
+    if shifted is None or not _FIRST_DAY <= shifted <= _LAST_DAY:
+        raise InvalidParameterError(name, f"{name}: {days} days from {day} is outside the calendar")
+    return shifted
+
+
 def parse_project_ids(*values: str, parameter: str = "labelstudio_project_id") -> list[int]:
     """Comma lists of Label Studio project ids (several parameters merged, order kept, duplicates dropped)."""
     ids: dict[int, None] = {}

@@ -253,6 +253,7 @@ def test_validation_errors_name_each_field_and_create_nothing(client: ApiClient)
         ("tag_calls", '{"org_id": "1", "s3_path": "gs://b/c.csv", "job_ids": "4"}', "s3_path", "'gs://'"),
         ("tag_calls", '{"org_id": "1", "s3_path": "c.csv"}', "labelstudio_project_id", "no project"),
         ("irr_from_tog", '{"dataset_path": "gs://b/t.csv"}', "dataset_path", "'gs://'"),
+        ("irr_from_tog", '{"job_id": "2", "end_date_offset": 99999999999}', "end_date_offset", "calendar"),
         # JSON escapes that decode to text no database or JSON answer can hold
         ("fetch_calls_pipeline", '{"lang": "en", "client_id": "\\ud800"}', "client_id", "lone surrogate"),
         ("fetch_calls_pipeline", '{"lang": "en", "channel": "C1\\u0000"}', "channel", "NUL character"),

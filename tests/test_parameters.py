@@ -24,6 +24,7 @@ from skit_pipelines.parameters import (
     parse_date,
     parse_project_ids,
     parse_timezone,
+    shifted_date,
     split_list,
 )
 from skit_pipelines.pipeline_checks import CHECKS, check_step
@@ -43,6 +44,18 @@ def test_readers() -> None:
     assert parse_project_ids("12, 15", "15,3") == [12, 15, 3]
     with pytest.raises(InvalidParameterError, match="job_id: 'x' is not a Label Studio project id"):
         parse_project_ids("x", parameter="job_id")
+
+
+def test_shifted_date_stays_on_the_calendar() -> None:
+    today = dt.date(2026, 3, 10)
+    assert shifted_date("", -1, "start_date", today) == dt.date(2026, 3, 9)
+    assert shifted_date("2026-03-01", "2", "end_date", today) == dt.date(2026, 3, 3)
+    for offset in (10**12, 3_000_000, -740_000):  # past what timedelta holds; past year 9999; before year 1
+        with pytest.raises(InvalidParameterError, match="outside the calendar") as info:
+            shifted_date("", offset, "start_date", today)
+        assert info.value.parameter == "start_date_offset"
+    with pytest.raises(InvalidParameterError, match="end_date_offset: expected an integer, got True"):
+        shifted_date("", True, "end_date", today)
 
 
 def test_old_import_paths_still_work() -> None:
@@ -247,6 +260,18 @@ def test_every_declared_check_names_parameters_of_its_pipeline() -> None:
             "http(s)://",
         ),
         ("eer_from_tog", {"job_id": "3", "start_date": "tomorrow"}, "start_date", "YYYY-MM-DD"),
+        (
+            "eer_from_tog",
+            {"job_id": "3", "end_date_offset": 10**11},
+            "end_date_offset",
+            "outside the calendar",
+        ),
+        (
+            "fetch_calls_pipeline",
+            {"lang": "en", "start_date_offset": -(10**11)},
+            "start_date_offset",
+            "calendar",
+        ),
         (
             "train_voicebot_intent_model_xlmr",
             {"dataset_path": "d.csv", "num_train_epochs": 0},

@@ -30,7 +30,12 @@ from zoneinfo import ZoneInfo
 from skit_pipelines import storage
 from skit_pipelines.annotation.client import SNAPSHOT_THRESHOLD, LabelStudioClient
 from skit_pipelines.annotation.flatten import ANNOTATION_COLUMNS, annotation_row, columns_of
-from skit_pipelines.parameters import InvalidParameterError, effective_timezone, parse_date, parse_project_ids
+from skit_pipelines.parameters import (
+    InvalidParameterError,
+    effective_timezone,
+    parse_project_ids,
+    shifted_date,
+)
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +85,7 @@ def annotation_window(
     def day(value: str, offset: int, parameter: str) -> dt.date | None:
         if not (value or "").strip() and not offset:
             return None
-        return parse_date(value, parameter, today) + dt.timedelta(days=_int(offset, f"{parameter}_offset"))
+        return shifted_date(value, offset, parameter, today)
 
     first = day(start_date, start_date_offset, "start_date")
     last = day(end_date, end_date_offset, "end_date")
@@ -93,15 +98,6 @@ def annotation_window(
             "before the end",
         )
     return AnnotationWindow(start, end, timezone)
-
-
-def _int(value: Any, parameter: str) -> int:
-    try:
-        if isinstance(value, bool):
-            raise TypeError
-        return int(value)
-    except (TypeError, ValueError):
-        raise InvalidParameterError(parameter, f"{parameter}: expected an integer, got {value!r}") from None
 
 
 @dataclass

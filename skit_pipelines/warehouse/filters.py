@@ -19,6 +19,7 @@ from skit_pipelines.parameters import (  # noqa: F401 - split_list and parse_tim
     effective_timezone,
     parse_date,
     parse_timezone,
+    shifted_date,
     split_list,
 )
 from skit_pipelines.warehouse.schema import CALL_TYPES
@@ -148,12 +149,8 @@ def build_call_filters(
     zone = ZoneInfo(timezone)
     today = (now or dt.datetime.now(dt.timezone.utc)).astimezone(zone).date()
 
-    first_day = parse_date(start_date, "start_date", today) + dt.timedelta(
-        days=_int(start_date_offset, "start_date_offset")
-    )
-    last_day = parse_date(end_date, "end_date", today) + dt.timedelta(
-        days=_int(end_date_offset, "end_date_offset")
-    )
+    first_day = shifted_date(start_date, start_date_offset, "start_date", today)
+    last_day = shifted_date(end_date, end_date_offset, "end_date", today)
     start = dt.datetime.combine(first_day, parse_time_offset(start_time_offset, "start_time_offset"), zone)
     if end_time_offset == 0:
         end = dt.datetime.combine(last_day + dt.timedelta(days=1), dt.time(0), zone)
@@ -184,12 +181,3 @@ def build_call_filters(
         states=split_list(states),
         intents=split_list(intents),
     )
-
-
-def _int(value: int, parameter: str) -> int:
-    if isinstance(value, bool):
-        raise InvalidParameterError(parameter, f"{parameter}: expected an integer, got {value!r}")
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise InvalidParameterError(parameter, f"{parameter}: expected an integer, got {value!r}") from None
