@@ -15,7 +15,10 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+
+from skit_pipelines.parameters import InvalidArgumentsError, problem_lines
 
 app = typer.Typer(
     name="skit-pipelines",
@@ -31,6 +34,13 @@ err_console = Console(stderr=True, highlight=False)
 def _fail(message: str, code: int = 2) -> typer.Exit:
     err_console.print(f"[red]error:[/] {message}")
     return typer.Exit(code)
+
+
+def _fail_arguments(exc: InvalidArgumentsError) -> typer.Exit:
+    """One ``error: <parameter>: <problem>`` line per refused parameter; exit code 2 (nothing started)."""
+    for line in problem_lines(exc.errors):
+        err_console.print(f"[red]error:[/] {escape(line)}", soft_wrap=True)
+    return typer.Exit(2)
 
 
 @app.command("config")
@@ -105,7 +115,7 @@ def run_command(
 ) -> None:
     """Run a pipeline: locally (default) or on Kubeflow when SKIT_KFP_HOST is set."""
     from skit_pipelines.pipelines import UnknownPipelineError, get_pipeline, normalise_name
-    from skit_pipelines.pipelines.parameters import InvalidArgumentsError, coerce_arguments, parse_cli_params
+    from skit_pipelines.pipelines.parameters import parse_cli_params, validate_arguments
     from skit_pipelines.runner.base import PipelineRunError, get_runner
     from skit_pipelines.runner.local import pipeline_steps
     from skit_pipelines.runner.progress import RunProgressView
@@ -114,9 +124,11 @@ def run_command(
     try:
         pipe = get_pipeline(name)
         raw = parse_cli_params(param or [], params_file)
-        coerce_arguments(name, pipe, raw)  # fail fast, before a run folder or a cluster call exists
+        validate_arguments(name, pipe, raw)  # fail fast, before a run folder or a cluster call exists
         runner = get_runner()
-    except (UnknownPipelineError, InvalidArgumentsError, ValueError) as exc:
+    except InvalidArgumentsError as exc:
+        raise _fail_arguments(exc) from None
+    except (UnknownPipelineError, ValueError) as exc:
         raise _fail(str(exc)) from None
 
     view_stream = sys.stderr if json_output else sys.stdout

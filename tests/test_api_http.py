@@ -20,6 +20,8 @@ from skit_pipelines.runner.base import RunState
 from tests.api_helpers import DAY, PASSWORD, WEBHOOK_SECRET, ApiClient, ThreadedApi, WebhookReceiver, wait_for
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from tests.fakes.slack_server import FakeSlackServer
 
 pytest_plugins = ["tests.api_fixtures", "tests.fakes.slack_server"]
@@ -275,6 +277,53 @@ def test_webhook_uri_with_nul_or_control_characters_is_a_400_on_postgresql(
         assert listed["response"]["total"] == 0
     finally:
         client.http.close()
+
+
+@pytest.mark.parametrize(
+    ("pipeline", "body", "field", "words"),
+    [
+        ("fetch_calls_pipeline", '{"lang": "en", "call_quantity": -5}', "call_quantity", "must be >= 0"),
+        ("fetch_calls_pipeline", '{"lang": "en", "random_seed": -7}', "random_seed", "fresh seed"),
+        ("fetch_calls_pipeline", '{"lang": "en", "timezone": "Mars/Base"}', "timezone", "unknown timezone"),
+        ("tag_calls", '{"org_id": "1", "s3_path": "gs://b/c.csv", "job_ids": "4"}', "s3_path", "'gs://'"),
+        ("tag_calls", '{"org_id": "1", "s3_path": "c.csv"}', "labelstudio_project_id", "no project"),
+        ("irr_from_tog", '{"dataset_path": "gs://b/t.csv"}', "dataset_path", "'gs://'"),
+        ("irr_from_tog", '{"job_id": "2", "end_date_offset": 99999999999}', "end_date_offset", "calendar"),
+        # JSON escapes that decode to text no database or JSON answer can hold
+        ("fetch_calls_pipeline", '{"lang": "en", "client_id": "\\ud800"}', "client_id", "lone surrogate"),
+        ("fetch_calls_pipeline", '{"lang": "en", "channel": "C1\\u0000"}', "channel", "NUL character"),
+    ],
+)
+def test_doomed_runs_get_a_400_naming_the_field(
+    api_env: None,
+    isolated_settings: Path,
+    db_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    pipeline: str,
+    body: str,
+    field: str,
+    words: str,
+) -> None:
+    from skit_pipelines.api.endpoints import create_app
+    from tests.api_helpers import ThreadedApi
+
+    monkeypatch.setenv("SKIT_DATABASE_URL", db_url)
+    get_settings.cache_clear()
+    server = ThreadedApi(create_app()).start()
+    api_client = ApiClient(server.url)
+    try:
+        response = api_client.http.post(
+            f"/skit/pipelines/run/{pipeline}/",
+            content=body.encode(),
+            headers={**api_client.auth(), "Content-Type": "application/json"},
+        )
+        assert response.status_code == 400, response.text
+        errors = response.json()["response"]["errors"]
+        assert set(errors) == {field} and words in errors[field], errors
+        listed = api_client.http.get("/skit/pipelines/runs", headers=api_client.auth())
+        assert listed.status_code == 200 and listed.json()["response"]["total"] == 0
+    finally:
+        api_client.http.close()
         server.stop()
 
 

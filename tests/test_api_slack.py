@@ -16,7 +16,8 @@ import pytest
 
 from skit_pipelines.api.settings import get_api_settings
 from skit_pipelines.api.slack_grammar import CommandError, parse_command
-from skit_pipelines.api.store import RunRecord
+from skit_pipelines.api.store import RunRecord, RunStore
+from skit_pipelines.config import get_settings
 from skit_pipelines.runner.base import RunState
 from tests.api_helpers import (
     DAY,
@@ -131,6 +132,34 @@ def test_validation_errors_are_replied_before_any_run(
         "call_quantity: expected an integer" in reply["text"] and "colour: unknown parameter" in reply["text"]
     )
     assert client.http.get("/skit/pipelines/runs", headers=client.auth()).json()["response"]["total"] == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ('run fetch_calls_pipeline ```{"lang": "en", "call_quantity": -5}```', "call_quantity: must be >= 0"),
+        ('run fetch_calls_pipeline ```{"lang": "en", "random_seed": -7}```', "random_seed: must be >= 0"),
+        (
+            'run fetch_calls_pipeline ```{"lang": "en", "timezone": "IST"}```',
+            "timezone: unknown timezone 'IST'",
+        ),
+        (
+            'run tag_calls ```{"org_id": "1", "s3_path": "gs://b/c.csv", "job_ids": "4"}```',
+            "s3_path: unsupported",
+        ),
+        ('run tag_calls ```{"org_id": "1", "s3_path": "calls.csv"}```', "labelstudio_project_id: no project"),
+        ('run eer_from_tog ```{"job_id": "4", "start_date": "2026-02-30"}```', "start_date: cannot read"),
+    ],
+)
+def test_every_pipeline_is_checked_before_a_run(
+    bot: tuple[ThreadedApi, FakeSlackServer, ApiClient], text: str, line: str
+) -> None:
+    server, slack, client = bot
+    signed_slack_post(server.url, SIGNING_SECRET, mention_event(f"<@U0BOT> {text}", event_id="Ev-check"))
+    (reply,) = replies(slack, "Please address")
+    assert line in reply["text"], reply["text"]
+    store = RunStore.from_url(get_settings().effective_database_url)
+    assert store.list_runs(get_api_settings().slack_namespace).total == 0
 
 
 def test_create_recurring_answers_a_remind_command(

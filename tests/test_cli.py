@@ -92,11 +92,37 @@ def test_params_file_and_bad_values(warehouse: str, tmp_path: Path) -> None:
     assert result.returncode == 2 and "lang" in result.stderr and "required" in result.stderr
 
 
-def test_failed_run_exits_non_zero_with_the_step_and_error(warehouse: str) -> None:
-    result = cli("run", "fetch_calls_pipeline", "-p", "lang=en", "-p", "timezone=Mars/Olympus")
+def test_failed_run_exits_non_zero_with_the_step_and_error(isolated_settings: Path) -> None:
+    # nothing listens on port 1: only the step itself can find out
+    unreachable = {"SKIT_WAREHOUSE_URL": "postgresql+psycopg://nobody@127.0.0.1:1/none"}
+    result = cli("run", "fetch_calls_pipeline", "-p", "lang=en", env=unreachable)
     assert result.returncode == 1
     assert "failed step: fetch-calls" in result.stdout
-    assert "unknown timezone 'Mars/Olympus'" in result.stdout
+    assert "127.0.0.1" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (["fetch_calls_pipeline", "-p", "lang=en", "-p", "call_quantity=-5"], "error: call_quantity: "),
+        (["fetch_calls_pipeline", "-p", "lang=en", "-p", "random_seed=-7"], "error: random_seed: "),
+        (["fetch_calls_pipeline", "-p", "lang=en", "-p", "timezone=Mars/Olympus"], "error: timezone: "),
+        (
+            ["tag_calls", "-p", "org_id=1", "-p", "s3_path=gs://b/calls.csv", "-p", "job_ids=4"],
+            "error: s3_path: ",
+        ),
+        (["tag_calls", "-p", "org_id=1", "-p", "s3_path=calls.csv"], "error: labelstudio_project_id: "),
+    ],
+)
+def test_doomed_runs_are_refused_by_name_before_anything_starts(
+    isolated_settings: Path, args: list[str], line: str
+) -> None:
+    result = cli("run", *args)
+    assert result.returncode == 2, result
+    (printed,) = result.stderr.splitlines()  # one line, naming the parameter
+    assert printed.startswith(line), printed
+    assert result.stdout == ""
+    assert not (isolated_settings / "runs").exists()
 
 
 def test_compile_writes_every_pipeline(tmp_path: Path) -> None:

@@ -233,3 +233,31 @@ def test_layer_breakdowns_and_group_notes_reach_the_artifacts(
     page = Path(result.artifacts["html_report_uri"]).read_text()
     assert "Layer breakdown: layer-lexical_oos" in page
     assert "group &#x27;answers&#x27; lists agree more than once: counted once" in page
+
+
+def test_an_empty_timezone_means_skit_timezone(
+    demo_csv: Path, isolated_settings: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One timezone rule for all pipelines: the parameter, else SKIT_TIMEZONE (it was Asia/Kolkata)."""
+    from skit_pipelines.pipelines import PIPELINES
+    from skit_pipelines.pipelines.parameters import pipeline_parameters
+
+    defaults = {
+        name: param.default
+        for name, pipeline in PIPELINES.items()
+        for param in pipeline_parameters(pipeline)
+        if param.name == "timezone"
+    }
+    assert {"irr_from_tog", "eer_from_tog", "fetch_tagged_calls_dataset"} <= set(defaults)
+    assert set(defaults.values()) == {""}, defaults
+
+    frame = pd.read_csv(demo_csv, dtype=str)
+    frame["tagged_time"] = "2026-03-12 09:30:00"  # naive: read in the evaluation's timezone
+    frame.to_csv(demo_csv, index=False)
+    monkeypatch.setenv("SKIT_TIMEZONE", "America/New_York")
+    get_settings.cache_clear()
+    evaluate_tagged_dataset(str(demo_csv), slu_project_name="tz-slu", mlwr=True)
+    (row,) = read_intent_metrics(slu_name="tz-slu")
+    tagged = row["tagged_from_date"]
+    tagged = tagged if tagged.tzinfo else tagged.replace(tzinfo=dt.timezone.utc)
+    assert tagged == dt.datetime(2026, 3, 12, 13, 30, tzinfo=dt.timezone.utc)  # 09:30 in New York (EDT)

@@ -59,10 +59,20 @@ def test_failing_step_reports_its_error(warehouse: str) -> None:
     )
     assert result.state == RunState.FAILED
     assert result.failed_step == "fetch-calls"
-    assert "InvalidParameterError" in result.error and "start_date" in result.error
+    # the step's own check (the last line of defence: the local runner does not run the pipeline's checks)
+    assert "InvalidArgumentsError" in result.error and "start_date: cannot read '2026-02-30'" in result.error
     assert ("fetch-calls", RunState.FAILED) in [(e.step, e.state) for e in events]
     record = json.loads((Path(result.run_dir) / "run.json").read_text())
     assert record["state"] == "FAILED" and record["failed_step"] == "fetch-calls"
+
+
+def test_the_step_checks_its_own_arguments(warehouse: str) -> None:
+    """The last line of defence, for runs that skip the CLI/API checks (here: the runner called directly)."""
+    result = LocalRunner.from_settings(get_settings()).run(
+        "fetch_calls_pipeline", {"lang": "en", "client_id": "x" * 70_000}
+    )
+    assert result.state == RunState.FAILED and result.failed_step == "fetch-calls"
+    assert "client_id: 70000 bytes long (at most 65536 bytes of UTF-8 text)" in result.error
 
 
 def test_invalid_arguments_create_no_run(isolated_settings: Path) -> None:

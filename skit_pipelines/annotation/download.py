@@ -30,8 +30,12 @@ from zoneinfo import ZoneInfo
 from skit_pipelines import storage
 from skit_pipelines.annotation.client import SNAPSHOT_THRESHOLD, LabelStudioClient
 from skit_pipelines.annotation.flatten import ANNOTATION_COLUMNS, annotation_row, columns_of
-from skit_pipelines.annotation.upload import parse_project_ids
-from skit_pipelines.warehouse.filters import InvalidParameterError, parse_date, parse_timezone
+from skit_pipelines.parameters import (
+    InvalidParameterError,
+    effective_timezone,
+    parse_project_ids,
+    shifted_date,
+)
 
 log = logging.getLogger(__name__)
 
@@ -74,17 +78,14 @@ def annotation_window(
     timezone: str = "",
     now: dt.datetime | None = None,
 ) -> AnnotationWindow:
-    if not timezone:
-        from skit_pipelines.config import get_settings
-
-        timezone = get_settings().timezone
-    zone = ZoneInfo(parse_timezone(timezone))
+    timezone = effective_timezone(timezone)
+    zone = ZoneInfo(timezone)
     today = (now or dt.datetime.now(dt.timezone.utc)).astimezone(zone).date()
 
     def day(value: str, offset: int, parameter: str) -> dt.date | None:
         if not (value or "").strip() and not offset:
             return None
-        return parse_date(value, parameter, today) + dt.timedelta(days=_int(offset, f"{parameter}_offset"))
+        return shifted_date(value, offset, parameter, today)
 
     first = day(start_date, start_date_offset, "start_date")
     last = day(end_date, end_date_offset, "end_date")
@@ -97,15 +98,6 @@ def annotation_window(
             "before the end",
         )
     return AnnotationWindow(start, end, timezone)
-
-
-def _int(value: Any, parameter: str) -> int:
-    try:
-        if isinstance(value, bool):
-            raise TypeError
-        return int(value)
-    except (TypeError, ValueError):
-        raise InvalidParameterError(parameter, f"{parameter}: expected an integer, got {value!r}") from None
 
 
 @dataclass
@@ -246,6 +238,26 @@ def write_csv(rows: Sequence[Mapping[str, str]], path: Path) -> list[str]:
     return columns
 
 
+def download_sources(
+    *, labelstudio_project_id: str = "", job_id: str = "", task_type: str = "", empty_possible: bool = False
+) -> list[int]:
+    """The project ids to download (both comma lists merged), checked with the task type; no project is an
+    error unless ``empty_possible``. Also the pre-run check of the download pipelines."""
+    if (task_type or "conversation") not in TASK_TYPES:
+        raise InvalidParameterError(
+            "task_type",
+            f"task_type: unknown task type {task_type!r} (expected one of {', '.join(TASK_TYPES)})",
+        )
+    project_ids = parse_project_ids(labelstudio_project_id, job_id)
+    if not project_ids and not empty_possible:
+        raise InvalidParameterError(
+            "labelstudio_project_id",
+            "labelstudio_project_id: no project to download (give "
+            "labelstudio_project_id or job_id, comma lists of Label Studio project ids)",
+        )
+    return project_ids
+
+
 def fetch_tagged_dataset(
     *,
     labelstudio_project_id: str = "",
@@ -269,19 +281,13 @@ def fetch_tagged_dataset(
     """Export the projects (``labelstudio_project_id`` and its alias ``job_id``, comma lists) and store the
     flattened tagged CSV in the artifact store. No project id is an error unless ``empty_possible`` (then the
     CSV holds the header only)."""
-    if (task_type or "conversation") not in TASK_TYPES:
-        raise InvalidParameterError(
-            "task_type",
-            f"task_type: unknown task type {task_type!r} (expected one of {', '.join(TASK_TYPES)})",
-        )
-    project_ids = parse_project_ids(labelstudio_project_id, job_id)
+    project_ids = download_sources(
+        labelstudio_project_id=labelstudio_project_id,
+        job_id=job_id,
+        task_type=task_type,
+        empty_possible=empty_possible,
+    )
     window = annotation_window(start_date, end_date, start_date_offset, end_date_offset, timezone, now=now)
-    if not project_ids and not empty_possible:
-        raise InvalidParameterError(
-            "labelstudio_project_id",
-            "labelstudio_project_id: no project to download (give "
-            "labelstudio_project_id or job_id, comma lists of Label Studio project ids)",
-        )
     counts = DownloadCounts()
     rows: list[dict[str, str]] = []
     if project_ids:

@@ -26,7 +26,7 @@ from skit_pipelines.annotation.label_config import (
     INTENT_NAME,
     TEXT_NAME,
 )
-from skit_pipelines.warehouse.filters import InvalidParameterError
+from skit_pipelines.parameters import InvalidParameterError
 
 VALID_DATA_LABELS: tuple[str, ...] = ("Client", "Ops", "UAT", "Live")  # skit-labels VALID_DATA_LABELS
 DEFAULT_DATA_LABEL = "Live"

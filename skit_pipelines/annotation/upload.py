@@ -49,7 +49,7 @@ from skit_pipelines.annotation.tasks import (
     validate_data_label,
 )
 from skit_pipelines.localfiles import allow_large_csv_fields
-from skit_pipelines.warehouse.filters import InvalidParameterError, split_list
+from skit_pipelines.parameters import InvalidParameterError, parse_project_ids, split_list
 
 log = logging.getLogger(__name__)
 
@@ -168,23 +168,25 @@ class TagCallsResult:
 # ----------------------------------------------------------------------------------------------- inputs
 
 
-def parse_project_ids(*values: str, parameter: str = "labelstudio_project_id") -> list[int]:
-    """Comma lists of project ids (several parameters merged, order kept, duplicates dropped)."""
-    ids: dict[int, None] = {}
-    for value in values:
-        for part in split_list(str(value or "")):
-            try:
-                number = int(part)
-            except ValueError:
-                raise InvalidParameterError(
-                    parameter,
-                    f"{parameter}: {part!r} is not a Label Studio project id (expected integers, "
-                    "comma-separated, e.g. 12,15)",
-                ) from None
-            if number <= 0:
-                raise InvalidParameterError(parameter, f"{parameter}: project ids are positive, got {number}")
-            ids[number] = None
-    return list(ids)
+def upload_targets(
+    *,
+    labelstudio_project_id: str = "",
+    job_ids: str = "",
+    call_project_id: str = "",
+    project_title: str = "",
+    call_project_title: str = "",
+) -> tuple[list[int], list[int]]:
+    """(turn project ids, call project ids); an error when there is nowhere to upload to. Also the
+    pre-run check of tag_calls and fetch_n_tag_calls (:mod:`skit_pipelines.pipeline_checks`)."""
+    turn_ids = parse_project_ids(labelstudio_project_id, job_ids)
+    call_ids = parse_project_ids(call_project_id, parameter="call_project_id")
+    if not (turn_ids or call_ids or project_title.strip() or call_project_title.strip()):
+        raise InvalidParameterError(
+            "labelstudio_project_id",
+            "labelstudio_project_id: no project to upload to (give labelstudio_project_id or job_ids, a "
+            "project_title to find or create, and/or call_project_id)",
+        )
+    return turn_ids, call_ids
 
 
 def read_rows(path: Path, source: str, required: Sequence[str]) -> tuple[list[str], list[dict[str, str]]]:
@@ -346,15 +348,14 @@ def tag_calls(
     entity labels from the defaults, ``entity_types`` and the data's predicted entity types.
     """
     label = validate_data_label(data_label)
-    turn_ids = parse_project_ids(labelstudio_project_id, job_ids)
-    call_ids = parse_project_ids(call_project_id, parameter="call_project_id")
+    turn_ids, call_ids = upload_targets(
+        labelstudio_project_id=labelstudio_project_id,
+        job_ids=job_ids,
+        call_project_id=call_project_id,
+        project_title=project_title,
+        call_project_title=call_project_title,
+    )
     project_title, call_project_title = project_title.strip(), call_project_title.strip()
-    if not (turn_ids or call_ids or project_title or call_project_title):
-        raise InvalidParameterError(
-            "labelstudio_project_id",
-            "labelstudio_project_id: no project to upload to (give labelstudio_project_id or job_ids, a "
-            "project_title to find or create, and/or call_project_id)",
-        )
     if not (s3_path or "").strip():
         raise InvalidParameterError(
             "s3_path", "s3_path: required (the artifact URI of an untagged turns CSV)"

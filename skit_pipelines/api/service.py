@@ -2,8 +2,9 @@
 
 Creating a run (any source):
 1. the pipeline is resolved (kebab or snake case), the arguments are checked against its signature (unknown
-   keys, types, missing required ones), by its preflight checks, and every input location against the
-   read policy of API runs (:mod:`skit_pipelines.readpolicy`); every problem is reported by name;
+   keys, types, missing required ones), by the pipeline's declared checks
+   (:mod:`skit_pipelines.pipeline_checks`, the same ones the CLI and the steps run), and every input location
+   against the read policy of API runs (:mod:`skit_pipelines.readpolicy`); every problem is reported by name;
 2. the run is written to the database (state ``PENDING``) — before the caller hears anything;
 3. local backend: the run waits in the database queue until the watcher hands it to a worker process
    (never executed in the caller's thread); Kubeflow backend: it is submitted now, with the namespace the
@@ -20,14 +21,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from skit_pipelines.api.preflight import preflight_errors
 from skit_pipelines.api.settings import ApiSettings
 from skit_pipelines.api.store import Page, RunRecord, RunStore
 from skit_pipelines.api.webhooks import check_webhook_uri
 from skit_pipelines.config import Settings
+from skit_pipelines.parameters import problem_lines
 from skit_pipelines.pipelines import normalise_name
 from skit_pipelines.pipelines.locations import location_errors
-from skit_pipelines.pipelines.parameters import InvalidArgumentsError, coerce_arguments
+from skit_pipelines.pipelines.parameters import InvalidArgumentsError, validate_arguments
 from skit_pipelines.readpolicy import ReadPolicy, api_policy
 from skit_pipelines.runner.base import PipelineRunError, RunState
 
@@ -143,14 +144,13 @@ class RunService:
                 errors["webhook_uri"] = str(exc)
         arguments: dict[str, Any] = {}
         try:
-            arguments = coerce_arguments(key, pipeline, payload)
+            arguments = validate_arguments(key, pipeline, payload)
         except InvalidArgumentsError as exc:
             errors.update(exc.errors)
         if not errors:
-            errors.update(preflight_errors(key, arguments))
             errors.update(location_errors(key, arguments, self.read_policy()))
         if errors:
-            details = "; ".join(f"{field}: {problem}" for field, problem in errors.items())
+            details = "; ".join(problem_lines(errors))
             raise InvalidRequest(f"invalid arguments for {key}: {details}", errors)
         return key, pipeline, arguments, webhook_uri
 

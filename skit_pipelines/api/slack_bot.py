@@ -27,6 +27,7 @@ from skit_pipelines.api.settings import ApiSettings
 from skit_pipelines.api.slack_grammar import Command, CommandError, parse_command, remind_command
 from skit_pipelines.api.views import output_uris, state_message
 from skit_pipelines.config import Settings
+from skit_pipelines.parameters import problem_lines
 from skit_pipelines.pipelines.parameters import pipeline_description, pipeline_parameters
 
 logger = logging.getLogger(__name__)
@@ -135,7 +136,7 @@ class SlackBot:
 
 
 def _errors_reply(exc: InvalidRequest) -> str:
-    details = "\n".join(f"{field}: {problem}" for field, problem in exc.errors.items()) or exc.message
+    details = "\n".join(problem_lines(exc.errors)) or exc.message
     return f"Please address the following errors and ask again (no run was started):\n```{details}```"
 
 

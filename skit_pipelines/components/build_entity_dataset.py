@@ -28,6 +28,11 @@ def build_entity_dataset(
 
     Uses the in-process entity parser, or Duckling when SKIT_DUCKLING_URL is set.
     """
+    from skit_pipelines.pipeline_checks import check_step
+
+    # the last line of defence, for a YAML submitted straight to a cluster
+    check_step("eer_from_tog", locals())
+
     import collections
     import logging
 

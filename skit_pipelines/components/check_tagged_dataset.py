@@ -15,6 +15,11 @@ def check_tagged_dataset(
 ) -> NamedTuple("CheckTaggedDatasetOutput", [("dataset_uri", str), ("note", str)]):
     """The artifact URI of ``dataset_path`` after checking that it exists (fails fast, naming it), and a note
     naming the date parameters that do not apply to a dataset already downloaded."""
+    from skit_pipelines.pipeline_checks import check_step
+
+    # the last line of defence, for a YAML submitted straight to a cluster
+    check_step("irr_from_tog", locals())
+
     import collections
 
     from skit_pipelines.metrics.dataset_source import given_dataset

@@ -47,6 +47,11 @@ def fetch_calls(
 
     The output type is spelled inline because kfp copies only this function's source into each step.
     """
+    from skit_pipelines.pipeline_checks import check_step
+
+    # the last line of defence, for a YAML submitted straight to a cluster
+    check_step("fetch_calls_pipeline", locals())
+
     import collections
     import logging
 

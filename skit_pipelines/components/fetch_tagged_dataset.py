@@ -45,6 +45,11 @@ def fetch_tagged_dataset(
     ``job_id`` is an alias of ``labelstudio_project_id`` (comma lists, merged). Reads SKIT_LABELSTUDIO_URL and
     SKIT_LABELSTUDIO_TOKEN.
     """
+    from skit_pipelines.pipeline_checks import check_step
+
+    # the last line of defence, for a YAML submitted straight to a cluster
+    check_step("fetch_tagged_calls_dataset", locals())
+
     import collections
     import logging
 

@@ -46,6 +46,11 @@ def gen_eer_metrics(
     them (the reference kept them as given). ``prediction_uri``: a file of predicted entities per id joined
     to the dataset on ``id_column``; rows left out by the join are counted in the notes. The output type is
     spelled inline: kfp copies only this source."""
+    from skit_pipelines.pipeline_checks import check_step
+
+    # the last line of defence, for a YAML submitted straight to a cluster
+    check_step("eer_from_tog", locals())
+
     import collections
     import logging
 

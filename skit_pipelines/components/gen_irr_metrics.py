@@ -11,7 +11,7 @@ def gen_irr_metrics(
     org_id: str = "",
     job_id: str = "",
     labelstudio_project_id: str = "",
-    timezone: str = "Asia/Kolkata",
+    timezone: str = "",
     true_label_column: str = "intent_y",
     pred_label_column: str = "raw.intent",
     mlwr: bool = False,
@@ -53,6 +53,11 @@ def gen_irr_metrics(
     ``prediction_uri``: a CSV of predictions (``pred_label_column`` per id) joined to the dataset on
     ``id_column`` (default ``id``, else ``data_id``); ids on one side only are counted in ``data_notes``.
     """
+    from skit_pipelines.pipeline_checks import check_step
+
+    # the last line of defence, for a YAML submitted straight to a cluster
+    check_step("irr_from_tog", locals())
+
     import collections
     import logging
     import math

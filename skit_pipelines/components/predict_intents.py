@@ -29,6 +29,11 @@ def predict_intents(
 
     The features follow how the model was trained (its metadata); a different ``use_state`` is reported.
     """
+    from skit_pipelines.pipeline_checks import check_step
+
+    # the last line of defence, for a YAML submitted straight to a cluster
+    check_step("eval_voicebot_xlmr_pipeline", locals())
+
     import collections
     import logging
 

@@ -45,6 +45,11 @@ def train_intent_model(
 
     The output type is spelled inline because kfp copies only this function's source into each step.
     """
+    from skit_pipelines.pipeline_checks import check_step
+
+    # the last line of defence, for a YAML submitted straight to a cluster
+    check_step("train_voicebot_intent_model_xlmr", locals())
+
     import collections
     import logging
 

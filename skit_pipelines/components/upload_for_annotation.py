@@ -46,6 +46,11 @@ def upload_for_annotation(
     ``message_prefix`` is put before the message (the fetch step's own message in fetch_n_tag_calls).
     Reads SKIT_LABELSTUDIO_URL and SKIT_LABELSTUDIO_TOKEN.
     """
+    from skit_pipelines.pipeline_checks import check_step
+
+    # the last line of defence, for a YAML submitted straight to a cluster
+    check_step("tag_calls", locals())
+
     import collections
     import json
     import logging

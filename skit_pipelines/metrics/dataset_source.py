@@ -13,8 +13,7 @@ so that each branch of the pipelines fails first and clearly:
 from __future__ import annotations
 
 from skit_pipelines import storage
-from skit_pipelines.annotation.upload import parse_project_ids
-from skit_pipelines.warehouse.filters import InvalidParameterError
+from skit_pipelines.parameters import InvalidParameterError, parse_project_ids
 
 __all__ = ["NO_DATASET", "DatasetSourceError", "download_project_ids", "given_dataset"]
 

@@ -23,7 +23,6 @@ from typing import Any
 import pandas as pd
 
 from skit_pipelines import storage
-from skit_pipelines.config import get_settings
 from skit_pipelines.metrics.entities import (
     ALIASES,
     ID_COLUMN,
@@ -43,8 +42,8 @@ from skit_pipelines.metrics.entity_categorical import categorical_report, catego
 from skit_pipelines.metrics.entity_spans import SCHEMES, SpanReport, span_report
 from skit_pipelines.metrics.prediction_join import join_predictions
 from skit_pipelines.metrics.tagged import InvalidDatasetError
+from skit_pipelines.parameters import effective_timezone
 from skit_pipelines.readpolicy import check_readable, content_free_reason
-from skit_pipelines.warehouse.filters import parse_timezone
 
 log = logging.getLogger(__name__)
 
@@ -449,7 +448,7 @@ def run_entity_evaluation(
     from skit_pipelines.metrics.entity_html import render_entity_html
     from skit_pipelines.metrics.entity_store import dataset_info, write_entity_metrics
 
-    zone = parse_timezone(timezone or get_settings().timezone)
+    zone = effective_timezone(timezone)
     note = note.strip()
     try:
         extra = (id_column,) if id_column else ()

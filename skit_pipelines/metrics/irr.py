@@ -31,6 +31,7 @@ from skit_pipelines.metrics import intents, reports, store, tagged
 from skit_pipelines.metrics.intents import Confusion, LayersSpec
 from skit_pipelines.metrics.prediction_join import join_predictions
 from skit_pipelines.metrics.yaml_inputs import load_alias, load_groups, load_layers
+from skit_pipelines.parameters import effective_timezone
 
 log = logging.getLogger(__name__)
 
@@ -448,7 +449,7 @@ def evaluate_tagged_dataset(
     normalise_labels: bool = False,
     prediction_uri: str = "",
     id_column: str = "",
-    timezone: str = "Asia/Kolkata",
+    timezone: str = "",
     reference: str = "",
     job_id: str = "",
     labelstudio_project_id: str = "",
@@ -500,7 +501,7 @@ def evaluate_tagged_dataset(
             raise
         # e.g. no rows: the download's counts say why (every annotation outside the date window, ...)
         raise tagged.InvalidDatasetError(f"{exc}\n{note.strip()}") from exc
-    info = tagged.dataset_info(evaluation.data.source, timezone)  # the evaluated rows (after a join)
+    info = tagged.dataset_info(evaluation.data.source, effective_timezone(timezone))  # the evaluated rows
     dataset_job_id = str(labelstudio_project_id or job_id or "")
     details = {
         "dataset": dataset_uri,

@@ -39,7 +39,7 @@ def eer_from_tog(
     end_date: str = "",
     start_date_offset: int = 0,
     end_date_offset: int = 0,
-    timezone: str = "Asia/Kolkata",
+    timezone: str = "",
     mlwr: bool = False,
     slu_project_name: str = "",
     dataset_path: str = "",
@@ -70,7 +70,7 @@ def eer_from_tog(
         start_date_offset: Days added to start_date (empty start_date: to today). Ignored with dataset_path.
         end_date_offset: Days added to end_date (empty end_date: to today). Ignored with dataset_path.
         timezone: IANA timezone of the download's dates and times (dates said in a turn are resolved in
-            it), and of naive timestamps in the dataset.
+            it), and of naive timestamps in the dataset; empty means SKIT_TIMEZONE.
         mlwr: Also write one row per entity type (and an overall row) to the entity_metrics table.
         slu_project_name: SLU project name stored with the entity_metrics rows.
         dataset_path: A tagged entity dataset already downloaded (CSV or Parquet; any artifact URI or path)

@@ -29,7 +29,7 @@ def fetch_tagged_calls_dataset(
     end_date: str = "",
     start_date_offset: int = 0,
     end_date_offset: int = 0,
-    timezone: str = "Asia/Kolkata",
+    timezone: str = "",
     task_type: str = "conversation",
     all_annotations: bool = False,
     include_cancelled: bool = False,
@@ -50,7 +50,8 @@ def fetch_tagged_calls_dataset(
             means no upper bound.
         start_date_offset: Days added to start_date (empty start_date: to today).
         end_date_offset: Days added to end_date (empty end_date: to today).
-        timezone: IANA timezone of the dates and of the reftime and tagged_time columns.
+        timezone: IANA timezone of the dates and of the reftime and tagged_time columns; empty means
+            SKIT_TIMEZONE.
         task_type: Task type of the projects: conversation, simulated_call, audio_segment, dict,
             call_transcription or data_generation.
         all_annotations: One row per annotation instead of the latest annotation of each task.

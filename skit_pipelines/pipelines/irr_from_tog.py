@@ -38,7 +38,7 @@ def irr_from_tog(
     end_date: str = "",
     start_date_offset: int = 0,
     end_date_offset: int = 0,
-    timezone: str = "Asia/Kolkata",
+    timezone: str = "",
     true_label_column: str = "intent_y",
     pred_label_column: str = "raw.intent",
     mlwr: bool = False,
@@ -72,7 +72,8 @@ def irr_from_tog(
             offset) means no upper bound. Ignored with dataset_path.
         start_date_offset: Days added to start_date (empty start_date: to today). Ignored with dataset_path.
         end_date_offset: Days added to end_date (empty end_date: to today). Ignored with dataset_path.
-        timezone: IANA timezone of the download's dates and times, and of naive timestamps in the dataset.
+        timezone: IANA timezone of the download's dates and times, and of naive timestamps in the dataset;
+            empty means SKIT_TIMEZONE.
         true_label_column: Column with the true intent; derived from the raw tag JSON when absent.
         pred_label_column: Column with the predicted intent (production SLU: raw.intent).
         mlwr: Also write one row per category (overall, groups, layers) to the intent_metrics table.

@@ -4,6 +4,8 @@ Why one module: the CLI (``--param key=value``), the params file, and later the 
 typed input. They must agree on what a pipeline accepts, reject unknown keys by name (the reference
 silently dropped them), and coerce ``"200"`` to ``200`` the same way. The pipeline's kfp component spec is
 the single source of truth: names, types, defaults and the docstring's per-parameter descriptions.
+:func:`validate_arguments` adds each pipeline's own checks (:mod:`skit_pipelines.pipeline_checks`): the one
+validation path of the CLI, the HTTP API and the Slack bot.
 """
 
 from __future__ import annotations
@@ -12,6 +14,9 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from skit_pipelines.parameters import InvalidArgumentsError, text_problems
+from skit_pipelines.pipeline_checks import pipeline_problems
 
 _TRUE = {"true", "1", "yes", "y", "on"}
 _FALSE = {"false", "0", "no", "n", "off", ""}
@@ -30,16 +35,6 @@ class Parameter:
     @property
     def python_type(self) -> type:
         return PYTHON_TYPES.get(self.type, str)
-
-
-class InvalidArgumentsError(ValueError):
-    """Arguments that do not fit a pipeline's signature; ``errors`` maps parameter → problem."""
-
-    def __init__(self, pipeline: str, errors: dict[str, str]) -> None:
-        self.pipeline = pipeline
-        self.errors = errors
-        details = "; ".join(f"{name}: {problem}" for name, problem in errors.items())
-        super().__init__(f"invalid arguments for {pipeline}: {details}")
 
 
 def pipeline_parameters(pipeline: Any) -> list[Parameter]:
@@ -132,6 +127,22 @@ def coerce_arguments(pipeline_name: str, pipeline: Any, raw: dict[str, Any]) -> 
             errors[name] = "required parameter is missing"
     if errors:
         raise InvalidArgumentsError(pipeline_name, errors)
+    return arguments
+
+
+def validate_arguments(pipeline_name: str, pipeline: Any, raw: dict[str, Any]) -> dict[str, Any]:
+    """Typed arguments of ``pipeline`` from loosely typed ``raw``, or :class:`InvalidArgumentsError` naming
+    every problem: bad text first (so a bad parameter name never reaches an error message as is), then
+    unknown, missing or mistyped parameters, then the pipeline's declared checks (its defaults fill in the
+    parameters not given)."""
+    problems = text_problems(raw)
+    if problems:
+        raise InvalidArgumentsError(pipeline_name, problems)
+    arguments = coerce_arguments(pipeline_name, pipeline, raw)
+    full = {p.name: p.default for p in pipeline_parameters(pipeline) if not p.required}
+    problems = pipeline_problems(pipeline_name, full | arguments)
+    if problems:
+        raise InvalidArgumentsError(pipeline_name, problems)
     return arguments
 
 

@@ -15,8 +15,9 @@ from pathlib import Path
 
 from skit_pipelines import storage
 from skit_pipelines.config import get_settings
+from skit_pipelines.parameters import InvalidParameterError
 from skit_pipelines.warehouse import schema
-from skit_pipelines.warehouse.filters import CallFilters, InvalidParameterError, build_call_filters
+from skit_pipelines.warehouse.filters import CallFilters, build_call_filters
 from skit_pipelines.warehouse.sampling import sample_calls_to_csv
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,16 @@ def describe_request(filters: CallFilters, call_quantity: int) -> str:
         f"a request for {call_quantity} calls in {filters.lang} from {filters.start:%Y-%m-%d %H:%M} to "
         f"{filters.last_moment:%Y-%m-%d %H:%M} ({filters.timezone}) for client_id={clients!r}"
     )
+
+
+def check_sample_size(*, call_quantity: int, random_seed: int) -> None:
+    """The sample's size and seed; also the pre-run check of the sampling pipelines."""
+    if call_quantity < 0:
+        raise InvalidParameterError("call_quantity", f"call_quantity: must be >= 0, got {call_quantity}")
+    if random_seed < -1:
+        raise InvalidParameterError(
+            "random_seed", f"random_seed: must be >= 0 (or -1 for a fresh seed), got {random_seed}"
+        )
 
 
 def fetch_calls(
@@ -107,12 +118,7 @@ def fetch_calls(
         states=states,
         intents=intents,
     )
-    if call_quantity < 0:
-        raise InvalidParameterError("call_quantity", f"call_quantity must be >= 0, got {call_quantity}")
-    if random_seed < -1:
-        raise InvalidParameterError(
-            "random_seed", f"random_seed must be >= 0 (or -1 for a fresh seed), got {random_seed}"
-        )
+    check_sample_size(call_quantity=call_quantity, random_seed=random_seed)
     seed = random_seed if random_seed >= 0 else random.SystemRandom().randrange(2**31)
 
     url = warehouse_url or get_settings().effective_warehouse_url

@@ -12,8 +12,16 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
+from skit_pipelines.parameters import (  # noqa: F401 - split_list and parse_timezone: old import path
+    InvalidParameterError,
+    effective_timezone,
+    parse_date,
+    parse_timezone,
+    shifted_date,
+    split_list,
+)
 from skit_pipelines.warehouse.schema import CALL_TYPES
 
 DEFAULT_CALL_TYPES = ("INBOUND", "OUTBOUND")
@@ -21,14 +29,6 @@ DEFAULT_CALL_TYPES = ("INBOUND", "OUTBOUND")
 DEFAULT_IGNORED_CALLERS = ("ev-connect", "0000000000")
 
 _LANG = re.compile(r"^[a-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*$")
-
-
-class InvalidParameterError(ValueError):
-    """A pipeline parameter that cannot be used; ``parameter`` names it for error reports and APIs."""
-
-    def __init__(self, parameter: str, message: str) -> None:
-        self.parameter = parameter
-        super().__init__(message if parameter in message else f"{parameter}: {message}")
 
 
 @dataclass(frozen=True)
@@ -65,37 +65,6 @@ class CallFilters:
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
-
-
-def split_list(value: str | None) -> tuple[str, ...]:
-    """``"a, b,,c"`` → ``("a", "b", "c")``: the one way every comma-list parameter is read."""
-    if not value:
-        return ()
-    return tuple(dict.fromkeys(part.strip() for part in str(value).split(",") if part.strip()))
-
-
-def parse_timezone(value: str, parameter: str = "timezone") -> str:
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise InvalidParameterError(
-            parameter,
-            f"{parameter}: unknown timezone {value!r} (expected an IANA name such as 'Asia/Kolkata')",
-        ) from None
-    return value
-
-
-def parse_date(value: str, parameter: str, today: dt.date) -> dt.date:
-    """``YYYY-MM-DD``; empty means ``today`` (in the filter's timezone)."""
-    text = (value or "").strip()
-    if not text:
-        return today
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise InvalidParameterError(
-            parameter, f"{parameter}: cannot read {value!r} as a date (expected YYYY-MM-DD, e.g. 2026-03-25)"
-        ) from None
 
 
 def parse_time_offset(value: int, parameter: str) -> dt.time:
@@ -176,19 +145,12 @@ def build_call_filters(
             "lang", f"lang: {lang!r} is not a language code (expected e.g. en, hi, en-US)"
         )
 
-    if not timezone:
-        from skit_pipelines.config import get_settings
-
-        timezone = get_settings().timezone
-    zone = ZoneInfo(parse_timezone(timezone))
+    timezone = effective_timezone(timezone)
+    zone = ZoneInfo(timezone)
     today = (now or dt.datetime.now(dt.timezone.utc)).astimezone(zone).date()
 
-    first_day = parse_date(start_date, "start_date", today) + dt.timedelta(
-        days=_int(start_date_offset, "start_date_offset")
-    )
-    last_day = parse_date(end_date, "end_date", today) + dt.timedelta(
-        days=_int(end_date_offset, "end_date_offset")
-    )
+    first_day = shifted_date(start_date, start_date_offset, "start_date", today)
+    last_day = shifted_date(end_date, end_date_offset, "end_date", today)
     start = dt.datetime.combine(first_day, parse_time_offset(start_time_offset, "start_time_offset"), zone)
     if end_time_offset == 0:
         end = dt.datetime.combine(last_day + dt.timedelta(days=1), dt.time(0), zone)
@@ -219,12 +181,3 @@ def build_call_filters(
         states=split_list(states),
         intents=split_list(intents),
     )
-
-
-def _int(value: int, parameter: str) -> int:
-    if isinstance(value, bool):
-        raise InvalidParameterError(parameter, f"{parameter}: expected an integer, got {value!r}")
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise InvalidParameterError(parameter, f"{parameter}: expected an integer, got {value!r}") from None

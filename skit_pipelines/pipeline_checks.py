@@ -1,0 +1,192 @@
+"""Each pipeline's parameter checks, declared once, run by every face and by every step.
+
+Why: a run with ``call_quantity=-5``, a ``gs://`` path or no Label Studio project used to be accepted and
+fail minutes later inside a step, under a long traceback. :data:`CHECKS` says, per pipeline, what can be
+known about its arguments without touching any data (ranges, dates, timezones, URI schemes, project-id
+lists, required-one-of), built from the small check kinds of :mod:`skit_pipelines.parameters`. Where a
+module already has the rule (``build_call_filters``, ``annotation_window``, ``upload_targets``, the
+training config), the declaration calls it: there is no second copy of a rule.
+
+Who calls what:
+- the CLI, the HTTP API and the Slack bot: :func:`skit_pipelines.pipelines.parameters.validate_arguments`
+  (signature coercion, then these checks) before anything is recorded or started; every problem comes back
+  by parameter name;
+- each component, first thing in its body: :func:`check_step` with the parameters it received, the last
+  line of defence for a compiled YAML submitted straight to a cluster. A check runs in a step only when the
+  step has all of its parameters.
+
+Why not in ``skit_pipelines/pipelines/``: a step runs with kfp's runtime-only ``kfp.dsl`` (no
+``dsl.component``), so it cannot import the pipeline registry; this module is plain Python, keyed by the
+registry's pipeline names.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Mapping
+from typing import Any
+
+from skit_pipelines.parameters import (
+    Check,
+    InvalidArgumentsError,
+    ProjectIds,
+    Range,
+    Required,
+    Rule,
+    Timezone,
+    Uri,
+    check_problems,
+)
+from skit_pipelines.warehouse.filters import build_call_filters
+
+# The rules below import their modules when first used: the API and the CLI import this module, and the
+# annotation and model modules pull in HTTP clients, pandas and more.
+
+
+def _call_filters(**arguments: Any) -> None:
+    build_call_filters(**arguments)
+
+
+def _sample_size(call_quantity: int, random_seed: int) -> None:
+    from skit_pipelines.warehouse.fetch import check_sample_size
+
+    check_sample_size(call_quantity=call_quantity, random_seed=random_seed)
+
+
+def _upload_targets(**arguments: str) -> None:
+    from skit_pipelines.annotation.upload import upload_targets
+
+    upload_targets(**arguments)
+
+
+def _data_label(data_label: str) -> None:
+    from skit_pipelines.annotation.tasks import validate_data_label
+
+    validate_data_label(data_label)
+
+
+def _call_link_template(call_link_template: str) -> None:
+    from skit_pipelines.annotation.tasks import check_call_link_template
+
+    check_call_link_template(call_link_template)
+
+
+def _download_sources(**arguments: Any) -> None:
+    from skit_pipelines.annotation.download import download_sources
+
+    download_sources(**arguments)
+
+
+def _annotation_window(**arguments: Any) -> None:
+    from skit_pipelines.annotation.download import annotation_window
+
+    annotation_window(**arguments)
+
+
+def _dataset_or_projects(dataset_path: str, job_id: str, labelstudio_project_id: str) -> None:
+    if not (dataset_path or "").strip():
+        from skit_pipelines.metrics.dataset_source import download_project_ids
+
+        download_project_ids(job_id=job_id, labelstudio_project_id=labelstudio_project_id)
+
+
+def _storage_options(storage_options: str, dataset_path: str) -> None:
+    from skit_pipelines.models.jobs import apply_storage_options
+
+    apply_storage_options(dataset_path, storage_options, "dataset_path")
+
+
+def _training(validation_dataset_path: str, **arguments: Any) -> None:
+    from skit_pipelines.models.train import TrainConfig
+
+    TrainConfig(**arguments).validate(has_validation_frame=bool((validation_dataset_path or "").strip()))
+
+
+_CALL_FILTERS = tuple(name for name in inspect.signature(build_call_filters).parameters if name != "now")
+_WINDOW = ("start_date", "end_date", "start_date_offset", "end_date_offset", "timezone")
+
+SAMPLE: tuple[Check, ...] = (
+    Rule(_CALL_FILTERS, rule=_call_filters),
+    Rule(("call_quantity", "random_seed"), rule=_sample_size),
+)
+UPLOAD: tuple[Check, ...] = (
+    Rule(
+        ("labelstudio_project_id", "job_ids", "call_project_id", "project_title", "call_project_title"),
+        rule=_upload_targets,
+    ),
+    Rule(("data_label",), rule=_data_label),
+    Uri(("taxonomy_uri",)),
+    Range(("batch_size",), minimum=1),
+    Rule(("call_link_template",), rule=_call_link_template),
+)
+DOWNLOAD: tuple[Check, ...] = (
+    Rule(
+        ("labelstudio_project_id", "job_id", "task_type"),
+        rule=_download_sources,
+        optional=("empty_possible",),
+    ),
+    Rule(_WINDOW, rule=_annotation_window),
+)
+EVALUATE: tuple[Check, ...] = (
+    Uri(("dataset_path",)),
+    ProjectIds(("labelstudio_project_id",)),
+    ProjectIds(("job_id",)),
+    Rule(("dataset_path", "job_id", "labelstudio_project_id"), rule=_dataset_or_projects),
+    Timezone(("timezone",)),
+    Rule(_WINDOW, rule=_annotation_window),
+)
+TRAIN: tuple[Check, ...] = (
+    Required(("dataset_path",), what="a tagged CSV: local path or artifact URI"),
+    Uri(("dataset_path",)),
+    Uri(("validation_dataset_path",)),
+    Uri(("model_path",)),
+    Rule(("storage_options", "dataset_path"), rule=_storage_options),
+    Rule(
+        (
+            "num_train_epochs",
+            "learning_rate",
+            "max_seq_length",
+            "batch_size",
+            "validation_split",
+            "early_stopping_patience",
+            "early_stopping_delta",
+            "use_early_stopping",
+            "validation_dataset_path",
+        ),
+        rule=_training,
+    ),
+)
+PREDICT: tuple[Check, ...] = (
+    Uri(("s3_path_data",)),
+    Uri(("s3_path_model",)),
+    Range(("batch_size",), minimum=1),
+    Range(("top_k",), minimum=1),
+)
+
+CHECKS: dict[str, tuple[Check, ...]] = {
+    "fetch_calls_pipeline": SAMPLE,
+    "fetch_n_tag_calls": SAMPLE + UPLOAD,
+    "tag_calls": (Required(("s3_path",), what="the artifact URI of an untagged turns CSV"), Uri(("s3_path",)))
+    + UPLOAD,
+    "fetch_tagged_calls_dataset": DOWNLOAD,
+    "fetch_tagged_entity_dataset": DOWNLOAD,
+    "irr_from_tog": EVALUATE
+    + tuple(
+        Uri((f"eevee_intent_{kind}_yaml_github_path",), web=True) for kind in ("alias", "groups", "layers")
+    ),
+    "eer_from_tog": EVALUATE,
+    "train_voicebot_intent_model_xlmr": TRAIN,
+    "eval_voicebot_xlmr_pipeline": PREDICT,
+}
+
+
+def pipeline_problems(pipeline_name: str, arguments: Mapping[str, Any]) -> dict[str, str]:
+    """``{parameter: problem}`` of a pipeline's typed ``arguments``: text checks, then its :data:`CHECKS`."""
+    return check_problems(CHECKS.get(pipeline_name, ()), arguments)
+
+
+def check_step(pipeline_name: str, arguments: Mapping[str, Any]) -> None:
+    """A step's own check of the parameters it received (``locals()`` at the top of a component body)."""
+    problems = pipeline_problems(pipeline_name, arguments)
+    if problems:
+        raise InvalidArgumentsError(pipeline_name, problems)
