@@ -277,6 +277,7 @@ def test_webhook_uri_with_nul_or_control_characters_is_a_400_on_postgresql(
         assert listed["response"]["total"] == 0
     finally:
         client.http.close()
+        server.stop()
 
 
 @pytest.mark.parametrize(
