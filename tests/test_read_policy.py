@@ -271,8 +271,16 @@ def test_api_refuses_locations_outside_the_allowed_roots_naming_the_parameter(
             {"s3_path_data": inside, "org_id": "1", "s3_path_model": "s3://x/m"},
             "s3_path_model",
         ),
-        ("tag_calls", {"org_id": "1", "s3_path": f"{readable_dir}/../secret.csv"}, "s3_path"),
-        ("fetch_n_tag_calls", {"org_id": "1", "lang": "en", "taxonomy_uri": "/etc/hostname"}, "taxonomy_uri"),
+        (
+            "tag_calls",
+            {"org_id": "1", "job_ids": "4", "s3_path": f"{readable_dir}/../secret.csv"},
+            "s3_path",
+        ),
+        (
+            "fetch_n_tag_calls",
+            {"org_id": "1", "lang": "en", "job_ids": "4", "taxonomy_uri": "/etc/hostname"},
+            "taxonomy_uri",
+        ),
         (
             "irr_from_tog",
             {"dataset_path": inside, "eevee_intent_alias_yaml_github_path": "http://127.0.0.1:1/a.yaml"},
