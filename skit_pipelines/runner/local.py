@@ -203,9 +203,15 @@ class LocalRunner:
         else:
             raise PipelineRunError(f"kfp gave no final status for run {run_id}; see {run_dir / 'run.log'}")
 
+        step_outputs = {
+            step: reveal(tap.task_outputs[step], tokens)
+            for step in record["steps"]
+            if step in tap.task_outputs
+        }
         record |= {
             "state": state.value,
             "outputs": outputs,
+            "step_outputs": step_outputs,
             "failed_step": failed_step,
             "error": error,
             "step_states": {step: s.value for step, s in tap.task_states.items()},
@@ -223,6 +229,7 @@ class LocalRunner:
             failed_step=failed_step,
             error=error,
             run_dir=str(run_dir),
+            step_outputs=step_outputs,
         )
 
     @staticmethod
