@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from skit_pipelines.runner.kfp_values import protect, reveal
 from skit_pipelines.runner.local import LocalRunner
 from tests.api_helpers import SIGNING_SECRET, mention_event, signed_slack_post, wait_for
 from tests.api_pipelines import echo_pipeline
@@ -59,6 +60,16 @@ def test_local_runner_hands_values_to_the_step_unchanged(value: str, tmp_path: P
     assert result.succeeded, result.error
     assert received(out)["text"] == value
     assert result.outputs == {"Output": value}
+
+
+def test_tokens_hide_values_in_lists_and_dicts_and_come_back_inside_longer_strings() -> None:
+    original = {"a": ["python3", "plain", 3], "b": "it's", "c": ""}
+    tokens: dict[str, str] = {}
+    protected = protect(original, tokens)
+    assert "python3" not in json.dumps(protected) and "'" not in json.dumps(protected)
+    assert protected["a"][1:] == ["plain", 3] and protected["c"] == ""  # untouched values stay readable
+    assert reveal(protected, tokens) == original
+    assert reveal(f"prefix-{protected['b']}-suffix", tokens) == "prefix-it's-suffix"  # kfp f-strings
 
 
 def test_values_are_not_on_the_step_command_line(tmp_path: Path) -> None:

@@ -10,7 +10,8 @@ single quotes (a quote made ``dataset_path != ""`` false; a crafted value could 
 So a value kfp would touch never reaches kfp: :func:`protect` swaps it for ``skit-value-<sha256 prefix>``
 (letters, digits and dashes, which nothing in kfp rewrites), and :func:`reveal` swaps the token back in
 the step's executor input, just before the step starts (see ``runner/kfp_subprocess.py``). A token is
-non-empty exactly when the value is, so the ``x != ""`` conditions our pipelines use keep their meaning;
+non-empty exactly when the value is, so the ``x != ""`` conditions our pipelines use keep their meaning
+(a condition comparing such a value with another literal would compare the token: none of ours does);
 the token depends only on the value, so kfp's cache keys stay stable. Values kfp leaves alone are passed
 as they are, so the run log stays readable.
 """
