@@ -264,7 +264,7 @@ def compile_command(
     except UnknownPipelineError as exc:
         raise _fail(str(exc)) from None
     for path in paths:
-        console.print(f"wrote {path}")
+        console.print(Text(f"wrote {path}"), soft_wrap=True)
 
 
 @app.command("demo-data")

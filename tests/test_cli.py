@@ -210,9 +210,11 @@ def test_failed_run_exits_non_zero_with_the_step_and_error(warehouse: str) -> No
 
 
 def test_compile_writes_every_pipeline(tmp_path: Path) -> None:
-    result = cli("compile", "--out-dir", str(tmp_path / "build"))
+    out_dir = tmp_path / "[bold]build"
+    result = cli("compile", "--out-dir", str(out_dir))
     assert result.returncode == 0
-    assert (tmp_path / "build" / "fetch_calls_pipeline.yaml").is_file()
+    assert (out_dir / "fetch_calls_pipeline.yaml").is_file()
+    assert f"wrote {out_dir / 'fetch_calls_pipeline.yaml'}" in result.stdout  # the folder name as typed
 
 
 def test_run_goes_to_kubeflow_when_a_host_is_set(kfp_server: "FakeKfpServer") -> None:
