@@ -68,6 +68,8 @@ class PrivateArgsTaskHandler(subprocess_task_handler.SubprocessTaskHandler):
     """kfp's subprocess handler, starting the step with its values in a private file instead of argv."""
 
     def run(self) -> status.Status:
+        if self.runner.use_venv:  # not how our LocalRunner runs: leave kfp's own venv handling alone
+            return super().run()
         source, function, executor_input = split_kfp_command(self.full_command)
         with _lock:
             tokens = dict(_tokens)
