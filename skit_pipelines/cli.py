@@ -3,6 +3,10 @@ annotator); settings.
 
 Why typer + rich: typed options with generated ``--help`` and readable tables and progress in a terminal,
 with plain-line output when piped (CI logs). Every command is a thin layer over plain modules.
+
+Everything a user or a docstring wrote (values, errors, descriptions, outputs) is printed as plain text,
+never as rich markup: ``[today]`` or ``Asia/[/]Kolkata`` must show as typed, not vanish or crash the CLI.
+Tables fold long cells instead of cutting them, and list rows in a sorted, stable order.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from skit_pipelines.parameters import InvalidArgumentsError, problem_lines
 
@@ -31,8 +36,20 @@ console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
 
 
+@app.callback()
+def _warn_about_unknown_variables() -> None:
+    """Runs before every command: a mistyped ``SKIT_*`` variable is named, not silently ignored."""
+    import os
+
+    from skit_pipelines.api.settings import ApiSettings
+    from skit_pipelines.config import Settings, setting_variables, unknown_variables
+
+    for warning in unknown_variables(setting_variables(Settings, ApiSettings), os.environ):
+        err_console.print(f"[yellow]warning:[/] {escape(warning)}", soft_wrap=True)
+
+
 def _fail(message: str, code: int = 2) -> typer.Exit:
-    err_console.print(f"[red]error:[/] {message}")
+    err_console.print(f"[red]error:[/] {escape(message)}", soft_wrap=True)
     return typer.Exit(code)
 
 
@@ -41,6 +58,34 @@ def _fail_arguments(exc: InvalidArgumentsError) -> typer.Exit:
     for line in problem_lines(exc.errors):
         err_console.print(f"[red]error:[/] {escape(line)}", soft_wrap=True)
     return typer.Exit(2)
+
+
+# Piped output (not a terminal) is not wrapped at 80 columns: one row per line, for grep and logs.
+PIPE_WIDTH = 100_000
+
+
+def _print_table(out: Console, table: Table) -> None:
+    if out.is_terminal:
+        out.print(table)
+    else:
+        Console(file=out.file, highlight=False, width=PIPE_WIDTH).print(table)
+
+
+def _table(title: str, headers: list[str], rows: list[list[str]], *, show_header: bool = True) -> Table:
+    """A table of plain-text cells (no markup) that folds long cells instead of cutting them with "…".
+
+    The first column (a name) is kept as wide as its longest entry so that names are never broken.
+    """
+    table = Table(title=title, title_justify="left", show_header=show_header)
+    for index, header in enumerate(headers):
+        if index == 0:
+            width = max([len(header)] + [len(row[0]) for row in rows])
+            table.add_column(header, overflow="fold", min_width=width)
+        else:
+            table.add_column(header, overflow="fold")
+    for row in rows:
+        table.add_row(*(Text(cell) for cell in row))
+    return table
 
 
 @app.command("config")
@@ -54,10 +99,8 @@ def config_command() -> None:
         rows += describe_settings(get_api_settings(), skip=frozenset({"home"}))
     except Exception as exc:  # pydantic ValidationError: show which setting is wrong
         raise _fail(f"invalid settings: {exc}") from None
-    table = Table("setting", "value", "meaning", title="skit-pipelines settings", title_justify="left")
-    for name, value, description in rows:
-        table.add_row(name, value, description)
-    console.print(table)
+    table_rows = [[name, value, description] for name, value, description in sorted(rows)]
+    _print_table(console, _table("skit-pipelines settings", ["setting", "value", "meaning"], table_rows))
 
 
 @app.command("list")
@@ -66,12 +109,12 @@ def list_command() -> None:
     from skit_pipelines.pipelines import PIPELINES
     from skit_pipelines.pipelines.parameters import pipeline_description, pipeline_parameters
 
-    table = Table("pipeline", "what it does", "parameters", title="pipelines", title_justify="left")
+    rows = []
     for name in sorted(PIPELINES):
         pipeline = PIPELINES[name]
         params = ", ".join(f"{p.name}{'*' if p.required else ''}" for p in pipeline_parameters(pipeline))
-        table.add_row(name, pipeline_description(pipeline), params)
-    console.print(table)
+        rows.append([name, " ".join(pipeline_description(pipeline).split()), params])
+    _print_table(console, _table("pipelines", ["pipeline", "what it does", "parameters"], rows))
     console.print("* required. [dim]skit-pipelines describe <pipeline>[/] shows types, defaults and docs.")
 
 
@@ -91,18 +134,22 @@ def describe_command(
         pipe = get_pipeline(pipeline)
     except UnknownPipelineError as exc:
         raise _fail(str(exc)) from None
-    console.print(f"[bold]{normalise_name(pipeline)}[/]: {pipeline_description(pipe)}\n")
-    table = Table("parameter", "type", "default", "description", title="parameters", title_justify="left")
-    for p in pipeline_parameters(pipe):
-        default = "(required)" if p.required else json.dumps(p.default)
-        table.add_row(p.name, p.type, default, p.description)
-    console.print(table)
+    console.print(f"[bold]{normalise_name(pipeline)}[/]: {escape(pipeline_description(pipe))}\n")
+    rows = [
+        [
+            p.name,
+            p.type,
+            "(required)" if p.required else json.dumps(p.default, ensure_ascii=False),
+            p.description,
+        ]
+        for p in pipeline_parameters(pipe)
+    ]
+    _print_table(console, _table("parameters", ["parameter", "type", "default", "description"], rows))
     outputs = pipeline_outputs(pipe)
     if outputs:
-        out_table = Table("output", "type", title="outputs", title_justify="left")
-        for name, type_name in outputs.items():
-            out_table.add_row(name, type_name)
-        console.print(out_table)
+        _print_table(
+            console, _table("outputs", ["output", "type"], [[n, t] for n, t in sorted(outputs.items())])
+        )
 
 
 @app.command("run")
@@ -139,7 +186,7 @@ def run_command(
             raise _fail(str(exc)) from None
 
     if json_output:
-        sys.stdout.write(json.dumps(_result_dict(result), indent=2, default=str) + "\n")
+        sys.stdout.write(json.dumps(_result_dict(result), indent=2, default=str, sort_keys=True) + "\n")
     else:
         _print_result(result)
     if not result.succeeded:
@@ -155,30 +202,64 @@ def _result_dict(result: Any) -> dict[str, Any]:
         "run_url": result.run_url,
         "run_dir": result.run_dir,
         "outputs": result.outputs,
+        "step_outputs": result.step_outputs,
+        "messages": result.step_messages,
         "failed_step": result.failed_step,
         "error": result.error,
     }
 
 
+SIGNIFICANT_DIGITS = 4
+
+
+def _rounded(value: Any) -> Any:
+    """Floats to 4 significant digits (metrics came out as 0.8571428571428571), inside lists and dicts too."""
+    if isinstance(value, float):
+        return float(f"{value:.{SIGNIFICANT_DIGITS}g}")
+    if isinstance(value, dict):
+        return {key: _rounded(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_rounded(item) for item in value]
+    return value
+
+
+def display_value(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    return json.dumps(_rounded(value), ensure_ascii=False, sort_keys=True)
+
+
 def _print_result(result: Any) -> None:
+    """The verdict, each step's message, the outputs (of the steps that succeeded, when a step failed)."""
     out = Console(file=sys.stdout, highlight=False)
     if result.succeeded:
-        out.print(f"[green]✔ {result.pipeline} succeeded[/] (run {result.run_id})")
+        out.print(f"[green]✔ {escape(result.pipeline)} succeeded[/] (run {escape(result.run_id)})")
     else:
-        out.print(f"[red]✘ {result.pipeline} {result.state.value.lower()}[/] (run {result.run_id})")
+        state = result.state.value.lower()
+        out.print(f"[red]✘ {escape(result.pipeline)} {state}[/] (run {escape(result.run_id)})")
         if result.failed_step:
-            out.print(f"[red]failed step:[/] {result.failed_step}")
+            out.print(f"[red]failed step:[/] {escape(result.failed_step)}")
         if result.error:
-            out.print(f"[red]error:[/]\n{result.error}")
+            out.print("[red]error:[/]")
+            out.print(Text(result.error), soft_wrap=True)
+    messages = result.step_messages
+    if messages:
+        _print_table(out, _table("messages", ["step", "message"], [[s, m] for s, m in messages.items()]))
     if result.outputs:
-        table = Table("output", "value", title="outputs", title_justify="left")
-        table.columns[1].overflow = "fold"
-        for key, value in result.outputs.items():
-            table.add_row(key, value if isinstance(value, str) else json.dumps(value))
-        out.print(table)
+        rows = [[key, display_value(value)] for key, value in sorted(result.outputs.items())]
+        _print_table(out, _table("outputs", ["output", "value"], rows))
+    elif result.step_outputs:  # kfp returns no pipeline outputs after a failure: show what the steps wrote
+        rows = [
+            [f"{step}.{key}", display_value(value)]
+            for step, outputs in result.step_outputs.items()
+            for key, value in sorted(outputs.items())
+            if key != "message"
+        ]
+        if rows:
+            _print_table(out, _table("outputs of the steps that succeeded", ["output", "value"], rows))
     where = result.run_dir or result.run_url
     if where:
-        out.print(f"run record and logs: {where}")
+        out.print(Text(f"run record and logs: {where}"), soft_wrap=True)
 
 
 @app.command("compile")
@@ -195,7 +276,7 @@ def compile_command(
     except UnknownPipelineError as exc:
         raise _fail(str(exc)) from None
     for path in paths:
-        console.print(f"wrote {path}")
+        console.print(Text(f"wrote {path}"), soft_wrap=True)
 
 
 @app.command("demo-data")

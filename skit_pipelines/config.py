@@ -8,6 +8,8 @@ on a laptop with no services (SQLite files and a local artifact folder under ``S
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -151,6 +153,41 @@ def mask_url_password(value: str) -> str:
         netloc = parts.netloc.replace(f":{parts.password}@", ":********@")
         return urlunsplit(parts._replace(netloc=netloc))
     return value
+
+
+# ``SKIT_`` variables that are ours but not settings: the local runner sets SKIT_RUN_DIR for its steps.
+INTERNAL_VARIABLES = frozenset({"SKIT_RUN_DIR"})
+
+
+def setting_variables(*classes: type[BaseSettings]) -> set[str]:
+    """The ``SKIT_*`` names the given settings classes read."""
+    return {f"SKIT_{name.upper()}" for cls in classes for name in cls.model_fields}
+
+
+def unknown_variables(
+    known: Iterable[str], environ: Mapping[str, str], env_file: Path | None = Path(".env")
+) -> list[str]:
+    """One warning per ``SKIT_*`` name in the environment or ``.env`` that no setting reads.
+
+    Why: settings ignore unknown names (``extra="ignore"``, so that one ``.env`` can serve several tools),
+    which made ``SKIT_SLAK_TOKEN=...`` a silent no-op. The warning names the closest real setting.
+    """
+    known_names = set(known) | INTERNAL_VARIABLES
+    sources: list[tuple[str, Iterable[str]]] = [("the environment", environ)]
+    if env_file is not None and env_file.is_file():
+        from dotenv import dotenv_values
+
+        sources.append((str(env_file), dotenv_values(env_file).keys()))
+    warnings = []
+    for where, names in sources:
+        for name in sorted(names):
+            upper = name.upper()
+            if not upper.startswith("SKIT_") or upper in known_names:
+                continue
+            close = difflib.get_close_matches(upper, sorted(known_names - INTERNAL_VARIABLES), n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            warnings.append(f"{name} in {where} is not a setting and is ignored{hint}")
+    return warnings
 
 
 @lru_cache(maxsize=1)

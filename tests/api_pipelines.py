@@ -1,8 +1,9 @@
 """Pipelines that exist only for the API tests (registered in the apps the tests build, never in the product).
 
 ``sleep_pipeline`` keeps a worker busy for a known time (restart and concurrency tests); ``noop_pipeline``
-returns at once; ``read_pipeline`` reads a location in a step (read policy tests). A worker process
-imports them by ``module:attribute`` like any registered pipeline.
+returns at once; ``read_pipeline`` reads a location in a step (read policy tests); ``echo_pipeline`` records
+what its step received (parameter values byte for byte). A worker process imports them by
+``module:attribute`` like any registered pipeline.
 (No ``from __future__ import annotations``: kfp reads the real annotation objects.)
 """
 
@@ -32,6 +33,18 @@ def read_step(path: str) -> str:
     from skit_pipelines import storage
 
     return storage.read_text(path)[:10]
+
+
+@component
+def echo_step(text: str, out_path: str) -> str:
+    """Writes the value it received and its own command line (what ``ps`` shows) to ``out_path``."""
+    import json
+
+    with open("/proc/self/cmdline", "rb") as handle:
+        cmdline = handle.read().decode("utf-8", "replace").split("\0")
+    with open(out_path, "w", encoding="utf-8") as handle:
+        json.dump({"text": text, "cmdline": cmdline}, handle)
+    return text
 
 
 @dsl.pipeline(name="sleep-pipeline")
@@ -64,8 +77,20 @@ def read_pipeline(path: str = "") -> str:
     return read_step(path=path).set_caching_options(enable_caching=False).output
 
 
+@dsl.pipeline(name="echo-pipeline")
+def echo_pipeline(text: str = "", out_path: str = "") -> str:
+    """Hand ``text`` to a step that writes it to ``out_path`` (tests only).
+
+    Args:
+        text: Any value.
+        out_path: Where the step writes what it received (JSON).
+    """
+    return echo_step(text=text, out_path=out_path).set_caching_options(enable_caching=False).output
+
+
 TEST_PIPELINES = {
     "sleep_pipeline": sleep_pipeline,
     "fail_pipeline": fail_pipeline,
     "read_pipeline": read_pipeline,
+    "echo_pipeline": echo_pipeline,
 }

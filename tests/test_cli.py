@@ -77,8 +77,102 @@ def test_run_prints_outputs_and_progress(warehouse: str) -> None:
     result = cli("run", "fetch_calls_pipeline", "-p", "lang=en", "-p", "call_quantity=5", *DAY)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "✔ fetch-calls: succeeded" in result.stdout
-    assert "slack-notification: skipped" in result.stdout
-    assert "calls_uri" in result.stdout and "sampled_calls" in result.stdout
+    assert "↷ slack-notification: skipped: no notify or channel given" in result.stdout
+    # The pipeline's own summary is printed, and outputs come in a stable (sorted) order.
+    assert "sampled 5 of 60 matching calls" in result.stdout
+    outputs = ["calls_uri", "matching_calls", "random_seed", "sampled_calls", "turns"]
+    positions = [result.stdout.index(f"│ {name} ") for name in outputs]
+    assert positions == sorted(positions), result.stdout
+
+
+def test_failed_run_shows_the_messages_and_outputs_of_the_steps_that_succeeded(
+    warehouse: str, tmp_path: Path
+) -> None:
+    """kfp returns no pipeline outputs after a failure: the CSV the first step wrote is still named."""
+    unreachable = {"SKIT_LABELSTUDIO_URL": "http://127.0.0.1:9", "SKIT_LABELSTUDIO_TOKEN": "t"}
+    args = ["run", "fetch_n_tag_calls", "-p", "org_id=acme", "-p", "lang=en", "-p", "call_quantity=3"]
+    result = cli(*args, "-p", "labelstudio_project_id=5", *DAY, env=unreachable)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "failed step: upload-for-annotation" in result.stdout
+    assert "sampled 3 of 60 matching calls" in result.stdout
+    (line,) = [line for line in result.stdout.splitlines() if "fetch-calls.calls_uri" in line]
+    calls_uri = line.split("│")[2].strip()
+    assert calls_uri.endswith(".csv") and Path(calls_uri).is_file()
+
+    as_json = cli(*args, "-p", "labelstudio_project_id=5", *DAY, "--json", env=unreachable)
+    record = json.loads(as_json.stdout)
+    assert record["outputs"] == {} and record["step_outputs"]["fetch-calls"]["sampled_calls"] == 3
+    assert "sampled 3 of 60" in record["messages"]["fetch-calls"]
+
+
+@pytest.mark.parametrize(
+    ("param", "shown"),
+    [
+        ("start_date=[today]", "cannot read '[today]' as a date"),
+        ("timezone=Asia/[/]Kolkata", "unknown timezone 'Asia/[/]Kolkata'"),
+        ("[bold]=x", "[bold]: unknown parameter"),
+    ],
+)
+def test_square_brackets_in_values_are_printed_as_typed(warehouse: str, param: str, shown: str) -> None:
+    result = cli("run", "fetch_calls_pipeline", "-p", "lang=en", "-p", param)
+    assert result.returncode in (1, 2), result.stdout + result.stderr
+    assert "Traceback" not in result.stderr  # the CLI itself did not crash on the text
+    assert shown in " ".join((result.stdout + result.stderr).split())
+
+
+def test_describe_prints_square_brackets_of_the_docs() -> None:
+    result = cli("describe", "irr_from_tog")
+    assert result.returncode == 0
+    assert "Alias YAML {alias: [intents]}" in result.stdout
+
+
+def test_list_and_config_are_not_cut_when_piped() -> None:
+    from skit_pipelines.pipelines import PIPELINES
+    from skit_pipelines.pipelines.parameters import pipeline_parameters
+
+    long_url = "postgresql://ml@" + "a-very-long-host-name." * 5 + "internal:5432/calls_database"
+    narrow = {"COLUMNS": "80", "SKIT_DATABASE_URL": long_url}
+    listed = cli("list", env=narrow)
+    assert listed.returncode == 0
+    for name, pipeline in PIPELINES.items():
+        (row,) = [line for line in listed.stdout.splitlines() if line.startswith(f"│ {name} ")]
+        assert all(p.name in row for p in pipeline_parameters(pipeline)), row
+    config = cli("config", env=narrow)
+    assert long_url in config.stdout
+    names = [line.split("│")[1].strip() for line in config.stdout.splitlines() if line.startswith("│ SKIT_")]
+    assert names == sorted(names) and len(names) > 10
+
+
+def test_a_parameter_given_twice_is_an_error(warehouse: str) -> None:
+    result = cli("run", "fetch_calls_pipeline", "-p", "lang=en", "-p", "lang=hi")
+    assert result.returncode == 2
+    assert "--param lang is given twice ('en' and 'hi')" in result.stderr
+
+
+def test_unknown_skit_variables_are_named_with_the_closest_setting(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("SKIT_WAREHOUSE_ULR=sqlite:///x.db\nOTHER_TOOL=1\n")
+    result = cli("config", env={"SKIT_SLAK_TOKEN": "xoxb-1", "SKIT_RUN_DIR": "/tmp/x"}, cwd=tmp_path)
+    assert result.returncode == 0
+    err = " ".join(result.stderr.split())
+    assert (
+        "SKIT_SLAK_TOKEN in the environment is not a setting and is ignored (did you mean SKIT_SLACK_TOKEN?)"
+        in err
+    )
+    assert (
+        "SKIT_WAREHOUSE_ULR in .env is not a setting and is ignored (did you mean SKIT_WAREHOUSE_URL?)" in err
+    )
+    assert "SKIT_RUN_DIR" not in err and "OTHER_TOOL" not in err
+    assert "xoxb-1" not in result.stderr + result.stdout
+
+
+def test_floats_are_shown_with_four_significant_digits() -> None:
+    from skit_pipelines.cli import display_value
+
+    assert display_value(0.8571428571428571) == "0.8571"
+    assert display_value({"f1": 0.123456789, "n": 7, "per": [1234567.891]}) == (
+        '{"f1": 0.1235, "n": 7, "per": [1235000.0]}'
+    )
+    assert display_value("0.8571428571428571") == "0.8571428571428571"  # text is shown as it is
 
 
 def test_params_file_and_bad_values(warehouse: str, tmp_path: Path) -> None:
@@ -126,9 +220,11 @@ def test_doomed_runs_are_refused_by_name_before_anything_starts(
 
 
 def test_compile_writes_every_pipeline(tmp_path: Path) -> None:
-    result = cli("compile", "--out-dir", str(tmp_path / "build"))
+    out_dir = tmp_path / "[bold]build"
+    result = cli("compile", "--out-dir", str(out_dir))
     assert result.returncode == 0
-    assert (tmp_path / "build" / "fetch_calls_pipeline.yaml").is_file()
+    assert (out_dir / "fetch_calls_pipeline.yaml").is_file()
+    assert f"wrote {out_dir / 'fetch_calls_pipeline.yaml'}" in result.stdout  # the folder name as typed
 
 
 def test_run_goes_to_kubeflow_when_a_host_is_set(kfp_server: "FakeKfpServer") -> None:

@@ -40,7 +40,7 @@ def test_successful_run_submits_the_spec_and_reports_events(server: FakeKfpServe
         ("PENDING", {}),
         ("RUNNING", {"fetch-calls": "RUNNING"}),
         ("RUNNING", {"fetch-calls": "RUNNING"}),
-        ("RUNNING", {"fetch-calls": "SUCCEEDED", "condition-1": "SKIPPED"}),
+        ("RUNNING", {"fetch-calls": "SUCCEEDED", "root": "RUNNING"}),
         ("SUCCEEDED", {}),
         run_id="run-ok",
     )
@@ -56,7 +56,7 @@ def test_successful_run_submits_the_spec_and_reports_events(server: FakeKfpServe
     assert result.run_url == "https://kubeflow.example.com/pipeline/#/runs/details/run-ok"
     assert (result.outputs, result.failed_step, result.error) == ({}, "", "")
 
-    # Task events on every change (DAG containers such as the condition are not steps), run events too.
+    # Task events on every change (DAG containers such as the root are not steps), run events too.
     task_events = [(e.step, e.state) for e in events if e.step != PIPELINE]
     assert task_events == [("fetch-calls", RunState.RUNNING), ("fetch-calls", RunState.SUCCEEDED)]
     run_events = [e for e in events if e.step == PIPELINE]

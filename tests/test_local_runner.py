@@ -42,13 +42,17 @@ def test_fetch_calls_pipeline_runs_locally(warehouse: str, isolated_settings: Pa
     assert [(e.step, e.state) for e in events] == [
         ("fetch-calls", RunState.RUNNING),
         ("fetch-calls", RunState.SUCCEEDED),
-        ("slack-notification", RunState.SKIPPED),  # notify is empty: the condition is false
+        ("slack-notification", RunState.RUNNING),
+        ("slack-notification", RunState.SKIPPED),  # neither notify nor channel: the step says it skipped
     ]
+    assert result.step_messages["slack-notification"] == "skipped: no notify or channel given"
+    assert "sampled 8 of 20 matching calls" in result.step_messages["fetch-calls"]
     run_dir = Path(result.run_dir)
     assert run_dir.parent == (isolated_settings / "runs").resolve()
     record = json.loads((run_dir / "run.json").read_text())
     assert record["state"] == "SUCCEEDED" and record["arguments"]["call_quantity"] == 8
-    assert "fetch-calls" in (run_dir / "run.log").read_text()
+    log = (run_dir / "run.log").read_text()
+    assert "fetch-calls" in log and "\x1b[" not in log  # kfp's terminal colours stay out of the log
     assert not list(run_dir.glob("*.tmp"))
 
 
@@ -110,3 +114,44 @@ def test_notify_posts_the_result_to_slack(warehouse: str, slack_server: "FakeSla
     assert "sampled 4 of 20 matching calls" in text
     assert result.outputs["calls_uri"] in text  # the download command names the artifact
     assert "<@U123> <@U456>" in args["text"]
+
+
+def test_channel_alone_notifies_without_cc(warehouse: str, slack_server: "FakeSlackServer") -> None:
+    result = get_runner().run("fetch_calls_pipeline", {"lang": "en", "channel": "#ml", **DAY})
+    assert result.succeeded, result.error
+    (post,) = slack_server.calls("chat.postMessage")
+    assert post.args["channel"] == "#ml" and "cc:" not in post.args["text"]
+    message = result.step_messages["slack-notification"]
+    assert message.startswith("sent to ") and slack_server.CHANNEL in message  # the id Slack answered with
+
+
+def test_a_notification_without_token_shows_as_skipped_not_done(warehouse: str) -> None:
+    events: list[StepEvent] = []
+    result = get_runner().run(
+        "fetch_calls_pipeline", {"lang": "en", "notify": "U1", **DAY}, on_event=events.append
+    )
+    assert result.succeeded, result.error
+    assert events[-1] == StepEvent(
+        "slack-notification", RunState.SKIPPED, "no SKIT_SLACK_TOKEN (written to the log)"
+    )
+
+
+def test_an_unreachable_slack_shows_as_failed_but_the_run_succeeds(
+    warehouse: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.conftest import free_port
+
+    monkeypatch.setenv("SKIT_SLACK_API_URL", f"http://127.0.0.1:{free_port()}/api/")
+    monkeypatch.setenv("SKIT_SLACK_TOKEN", "xoxb-anything")
+    get_settings.cache_clear()
+    events: list[StepEvent] = []
+    result = get_runner().run(
+        "fetch_calls_pipeline",
+        {"lang": "en", "notify": "U1", "channel": "#ml", **DAY},
+        on_event=events.append,
+    )
+    assert result.succeeded and result.failed_step == "", result.error
+    last = events[-1]
+    assert (last.step, last.state) == ("slack-notification", RunState.FAILED)
+    assert last.detail.startswith("cannot reach Slack at http://127.0.0.1:")
+    assert result.step_messages["slack-notification"].startswith("failed: cannot reach Slack")

@@ -1,5 +1,7 @@
 """Component ``slack_notification``: post a message (and an optional code block or file) to Slack."""
 
+from typing import NamedTuple
+
 from skit_pipelines.components import component
 
 
@@ -12,12 +14,21 @@ def slack_notification(
     thread_id: str = "",
     file_title: str = "",
     file_content: str = "",
-) -> bool:
-    """Never fails the pipeline: without a token it logs; Slack errors are logged and returned as False."""
+) -> NamedTuple("Outputs", [("sent", bool), ("message", str)]):
+    """Never fails the pipeline; its ``message`` says what happened, so that a run does not show a
+    notification as done when nothing was sent: ``sent to #ml``, ``skipped: no SKIT_SLACK_TOKEN ...``,
+    ``skipped: no notify or channel given`` or ``failed: <why>`` (the progress view shows the last three
+    as skipped or failed). ``channel`` alone notifies (without cc); neither ``notify`` (cc) nor ``channel``
+    means the user asked for no notification.
+    """
     import logging
+    from collections import namedtuple
 
     from skit_pipelines.notify.slack import send_notification
 
+    outputs = namedtuple("Outputs", ["sent", "message"])
+    if not channel.strip() and not cc.strip():
+        return outputs(False, "skipped: no notify or channel given")
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     result = send_notification(
         message,
@@ -28,6 +39,5 @@ def slack_notification(
         file_title=file_title,
         file_content=file_content,
     )
-    if result.error:
-        print(f"Slack notification not sent: {result.error}")
-    return result.sent
+    print(f"Slack notification {result.status}")
+    return outputs(result.sent, result.status)

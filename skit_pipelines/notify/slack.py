@@ -53,12 +53,22 @@ _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{6,}$")
 @dataclass
 class NotificationResult:
     """``sent``: the message was posted. ``error``: what went wrong (may be set with ``sent=True`` when the
-    message went out but the file upload did not)."""
+    message went out but the file upload did not). ``skipped``: why nothing was even tried (no token)."""
 
     sent: bool
     channel: str
     ts: str = ""
     error: str = ""
+    skipped: str = ""
+
+    @property
+    def status(self) -> str:
+        """One line for a person: ``sent to #ml``, ``skipped: no SKIT_SLACK_TOKEN`` or ``failed: <why>``."""
+        if self.skipped:
+            return f"skipped: {self.skipped}"
+        if self.error:
+            return f"failed: {self.error}"
+        return f"sent to {_display_channel(self.channel)}"
 
 
 def send_notification(
@@ -113,7 +123,9 @@ def _send(
             _display_channel(channel),
             _as_log_text(text, code_block, file_title, file_content, thread_ts),
         )
-        return NotificationResult(sent=False, channel=channel, error=error)
+        return NotificationResult(
+            sent=False, channel=channel, error=error, skipped="no SKIT_SLACK_TOKEN (written to the log)"
+        )
     if not channel:
         error = "no Slack channel: pass channel= or set SKIT_SLACK_DEFAULT_CHANNEL"
         logger.warning(

@@ -76,7 +76,7 @@ def eer_from_tog(
         dataset_path: A tagged entity dataset already downloaded (CSV or Parquet; any artifact URI or path)
             with data_id, truth_entities and predicted_entities; skips the download.
         notify: Comma list of Slack user ids to cc; non-empty posts a Slack message.
-        channel: Slack channel for the notification.
+        channel: Slack channel for the notification; non-empty posts even without notify.
         slack_thread: Slack thread timestamp to reply in.
         normalise_labels: Strip entity types before comparing them ("product kind " = "product kind");
             default false: types as given (lower-cased), as the reference compared them.
@@ -111,14 +111,13 @@ def eer_from_tog(
         prediction_uri=prediction_path,
         id_column=id_column,
     ).set_caching_options(enable_caching=False)
-    with dsl.If(notify != "", name="notify"):
-        slack_notification(
-            message=metrics.outputs["message"],
-            code_block=metrics.outputs["download_command"],
-            channel=channel,
-            cc=notify,
-            thread_id=slack_thread,
-        ).set_caching_options(enable_caching=False)
+    slack_notification(
+        message=metrics.outputs["message"],
+        code_block=metrics.outputs["download_command"],
+        channel=channel,
+        cc=notify,
+        thread_id=slack_thread,
+    ).set_caching_options(enable_caching=False)
     return EerFromTogOutput(
         report_uri=metrics.outputs["report_uri"],
         fp_uri=metrics.outputs["fp_uri"],

@@ -61,7 +61,7 @@ def eval_voicebot_xlmr_pipeline(
         s3_path_model: Model archive from train_voicebot_intent_model_xlmr; empty evaluates the production
             predictions in pred_label_column instead.
         notify: Comma list of Slack user ids to cc; non-empty posts a Slack message.
-        channel: Slack channel for the notification.
+        channel: Slack channel for the notification; non-empty posts even without notify.
         true_label_column: Column with the true intent (derived from tag when absent).
         pred_label_column: Column with the production prediction, evaluated when s3_path_model is empty
             (with a model the model's intent_x is evaluated).
@@ -95,14 +95,13 @@ def eval_voicebot_xlmr_pipeline(
             true_label_column=true_label_column,
             pred_label_column=MODEL_PREDICTION_COLUMN,
         ).set_caching_options(enable_caching=False)
-        with dsl.If(notify != "", name="notify-model"):
-            slack_notification(
-                message=model_metrics.outputs["message"],
-                code_block=model_metrics.outputs["download_commands"],
-                channel=channel,
-                cc=notify,
-                thread_id=slack_thread,
-            ).set_caching_options(enable_caching=False)
+        slack_notification(
+            message=model_metrics.outputs["message"],
+            code_block=model_metrics.outputs["download_commands"],
+            channel=channel,
+            cc=notify,
+            thread_id=slack_thread,
+        ).set_caching_options(enable_caching=False)
     with dsl.Else(name="production"):
         production_metrics = gen_irr_metrics(
             dataset_uri=s3_path_data,
@@ -110,14 +109,13 @@ def eval_voicebot_xlmr_pipeline(
             true_label_column=true_label_column,
             pred_label_column=pred_label_column,
         ).set_caching_options(enable_caching=False)
-        with dsl.If(notify != "", name="notify-production"):
-            slack_notification(
-                message=production_metrics.outputs["message"],
-                code_block=production_metrics.outputs["download_commands"],
-                channel=channel,
-                cc=notify,
-                thread_id=slack_thread,
-            ).set_caching_options(enable_caching=False)
+        slack_notification(
+            message=production_metrics.outputs["message"],
+            code_block=production_metrics.outputs["download_commands"],
+            channel=channel,
+            cc=notify,
+            thread_id=slack_thread,
+        ).set_caching_options(enable_caching=False)
 
     def either(name: str) -> dsl.OneOf:
         return dsl.OneOf(model_metrics.outputs[name], production_metrics.outputs[name])

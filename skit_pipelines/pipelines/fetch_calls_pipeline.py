@@ -75,7 +75,7 @@ def fetch_calls_pipeline(
         remove_empty_audios: Drop turns whose audio is missing (checks every audio URL).
         random_seed: Seed of the sample; -1 draws a fresh one (reported in the outputs).
         notify: Comma list of Slack user ids to cc; non-empty posts a Slack message.
-        channel: Slack channel for the notification.
+        channel: Slack channel for the notification; non-empty posts even without notify.
         slack_thread: Slack thread timestamp to reply in.
     """
     fetched = fetch_calls(
@@ -103,14 +103,13 @@ def fetch_calls_pipeline(
         remove_empty_audios=remove_empty_audios,
         random_seed=random_seed,
     ).set_caching_options(enable_caching=False)
-    with dsl.If(notify != "", name="notify"):
-        slack_notification(
-            message=fetched.outputs["message"],
-            code_block=fetched.outputs["download_command"],
-            channel=channel,
-            cc=notify,
-            thread_id=slack_thread,
-        ).set_caching_options(enable_caching=False)
+    slack_notification(
+        message=fetched.outputs["message"],
+        code_block=fetched.outputs["download_command"],
+        channel=channel,
+        cc=notify,
+        thread_id=slack_thread,
+    ).set_caching_options(enable_caching=False)
     return FetchCallsPipelineOutput(
         calls_uri=fetched.outputs["calls_uri"],
         sampled_calls=fetched.outputs["sampled_calls"],

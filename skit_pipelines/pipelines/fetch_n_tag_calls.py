@@ -108,7 +108,7 @@ def fetch_n_tag_calls(
         call_link_template: Link of a call, with {org_id} and CSV columns such as {call_uuid}; empty uses the
             call recording URL.
         notify: Comma list of Slack user ids to cc; non-empty posts a Slack message.
-        channel: Slack channel for the notification.
+        channel: Slack channel for the notification; non-empty posts even without notify.
         slack_thread: Slack thread timestamp to reply in.
     """
     fetched = fetch_calls(
@@ -153,14 +153,13 @@ def fetch_n_tag_calls(
         call_link_template=call_link_template,
         message_prefix=fetched.outputs["message"],
     ).set_caching_options(enable_caching=False)
-    with dsl.If(notify != "", name="notify"):
-        slack_notification(
-            message=tagged.outputs["message"],
-            code_block=tagged.outputs["download_command"],
-            channel=channel,
-            cc=notify,
-            thread_id=slack_thread,
-        ).set_caching_options(enable_caching=False)
+    slack_notification(
+        message=tagged.outputs["message"],
+        code_block=tagged.outputs["download_command"],
+        channel=channel,
+        cc=notify,
+        thread_id=slack_thread,
+    ).set_caching_options(enable_caching=False)
     return FetchNTagCallsOutput(
         calls_uri=fetched.outputs["calls_uri"],
         sampled_calls=fetched.outputs["sampled_calls"],

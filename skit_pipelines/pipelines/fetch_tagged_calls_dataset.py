@@ -58,7 +58,7 @@ def fetch_tagged_calls_dataset(
         include_cancelled: Keep cancelled (skipped) annotations as rows (always counted).
         include_unannotated: Add a row with empty answers for each task without annotations (always counted).
         notify: Comma list of Slack user ids to cc; non-empty posts a Slack message.
-        channel: Slack channel for the notification.
+        channel: Slack channel for the notification; non-empty posts even without notify.
         slack_thread: Slack thread timestamp to reply in.
     """
     fetched = fetch_tagged_dataset(
@@ -75,14 +75,13 @@ def fetch_tagged_calls_dataset(
         include_cancelled=include_cancelled,
         include_unannotated=include_unannotated,
     ).set_caching_options(enable_caching=False)
-    with dsl.If(notify != "", name="notify"):
-        slack_notification(
-            message=fetched.outputs["message"],
-            code_block=fetched.outputs["download_command"],
-            channel=channel,
-            cc=notify,
-            thread_id=slack_thread,
-        ).set_caching_options(enable_caching=False)
+    slack_notification(
+        message=fetched.outputs["message"],
+        code_block=fetched.outputs["download_command"],
+        channel=channel,
+        cc=notify,
+        thread_id=slack_thread,
+    ).set_caching_options(enable_caching=False)
     return FetchTaggedCallsDatasetOutput(
         dataset_uri=fetched.outputs["dataset_uri"],
         rows=fetched.outputs["rows"],

@@ -59,7 +59,7 @@ def fetch_tagged_entity_dataset(
         include_cancelled: Keep cancelled (skipped) annotations as rows (always counted).
         include_unannotated: Add a row with empty answers for each task without annotations (always counted).
         notify: Comma list of Slack user ids to cc; non-empty posts a Slack message.
-        channel: Slack channel for the notification.
+        channel: Slack channel for the notification; non-empty posts even without notify.
         slack_thread: Slack thread timestamp to reply in.
     """
     fetched = fetch_tagged_dataset(
@@ -83,14 +83,13 @@ def fetch_tagged_entity_dataset(
         labelstudio_project_id=labelstudio_project_id,
         message_prefix=fetched.outputs["message"],
     ).set_caching_options(enable_caching=False)
-    with dsl.If(notify != "", name="notify"):
-        slack_notification(
-            message=entities.outputs["message"],
-            code_block=entities.outputs["download_command"],
-            channel=channel,
-            cc=notify,
-            thread_id=slack_thread,
-        ).set_caching_options(enable_caching=False)
+    slack_notification(
+        message=entities.outputs["message"],
+        code_block=entities.outputs["download_command"],
+        channel=channel,
+        cc=notify,
+        thread_id=slack_thread,
+    ).set_caching_options(enable_caching=False)
     return FetchTaggedEntityDatasetOutput(
         entity_dataset_uri=entities.outputs["entity_dataset_uri"],
         dataset_uri=fetched.outputs["dataset_uri"],

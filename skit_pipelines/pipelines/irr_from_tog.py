@@ -82,7 +82,7 @@ def irr_from_tog(
         eevee_intent_groups_yaml_github_path: Groups YAML {group: [intents]}: one report per group.
         eevee_intent_layers_yaml_github_path: Layers YAML {intent_x: {layer: [intents]}, intent_y: {...}}.
         notify: Comma list of Slack user ids to cc; non-empty posts a Slack message.
-        channel: Slack channel for the notification.
+        channel: Slack channel for the notification; non-empty posts even without notify.
         slack_thread: Slack thread timestamp to reply in.
         dataset_path: A tagged dataset CSV already downloaded (path or artifact URI); skips the download.
         normalise_labels: Compare intents as stripped text (" greet" = "greet", 5 = "5"); default false:
@@ -121,14 +121,13 @@ def irr_from_tog(
         prediction_uri=prediction_path,
         id_column=id_column,
     ).set_caching_options(enable_caching=False)
-    with dsl.If(notify != "", name="notify"):
-        slack_notification(
-            message=metrics.outputs["message"],
-            code_block=metrics.outputs["download_commands"],
-            channel=channel,
-            cc=notify,
-            thread_id=slack_thread,
-        ).set_caching_options(enable_caching=False)
+    slack_notification(
+        message=metrics.outputs["message"],
+        code_block=metrics.outputs["download_commands"],
+        channel=channel,
+        cc=notify,
+        thread_id=slack_thread,
+    ).set_caching_options(enable_caching=False)
     return IrrFromTogOutput(
         report_uri=metrics.outputs["report_uri"],
         confusion_matrix_uri=metrics.outputs["confusion_matrix_uri"],

@@ -147,7 +147,11 @@ def validate_arguments(pipeline_name: str, pipeline: Any, raw: dict[str, Any]) -
 
 
 def parse_cli_params(pairs: list[str], params_file: Path | None = None) -> dict[str, Any]:
-    """``key=value`` pairs (later ones win) over an optional JSON params file."""
+    """``key=value`` pairs over an optional JSON params file (a ``--param`` overrides the file's value).
+
+    The same key twice on the command line is an error naming the key: silently keeping the last one
+    (as before) ran pipelines with a value the user had not noticed they overrode.
+    """
     raw: dict[str, Any] = {}
     if params_file is not None:
         try:
@@ -159,11 +163,16 @@ def parse_cli_params(pairs: list[str], params_file: Path | None = None) -> dict[
         if not isinstance(loaded, dict):
             raise ValueError(f"params file {params_file} must hold a JSON object of parameter: value")
         raw.update(loaded)
+    given: dict[str, str] = {}
     for pair in pairs:
         if "=" not in pair:
             raise ValueError(f"--param {pair!r} must look like key=value")
         key, value = pair.split("=", 1)
-        if not key.strip():
+        key = key.strip()
+        if not key:
             raise ValueError(f"--param {pair!r} has an empty key")
-        raw[key.strip()] = value
+        if key in given:
+            raise ValueError(f"--param {key} is given twice ({given[key]!r} and {value!r}): pass it once")
+        given[key] = value
+        raw[key] = value
     return raw

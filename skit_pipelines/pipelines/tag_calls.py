@@ -62,7 +62,7 @@ def tag_calls(
         call_link_template: Link of a call, with {org_id} and CSV columns such as {call_uuid}; empty uses the
             call recording URL.
         notify: Comma list of Slack user ids to cc; non-empty posts a Slack message.
-        channel: Slack channel for the notification.
+        channel: Slack channel for the notification; non-empty posts even without notify.
         slack_thread: Slack thread timestamp to reply in.
     """
     tagged = upload_for_annotation(
@@ -81,14 +81,13 @@ def tag_calls(
         batch_size=batch_size,
         call_link_template=call_link_template,
     ).set_caching_options(enable_caching=False)
-    with dsl.If(notify != "", name="notify"):
-        slack_notification(
-            message=tagged.outputs["message"],
-            code_block=tagged.outputs["download_command"],
-            channel=channel,
-            cc=notify,
-            thread_id=slack_thread,
-        ).set_caching_options(enable_caching=False)
+    slack_notification(
+        message=tagged.outputs["message"],
+        code_block=tagged.outputs["download_command"],
+        channel=channel,
+        cc=notify,
+        thread_id=slack_thread,
+    ).set_caching_options(enable_caching=False)
     return TagCallsPipelineOutput(
         uploaded=tagged.outputs["uploaded"],
         skipped_duplicates=tagged.outputs["skipped_duplicates"],

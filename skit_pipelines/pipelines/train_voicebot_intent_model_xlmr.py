@@ -79,7 +79,7 @@ def train_voicebot_intent_model_xlmr(
         freeze_embeddings: Keep the token embedding matrix fixed (much faster on a CPU, little accuracy cost).
         use_gpu: Request one GPU (nvidia.com/gpu) for the training step on a Kubeflow cluster.
         notify: Comma list of Slack user ids to cc; non-empty posts a Slack message.
-        channel: Slack channel for the notification.
+        channel: Slack channel for the notification; non-empty posts even without notify.
         slack_thread: Slack thread timestamp to reply in.
     """
     arguments = dict(
@@ -116,14 +116,13 @@ def train_voicebot_intent_model_xlmr(
     def either(name: str) -> dsl.OneOf:
         return dsl.OneOf(on_gpu.outputs[name], on_cpu.outputs[name])
 
-    with dsl.If(notify != "", name="notify"):
-        slack_notification(
-            message=either("message"),
-            code_block=either("download_command"),
-            channel=channel,
-            cc=notify,
-            thread_id=slack_thread,
-        ).set_caching_options(enable_caching=False)
+    slack_notification(
+        message=either("message"),
+        code_block=either("download_command"),
+        channel=channel,
+        cc=notify,
+        thread_id=slack_thread,
+    ).set_caching_options(enable_caching=False)
     return TrainIntentModelPipelineOutput(
         model_uri=either("model_uri"),
         labels=either("labels"),

@@ -44,7 +44,13 @@ class StepEvent:
 
 @dataclass
 class RunResult:
-    """Where a run stands (final or not) and what it produced."""
+    """Where a run stands (final or not) and what it produced.
+
+    ``outputs`` are the pipeline's outputs (kfp gives none when a step failed); ``step_outputs`` are the
+    outputs of each step that succeeded, also in a failed run (the local runner knows them; on Kubeflow
+    they stay empty): a CSV an earlier step wrote is not hidden by a later failure, and each step's
+    ``message`` (what it found, what it did) can be shown.
+    """
 
     run_id: str
     pipeline: str
@@ -55,6 +61,16 @@ class RunResult:
     failed_step: str = ""
     error: str = ""
     run_dir: str = ""
+    step_outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def step_messages(self) -> dict[str, str]:
+        """Each step's non-empty ``message`` output, in step order."""
+        return {
+            step: str(outputs["message"]).strip()
+            for step, outputs in self.step_outputs.items()
+            if str(outputs.get("message") or "").strip()
+        }
 
     @property
     def succeeded(self) -> bool:

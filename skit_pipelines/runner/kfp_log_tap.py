@@ -2,17 +2,27 @@
 
 kfp.local prints everything (its own progress lines and each task's streamed output) to ``sys.stdout``
 and offers no callback. Rather than patching kfp, the local runner redirects stdout into this tap, which
-keeps the full log in the run folder, splits it by task, and recognises kfp's progress lines
-("Executing task 'x'", "Task 'x' finished with status SUCCESS", ...). kfp is pinned (2.17.0), and the
-tests run real pipelines through this tap, so a change of kfp's wording fails loudly there.
+keeps the full log in the run folder (without kfp's terminal colour codes), splits it by task, and
+recognises kfp's progress lines ("Executing task 'x'", "Task 'x' finished with status SUCCESS", ...). kfp is
+pinned (2.17.0), and the tests run real pipelines through this tap, so a change of kfp's wording fails
+loudly there.
+
+Step outputs: kfp's executor logs "Wrote executor output file to <path>" in each step; when the step
+succeeds the tap reads that file, so the outputs of every step that succeeded are known even when a later
+step fails (kfp then returns no pipeline outputs at all). A step's ``message`` output becomes the detail of
+its event, and a message starting with ``skipped:`` or ``failed:`` makes the event SKIPPED or FAILED: a
+step that did not do its job (a Slack notification without a token) is not shown as done. Such a step does
+not fail the run; only kfp's own FAILURE does.
 """
 
 from __future__ import annotations
 
 import io
+import json
 import re
 from collections import defaultdict
-from typing import IO
+from pathlib import Path
+from typing import IO, Any
 
 from skit_pipelines.runner.base import EventCallback, RunState, StepEvent
 
@@ -25,6 +35,8 @@ _PIPELINE_DONE = re.compile(
     _PREFIX + r"Pipeline '(?P<pipeline>[^']+)' finished with status (?P<status>SUCCESS|FAILURE)"
 )
 _CACHE_HIT = re.compile(_PREFIX + r"Task '?(?P<task>[^\s:']+)'? cache hit")
+_WROTE_OUTPUT = re.compile(r"^\[KFP Executor [^\]]*\]: Wrote executor output file to (?P<path>.+)\.$")
+_SOFT_STATES = {"skipped:": RunState.SKIPPED, "failed:": RunState.FAILED}
 
 
 class KfpLogTap(io.TextIOBase):
@@ -40,16 +52,19 @@ class KfpLogTap(io.TextIOBase):
         self.task_states: dict[str, RunState] = {}
         self.pipeline_status: str | None = None
         self.failed_tasks: list[str] = []
+        self.task_outputs: dict[str, dict[str, Any]] = {}
+        self._output_files: dict[str, str] = {}
 
     def writable(self) -> bool:
         return True
 
     def write(self, text: str) -> int:
-        self._log_file.write(text)
         self._pending += text
         *lines, self._pending = self._pending.split("\n")
         for line in lines:
-            self._handle_line(_ANSI.sub("", line))
+            clean = _ANSI.sub("", line)
+            self._log_file.write(clean + "\n")
+            self._handle_line(clean)
         return len(text)
 
     def flush(self) -> None:
@@ -58,7 +73,9 @@ class KfpLogTap(io.TextIOBase):
     def close_tap(self) -> None:
         """Process a final line without newline; the log file stays open (the caller owns it)."""
         if self._pending:
-            self._handle_line(_ANSI.sub("", self._pending))
+            clean = _ANSI.sub("", self._pending)
+            self._log_file.write(clean)
+            self._handle_line(clean)
             self._pending = ""
         self._log_file.flush()
 
@@ -79,10 +96,16 @@ class KfpLogTap(io.TextIOBase):
         if match := _FINISHED.match(line):
             task = match["task"]
             if match["status"] == "SUCCESS":
-                self._emit(task, RunState.SUCCEEDED)
-            else:
+                message = str(self._read_outputs(task).get("message") or "").strip()
+                for prefix, soft_state in _SOFT_STATES.items():
+                    if message.startswith(prefix):
+                        self._emit(task, soft_state, message.removeprefix(prefix).strip())
+                        break
+                else:
+                    self._emit(task, RunState.SUCCEEDED)
+            else:  # the traceback is in error_summary(task) and in the run's error, not in the event
                 self.failed_tasks.append(task)
-                self._emit(task, RunState.FAILED, self.error_summary(task))
+                self._emit(task, RunState.FAILED)
             self.current_task = None
             return
         if match := _SKIPPING.match(line):
@@ -96,9 +119,27 @@ class KfpLogTap(io.TextIOBase):
             return
         if self.current_task is not None:
             task_lines = self.task_logs[self.current_task]
-            task_lines.append(line[4:] if line.startswith("    ") else line)
+            task_line = line[4:] if line.startswith("    ") else line
+            task_lines.append(task_line)
+            if match := _WROTE_OUTPUT.match(task_line):
+                self._output_files[self.current_task] = match["path"]
             if len(task_lines) > 2000:  # keep memory bounded on chatty steps; the full log is on disk
                 del task_lines[:1000]
+
+    def _read_outputs(self, task: str) -> dict[str, Any]:
+        """The parameter outputs the step wrote ({} when it wrote none or the file is unreadable)."""
+        path = self._output_files.get(task)
+        if not path:
+            return {}
+        try:
+            written = json.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        outputs = written.get("parameterValues") if isinstance(written, dict) else None
+        if isinstance(outputs, dict):
+            self.task_outputs[task] = outputs
+            return outputs
+        return {}
 
     def error_summary(self, task: str) -> str:
         """The traceback (or the last lines) a failed task printed, without kfp's executor chatter."""

@@ -24,8 +24,10 @@ from skit_pipelines.config import Settings
 from skit_pipelines.localfiles import atomic_open
 from skit_pipelines.pipelines import get_pipeline, normalise_name
 from skit_pipelines.pipelines.parameters import coerce_arguments
+from skit_pipelines.runner import kfp_subprocess
 from skit_pipelines.runner.base import EventCallback, PipelineRunError, RunResult, RunState
 from skit_pipelines.runner.kfp_log_tap import KfpLogTap
+from skit_pipelines.runner.kfp_values import protect, reveal
 
 
 def new_run_id(now: dt.datetime | None = None) -> str:
@@ -142,9 +144,13 @@ class LocalRunner:
         from kfp import local
 
         typed = coerce_arguments(name, pipeline, arguments)
+        tokens: dict[str, str] = {}
+        protected = protect(typed, tokens)  # values reach the steps byte for byte (see kfp_values)
+        kfp_subprocess.install()
         run_id = new_run_id()
         run_dir = self.runs_dir / run_id
-        run_dir.mkdir(parents=True, exist_ok=False)
+        self.runs_dir.mkdir(parents=True, exist_ok=True)
+        run_dir.mkdir(mode=0o700, exist_ok=False)  # logs and records hold parameter values
         started = dt.datetime.now(dt.timezone.utc)
         record: dict[str, Any] = {
             "run_id": run_id,
@@ -172,11 +178,15 @@ class LocalRunner:
                 raise_on_error=False,
             )
             try:
-                with contextlib.redirect_stdout(tap), warnings.catch_warnings():
+                with (
+                    contextlib.redirect_stdout(tap),
+                    warnings.catch_warnings(),
+                    kfp_subprocess.revealing(tokens),
+                ):
                     # kfp warns that our image name does not contain "python": locally the image is unused.
                     warnings.filterwarnings("ignore", message=".*non-Python base image.*")
-                    task = pipeline(**typed)
-                outputs = _plain(dict(getattr(task, "outputs", {}) or {}))
+                    task = pipeline(**protected)
+                outputs = reveal(_plain(dict(getattr(task, "outputs", {}) or {})), tokens)
             except Exception as exc:  # kfp itself failed (not a step): report, never hide it
                 crash = exc
             finally:
@@ -200,9 +210,15 @@ class LocalRunner:
         else:
             raise PipelineRunError(f"kfp gave no final status for run {run_id}; see {run_dir / 'run.log'}")
 
+        step_outputs = {
+            step: reveal(tap.task_outputs[step], tokens)
+            for step in record["steps"]
+            if step in tap.task_outputs
+        }
         record |= {
             "state": state.value,
             "outputs": outputs,
+            "step_outputs": step_outputs,
             "failed_step": failed_step,
             "error": error,
             "step_states": {step: s.value for step, s in tap.task_states.items()},
@@ -220,6 +236,7 @@ class LocalRunner:
             failed_step=failed_step,
             error=error,
             run_dir=str(run_dir),
+            step_outputs=step_outputs,
         )
 
     @staticmethod

@@ -13,6 +13,7 @@ from typing import IO, Any
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
+from rich.text import Text
 
 from skit_pipelines.runner.base import RunState, StepEvent
 
@@ -57,7 +58,7 @@ class RunProgressView:
         if self._live is not None:
             self._live.__enter__()
         else:
-            self.console.print(f"Running [bold]{self.pipeline}[/] ({len(self.states)} steps)")
+            self.console.print(Text(f"Running {self.pipeline} ({len(self.states)} steps)"))
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -71,12 +72,20 @@ class RunProgressView:
             self.started.setdefault(event.step, now)
         elif event.state.is_final:
             self.finished[event.step] = now
-        if event.detail and event.state != RunState.FAILED:
-            self.details[event.step] = event.detail
+        if event.detail:  # "cached", or why a step skipped or failed its job ("no SKIT_SLACK_TOKEN")
+            self.details[event.step] = event.detail.splitlines()[0]
+        else:
+            self.details.pop(event.step, None)
         if self._live is None:  # plain lines for logs and pipes
             symbol, _ = _STYLE.get(event.state, ("?", ""))
             timing = self._elapsed(event.step)
-            self.console.print(f"  {symbol} {event.step}: {event.state.value.lower()}{timing}")
+            self.console.print(
+                Text(f"  {symbol} {event.step}: {self._label(event.step, event.state)}{timing}")
+            )
+
+    def _label(self, step: str, state: RunState) -> str:
+        detail = self.details.get(step)
+        return state.value.lower() + (f": {detail}" if detail else "")
 
     def _elapsed(self, step: str) -> str:
         if step not in self.started:
@@ -86,7 +95,7 @@ class RunProgressView:
 
     def _render(self) -> Table:
         table = Table(
-            title=f"{self.pipeline} — {time.monotonic() - self._t0:.0f}s",
+            title=Text(f"{self.pipeline} — {time.monotonic() - self._t0:.0f}s"),
             title_justify="left",
             show_header=True,
             header_style="bold",
@@ -96,6 +105,6 @@ class RunProgressView:
         table.add_column("time", justify="right")
         for step, state in self.states.items():
             symbol, style = _STYLE.get(state, ("?", ""))
-            label = state.value.lower() + (f" ({self.details[step]})" if step in self.details else "")
-            table.add_row(step, f"[{style}]{symbol} {label}[/]", self._elapsed(step).strip(" ()"))
+            label = Text(f"{symbol} {self._label(step, state)}", style=style)
+            table.add_row(Text(step), label, self._elapsed(step).strip(" ()"))
         return table

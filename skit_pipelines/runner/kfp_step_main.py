@@ -1,0 +1,31 @@
+"""The process of one local step: kfp's executor, fed from a private folder instead of the command line.
+
+Started by ``runner/kfp_subprocess.py`` as ``python -m skit_pipelines.runner.kfp_step_main <folder>
+<function>``; the folder holds ``ephemeral_component.py`` and ``executor_input.json``. Only our own process
+sees the executor input in ``sys.argv`` (rewriting ``sys.argv`` does not change what ``ps`` shows).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+
+def main(folder: str, function: str) -> None:
+    from kfp.dsl import executor_main
+
+    executor_input = Path(folder, "executor_input.json").read_text(encoding="utf-8")
+    sys.argv = [
+        "kfp.dsl.executor_main",
+        "--component_module_path",
+        str(Path(folder, "ephemeral_component.py")),
+        "--executor_input",
+        executor_input,
+        "--function_to_execute",
+        function,
+    ]
+    executor_main.executor_main()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2])
