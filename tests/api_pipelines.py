@@ -12,9 +12,11 @@ from skit_pipelines.components import component
 
 @component
 def sleep_step(seconds: float) -> str:
-    """Sleeps, then returns an artifact-like path so that the outputs carry a URI."""
+    """Says it sleeps (a line the step's log must show), sleeps, then returns an artifact-like path so that
+    the outputs carry a URI."""
     import time
 
+    print(f"sleep-step: sleeping {seconds}s", flush=True)
     time.sleep(seconds)
     return "/tmp/skit-test-artifact.csv"
 

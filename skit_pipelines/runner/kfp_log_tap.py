@@ -46,6 +46,8 @@ class KfpLogTap(io.TextIOBase):
 
     def write(self, text: str) -> int:
         self._log_file.write(text)
+        if "\n" in text:  # on disk line by line: if the process is killed, the API shows what the step said
+            self._log_file.flush()
         self._pending += text
         *lines, self._pending = self._pending.split("\n")
         for line in lines:
