@@ -27,8 +27,9 @@ from tests.conftest import free_port
 
 if TYPE_CHECKING:
     from tests.fakes.kfp_server import FakeKfpServer
+    from tests.fakes.slack_server import FakeSlackServer
 
-pytest_plugins = ["tests.api_fixtures", "tests.fakes.kfp_server"]
+pytest_plugins = ["tests.api_fixtures", "tests.fakes.kfp_server", "tests.fakes.slack_server"]
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -234,12 +235,12 @@ def test_queued_and_running_local_runs_are_canceled_and_their_callers_told_once(
 
 
 def test_a_kubeflow_run_is_terminated_on_the_cluster_when_canceled(
-    kfp_server: FakeKfpServer, client: ApiClient, webhook: WebhookReceiver
+    kfp_server: FakeKfpServer, slack_server: FakeSlackServer, client: ApiClient, webhook: WebhookReceiver
 ) -> None:
     kfp_server.script_run(("RUNNING", {"fetch-calls": "RUNNING"}), run_id="kfp-run-7")
-    created = client.run("fetch_calls_pipeline", {"lang": "en", "webhook_uri": webhook.url}).json()[
-        "response"
-    ]
+    thread = {"channel": "C0CHAN", "slack_thread": "1700000000.000001"}
+    body = {"lang": "en", "webhook_uri": webhook.url, **thread}
+    created = client.run("fetch_calls_pipeline", body).json()["response"]
     wait_for(lambda: client.status(created["run_id"]).json()["response"]["state"] == "RUNNING", 30)
 
     answer = cancel(client, created["run_id"])
@@ -253,6 +254,10 @@ def test_a_kubeflow_run_is_terminated_on_the_cluster_when_canceled(
     (payload,) = [r.json for r in webhook.delivered]
     assert payload["status"] == "error" and payload["response"]["message"] == "Run canceled."
     assert cancel(client, created["run_id"]).status_code == 409
+    client.wait_delivery(created["run_id"], "slack")
+    (post,) = slack_server.calls("chat.postMessage")  # the Slack thread is told too, once
+    assert post.args["thread_ts"] == thread["slack_thread"]
+    assert "fetch_calls_pipeline: Run canceled.>" in post.args["text"]
 
 
 # -- 11.8: idempotent creation ---------------------------------------------------------------------------

@@ -207,7 +207,9 @@ class RunService:
         fingerprint = ""
         if idempotency_key is not None:
             check_idempotency_key(idempotency_key)
-            fingerprint = request_hash(normalise_name(name), payload | {"notify_pending": notify_pending})
+            fingerprint = request_hash(
+                normalise_name(name), payload | {"notify_pending": bool(notify_pending)}
+            )
             earlier = self._replay(namespace, created_by, idempotency_key, fingerprint)
             if earlier is not None:
                 return earlier
