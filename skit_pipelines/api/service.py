@@ -36,7 +36,7 @@ from skit_pipelines.api.settings import ApiSettings
 from skit_pipelines.api.store import HOST, Page, RunRecord, RunStore
 from skit_pipelines.api.views import CANCELED_MESSAGE
 from skit_pipelines.api.webhooks import check_webhook_uri
-from skit_pipelines.api.workers import pid_alive
+from skit_pipelines.api.workers import is_worker_of
 from skit_pipelines.config import Settings
 from skit_pipelines.pipelines import normalise_name
 from skit_pipelines.pipelines.parameters import InvalidArgumentsError, coerce_arguments
@@ -350,7 +350,9 @@ class RunService:
         """Stop the worker and its steps now if it runs on this host; elsewhere the worker stops itself at
         its next heartbeat (which finds the run final)."""
         run = self.store.get_run(run_id)
-        if run is None or not run.worker_pid or run.worker_host != HOST or not pid_alive(run.worker_pid):
+        if run is None or not run.worker_pid or run.worker_host != HOST:
+            return
+        if not is_worker_of(run.worker_pid, run_id):
             return
         try:
             os.killpg(run.worker_pid, signal.SIGTERM)  # workers lead their own process group
@@ -377,6 +379,8 @@ class RunService:
                 failed_step=result.failed_step,
                 outputs=result.outputs,
             )
+            if result.state != RunState.CANCELED:  # it finished on the cluster before the request
+                return self.cancel_run(run.namespace, run.run_id)  # 409 with its state
         else:
             self.store.update_progress(run.run_id, state=RunState.CANCELING)
         return self.get_run(run.namespace, run.run_id)

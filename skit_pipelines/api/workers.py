@@ -48,6 +48,24 @@ def pid_alive(pid: int) -> bool:
         return True
 
 
+def is_worker_of(pid: int, run_id: str) -> bool:
+    """Is ``pid`` (on this host) still the worker of ``run_id``? A pid can be reused after the worker died:
+    before signalling its process group, check its command line (``... skit_pipelines.api.worker <run-id>``)
+    and that it leads its own group."""
+    if not pid_alive(pid):
+        return False
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        argv = []
+    if argv and (b"skit_pipelines.api.worker" not in argv or run_id.encode() not in argv):
+        return False
+    try:
+        return os.getpgid(pid) == pid
+    except OSError:
+        return False
+
+
 def tail(path: Path, size: int = LOG_TAIL_BYTES) -> str:
     try:
         with open(path, "rb") as handle:
