@@ -234,6 +234,29 @@ def test_queued_and_running_local_runs_are_canceled_and_their_callers_told_once(
     assert len(webhook.requests) == 2
 
 
+def test_a_worker_stops_its_steps_when_its_run_is_canceled_by_an_api_on_another_host(
+    client: ApiClient, api: ThreadedApi
+) -> None:
+    store = api.app.state.ctx.service.store
+    run_id = client.run("sleep_pipeline", {"seconds": 120}).json()["response"]["run_id"]
+    worker = worker_of(store, run_id)
+    wait_for(lambda: client.status(run_id).json()["response"]["steps"].get("sleep-step") == "RUNNING", 60)
+    process = api.app.state.ctx.watcher.pool.processes[run_id]
+    # What a cancel on another host writes (it cannot signal a process here): the run is final.
+    assert store.finish_run(run_id, RunState.CANCELED, error="Run canceled.")
+    assert process.wait(30) != 0  # stopped at its next heartbeat (every 0.5 s here)
+    wait_for(lambda: not group_alive(worker.worker_pid), 30, what="the step processes to stop")
+    assert client.status(run_id).json()["response"]["state"] == "CANCELED"
+
+
+def group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
 def test_a_kubeflow_run_is_terminated_on_the_cluster_when_canceled(
     kfp_server: FakeKfpServer, slack_server: FakeSlackServer, client: ApiClient, webhook: WebhookReceiver
 ) -> None:

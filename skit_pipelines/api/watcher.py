@@ -179,5 +179,5 @@ class Watcher:
                 error=CANCELED_MESSAGE if canceled and not result.error else result.error,
                 error_logs=result.error if not result.succeeded else "",
             )
-        elif result.state != run.state:
+        elif result.state != run.state and run.state != RunState.CANCELING:  # canceling: until final
             self.store.update_progress(run.run_id, state=result.state)
