@@ -274,7 +274,6 @@ class RunStore:
         processes can never both see a slot free and both take it. A claimed run that asked for it owes
         its "started" webhook from now on (queued in the same transaction).
         """
-        now = now_utc()
         with self._write() as conn:
             if conn.dialect.name == "postgresql":
                 conn.execute(sa.select(sa.func.pg_advisory_xact_lock(DISPATCH_LOCK_KEY)))
@@ -283,6 +282,7 @@ class RunStore:
                 .select_from(db.runs)
                 .where(db.runs.c.backend == "local", db.runs.c.state == RunState.RUNNING.value)
             ).scalar_one()
+            now = now_utc()  # after the count: a run's start is never recorded before the end it waited for
             free = workers - int(running)
             if free <= 0:
                 return []
