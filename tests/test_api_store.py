@@ -182,3 +182,16 @@ def test_a_run_over_http_on_postgresql(
         server.stop()
         receiver.stop()
     assert len(receiver.delivered) == 1
+
+
+def test_text_with_nul_characters_is_stored_with_them_replaced(store: RunStore) -> None:
+    """PostgreSQL refuses NUL in text: a step or worker log that printed one must still be recorded."""
+    store.insert_run(record("r1", arguments={"note": "a\x00b"}, webhook_uri="http://127.0.0.1/\x00"))
+    store.update_progress("r1", step_states={"s\x00": "RUNNING"}, run_dir="/runs/\x00")
+    assert store.finish_run("r1", RunState.FAILED, error="bad \x00 byte", error_logs="log\x00tail")
+    run = store.get_run("r1")
+    assert run is not None and run.state == RunState.FAILED
+    assert run.error == "bad \N{REPLACEMENT CHARACTER} byte"
+    assert run.error_logs == "log\N{REPLACEMENT CHARACTER}tail"
+    assert run.run_dir == "/runs/\N{REPLACEMENT CHARACTER}"
+    assert run.arguments == {"note": "a\x00b"} and run.step_states == {"s\x00": "RUNNING"}  # JSON escapes it
