@@ -13,11 +13,21 @@ from skit_pipelines.components import component
 
 
 @component
-def sleep_step(seconds: float) -> str:
-    """Sleeps, then returns an artifact-like path so that the outputs carry a URI."""
+def sleep_step(seconds: float, journal: str) -> str:
+    """Says it sleeps (a line the step's log must show), sleeps, then returns an artifact-like path so that
+    the outputs carry a URI. With a ``journal`` path it appends ``start <time>`` and ``end <time>`` lines
+    there (one small O_APPEND write each: lines of concurrent steps never mix)."""
     import time
 
+    def note(event: str) -> None:
+        if journal:
+            with open(journal, "a", encoding="utf-8") as handle:
+                handle.write(f"{event} {time.time():.6f}\n")
+
+    note("start")
+    print(f"sleep-step: sleeping {seconds}s", flush=True)
     time.sleep(seconds)
+    note("end")
     return "/tmp/skit-test-artifact.csv"
 
 
@@ -48,13 +58,14 @@ def echo_step(text: str, out_path: str) -> str:
 
 
 @dsl.pipeline(name="sleep-pipeline")
-def sleep_pipeline(seconds: float = 1.0) -> str:
+def sleep_pipeline(seconds: float = 1.0, journal: str = "") -> str:
     """Sleep for a while (tests only).
 
     Args:
         seconds: How long the step sleeps.
+        journal: A file the step appends its start and end times to (concurrency tests).
     """
-    return sleep_step(seconds=seconds).set_caching_options(enable_caching=False).output
+    return sleep_step(seconds=seconds, journal=journal).set_caching_options(enable_caching=False).output
 
 
 @dsl.pipeline(name="fail-pipeline")

@@ -101,6 +101,10 @@ def test_a_dead_worker_fails_its_run_and_the_caller_hears_of_it(
         30,
         what="the step to start",
     )
+    run_log = (
+        Path(wait_for(lambda: store.get_run(created["run_id"]).run_dir, 30, what="the run dir")) / "run.log"
+    )
+    wait_for(lambda: "sleeping 60" in run_log.read_text(), 30, what="the step's first log line")
     os.killpg(run.worker_pid, signal.SIGKILL)  # the worker and its step, as the OOM killer would
 
     final = client.wait_final(created["run_id"], timeout=30)
@@ -109,6 +113,10 @@ def test_a_dead_worker_fails_its_run_and_the_caller_hears_of_it(
         f"worker process (pid {run.worker_pid}) ended without reporting a result"
         in final["response"]["error"]
     )
+    # The step it was running is the failed one, and what the step logged before the kill is shown.
+    assert final["response"]["steps"] == {"sleep-step": "FAILED"}
+    assert final["response"]["failed_step"] == "sleep-step"
+    assert "sleep-step: sleeping 60.0s" in final["response"]["error_logs"]
     client.wait_delivery(created["run_id"])
     (payload,) = [r.json for r in webhook.delivered]
     assert payload["status"] == "error" and "ended without reporting" in payload["response"]["error"]

@@ -127,7 +127,9 @@ def test_run_over_http_completes_and_webhook_arrives_signed_once(
         assert result["state"] == "SUCCEEDED"
         assert result["outputs"]["sampled_calls"] == 5 and result["outputs"]["matching_calls"] == 20
         calls_uri = result["outputs"]["calls_uri"]
-        assert result["uris"] == [calls_uri] and result["file_path"] == calls_uri and result["s3_path"] == ""
+        assert (
+            result["uris"] == [calls_uri] and result["file_path"] == calls_uri and result["s3_path"] is None
+        )
         assert result["steps"]["fetch-calls"] == "SUCCEEDED"
         assert result["arguments"]["call_quantity"] == 5 and result["created_by"] == "alice"
 

@@ -61,10 +61,22 @@ def race(times: int, action: Callable[[], Any]) -> list[Any]:
 def test_a_queued_run_is_claimed_by_one_dispatcher(store: RunStore) -> None:
     store.insert_run(record("r1"))
     assert store.queued_local_runs(10) == ["r1"]
-    assert sorted(race(6, lambda: store.claim_queued("r1"))) == [False] * 5 + [True]
+    assert sorted(race(6, lambda: store.claim_slots(5)), key=len) == [[]] * 5 + [["r1"]]
     run = store.get_run("r1")
     assert run is not None and run.state == RunState.RUNNING and run.started_at is not None
     assert store.queued_local_runs(10) == [] and store.count_local(RunState.RUNNING) == 1
+
+
+def test_dispatchers_racing_share_the_worker_slots_of_the_database(store: RunStore) -> None:
+    """Eight dispatchers (threads with their own connections, as separate API processes would have) claim at
+    the same instant with 3 slots, one already taken: exactly 2 runs start, the oldest ones."""
+    store.insert_run(record("busy", state=RunState.RUNNING))
+    for index in range(10):
+        store.insert_run(record(f"q{index}"))
+    claimed = [run_id for got in race(8, lambda: store.claim_slots(3)) for run_id in got]
+    assert sorted(claimed) == ["q0", "q1"]
+    assert store.count_local(RunState.RUNNING) == 3
+    assert store.claim_slots(3) == []
 
 
 def test_a_run_becomes_final_once_with_its_notifications(store: RunStore) -> None:
@@ -170,3 +182,16 @@ def test_a_run_over_http_on_postgresql(
         server.stop()
         receiver.stop()
     assert len(receiver.delivered) == 1
+
+
+def test_text_with_nul_characters_is_stored_with_them_replaced(store: RunStore) -> None:
+    """PostgreSQL refuses NUL in text: a step or worker log that printed one must still be recorded."""
+    store.insert_run(record("r1", arguments={"note": "a\x00b"}, webhook_uri="http://127.0.0.1/\x00"))
+    store.update_progress("r1", step_states={"s\x00": "RUNNING"}, run_dir="/runs/\x00")
+    assert store.finish_run("r1", RunState.FAILED, error="bad \x00 byte", error_logs="log\x00tail")
+    run = store.get_run("r1")
+    assert run is not None and run.state == RunState.FAILED
+    assert run.error == "bad \N{REPLACEMENT CHARACTER} byte"
+    assert run.error_logs == "log\N{REPLACEMENT CHARACTER}tail"
+    assert run.run_dir == "/runs/\N{REPLACEMENT CHARACTER}"
+    assert run.arguments == {"note": "a\x00b"} and run.step_states == {"s\x00": "RUNNING"}  # JSON escapes it

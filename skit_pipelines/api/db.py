@@ -51,11 +51,23 @@ runs = sa.Table(
     sa.Column("started_at", TS, nullable=True),
     sa.Column("updated_at", TS, nullable=False),
     sa.Column("finished_at", TS, nullable=True),
+    # Added after the first release (see ``upgrade``): nullable or defaulted on the server side.
+    sa.Column("idempotency_key", sa.String(200), nullable=True),
+    sa.Column("request_hash", sa.String(64), nullable=False, server_default=""),
+    sa.Column("notify_pending", sa.Boolean, nullable=False, server_default=sa.false()),
 )
 sa.Index("ix_api_runs_namespace_created", runs.c.namespace, runs.c.created_at)
 sa.Index("ix_api_runs_state", runs.c.state, runs.c.backend)
+# One run per (user, namespace, Idempotency-Key); NULL keys (no header) never collide.
+sa.Index(
+    "ux_api_runs_idempotency",
+    runs.c.created_by,
+    runs.c.namespace,
+    runs.c.idempotency_key,
+    unique=True,
+)
 
-# One row per notification a final run owes: kind "webhook" or "slack".
+# One row per notification a run owes: kind "webhook" or "slack" (final), "webhook_pending" (started).
 deliveries = sa.Table(
     "api_run_deliveries",
     metadata,
@@ -142,3 +154,32 @@ def create_engine(url: str) -> sa.Engine:
 
 def create_tables(engine: sa.Engine) -> None:
     metadata.create_all(engine, checkfirst=True)
+    upgrade(engine)
+
+
+def upgrade(engine: sa.Engine) -> list[str]:
+    """Bring tables made by an older version up to date; returns the columns and indexes it added.
+
+    Why additive only: an older API or worker may still be running on the same database during a rolling
+    upgrade; new columns are nullable or have a server default, so the old code's INSERTs keep working.
+    Every added column is listed in ``metadata`` with such a default; nothing is ever dropped or renamed.
+    """
+    added: list[str] = []
+    inspector = sa.inspect(engine)
+    for table in metadata.sorted_tables:
+        if not inspector.has_table(table.name):
+            continue
+        present = {column["name"] for column in inspector.get_columns(table.name)}
+        for column in table.columns:
+            if column.name in present:
+                continue
+            ddl = sa.schema.CreateColumn(column).compile(dialect=engine.dialect)
+            with engine.begin() as conn:
+                conn.exec_driver_sql(f"ALTER TABLE {table.name} ADD COLUMN {ddl}")
+            added.append(f"{table.name}.{column.name}")
+        indexes = {index["name"] for index in inspector.get_indexes(table.name)}
+        for index in table.indexes:
+            if index.name not in indexes:
+                index.create(engine, checkfirst=True)
+                added.append(f"{table.name}.{index.name}")
+    return added

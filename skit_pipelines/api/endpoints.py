@@ -3,7 +3,8 @@
 The reference contract, kept: ``POST /token`` (OAuth2 password flow → JWT), ``GET /`` (health),
 ``POST /{namespace}/pipelines/run/{pipeline_name}/`` (answers ``{"status": "ok", "response": {"message",
 "name", "run_id", "run_url"}}``), ``POST /slack/events``. Added: ``GET /{namespace}/pipelines/runs/{run_id}``,
-``GET /{namespace}/pipelines/runs``, ``GET /pipelines`` and the OpenAPI documents.
+``GET /{namespace}/pipelines/runs``, ``POST /{namespace}/pipelines/runs/{run_id}/cancel``, ``GET /pipelines``
+and the OpenAPI documents; run creation takes an ``Idempotency-Key`` header.
 
 Why FastAPI: request models and the OpenAPI document come from type hints, which is how each pipeline's
 signature becomes a documented, validated request body; it runs sync handlers in a thread pool, so the
@@ -20,7 +21,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from fastapi import Body, Depends, FastAPI, Form, HTTPException, Path, Query, Request
+from fastapi import Body, Depends, FastAPI, Form, Header, HTTPException, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, Response
@@ -52,6 +53,14 @@ logger = logging.getLogger(__name__)
 # Kubernetes namespace names are DNS labels; run ids are ours (letters, digits, '-', '_', '.').
 Namespace = Annotated[str, Path(pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$", description="Namespace")]
 RunId = Annotated[str, Path(pattern=r"^[A-Za-z0-9._-]{1,64}$", description="Run id")]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        description="Retry-safe creation: the same key (same user and namespace) with the same body returns "
+        "the run created first (header `Idempotent-Replayed: true`); with a different body, 409.",
+    ),
+]
 STATE_GROUPS = {
     "ok": (RunState.SUCCEEDED, RunState.SKIPPED),
     "error": (RunState.FAILED, RunState.CANCELED),
@@ -255,7 +264,7 @@ def _add_core_routes(app: FastAPI, registry: dict[str, Any]) -> None:
     def health_check(request: Request) -> JSONResponse:
         """Health of the API, its database and its runner backend (no token needed)."""
         context = ctx(request)
-        status_code, body = health(context.service, context.watcher.alive)
+        status_code, body = health(context.service, context.watcher)
         return JSONResponse(body, status_code=status_code)
 
     @app.post(
@@ -355,6 +364,32 @@ def _add_core_routes(app: FastAPI, registry: dict[str, Any]) -> None:
         return JSONResponse(status_body(run, deliveries, attempts))
 
     @app.post(
+        "/{namespace}/pipelines/runs/{run_id}/cancel",
+        tags=["runs"],
+        responses={
+            200: {"model": Envelope},
+            404: {"model": ErrorEnvelope},
+            409: {"model": ErrorEnvelope, "description": "The run is already final"},
+            502: {"model": ErrorEnvelope},
+            **ERRORS,
+        },
+    )
+    def cancel_run(
+        request: Request,
+        namespace: Namespace,
+        run_id: RunId,
+        user: Annotated[ApiUser, Depends(namespace_user)],
+    ) -> JSONResponse:
+        """Cancel a queued or running run: it becomes CANCELED (Kubeflow: CANCELING until the cluster
+        confirms), its worker is stopped and its webhook says `{"status": "error", "message": "Run
+        canceled."}`. 409 when the run is already final."""
+        service = ctx(request).service
+        run = service.cancel_run(namespace, run_id)
+        deliveries = service.store.deliveries_of(run.run_id)
+        attempts = {d.kind: service.store.attempts_of(run.run_id, d.kind) for d in deliveries}
+        return JSONResponse(status_body(run, deliveries, attempts))
+
+    @app.post(
         "/slack/events",
         tags=["slack"],
         responses={
@@ -448,12 +483,13 @@ def _add_run_routes(app: FastAPI, registry: dict[str, Any]) -> None:
         pipeline_name: Annotated[str, Path(max_length=200)],
         user: Annotated[ApiUser, Depends(namespace_user)],
         payload: Annotated[dict[str, Any] | None, Body()] = None,
+        idempotency_key: IdempotencyKey = None,
     ) -> JSONResponse:
         """Any other spelling of a pipeline name (or an unknown one: 400 listing the known ones)."""
         service = ctx(request).service
         key, _ = service.resolve(pipeline_name)
         body = models[key].model_validate(payload or {})  # pydantic errors → 400 naming the fields
-        return _create(request, namespace, key, body, user)
+        return _create(request, namespace, key, body, user, idempotency_key)
 
     app.add_api_route(
         "/{namespace}/pipelines/run/{pipeline_name}/", run_any, methods=["POST"], include_in_schema=False
@@ -466,21 +502,31 @@ def _run_endpoint(name: str, model: type[BaseModel]) -> Callable[..., JSONRespon
         namespace: Namespace,
         user: Annotated[ApiUser, Depends(namespace_user)],
         body: Annotated[model | None, Body()] = None,  # type: ignore[valid-type]
+        idempotency_key: IdempotencyKey = None,
     ) -> JSONResponse:
-        return _create(request, namespace, name, body, user)
+        return _create(request, namespace, name, body, user, idempotency_key)
 
     run_pipeline.__doc__ = f"Create a run of {name}."
     return run_pipeline
 
 
 def _create(
-    request: Request, namespace: str, name: str, body: BaseModel | None, user: ApiUser
+    request: Request,
+    namespace: str,
+    name: str,
+    body: BaseModel | None,
+    user: ApiUser,
+    idempotency_key: str | None,
 ) -> JSONResponse:
     payload = body.model_dump(exclude_unset=True) if body is not None else {}
-    if payload.get("webhook_uri") is None:
-        payload.pop("webhook_uri", None)
-    created = ctx(request).service.create_run(namespace, name, payload, created_by=user.name)
-    return JSONResponse({"status": "ok", "response": created.response()})
+    for optional in ("webhook_uri", "notify_pending"):
+        if payload.get(optional) is None:
+            payload.pop(optional, None)
+    created = ctx(request).service.create_run(
+        namespace, name, payload, created_by=user.name, idempotency_key=idempotency_key
+    )
+    headers = {"Idempotent-Replayed": "true"} if created.replayed else None
+    return JSONResponse({"status": "ok", "response": created.response()}, headers=headers)
 
 
 app = create_app()

@@ -2,6 +2,8 @@
 
 The reference only asked Kubeflow. Here each part is checked and reported on its own, so that an operator
 sees *what* is down: 200 when everything answers, 503 otherwise (the envelope's ``status`` says the same).
+``queue`` says whether runs move: an API whose watcher is stuck, or whose queued runs wait beside free
+worker slots, is not healthy even though it answers (that once went unnoticed while nothing started).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from typing import Any
 import httpx
 
 from skit_pipelines.api.service import RunService
+from skit_pipelines.api.watcher import Watcher
 from skit_pipelines.runner.base import RunState
 
 KFP_TIMEOUT_SECONDS = 5.0
@@ -66,19 +69,37 @@ def check_runner(service: RunService, watcher_alive: bool) -> dict[str, Any]:
     return {"ok": watcher_alive, "backend": "kubeflow", "host": host}
 
 
-def health(service: RunService, watcher_alive: bool) -> tuple[int, dict[str, Any]]:
+def check_queue(watcher: Watcher) -> dict[str, Any]:
+    report = watcher.queue_report()
+    info: dict[str, Any] = {
+        "ok": not report.stalled,
+        "state": "stalled" if report.stalled else "moving",
+        "last_cycle_seconds_ago": report.last_cycle_seconds_ago,
+        "stalled_after_seconds": watcher.stall_after,
+    }
+    if report.stalled:
+        info["error"] = report.reason
+    if report.failing_parts:
+        info["failing"] = report.failing_parts
+    return info
+
+
+def health(service: RunService, watcher: Watcher) -> tuple[int, dict[str, Any]]:
     database = check_database(service)
-    runner = check_runner(service, watcher_alive)
-    ok = database["ok"] and runner["ok"]
+    runner = check_runner(service, watcher.alive)
+    queue = check_queue(watcher)
+    parts = (("database", database), ("runner", runner), ("queue", queue))
+    ok = all(part["ok"] for _, part in parts)
     if ok:
         message = "skit-pipelines API is up."
     else:
-        broken = [name for name, part in (("database", database), ("runner", runner)) if not part["ok"]]
+        broken = [name for name, part in parts if not part["ok"]]
         message = f"skit-pipelines API is up but {' and '.join(broken)} is not."
     response = {
         "message": message,
         "api": {"ok": True},
         "database": database,
         "runner": runner,
+        "queue": queue,
     }  # no user count, nothing about users: this answer is public (problems are logged at start-up)
     return (200 if ok else 503), {"status": "ok" if ok else "error", "response": response}

@@ -1,4 +1,5 @@
-"""Sends what a final run owes: its webhook and its Slack thread message, each until it is acknowledged.
+"""Sends what a run owes: its final webhook and Slack thread message, and (opt-in) a "started" webhook when
+it starts, each until it is acknowledged.
 
 Deliveries are rows in the database (see :mod:`skit_pipelines.api.store`). This module claims due ones,
 makes one attempt each in a small thread pool (a slow receiver never blocks the watcher), records the
@@ -21,8 +22,8 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 from skit_pipelines.api.settings import ApiSettings
-from skit_pipelines.api.store import HOST, Delivery, RunRecord, RunStore, now_utc
-from skit_pipelines.api.views import output_uris, state_message, webhook_body
+from skit_pipelines.api.store import HOST, PENDING_WEBHOOK, WEBHOOK, Delivery, RunRecord, RunStore, now_utc
+from skit_pipelines.api.views import output_uris, started_webhook_body, state_message, webhook_body
 from skit_pipelines.api.webhooks import AttemptResult, next_attempt, post_webhook, redact_url
 from skit_pipelines.api.workers import pid_alive
 from skit_pipelines.config import Settings
@@ -127,11 +128,12 @@ class Notifier:
                 delivery, ok=False, status_code=None, error="run not found", seconds=0, outcome=outcome
             )
             return outcome
-        if delivery.kind == "webhook":
+        if delivery.kind in (WEBHOOK, PENDING_WEBHOOK):
+            started = delivery.kind == PENDING_WEBHOOK
             result = post_webhook(
                 run.webhook_uri,
-                webhook_body(run),
-                delivery_id=run.run_id,
+                started_webhook_body(run) if started else webhook_body(run),
+                delivery_id=f"{run.run_id}:pending" if started else run.run_id,
                 secret=self.api_settings.webhook_secret.get_secret_value(),
                 timeout=self.api_settings.webhook_timeout_seconds,
                 allow_private=self.api_settings.webhook_allow_private,
@@ -163,7 +165,7 @@ class Notifier:
         return AttemptResult(False, None, sent.error, seconds, permanent=not_configured), not_configured
 
     def _record(self, delivery: Delivery, run: RunRecord, result: AttemptResult, skipped: bool) -> str:
-        target = redact_url(run.webhook_uri) if delivery.kind == "webhook" else run.channel
+        target = redact_url(run.webhook_uri) if delivery.kind in (WEBHOOK, PENDING_WEBHOOK) else run.channel
         if result.ok:
             outcome, when = "delivered", None
         elif skipped:

@@ -1,11 +1,12 @@
 """Request models generated from pipeline signatures, and the pipeline catalogue.
 
 Each registered pipeline gets a pydantic model (``FetchCallsPipelineRequest``...) with one field per
-parameter (type, default, description from the docstring) plus ``webhook_uri``, and ``extra="forbid"`` so
-that an unknown key is an error that names it (the reference silently dropped them). Each field converts
-its value with :func:`~skit_pipelines.pipelines.parameters.coerce_value`, the very function the CLI and the
-runners use, so ``"200"`` is accepted for an integer everywhere or nowhere. The models give the OpenAPI
-document one precise schema per pipeline, which is also what schemathesis tests the API against.
+parameter (type, default, description from the docstring) plus ``webhook_uri`` and ``notify_pending``, and
+``extra="forbid"`` so that an unknown key is an error that names it (the reference silently dropped them).
+Each field converts its value with :func:`~skit_pipelines.pipelines.parameters.coerce_value`, the very
+function the CLI and the runners use, so ``"200"`` is accepted for an integer everywhere or nowhere. The
+models give the OpenAPI document one precise schema per pipeline, which is also what schemathesis tests the
+API against.
 """
 
 from __future__ import annotations
@@ -29,6 +30,11 @@ WEBHOOK_DESCRIPTION = (
 )
 
 
+NOTIFY_PENDING_DESCRIPTION = (
+    'Also POST a `pending` envelope ("Run in progress.") to `webhook_uri` once, when the run starts.'
+)
+
+
 class PipelineRequest(BaseModel):
     """Base of every generated request model: unknown keys are rejected by name."""
 
@@ -47,6 +53,7 @@ def request_model(name: str, pipeline: Any) -> type[BaseModel]:
     """The request body model of one pipeline."""
     fields: dict[str, Any] = {
         "webhook_uri": (str | None, Field(None, description=WEBHOOK_DESCRIPTION, max_length=2000)),
+        "notify_pending": (bool | None, Field(None, description=NOTIFY_PENDING_DESCRIPTION)),
     }
     for parameter in pipeline_parameters(pipeline):
         python_type = parameter.python_type

@@ -1,7 +1,9 @@
 """The run tracker's reads and writes: runs, their notifications (deliveries) and every delivery attempt.
 
 Every state change that others act upon is a conditional UPDATE whose ``rowcount`` says who won:
-- a queued local run is claimed by one dispatcher (``PENDING`` → ``RUNNING``);
+- queued local runs are claimed together with a worker slot (``PENDING`` → ``RUNNING``) in one transaction
+  that counts the running ones under a database lock, so every API process on the database shares one
+  limit;
 - a run becomes final once (a late or duplicate report cannot overwrite it), and in the same transaction
   the notifications it owes are inserted, so a final run without its pending webhook cannot exist;
 - a delivery is claimed by one sender (``pending`` → ``delivering``) and its outcome recorded with the
@@ -25,6 +27,20 @@ from skit_pipelines.runner.base import FINAL_STATES, RunState
 
 FINAL = tuple(s.value for s in FINAL_STATES)
 HOST = socket.gethostname()
+# Deliveries a run can owe: its final webhook, its "started" webhook (opt-in) and its Slack thread message.
+WEBHOOK, PENDING_WEBHOOK, SLACK = "webhook", "webhook_pending", "slack"
+# Any key will do as long as every process uses the same one: it serialises slot claims on PostgreSQL.
+DISPATCH_LOCK_KEY = 0x5C17_0001
+
+
+def storable(text: str) -> str:
+    """Text the database accepts: PostgreSQL refuses NUL in text columns, and one NUL in a log tail must
+    not make a run's result unwritable (that once stalled the whole queue)."""
+    return text.replace("\x00", "\N{REPLACEMENT CHARACTER}") if "\x00" in text else text
+
+
+def _storable_values(values: dict[str, Any]) -> dict[str, Any]:
+    return {key: storable(value) if isinstance(value, str) else value for key, value in values.items()}
 
 
 def now_utc() -> dt.datetime:
@@ -67,6 +83,9 @@ class RunRecord:
     started_at: dt.datetime | None = None
     updated_at: dt.datetime | None = None
     finished_at: dt.datetime | None = None
+    idempotency_key: str | None = None
+    request_hash: str = ""
+    notify_pending: bool = False
 
     @classmethod
     def from_row(cls, row: Any) -> RunRecord:
@@ -76,6 +95,7 @@ class RunRecord:
         for key in ("heartbeat_at", "created_at", "started_at", "updated_at", "finished_at"):
             data[key] = _utc(data[key])
         data["state"] = RunState(data["state"])
+        data["notify_pending"] = bool(data.get("notify_pending"))
         return cls(**data)
 
 
@@ -168,10 +188,23 @@ class RunStore:
             "worker_host": "",
             "created_at": now,
             "updated_at": now,
+            "idempotency_key": record.idempotency_key,
+            "request_hash": record.request_hash,
+            "notify_pending": record.notify_pending,
         }
         with self._write() as conn:
-            conn.execute(db.runs.insert().values(**values))
+            conn.execute(db.runs.insert().values(**_storable_values(values)))
         record.created_at = record.updated_at = now
+
+    def run_by_idempotency_key(self, created_by: str, namespace: str, key: str) -> RunRecord | None:
+        query = sa.select(db.runs).where(
+            db.runs.c.created_by == created_by,
+            db.runs.c.namespace == namespace,
+            db.runs.c.idempotency_key == key,
+        )
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        return RunRecord.from_row(row) if row is not None else None
 
     def get_run(self, run_id: str) -> RunRecord | None:
         with self.engine.connect() as conn:
@@ -233,22 +266,70 @@ class RunStore:
         with self.engine.connect() as conn:
             return [r[0] for r in conn.execute(query)]
 
-    def claim_queued(self, run_id: str) -> bool:
-        """PENDING → RUNNING for one dispatcher; the heartbeat starts now (the worker keeps it fresh)."""
-        now = now_utc()
+    def claim_slots(self, workers: int) -> list[str]:
+        """Claim the oldest queued local runs for the free worker slots (``workers`` minus those running).
+
+        Counting and claiming happen in one transaction that holds the database's dispatch lock
+        (``BEGIN IMMEDIATE`` on SQLite, a transaction-scoped advisory lock on PostgreSQL), so two API
+        processes can never both see a slot free and both take it. A claimed run that asked for it owes
+        its "started" webhook from now on (queued in the same transaction).
+        """
         with self._write() as conn:
-            result = conn.execute(
-                db.runs.update()
-                .where(db.runs.c.run_id == run_id, db.runs.c.state == RunState.PENDING.value)
-                .values(
-                    state=RunState.RUNNING.value,
-                    started_at=now,
-                    heartbeat_at=now,
-                    updated_at=now,
-                    worker_host=HOST,
+            if conn.dialect.name == "postgresql":
+                conn.execute(sa.select(sa.func.pg_advisory_xact_lock(DISPATCH_LOCK_KEY)))
+            running = conn.execute(
+                sa.select(sa.func.count())
+                .select_from(db.runs)
+                .where(db.runs.c.backend == "local", db.runs.c.state == RunState.RUNNING.value)
+            ).scalar_one()
+            now = now_utc()  # after the count: a run's start is never recorded before the end it waited for
+            free = workers - int(running)
+            if free <= 0:
+                return []
+            rows = conn.execute(
+                sa.select(db.runs.c.run_id, db.runs.c.webhook_uri, db.runs.c.notify_pending)
+                .where(db.runs.c.backend == "local", db.runs.c.state == RunState.PENDING.value)
+                .order_by(db.runs.c.created_at, db.runs.c.run_id)
+                .limit(free)
+            ).all()
+            claimed = []
+            for row in rows:
+                result = conn.execute(
+                    db.runs.update()
+                    .where(db.runs.c.run_id == row.run_id, db.runs.c.state == RunState.PENDING.value)
+                    .values(
+                        state=RunState.RUNNING.value,
+                        started_at=now,
+                        heartbeat_at=now,
+                        updated_at=now,
+                        worker_host=HOST,
+                    )
                 )
+                if result.rowcount != 1:
+                    continue
+                claimed.append(row.run_id)
+                if row.notify_pending and row.webhook_uri:
+                    self._queue_delivery(conn, row.run_id, PENDING_WEBHOOK, now)
+        return claimed
+
+    def queue_pending_webhook(self, run_id: str) -> None:
+        """A submitted Kubeflow run that asked for it owes its "started" webhook."""
+        with self._write() as conn:
+            self._queue_delivery(conn, run_id, PENDING_WEBHOOK, now_utc())
+
+    @staticmethod
+    def _queue_delivery(conn: sa.Connection, run_id: str, kind: str, now: dt.datetime) -> None:
+        conn.execute(
+            db.deliveries.insert().values(
+                run_id=run_id,
+                kind=kind,
+                status="pending",
+                attempts=0,
+                next_attempt_at=now,
+                claimed_by="",
+                last_error="",
             )
-        return result.rowcount == 1
+        )
 
     def set_worker(self, run_id: str, pid: int) -> None:
         with self._write() as conn:
@@ -258,14 +339,16 @@ class RunStore:
                 .values(worker_pid=pid, worker_host=HOST, heartbeat_at=now_utc())
             )
 
-    def heartbeat(self, run_id: str) -> None:
+    def heartbeat(self, run_id: str) -> bool:
+        """Keep the run's heartbeat fresh; False once the run is final (canceled, or failed elsewhere)."""
         now = now_utc()
         with self._write() as conn:
-            conn.execute(
+            result = conn.execute(
                 db.runs.update()
                 .where(db.runs.c.run_id == run_id, db.runs.c.state.not_in(FINAL))
                 .values(heartbeat_at=now)
             )
+        return result.rowcount == 1
 
     def update_progress(self, run_id: str, **values: Any) -> None:
         """Non-final changes (state, step states, backend run id, url); ignored once the run is final."""
@@ -278,7 +361,7 @@ class RunStore:
             conn.execute(
                 db.runs.update()
                 .where(db.runs.c.run_id == run_id, db.runs.c.state.not_in(FINAL))
-                .values(updated_at=now_utc(), **values)
+                .values(updated_at=now_utc(), **_storable_values(values))
             )
 
     def finish_run(
@@ -313,7 +396,7 @@ class RunStore:
             result = conn.execute(
                 db.runs.update()
                 .where(db.runs.c.run_id == run_id, db.runs.c.state.not_in(FINAL))
-                .values(**values)
+                .values(**_storable_values(values))
             )
             if result.rowcount != 1:
                 return False
@@ -323,31 +406,31 @@ class RunStore:
                         db.runs.c.run_id == run_id
                     )
                 ).one()
-                kinds = []
                 if row.webhook_uri:
-                    kinds.append("webhook")
+                    self._queue_delivery(conn, run_id, WEBHOOK, now)
                 if row.channel and row.slack_thread:
-                    kinds.append("slack")
-                for kind in kinds:
-                    conn.execute(
-                        db.deliveries.insert().values(
-                            run_id=run_id,
-                            kind=kind,
-                            status="pending",
-                            attempts=0,
-                            next_attempt_at=now,
-                            claimed_by="",
-                            last_error="",
-                        )
-                    )
+                    self._queue_delivery(conn, run_id, SLACK, now)
         return True
 
     # -- deliveries -------------------------------------------------------------------------------
     def due_deliveries(self, limit: int = 50) -> list[tuple[str, str]]:
+        """Deliveries to attempt now; a run's final webhook waits until its "started" one is settled, so a
+        receiver never hears "pending" after the result."""
+        d = db.deliveries.c
+        started = db.deliveries.alias("started")
+        unsettled_start = sa.exists().where(
+            started.c.run_id == d.run_id,
+            started.c.kind == PENDING_WEBHOOK,
+            started.c.status.in_(("pending", "delivering")),
+        )
         query = (
-            sa.select(db.deliveries.c.run_id, db.deliveries.c.kind)
-            .where(db.deliveries.c.status == "pending", db.deliveries.c.next_attempt_at <= now_utc())
-            .order_by(db.deliveries.c.next_attempt_at)
+            sa.select(d.run_id, d.kind)
+            .where(
+                d.status == "pending",
+                d.next_attempt_at <= now_utc(),
+                sa.or_(d.kind != WEBHOOK, sa.not_(unsettled_start)),
+            )
+            .order_by(d.next_attempt_at)
             .limit(limit)
         )
         with self.engine.connect() as conn:
@@ -398,7 +481,7 @@ class RunStore:
             "attempts": attempt,
             "claimed_by": "",
             "claimed_at": None,
-            "last_error": "" if ok else error,
+            "last_error": "" if ok else storable(error),
         }
         if outcome == "delivered":
             values["delivered_at"] = now
@@ -413,7 +496,7 @@ class RunStore:
                     at=now,
                     ok=ok,
                     status_code=status_code,
-                    error=error,
+                    error=storable(error),
                     seconds=round(seconds, 4),
                 )
             )

@@ -2,8 +2,10 @@
 
 One function builds both so the webhook and ``GET .../runs/{run_id}`` can never disagree. The fields are the
 reference's (``message, run_id, run_url, error_logs, uris, webhook``) plus the two its README documented but
-never sent (``file_path``: the first artifact URI, ``s3_path``: the first ``s3://`` one), plus what a caller
-needs to act without a second request (``state``, ``outputs``, ``failed_step``, ``error``).
+never sent (``file_path``: the first artifact URI, ``s3_path``: the first ``s3://`` one; ``null`` when there
+is none, as in the reference's error payload, never ``""``), plus what a caller needs to act without a second
+request (``state``, ``outputs``, ``failed_step``, ``error``). A run that asked for it also gets a "started"
+webhook (:func:`started_webhook_body`, envelope status ``pending``) when it starts.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from skit_pipelines.config import mask_url_password
 from skit_pipelines.runner.base import RunState
 
 _URI_PREFIXES = ("s3://", "gs://", "file://", "http://", "https://", "/")
+CANCELED_MESSAGE = "Run canceled."
 
 
 def envelope(status: str, response: dict[str, Any]) -> dict[str, Any]:
@@ -34,7 +37,7 @@ def state_message(state: RunState) -> str:
         RunState.SUCCEEDED: "Run completed successfully.",
         RunState.SKIPPED: "Run completed successfully (skipped).",
         RunState.FAILED: "Run failed.",
-        RunState.CANCELED: "Run was canceled.",
+        RunState.CANCELED: CANCELED_MESSAGE,
         RunState.PENDING: "Run queued.",
     }.get(state, "Run in progress.")
 
@@ -51,6 +54,7 @@ def output_uris(outputs: dict[str, Any]) -> list[str]:
 def run_response(run: RunRecord, *, webhook: bool = False) -> dict[str, Any]:
     """The ``response`` part for a run (webhook body when ``webhook``)."""
     uris = output_uris(run.outputs)
+    artifacts = uris if envelope_status(run.state) != "error" else []  # a failed run's result is no result
     return {
         "message": state_message(run.state),
         "run_id": run.run_id,
@@ -58,8 +62,8 @@ def run_response(run: RunRecord, *, webhook: bool = False) -> dict[str, Any]:
         "name": run.pipeline,
         "namespace": run.namespace,
         "state": run.state.value,
-        "file_path": uris[0] if uris else "",
-        "s3_path": next((u for u in uris if u.startswith("s3://")), ""),
+        "file_path": artifacts[0] if artifacts else None,
+        "s3_path": next((u for u in artifacts if u.startswith("s3://")), None),
         "uris": uris,
         "outputs": run.outputs,
         "failed_step": run.failed_step,
@@ -71,6 +75,23 @@ def run_response(run: RunRecord, *, webhook: bool = False) -> dict[str, Any]:
 
 def webhook_body(run: RunRecord) -> dict[str, Any]:
     return envelope(envelope_status(run.state), run_response(run, webhook=True))
+
+
+def started_webhook_body(run: RunRecord) -> dict[str, Any]:
+    """The reference's ``pending`` payload, sent once when the run starts. Built from the run as it was
+    then (RUNNING, no outputs yet) even if it is sent late, so it never contradicts the final webhook."""
+    response = run_response(run, webhook=True) | {
+        "message": state_message(RunState.RUNNING),
+        "state": RunState.RUNNING.value,
+        "file_path": None,
+        "s3_path": None,
+        "uris": [],
+        "outputs": {},
+        "failed_step": "",
+        "error": "",
+        "error_logs": "",
+    }
+    return envelope("pending", response)
 
 
 def status_body(

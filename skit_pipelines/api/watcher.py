@@ -6,8 +6,10 @@ Each tick (every ``SKIT_API_WATCH_SECONDS``, or at once when a run is queued):
   ``SKIT_KFP_POLL_SECONDS``) and record changes; a final state queues the run's notifications;
 - notifications: claim and send those that are due.
 Everything it needs is in the database, so an API that starts picks up exactly where the last one stopped
-(queued runs, runs still executing, webhooks still owed). A failing part is logged and retried on the next
-tick; it never stops the thread.
+(queued runs, runs still executing, webhooks still owed). Each part, and inside a part each run, fails on its
+own: it is logged and retried on the next tick, and never keeps the other parts or runs from moving (a single
+unwritable log once stalled every queued run). What each part last did is kept for the health check, which
+reports the queue ``stalled`` when the watcher stops completing its cycles or runs wait beside free slots.
 """
 
 from __future__ import annotations
@@ -16,11 +18,13 @@ import datetime as dt
 import logging
 import threading
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from skit_pipelines.api.notifier import Notifier
 from skit_pipelines.api.service import RunService
 from skit_pipelines.api.store import RunRecord, now_utc
+from skit_pipelines.api.views import CANCELED_MESSAGE
 from skit_pipelines.api.workers import WorkerPool
 from skit_pipelines.runner.base import PipelineRunError, RunState
 
@@ -28,6 +32,20 @@ logger = logging.getLogger(__name__)
 
 # A Kubeflow run recorded but never submitted (the API stopped in between) is failed after this long.
 UNSUBMITTED_GRACE = dt.timedelta(seconds=120)
+# The queue is reported stalled after this many watcher intervals without progress (and never sooner than
+# STALL_FLOOR_SECONDS: a cycle that spawns workers on a busy host may take a few seconds).
+STALL_CYCLES = 20
+STALL_FLOOR_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class QueueReport:
+    """What the health check says about the watcher and the local queue."""
+
+    stalled: bool
+    reason: str
+    last_cycle_seconds_ago: float | None
+    failing_parts: dict[str, str]
 
 
 class Watcher:
@@ -42,6 +60,12 @@ class Watcher:
         self._thread: threading.Thread | None = None
         self._last_kfp_poll = 0.0
         self.ticks = 0
+        self.started_at = time.monotonic()
+        self.stall_after = max(STALL_CYCLES * self.interval, STALL_FLOOR_SECONDS)
+        self._last_cycle_at: float | None = None
+        self._last_ok: dict[str, float] = {}
+        self._last_error: dict[str, str] = {}
+        self._waiting_beside_free_slots_since: float | None = None
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._loop, name="run-watcher", daemon=True)
@@ -69,16 +93,55 @@ class Watcher:
             self._wake.clear()
 
     def tick(self) -> None:
-        for part in (self.pool.tick, self._follow_kubeflow, self.notifier.tick):
+        parts = (
+            ("reap", self.pool.reap),
+            ("dead_workers", self.pool.fail_dead_workers),
+            ("dispatch", self._dispatch),
+            ("kubeflow", self._follow_kubeflow),
+            ("notifications", self.notifier.tick),
+        )
+        for name, part in parts:
             if self._stop.is_set():
                 return
             try:
                 part()
-            except Exception:
-                logger.exception(
-                    "watcher: %s failed; retrying on the next tick", getattr(part, "__name__", part)
-                )
+            except Exception as exc:
+                logger.exception("watcher: %s failed; retrying on the next tick", name)
+                self._last_error[name] = type(exc).__name__  # health is public: no message, no data
+            else:
+                self._last_ok[name] = time.monotonic()
+                self._last_error.pop(name, None)
         self.ticks += 1
+        self._last_cycle_at = time.monotonic()
+
+    def _dispatch(self) -> None:
+        self.pool.dispatch()
+        if self.service.backend != "local":
+            return
+        queued = self.store.count_local(RunState.PENDING)
+        free = self.service.api_settings.api_workers - self.store.count_local(RunState.RUNNING)
+        if queued and free > 0:  # right after a dispatch: only a fault leaves runs beside free slots
+            if self._waiting_beside_free_slots_since is None:
+                self._waiting_beside_free_slots_since = time.monotonic()
+        else:
+            self._waiting_beside_free_slots_since = None
+
+    def queue_report(self) -> QueueReport:
+        """Is the queue moving? Stalled when no cycle completed, or runs waited beside free worker slots, or
+        the dispatcher kept failing, for longer than ``stall_after`` seconds."""
+        now = time.monotonic()
+        last_cycle = None if self._last_cycle_at is None else round(now - self._last_cycle_at, 1)
+        since_cycle = now - (self._last_cycle_at or self.started_at)
+        waiting = self._waiting_beside_free_slots_since
+        failing_since = now - self._last_ok.get("dispatch", self.started_at)
+        reason = ""
+        if since_cycle > self.stall_after:
+            reason = f"the run watcher has not completed a cycle for {since_cycle:.0f}s"
+        elif waiting is not None and now - waiting > self.stall_after:
+            reason = f"queued runs have waited beside free worker slots for {now - waiting:.0f}s"
+        elif "dispatch" in self._last_error and failing_since > self.stall_after:
+            reason = f"starting queued runs has failed for {failing_since:.0f}s"
+        return QueueReport(bool(reason), reason, last_cycle, dict(self._last_error))
 
     def _follow_kubeflow(self) -> None:
         settings = self.service.settings
@@ -107,13 +170,14 @@ class Watcher:
             logger.warning("cannot read Kubeflow run %s (%s): %s", run.backend_run_id, run.run_id, exc)
             return
         if result.state.is_final:
+            canceled = result.state == RunState.CANCELED
             self.store.finish_run(
                 run.run_id,
                 result.state,
                 outputs=result.outputs,
                 failed_step=result.failed_step,
-                error=result.error,
+                error=CANCELED_MESSAGE if canceled and not result.error else result.error,
                 error_logs=result.error if not result.succeeded else "",
             )
-        elif result.state != run.state:
+        elif result.state != run.state and run.state != RunState.CANCELING:  # canceling: until final
             self.store.update_progress(run.run_id, state=result.state)

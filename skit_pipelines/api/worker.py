@@ -10,11 +10,14 @@ alive then (the same one or a restarted one) sends them.
 from __future__ import annotations
 
 import importlib
+import json
 import logging
 import os
+import signal
 import sys
 import threading
 import traceback
+from pathlib import Path
 from typing import Any
 
 from skit_pipelines.api.settings import get_api_settings
@@ -36,6 +39,32 @@ def load_pipeline(pipeline_ref: str, name: str) -> Any:
     from skit_pipelines.pipelines import get_pipeline
 
     return get_pipeline(name)
+
+
+def find_run_dir(runs_dir: Path, run_name: str, newest: int = 50) -> str:
+    """The local runner's folder of this run (its ``run.json`` names it), among the newest folders.
+
+    Recorded as soon as the first step starts so that, if this worker is killed, the API can still show
+    what the step logged (``run.log``)."""
+    try:
+        folders = sorted((p for p in runs_dir.iterdir() if p.is_dir()), key=lambda p: p.name, reverse=True)
+    except OSError:
+        return ""
+    for folder in folders[:newest]:
+        try:
+            if json.loads((folder / "run.json").read_text(encoding="utf-8")).get("run_name") == run_name:
+                return str(folder)
+        except (OSError, ValueError, AttributeError):
+            continue
+    return ""
+
+
+def stop_own_steps() -> None:
+    """The run became final elsewhere (canceled): end this worker and the steps it started."""
+    if os.getpgrp() == os.getpid():  # started by the pool: its own session, steps included
+        os.killpg(os.getpgrp(), signal.SIGTERM)
+    else:
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _one_line(error: str) -> str:
@@ -63,18 +92,30 @@ def run_worker(run_id: str) -> int:
         def beat() -> None:
             while not stop.wait(api_settings.api_heartbeat_seconds):
                 try:
-                    store.heartbeat(run_id)
+                    unfinished = store.heartbeat(run_id)
                 except Exception:  # a missed beat is not fatal; the next one may get through
                     logger.warning("heartbeat of run %s not written", run_id, exc_info=True)
+                    continue
+                if not unfinished and not stop.is_set():
+                    logger.warning("run %s was finished elsewhere (canceled); stopping its steps", run_id)
+                    stop_own_steps()
 
         heart = threading.Thread(target=beat, name="heartbeat", daemon=True)
         heart.start()
         steps: dict[str, str] = dict(run.step_states)
+        run_name = f"{run.pipeline} {run_id}"
+        run_dir = ""
 
         def on_event(event: StepEvent) -> None:
+            nonlocal run_dir
             steps[event.step] = event.state.value
+            progress: dict[str, Any] = {"step_states": steps}
+            if not run_dir:
+                run_dir = find_run_dir(Path(settings.runs_dir).resolve(), run_name)
+                if run_dir:
+                    progress["run_dir"] = run_dir
             try:
-                store.update_progress(run_id, step_states=steps)
+                store.update_progress(run_id, **progress)
             except Exception:
                 logger.warning("step state of run %s not written", run_id, exc_info=True)
 
@@ -83,7 +124,7 @@ def run_worker(run_id: str) -> int:
 
             pipeline = load_pipeline(run.pipeline_ref, run.pipeline)
             result = LocalRunner.from_settings(settings).run_pipeline(
-                pipeline, run.pipeline, run.arguments, on_event=on_event, run_name=f"{run.pipeline} {run_id}"
+                pipeline, run.pipeline, run.arguments, on_event=on_event, run_name=run_name
             )
         except Exception as exc:
             logs = traceback.format_exc()

@@ -6,8 +6,13 @@ Each run gets its own process (``python -m skit_pipelines.api.worker``) in a new
 pipeline cannot take the API or another run down, and stopping the API leaves running pipelines alone.
 
 A worker that dies without writing a result (killed, out of memory) is noticed two ways: on this host its
-process is gone; on any host its heartbeat goes stale. Its run is then marked FAILED with the tail of the
-worker's log, which notifies the caller like any other failure.
+process is gone; on any host its heartbeat goes stale. Its run is then marked FAILED, the step that was
+running shown failed, with the tails of the step's ``run.log`` and of the worker's log; the caller is
+notified like for any other failure.
+
+The limit is the database's, not this process's: :meth:`RunStore.claim_slots` counts running runs and claims
+queued ones in one locked transaction, so N API processes on one database still run at most
+``SKIT_API_WORKERS`` local runs together.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ import sys
 from pathlib import Path
 
 from skit_pipelines.api.settings import ApiSettings
-from skit_pipelines.api.store import HOST, RunStore, now_utc
+from skit_pipelines.api.store import HOST, RunRecord, RunStore, now_utc
 from skit_pipelines.runner.base import RunState
 
 logger = logging.getLogger(__name__)
@@ -43,6 +48,24 @@ def pid_alive(pid: int) -> bool:
         return True
 
 
+def is_worker_of(pid: int, run_id: str) -> bool:
+    """Is ``pid`` (on this host) still the worker of ``run_id``? A pid can be reused after the worker died:
+    before signalling its process group, check its command line (``... skit_pipelines.api.worker <run-id>``)
+    and that it leads its own group."""
+    if not pid_alive(pid):
+        return False
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        argv = []
+    if argv and (b"skit_pipelines.api.worker" not in argv or run_id.encode() not in argv):
+        return False
+    try:
+        return os.getpgid(pid) == pid
+    except OSError:
+        return False
+
+
 def tail(path: Path, size: int = LOG_TAIL_BYTES) -> str:
     try:
         with open(path, "rb") as handle:
@@ -63,33 +86,20 @@ class WorkerPool:
     def log_path(self, run_id: str) -> Path:
         return self.log_dir / f"{run_id}.log"
 
-    def tick(self) -> None:
-        self.reap()
-        self.fail_dead_workers()
-        self.dispatch()
-
     def reap(self) -> None:
         for run_id, process in list(self.processes.items()):
             if process.poll() is not None:
                 del self.processes[run_id]
 
     def dispatch(self) -> int:
-        """Start workers for the oldest queued runs while fewer than ``api_workers`` run; returns how many."""
-        free = self.api_settings.api_workers - self.store.count_local(RunState.RUNNING)
-        started = 0
-        while free > 0:
-            queued = self.store.queued_local_runs(free)
-            if not queued:
-                break
-            for run_id in queued:
-                if free <= 0:
-                    break
-                if not self.store.claim_queued(run_id):
-                    continue  # another dispatcher took it
+        """Start workers for the oldest queued runs on the free slots of the database; returns how many."""
+        claimed = self.store.claim_slots(self.api_settings.api_workers)
+        for run_id in claimed:
+            try:
                 self._spawn(run_id)
-                free -= 1
-                started += 1
-        return started
+            except Exception:  # its heartbeat goes stale and fail_dead_workers records it; go on
+                logger.exception("run %s: cannot start or record its worker", run_id)
+        return len(claimed)
 
     def _spawn(self, run_id: str) -> None:
         self.log_dir.mkdir(parents=True, exist_ok=True)
@@ -112,24 +122,62 @@ class WorkerPool:
         logger.info("run %s started in worker process %s", run_id, process.pid)
 
     def fail_dead_workers(self) -> int:
+        """Fail the runs whose worker is gone; one run that cannot be recorded never blocks the others."""
         stale_after = dt.timedelta(seconds=self.api_settings.api_worker_stale_seconds)
-        now = now_utc()
         failed = 0
         for run in self.store.unfinished_runs("local"):
             if run.state != RunState.RUNNING or run.run_id in self.processes:
                 continue
-            reason = ""
-            if run.worker_host == HOST and run.worker_pid and not pid_alive(run.worker_pid):
-                reason = f"the worker process (pid {run.worker_pid}) ended without reporting a result"
-            elif run.heartbeat_at is not None and now - run.heartbeat_at > stale_after:
-                reason = (
-                    f"the worker on {run.worker_host or 'an unknown host'} sent no heartbeat for "
-                    f"{int((now - run.heartbeat_at).total_seconds())}s"
-                )
+            reason = self._death_reason(run, now_utc(), stale_after)
             if not reason:
                 continue
-            logs = tail(self.log_path(run.run_id))
-            if self.store.finish_run(run.run_id, RunState.FAILED, error=reason, error_logs=logs or reason):
+            try:
+                recorded = self._fail_run(run, reason)
+            except Exception as exc:  # record what we can: the run must not stay RUNNING, holding a slot
+                logger.exception("run %s: cannot record its worker's logs", run.run_id)
+                try:
+                    recorded = self.store.finish_run(
+                        run.run_id,
+                        RunState.FAILED,
+                        error=f"{reason} (its logs could not be recorded: {type(exc).__name__})",
+                    )
+                except Exception:
+                    logger.exception("run %s: cannot be marked failed; the next tick retries", run.run_id)
+                    continue
+            if recorded:
                 logger.warning("run %s failed: %s", run.run_id, reason)
                 failed += 1
         return failed
+
+    def _death_reason(self, run: RunRecord, now: dt.datetime, stale_after: dt.timedelta) -> str:
+        if run.worker_host == HOST and run.worker_pid and not pid_alive(run.worker_pid):
+            return f"the worker process (pid {run.worker_pid}) ended without reporting a result"
+        if run.heartbeat_at is not None and now - run.heartbeat_at > stale_after:
+            return (
+                f"the worker on {run.worker_host or 'an unknown host'} sent no heartbeat for "
+                f"{int((now - run.heartbeat_at).total_seconds())}s"
+            )
+        return ""
+
+    def _fail_run(self, run: RunRecord, reason: str) -> bool:
+        """The step that was running is the failed one; the logs are what the step and the worker wrote."""
+        steps = {step: state for step, state in run.step_states.items()}
+        running = [step for step, state in steps.items() if not RunState(state).is_final]
+        for step in running:
+            steps[step] = RunState.FAILED.value
+        parts = []
+        if run.run_dir:
+            step_log = tail(Path(run.run_dir) / "run.log")
+            if step_log:
+                parts.append(f"--- run log ({run.run_dir}/run.log) ---\n{step_log}")
+        worker_log = tail(self.log_path(run.run_id))
+        if worker_log:
+            parts.append(f"--- worker log ---\n{worker_log}")
+        return self.store.finish_run(
+            run.run_id,
+            RunState.FAILED,
+            failed_step=running[0] if running else "",
+            error=reason,
+            error_logs="\n".join(parts) or reason,
+            step_states=steps,
+        )

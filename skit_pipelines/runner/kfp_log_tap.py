@@ -65,6 +65,8 @@ class KfpLogTap(io.TextIOBase):
             clean = _ANSI.sub("", line)
             self._log_file.write(clean + "\n")
             self._handle_line(clean)
+        if lines:  # on disk line by line: if the process is killed, the API shows what the step said
+            self._log_file.flush()
         return len(text)
 
     def flush(self) -> None:
