@@ -301,17 +301,19 @@ def demo_data_command(
     settings = get_settings()
     if not db and settings.warehouse_url not in ("", settings.demo_warehouse_url):
         err_console.print(
-            f"SKIT_WAREHOUSE_URL is set; demo data goes to {settings.demo_warehouse_url}; "
-            "pass --db to write elsewhere"
+            Text(
+                f"SKIT_WAREHOUSE_URL is set; demo data goes to {settings.demo_warehouse_url}; "
+                "pass --db to write elsewhere"
+            )
         )
     url = db or settings.demo_warehouse_url
     summary = _generate_demo_data(
         url, calls=calls, seed=seed, days=days, end_date=end_date, wrong_rate=wrong_rate, replace=replace
     )
     table = Table("", "", title="demo warehouse", title_justify="left", show_header=False)
-    table.add_row("database", _describe_url(url))
+    table.add_row("database", Text(_describe_url(url)))
     for label, value in summary.as_rows():
-        table.add_row(label, str(value))
+        table.add_row(label, Text(str(value)))
     console.print(table)
 
 
@@ -336,7 +338,7 @@ def _generate_demo_data(
     except ValueError:
         raise _fail(f"--end-date: cannot read {end_date!r} as a date (expected YYYY-MM-DD)") from None
     with Progress(console=err_console, transient=True) as progress:
-        task = progress.add_task(f"writing {calls} calls to {_describe_url(url)}", total=calls)
+        task = progress.add_task(escape(f"writing {calls} calls to {_describe_url(url)}"), total=calls)
         try:
             return generate_demo_warehouse(
                 url,
@@ -400,14 +402,16 @@ def demo_command(
     url = settings.demo_warehouse_url
     console.rule("1. demo call warehouse")
     summary = _generate_demo_data(url, calls=calls, seed=seed, days=7, end_date="", wrong_rate=0.15)
-    console.print(f"{summary.calls} calls, {summary.turns} turns in {_describe_url(url)}")
+    console.print(Text(f"{summary.calls} calls, {summary.turns} turns in {_describe_url(url)}"))
 
     console.rule("2. Random sample calls (fetch_calls_pipeline) on the local runner")
     # The whole week of demo calls: "today" alone may hold none yet (calls end before now).
     arguments = {"lang": lang, "start_date_offset": -6, "call_quantity": call_quantity, "random_seed": seed}
     console.print(
-        "skit-pipelines run fetch_calls_pipeline "
-        + " ".join(f"--param {k}={v}" for k, v in arguments.items())
+        Text(
+            "skit-pipelines run fetch_calls_pipeline "
+            + " ".join(f"--param {k}={v}" for k, v in arguments.items())
+        )
     )
     runner = LocalRunner(settings.runs_dir, environment={"SKIT_WAREHOUSE_URL": url})
     with RunProgressView(
@@ -423,12 +427,12 @@ def demo_command(
     sample = summarise_turns_csv(calls_uri)
     table = Table("", "", title="sampled calls", title_justify="left", show_header=False)
     for label, value in sample.as_rows():
-        table.add_row(label, value)
+        table.add_row(Text(label), Text(value))
     for client, count in sorted(sample.calls_per_client.items()):
-        table.add_row(f"  client {client}", f"{count} calls")
+        table.add_row(Text(f"  client {client}"), f"{count} calls")
     console.print(table)
-    console.print(f"CSV: [bold]{calls_uri}[/]", soft_wrap=True)
-    console.print(f"run record and logs: {result.run_dir}")
+    console.print(f"CSV: [bold]{escape(calls_uri)}[/]", soft_wrap=True)
+    console.print(Text(f"run record and logs: {result.run_dir}"))
 
 
 def _register_api_commands() -> None:

@@ -93,3 +93,13 @@ def test_run_from_another_folder_names_the_missing_warehouse_and_creates_none(
     assert "skit-pipelines demo-data" in message and "SKIT_WAREHOUSE_URL" in message
     assert "no such table" not in message
     assert not expected.exists() and not (elsewhere / ".skit" / "warehouse.db").exists()
+
+
+def test_demo_data_prints_square_brackets_of_a_path_as_typed(tmp_path: Path, production: str) -> None:
+    """A path is user text: rich must not read ``[x]`` in it as markup (and drop it or crash)."""
+    home = tmp_path / "[x]" / "home"
+    home.mkdir(parents=True)
+    env = {"SKIT_HOME": str(home), "SKIT_WAREHOUSE_URL": production}
+    result = cli("demo-data", "--calls", "20", "--days", "1", env=env)
+    assert result.returncode == 0, result.stderr
+    assert f"demo data goes to sqlite:///{home}/demo-warehouse.db" in flat(result.stderr)
