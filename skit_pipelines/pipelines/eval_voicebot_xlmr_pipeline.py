@@ -16,7 +16,7 @@ from kfp import dsl
 
 from skit_pipelines.components.gen_irr_metrics import gen_irr_metrics
 from skit_pipelines.components.predict_intents import predict_intents
-from skit_pipelines.components.slack_notification import slack_notification
+from skit_pipelines.pipelines.notify import notify_in_slack
 
 GPU_RESOURCE = "nvidia.com/gpu"
 MODEL_PREDICTION_COLUMN = "intent_x"
@@ -95,13 +95,13 @@ def eval_voicebot_xlmr_pipeline(
             true_label_column=true_label_column,
             pred_label_column=MODEL_PREDICTION_COLUMN,
         ).set_caching_options(enable_caching=False)
-        slack_notification(
-            message=model_metrics.outputs["message"],
-            code_block=model_metrics.outputs["download_commands"],
+        notify_in_slack(
+            model_metrics.outputs["message"],
+            model_metrics.outputs["download_commands"],
             channel=channel,
-            cc=notify,
-            thread_id=slack_thread,
-        ).set_caching_options(enable_caching=False)
+            notify=notify,
+            slack_thread=slack_thread,
+        )
     with dsl.Else(name="production"):
         production_metrics = gen_irr_metrics(
             dataset_uri=s3_path_data,
@@ -109,13 +109,13 @@ def eval_voicebot_xlmr_pipeline(
             true_label_column=true_label_column,
             pred_label_column=pred_label_column,
         ).set_caching_options(enable_caching=False)
-        slack_notification(
-            message=production_metrics.outputs["message"],
-            code_block=production_metrics.outputs["download_commands"],
+        notify_in_slack(
+            production_metrics.outputs["message"],
+            production_metrics.outputs["download_commands"],
             channel=channel,
-            cc=notify,
-            thread_id=slack_thread,
-        ).set_caching_options(enable_caching=False)
+            notify=notify,
+            slack_thread=slack_thread,
+        )
 
     def either(name: str) -> dsl.OneOf:
         return dsl.OneOf(model_metrics.outputs[name], production_metrics.outputs[name])

@@ -5,7 +5,7 @@ from typing import NamedTuple
 from kfp import dsl
 
 from skit_pipelines.components.fetch_calls import fetch_calls
-from skit_pipelines.components.slack_notification import slack_notification
+from skit_pipelines.pipelines.notify import notify_in_slack
 
 FetchCallsPipelineOutput = NamedTuple(
     "FetchCallsPipelineOutput",
@@ -103,13 +103,13 @@ def fetch_calls_pipeline(
         remove_empty_audios=remove_empty_audios,
         random_seed=random_seed,
     ).set_caching_options(enable_caching=False)
-    slack_notification(
-        message=fetched.outputs["message"],
-        code_block=fetched.outputs["download_command"],
+    notify_in_slack(
+        fetched.outputs["message"],
+        fetched.outputs["download_command"],
         channel=channel,
-        cc=notify,
-        thread_id=slack_thread,
-    ).set_caching_options(enable_caching=False)
+        notify=notify,
+        slack_thread=slack_thread,
+    )
     return FetchCallsPipelineOutput(
         calls_uri=fetched.outputs["calls_uri"],
         sampled_calls=fetched.outputs["sampled_calls"],

@@ -5,8 +5,8 @@ from typing import NamedTuple
 from kfp import dsl
 
 from skit_pipelines.components.fetch_calls import fetch_calls
-from skit_pipelines.components.slack_notification import slack_notification
 from skit_pipelines.components.upload_for_annotation import upload_for_annotation
+from skit_pipelines.pipelines.notify import notify_in_slack
 
 FetchNTagCallsOutput = NamedTuple(
     "FetchNTagCallsOutput",
@@ -153,13 +153,13 @@ def fetch_n_tag_calls(
         call_link_template=call_link_template,
         message_prefix=fetched.outputs["message"],
     ).set_caching_options(enable_caching=False)
-    slack_notification(
-        message=tagged.outputs["message"],
-        code_block=tagged.outputs["download_command"],
+    notify_in_slack(
+        tagged.outputs["message"],
+        tagged.outputs["download_command"],
         channel=channel,
-        cc=notify,
-        thread_id=slack_thread,
-    ).set_caching_options(enable_caching=False)
+        notify=notify,
+        slack_thread=slack_thread,
+    )
     return FetchNTagCallsOutput(
         calls_uri=fetched.outputs["calls_uri"],
         sampled_calls=fetched.outputs["sampled_calls"],

@@ -5,7 +5,7 @@ from typing import NamedTuple
 from kfp import dsl
 
 from skit_pipelines.components.fetch_tagged_dataset import fetch_tagged_dataset
-from skit_pipelines.components.slack_notification import slack_notification
+from skit_pipelines.pipelines.notify import notify_in_slack
 
 FetchTaggedCallsDatasetOutput = NamedTuple(
     "FetchTaggedCallsDatasetOutput",
@@ -75,13 +75,13 @@ def fetch_tagged_calls_dataset(
         include_cancelled=include_cancelled,
         include_unannotated=include_unannotated,
     ).set_caching_options(enable_caching=False)
-    slack_notification(
-        message=fetched.outputs["message"],
-        code_block=fetched.outputs["download_command"],
+    notify_in_slack(
+        fetched.outputs["message"],
+        fetched.outputs["download_command"],
         channel=channel,
-        cc=notify,
-        thread_id=slack_thread,
-    ).set_caching_options(enable_caching=False)
+        notify=notify,
+        slack_thread=slack_thread,
+    )
     return FetchTaggedCallsDatasetOutput(
         dataset_uri=fetched.outputs["dataset_uri"],
         rows=fetched.outputs["rows"],

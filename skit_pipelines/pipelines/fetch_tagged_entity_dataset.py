@@ -6,7 +6,7 @@ from kfp import dsl
 
 from skit_pipelines.components.build_entity_dataset import build_entity_dataset
 from skit_pipelines.components.fetch_tagged_dataset import fetch_tagged_dataset
-from skit_pipelines.components.slack_notification import slack_notification
+from skit_pipelines.pipelines.notify import notify_in_slack
 
 FetchTaggedEntityDatasetOutput = NamedTuple(
     "FetchTaggedEntityDatasetOutput",
@@ -83,13 +83,13 @@ def fetch_tagged_entity_dataset(
         labelstudio_project_id=labelstudio_project_id,
         message_prefix=fetched.outputs["message"],
     ).set_caching_options(enable_caching=False)
-    slack_notification(
-        message=entities.outputs["message"],
-        code_block=entities.outputs["download_command"],
+    notify_in_slack(
+        entities.outputs["message"],
+        entities.outputs["download_command"],
         channel=channel,
-        cc=notify,
-        thread_id=slack_thread,
-    ).set_caching_options(enable_caching=False)
+        notify=notify,
+        slack_thread=slack_thread,
+    )
     return FetchTaggedEntityDatasetOutput(
         entity_dataset_uri=entities.outputs["entity_dataset_uri"],
         dataset_uri=fetched.outputs["dataset_uri"],

@@ -5,7 +5,7 @@ from typing import NamedTuple
 from kfp import dsl
 
 from skit_pipelines.components.gen_irr_metrics import gen_irr_metrics
-from skit_pipelines.components.slack_notification import slack_notification
+from skit_pipelines.pipelines.notify import notify_in_slack
 from skit_pipelines.pipelines.tagged_source import tagged_dataset_source
 
 IrrFromTogOutput = NamedTuple(
@@ -121,13 +121,13 @@ def irr_from_tog(
         prediction_uri=prediction_path,
         id_column=id_column,
     ).set_caching_options(enable_caching=False)
-    slack_notification(
-        message=metrics.outputs["message"],
-        code_block=metrics.outputs["download_commands"],
+    notify_in_slack(
+        metrics.outputs["message"],
+        metrics.outputs["download_commands"],
         channel=channel,
-        cc=notify,
-        thread_id=slack_thread,
-    ).set_caching_options(enable_caching=False)
+        notify=notify,
+        slack_thread=slack_thread,
+    )
     return IrrFromTogOutput(
         report_uri=metrics.outputs["report_uri"],
         confusion_matrix_uri=metrics.outputs["confusion_matrix_uri"],

@@ -4,8 +4,8 @@ from typing import NamedTuple
 
 from kfp import dsl
 
-from skit_pipelines.components.slack_notification import slack_notification
 from skit_pipelines.components.upload_for_annotation import upload_for_annotation
+from skit_pipelines.pipelines.notify import notify_in_slack
 
 TagCallsPipelineOutput = NamedTuple(
     "TagCallsPipelineOutput",
@@ -81,13 +81,13 @@ def tag_calls(
         batch_size=batch_size,
         call_link_template=call_link_template,
     ).set_caching_options(enable_caching=False)
-    slack_notification(
-        message=tagged.outputs["message"],
-        code_block=tagged.outputs["download_command"],
+    notify_in_slack(
+        tagged.outputs["message"],
+        tagged.outputs["download_command"],
         channel=channel,
-        cc=notify,
-        thread_id=slack_thread,
-    ).set_caching_options(enable_caching=False)
+        notify=notify,
+        slack_thread=slack_thread,
+    )
     return TagCallsPipelineOutput(
         uploaded=tagged.outputs["uploaded"],
         skipped_duplicates=tagged.outputs["skipped_duplicates"],

@@ -10,8 +10,8 @@ from typing import NamedTuple
 
 from kfp import dsl
 
-from skit_pipelines.components.slack_notification import slack_notification
 from skit_pipelines.components.train_intent_model import train_intent_model
+from skit_pipelines.pipelines.notify import notify_in_slack
 
 GPU_RESOURCE = "nvidia.com/gpu"
 
@@ -116,13 +116,13 @@ def train_voicebot_intent_model_xlmr(
     def either(name: str) -> dsl.OneOf:
         return dsl.OneOf(on_gpu.outputs[name], on_cpu.outputs[name])
 
-    slack_notification(
-        message=either("message"),
-        code_block=either("download_command"),
+    notify_in_slack(
+        either("message"),
+        either("download_command"),
         channel=channel,
-        cc=notify,
-        thread_id=slack_thread,
-    ).set_caching_options(enable_caching=False)
+        notify=notify,
+        slack_thread=slack_thread,
+    )
     return TrainIntentModelPipelineOutput(
         model_uri=either("model_uri"),
         labels=either("labels"),
