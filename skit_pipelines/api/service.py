@@ -19,12 +19,10 @@ running worker (or the Kubeflow run) is then stopped.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 import logging
 import os
-import secrets
 import signal
 import threading
 from collections.abc import Callable
@@ -44,7 +42,7 @@ from skit_pipelines.pipelines import normalise_name
 from skit_pipelines.pipelines.locations import location_errors
 from skit_pipelines.pipelines.parameters import InvalidArgumentsError, validate_arguments
 from skit_pipelines.readpolicy import ReadPolicy, api_policy
-from skit_pipelines.runner.base import PipelineRunError, RunState
+from skit_pipelines.runner.base import PipelineRunError, RunState, new_run_id
 
 logger = logging.getLogger(__name__)
 
@@ -82,12 +80,6 @@ class QueueFull(ServiceError):
 
 class BackendFailure(ServiceError):
     status_code = 502
-
-
-def new_run_id(now: dt.datetime | None = None) -> str:
-    """Sortable and unique across processes: ``20261122-134501-3fa9c2d41b07``."""
-    now = now or dt.datetime.now(dt.timezone.utc)
-    return f"{now:%Y%m%d-%H%M%S}-{secrets.token_hex(6)}"
 
 
 def pipeline_ref(pipeline: Any) -> str:

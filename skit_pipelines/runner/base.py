@@ -7,10 +7,19 @@ stream, so a progress view or a webhook does not care where the run happened.
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+
+
+def new_run_id(now: dt.datetime | None = None) -> str:
+    """The one run-id format (local runs, API runs): sortable, unique across processes and hosts:
+    ``20261122-134501-3fa9c2d41b07``."""
+    now = now or dt.datetime.now(dt.timezone.utc)
+    return f"{now:%Y%m%d-%H%M%S}-{secrets.token_hex(6)}"
 
 
 class RunState(str, enum.Enum):

@@ -12,7 +12,6 @@ import contextlib
 import datetime as dt
 import json
 import os
-import secrets
 import tempfile
 import time
 import warnings
@@ -25,15 +24,9 @@ from skit_pipelines.localfiles import atomic_open
 from skit_pipelines.pipelines import get_pipeline, normalise_name
 from skit_pipelines.pipelines.parameters import coerce_arguments
 from skit_pipelines.runner import kfp_subprocess
-from skit_pipelines.runner.base import EventCallback, PipelineRunError, RunResult, RunState
+from skit_pipelines.runner.base import EventCallback, PipelineRunError, RunResult, RunState, new_run_id
 from skit_pipelines.runner.kfp_log_tap import KfpLogTap
 from skit_pipelines.runner.kfp_values import protect, reveal
-
-
-def new_run_id(now: dt.datetime | None = None) -> str:
-    """Sortable and unique: ``20261122-134501-3fa9c2``."""
-    now = now or dt.datetime.now(dt.timezone.utc)
-    return f"{now:%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
 
 
 def pipeline_steps(pipeline: Any) -> list[str]:
