@@ -275,7 +275,7 @@ def test_csv_without_required_columns(labelstudio_env: "LabelStudioServer", tmp_
     _fails(
         "tag_calls",
         {"org_id": "a", "s3_path": str(path), "labelstudio_project_id": "1"},
-        "InvalidDatasetError",
+        "InvalidUploadFileError",
         "missing required column(s) utterances, reftime, audio_url",
     )
 

@@ -49,5 +49,5 @@ class UploadFailedError(LabelStudioError):
     """Every batch of an upload failed: nothing was created. The message lists the batches' errors."""
 
 
-class InvalidDatasetError(ValueError):
+class InvalidUploadFileError(ValueError):
     """An input CSV that cannot be uploaded (missing columns, unreadable JSON). Names the file and columns."""

@@ -26,7 +26,7 @@ from skit_pipelines import storage
 from skit_pipelines.annotation import label_config as configs
 from skit_pipelines.annotation.client import LabelStudioClient
 from skit_pipelines.annotation.errors import (
-    InvalidDatasetError,
+    InvalidUploadFileError,
     LabelStudioAuthError,
     LabelStudioError,
     LabelStudioNotFoundError,
@@ -197,7 +197,7 @@ def read_rows(path: Path, source: str, required: Sequence[str]) -> tuple[list[st
         columns = list(reader.fieldnames or [])
         missing = missing_columns(columns, required)
         if missing:
-            raise InvalidDatasetError(
+            raise InvalidUploadFileError(
                 f"{source}: missing required column(s) {', '.join(missing)} "
                 f"(expected the untagged turns CSV of "
                 f"fetch_calls with at least {', '.join(required)}; the file has {len(columns)} columns)"
