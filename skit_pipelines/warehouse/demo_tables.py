@@ -29,6 +29,8 @@ import yaml
 DATA_PACKAGE = "skit_pipelines.warehouse"
 DATA_DIR = "data/demo"
 FILES = ("clients.yaml", "dialogue.yaml", "bot.yaml", "caller.yaml", "entities.yaml", "asr.yaml")
+#: libyaml's safe loader when present (about 10x faster at import), else PyYAML's own; same result.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _NAMESPACE = uuid.UUID("5b0f0d2e-6d1a-4f57-9f1e-3c6a2b7e9d10")
 
 #: A dialogue option: (intent, weight, next state, disposition or None).
@@ -177,7 +179,7 @@ def _read_file(root: Traversable, name: str) -> dict[str, Any]:
     except OSError as exc:
         raise DemoTablesError(f"{name}: cannot be read from {root}: {exc.strerror or exc}") from exc
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_LOADER)
     except yaml.YAMLError as exc:
         # our own package data, not a user's: the parser's line and column help whoever edited it
         raise DemoTablesError(f"{name}: not valid YAML: {exc}") from exc
