@@ -52,24 +52,15 @@ class Settings(BaseSettings):
     kfp_poll_seconds: float = Field(5.0, description="How often a Kubeflow run is polled.")
     image: str = Field(f"skit-pipelines:{__version__}", description="Container image of every component.")
 
-    # Annotation, notifications, entity parsing, LLM.
+    # Annotation, notifications, entity parsing.
     labelstudio_url: str = Field("", description="Label Studio base URL.")
     labelstudio_token: SecretStr = Field(SecretStr(""), description="Label Studio API token.")
     slack_token: SecretStr = Field(SecretStr(""), description="Slack bot token; empty logs notifications.")
     slack_api_url: str = Field("https://slack.com/api/", description="Slack Web API base URL.")
     slack_default_channel: str = Field("", description="Channel used when a pipeline names none.")
     duckling_url: str = Field("", description="Duckling server for entity values (empty: in-process).")
-    llm_base_url: str = Field("", description="OpenAI-compatible endpoint for the LLM pipelines.")
-    llm_api_key: SecretStr = Field(SecretStr(""), description="API key of the LLM endpoint.")
-    llm_model: str = Field("", description="Model name for the LLM pipelines.")
 
     timezone: str = Field("UTC", description="Timezone used when a pipeline's timezone parameter is empty.")
-
-    # Tests only.
-    test_postgres_url: str = Field(
-        "postgresql+psycopg://postgres@127.0.0.1:5432/test",
-        description="PostgreSQL used by the test suite and benchmarks.",
-    )
 
     @field_validator("timezone")
     @classmethod

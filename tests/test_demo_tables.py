@@ -1,0 +1,127 @@
+"""The demo generator's YAML tables ship with the package, load typed, and a broken one says where."""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Callable
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from skit_pipelines.warehouse.demo_tables import (
+    DATA_DIR,
+    DATA_PACKAGE,
+    FILES,
+    Client,
+    DemoTablesError,
+    Flow,
+    load_demo_tables,
+    read_demo_tables,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_every_data_file_is_package_data_and_read_through_importlib_resources() -> None:
+    data = resources.files(DATA_PACKAGE).joinpath(DATA_DIR)
+    shipped = sorted(entry.name for entry in data.iterdir() if entry.name.endswith(".yaml"))
+    assert shipped == sorted(FILES)  # no table the loader would silently ignore
+    for name in FILES:
+        assert yaml.safe_load(data.joinpath(name).read_text(encoding="utf-8"))
+    # the wheel and sdist carry exactly what pyproject's package-data globs match
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    globs = config["tool"]["setuptools"]["package-data"].get(DATA_PACKAGE, [])
+    package_dir = ROOT.joinpath(*DATA_PACKAGE.split("."))
+    matched = {path.name for pattern in globs for path in package_dir.glob(pattern)}
+    assert set(FILES) <= matched
+
+
+def test_tables_load_typed_and_consistent() -> None:
+    tables = load_demo_tables()
+    assert load_demo_tables() is tables  # read once
+    assert tables.clients and all(isinstance(client, Client) for client in tables.clients)
+    for client in tables.clients:
+        assert all(isinstance(flow, Flow) for flow in client.flows)
+        assert isinstance(client.languages, tuple) and all(isinstance(p, tuple) for p in client.languages)
+        assert client.country in tables.names and client.currency in tables.due_range
+    assert all(isinstance(key, tuple) and len(key) == 2 for key in tables.amount_forms)
+    for by_placeholder in tables.forms.values():
+        for forms in by_placeholder.values():
+            assert all(isinstance(form, tuple) and len(form) == 3 for form in forms)
+            assert all(hash(form) is not None for form in forms)  # arguments are tuples, not lists
+    for states in tables.machine_states.values():
+        for expects, options in states.values():
+            assert expects is None or expects in tables.entity_types
+            assert all(len(option) == 4 for option in options)
+    assert all(isinstance(texts, tuple) for table in tables.templates.values() for texts in table.values())
+
+
+def _copy_tables() -> dict[str, Any]:
+    source = resources.files(DATA_PACKAGE).joinpath(DATA_DIR)
+    return {name: yaml.safe_load(source.joinpath(name).read_text(encoding="utf-8")) for name in FILES}
+
+
+def _write(tmp_path: Path, tables: dict[str, Any]) -> None:
+    for name, data in tables.items():
+        text = yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
+        (tmp_path / name).write_text(text, encoding="utf-8")
+
+
+def _drop_option_field(t: dict[str, Any]) -> None:
+    t["dialogue.yaml"]["machines"]["cards"]["GREETING"]["options"][1] = ["_confirm_", 5, "END"]
+
+
+def _negative_weight(t: dict[str, Any]) -> None:
+    t["clients.yaml"]["clients"][1]["languages"][0][1] = -1
+
+
+def _unknown_machine(t: dict[str, Any]) -> None:
+    t["clients.yaml"]["clients"][0]["flows"][0]["machine"] = "nosuch"
+
+
+def _missing_names(t: dict[str, Any]) -> None:
+    del t["clients.yaml"]["names"]
+
+
+def _template_not_text(t: dict[str, Any]) -> None:
+    t["caller.yaml"]["templates"]["en"]["_confirm_"][2] = 7
+
+
+@pytest.mark.parametrize(
+    ("breakage", "message"),
+    [
+        (
+            _drop_option_field,
+            "dialogue.yaml: machines.cards.GREETING.options[1]: "
+            "expected [intent, weight, next, disposition], got list",
+        ),
+        (_negative_weight, "clients.yaml: clients[1].languages[0]: expected a non-negative number, got int"),
+        (_unknown_machine, "clients.yaml: clients[0].flows[0].machine: 'nosuch' is not defined in dialogue"),
+        (_missing_names, "clients.yaml: (top level): missing key 'names'"),
+        (_template_not_text, "caller.yaml: templates.en._confirm_[2]: expected a string, got int"),
+    ],
+)
+def test_a_misshapen_table_names_file_and_path(
+    tmp_path: Path, breakage: Callable[[dict[str, Any]], None], message: str
+) -> None:
+    tables = _copy_tables()
+    _write(tmp_path, tables)
+    read_demo_tables(tmp_path)  # the unbroken copy loads
+    breakage(tables)
+    _write(tmp_path, tables)
+    with pytest.raises(DemoTablesError) as err:
+        read_demo_tables(tmp_path)
+    assert message in str(err.value)
+
+
+def test_a_missing_or_unparsable_file_is_named(tmp_path: Path) -> None:
+    _write(tmp_path, _copy_tables())
+    (tmp_path / "asr.yaml").write_text("homophones: [unclosed\n", encoding="utf-8")
+    with pytest.raises(DemoTablesError, match=r"^asr\.yaml: not valid YAML"):
+        read_demo_tables(tmp_path)
+    (tmp_path / "bot.yaml").unlink()
+    with pytest.raises(DemoTablesError, match=r"^bot\.yaml: cannot be read from .*: No such file"):
+        read_demo_tables(tmp_path)
