@@ -146,8 +146,11 @@ def mask_url_password(value: str) -> str:
     return value
 
 
-# ``SKIT_`` variables that are ours but not settings: the local runner sets SKIT_RUN_DIR for its steps.
-INTERNAL_VARIABLES = frozenset({"SKIT_RUN_DIR"})
+# SKIT_ names that are not settings: set by the product for its own child processes (the run folder, the read
+# policy of API runs) or read by the test suite only; the unknown-variable warning leaves them alone.
+INTERNAL_VARIABLES = frozenset(
+    {"SKIT_RUN_DIR", "SKIT_READ_CONFINED", "SKIT_READ_ALLOWED", "SKIT_TEST_POSTGRES_URL"}
+)
 
 
 def setting_variables(*classes: type[BaseSettings]) -> set[str]:

@@ -151,7 +151,12 @@ def test_a_parameter_given_twice_is_an_error(warehouse: str) -> None:
 
 def test_unknown_skit_variables_are_named_with_the_closest_setting(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text("SKIT_WAREHOUSE_ULR=sqlite:///x.db\nOTHER_TOOL=1\n")
-    result = cli("config", env={"SKIT_SLAK_TOKEN": "xoxb-1", "SKIT_RUN_DIR": "/tmp/x"}, cwd=tmp_path)
+    internal = {
+        "SKIT_RUN_DIR": "/tmp/x",
+        "SKIT_READ_CONFINED": "1",
+        "SKIT_TEST_POSTGRES_URL": "postgresql://x",
+    }
+    result = cli("config", env={"SKIT_SLAK_TOKEN": "xoxb-1", **internal}, cwd=tmp_path)
     assert result.returncode == 0
     err = " ".join(result.stderr.split())
     assert (
@@ -161,7 +166,7 @@ def test_unknown_skit_variables_are_named_with_the_closest_setting(tmp_path: Pat
     assert (
         "SKIT_WAREHOUSE_ULR in .env is not a setting and is ignored (did you mean SKIT_WAREHOUSE_URL?)" in err
     )
-    assert "SKIT_RUN_DIR" not in err and "OTHER_TOOL" not in err
+    assert not any(name in err for name in internal) and "OTHER_TOOL" not in err
     assert "xoxb-1" not in result.stderr + result.stdout
 
 
