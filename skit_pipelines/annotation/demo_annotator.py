@@ -32,7 +32,7 @@ TRUE_INTENT_KEY = "demo_true_intent"
 TRUE_ENTITIES_KEY = "demo_true_entities"
 
 
-class NotDemoDataError(ValueError):
+class NotDemoProjectError(ValueError):
     """The project holds no task with demo truth: it was not uploaded from the demo warehouse."""
 
 
@@ -107,7 +107,7 @@ def annotate_with_demo_truth(
         else:
             todo.append((task, *truth))
     if not todo and not result.already_annotated:
-        raise NotDemoDataError(
+        raise NotDemoProjectError(
             f"project {pid} {name!r} has no task from the demo warehouse ({result.without_truth} tasks "
             f"without {TRUE_INTENT_KEY} in raw.context): demo-annotate only annotates demo data"
         )
