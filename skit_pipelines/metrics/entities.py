@@ -44,6 +44,7 @@ from typing import Any
 
 import pandas as pd
 
+from skit_pipelines.errors import SkitPipelinesError
 from skit_pipelines.metrics.entity_values import (
     CellError,
     ComparedEntity,
@@ -81,7 +82,7 @@ DATE_TIME_PARTS = ("date", "time")
 EXAMPLES_PER_REASON = 5
 
 
-class InvalidEntityDatasetError(ValueError):
+class InvalidEntityDatasetError(SkitPipelinesError, ValueError):
     """The dataset cannot be evaluated at all: a missing column, no rows, or no readable row."""
 
 

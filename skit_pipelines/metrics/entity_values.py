@@ -40,6 +40,8 @@ import math
 from functools import lru_cache
 from typing import Any, NamedTuple
 
+from skit_pipelines.errors import SkitPipelinesError
+
 try:  # pragma: no branch - the fast path when orjson is installed
     import orjson
 
@@ -85,7 +87,7 @@ class ComparedEntity(NamedTuple):
     end: int | None
 
 
-class CellError(ValueError):
+class CellError(SkitPipelinesError, ValueError):
     """A cell that is not a list of entities. ``reason`` is a short category (for counting skipped rows),
     ``detail`` the specifics of this cell."""
 

@@ -22,6 +22,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from skit_pipelines.config import get_settings, mask_url_password
+from skit_pipelines.errors import SkitPipelinesError
 from skit_pipelines.warehouse.schema import JSONType, UTCDateTime, create_engine, ensure_sqlite_parent
 
 __all__ = [
@@ -86,7 +87,7 @@ intent_metrics = metrics_table(
 COLUMNS = tuple(c.name for c in intent_metrics.columns if c.name != "id")
 
 
-class MetricsWriteError(RuntimeError):
+class MetricsWriteError(SkitPipelinesError, RuntimeError):
     """Writing metric rows failed; the message names the table and the (password-masked) database."""
 
 

@@ -31,6 +31,7 @@ from urllib.request import url2pathname
 import httpx
 from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential
 
+from skit_pipelines.errors import SkitPipelinesError
 from skit_pipelines.localfiles import allow_large_csv_fields, atomic_open
 
 logger = logging.getLogger(__name__)
@@ -61,11 +62,11 @@ class AudioCheckResult:
     checked_urls: int
 
 
-class _TransientAudioError(Exception):
+class _TransientAudioError(SkitPipelinesError):
     """A 5xx/429 answer: worth retrying."""
 
 
-class AudioHostsUnreachableError(RuntimeError):
+class AudioHostsUnreachableError(SkitPipelinesError, RuntimeError):
     """No audio could be checked at all (network down, wrong host): nothing is dropped, the step fails."""
 
 

@@ -16,6 +16,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
 
+from skit_pipelines.errors import SkitPipelinesError
+
 CALL_TYPES = ("INBOUND", "OUTBOUND", "CALL_TEST")
 
 
@@ -132,7 +134,7 @@ skit_metadata = sa.Table(
 FILL_HINT = "run `skit-pipelines demo-data` to build a demo warehouse or set SKIT_WAREHOUSE_URL"
 
 
-class WarehouseUnavailableError(RuntimeError):
+class WarehouseUnavailableError(SkitPipelinesError, RuntimeError):
     """The call warehouse does not exist or lacks its tables; the message names it and says how to fill it."""
 
 
