@@ -65,3 +65,17 @@ def test_root_keeps_builtin_bases() -> None:
     assert issubclass(InvalidParameterError, ValueError)
     assert issubclass(ArtifactNotFoundError, FileNotFoundError)
     assert issubclass(InvalidParameterError, SkitPipelinesError)
+
+
+def test_components_return_plain_tuples() -> None:
+    """A component declares its outputs once, in its signature; kfp takes a plain tuple in that order, so a
+    second ``namedtuple`` in the body would only be a copy that can drift from the signature."""
+    redeclared = []
+    for path in sorted((PACKAGE_DIR / "components").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call):
+                func = node.func
+                name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+                if name == "namedtuple":
+                    redeclared.append(f"{path.name}:{node.lineno}")
+    assert redeclared == []
