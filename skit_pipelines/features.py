@@ -24,13 +24,15 @@ from typing import Any
 
 import pandas as pd
 
+from skit_pipelines.errors import SkitPipelinesError
+
 #: Columns a turn's ASR alternatives are read from, in order of preference (spec 6.1 + plain text datasets).
 TEXT_SOURCES = ("utterances", "alternatives", "data", "text")
 STATE_COLUMN = "state"
 TAG_COLUMN = "tag"
 
 
-class FeatureError(ValueError):
+class FeatureError(SkitPipelinesError, ValueError):
     """A dataset cannot be turned into model text or labels; the message names the column and the fix."""
 
 

@@ -20,12 +20,14 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from skit_pipelines.errors import SkitPipelinesError
+
 MAX_TEXT_BYTES = 64 * 1024  # per text value, UTF-8 encoded: far above any id, date, list or path we take
 
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
 
 
-class InvalidParameterError(ValueError):
+class InvalidParameterError(SkitPipelinesError, ValueError):
     """A pipeline parameter that cannot be used; ``parameter`` names it for error reports and APIs."""
 
     def __init__(self, parameter: str, message: str) -> None:
@@ -41,7 +43,7 @@ def problem_lines(errors: Mapping[str, str]) -> list[str]:
     return [p if p.startswith(f"{name}: ") else f"{name}: {p}" for name, p in errors.items()]
 
 
-class InvalidArgumentsError(ValueError):
+class InvalidArgumentsError(SkitPipelinesError, ValueError):
     """Arguments a pipeline (or step) refuses; ``errors`` maps parameter → problem, all of them at once."""
 
     def __init__(self, pipeline: str, errors: dict[str, str]) -> None:

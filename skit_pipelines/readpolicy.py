@@ -35,6 +35,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from skit_pipelines.errors import SkitPipelinesError
+
 __all__ = [
     "ENV_ALLOWED",
     "ENV_CONFINED",
@@ -55,7 +57,7 @@ _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
 ALLOWED_HINT = "the artifact root (SKIT_ARTIFACT_ROOT) or a location listed in SKIT_API_READABLE_PATHS"
 
 
-class ReadRefusedError(PermissionError):
+class ReadRefusedError(SkitPipelinesError, PermissionError):
     """A location the current policy does not let a run read. ``parameter`` is empty when not known."""
 
     def __init__(self, location: str, reason: str, parameter: str = "", action: str = "read") -> None:

@@ -48,6 +48,7 @@ from typing import IO, Any
 from urllib.parse import unquote, urlsplit
 
 from skit_pipelines.config import get_settings
+from skit_pipelines.errors import SkitPipelinesError
 from skit_pipelines.localfiles import atomic_open
 from skit_pipelines.readpolicy import check_readable, check_writable
 
@@ -75,7 +76,7 @@ _AWKWARD = re.compile(r"[^A-Za-z0-9._=-]+")
 _S3_MISSING = {"404", "NoSuchKey", "NoSuchBucket", "NotFound"}
 
 
-class ArtifactNotFoundError(FileNotFoundError):
+class ArtifactNotFoundError(SkitPipelinesError, FileNotFoundError):
     """An artifact (local file, S3 object or S3 bucket) does not exist. ``uri`` names it."""
 
     def __init__(self, uri: str, detail: str = "") -> None:

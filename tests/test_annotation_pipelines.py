@@ -419,14 +419,14 @@ def test_an_empty_csv_uploads_nothing_and_creates_nothing(
 def test_demo_annotate_only_annotates_demo_data(
     labelstudio_env: "LabelStudioServer", calls_csv: str, warehouse: str
 ) -> None:
-    from skit_pipelines.annotation.demo_annotator import NotDemoDataError, annotate_with_demo_truth
+    from skit_pipelines.annotation.demo_annotator import NotDemoProjectError, annotate_with_demo_truth
     from skit_pipelines.annotation.upload import tag_calls
     from skit_pipelines.warehouse.fetch import fetch_calls
 
     title = f"not demo {uuid.uuid4().hex[:8]}"
     tag_calls(s3_path=calls_csv, project_title=title)  # turns without the demo's truth in their context
     with LabelStudioClient(labelstudio_env.url, labelstudio_env.token) as client:
-        with pytest.raises(NotDemoDataError, match="has no task from the demo warehouse"):
+        with pytest.raises(NotDemoProjectError, match="has no task from the demo warehouse"):
             annotate_with_demo_truth(client, title=title)
 
     filters = {key: value for key, value in SAMPLE.items() if key != "org_id"}

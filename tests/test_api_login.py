@@ -16,9 +16,10 @@ import pytest
 import sqlalchemy as sa
 
 from skit_pipelines.api.auth import AuthError, hash_password, issue_token, verify_token
-from skit_pipelines.api.db import create_engine, create_tables
+from skit_pipelines.api.db import create_tables
 from skit_pipelines.api.login_guard import SqlStorage
 from skit_pipelines.api.settings import ApiSettings, get_api_settings
+from skit_pipelines.db import create_engine
 from tests.api_helpers import PASSWORD, ApiClient, SubprocessApi, ThreadedApi
 from tests.conftest import free_port
 

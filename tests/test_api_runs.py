@@ -21,6 +21,7 @@ from skit_pipelines.api.settings import get_api_settings
 from skit_pipelines.api.store import DISPATCH_LOCK_KEY, RunRecord, RunStore
 from skit_pipelines.api.workers import pid_alive
 from skit_pipelines.config import get_settings
+from skit_pipelines.db import create_engine
 from skit_pipelines.runner.base import RunState
 from tests.api_helpers import ApiClient, SubprocessApi, ThreadedApi, WebhookReceiver, wait_for
 from tests.conftest import free_port
@@ -359,7 +360,7 @@ NEW_COLUMNS = ("idempotency_key", "request_hash", "notify_pending")
 
 
 def test_a_database_of_the_previous_version_is_upgraded_and_keeps_its_runs(db_url: str) -> None:
-    engine = db.create_engine(db_url)
+    engine = create_engine(db_url)
     db.create_tables(engine)
     with engine.begin() as conn:  # back to the previous version's runs table, with one of its runs
         conn.exec_driver_sql("DROP INDEX ux_api_runs_idempotency")

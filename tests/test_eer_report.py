@@ -22,7 +22,7 @@ from skit_pipelines.metrics.entities import (
     require_columns,
 )
 from skit_pipelines.metrics.entity_eval import evaluate_entity_frame
-from skit_pipelines.metrics.entity_values import Entity
+from skit_pipelines.metrics.entity_values import ComparedEntity
 
 
 def ent(kind: str, value: Any, start: int | None = 0, end: int | None = 5) -> dict[str, Any]:
@@ -150,8 +150,8 @@ def test_all_entities_report_by_hand(evaluation: Any) -> None:
     assert evaluation.headline()["entity_error_rate"] == pytest.approx(12 / 13)
 
 
-def E(kind: str, value: Any) -> Entity:
-    return Entity(kind, value, "", None, None)
+def E(kind: str, value: Any) -> ComparedEntity:
+    return ComparedEntity(kind, value, "", None, None)
 
 
 DT = "2019-04-21T17:00:00+05:30"
@@ -178,7 +178,7 @@ DT = "2019-04-21T17:00:00+05:30"
         ([], [], None),
     ],
 )
-def test_compare_first(truth: list[Entity], pred: list[Entity], outcome: Any) -> None:
+def test_compare_first(truth: list[ComparedEntity], pred: list[ComparedEntity], outcome: Any) -> None:
     assert compare_first(truth, pred) == outcome
 
 

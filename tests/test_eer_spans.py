@@ -14,11 +14,11 @@ from skit_pipelines.metrics.entity_spans import (
     align,
     span_report,
 )
-from skit_pipelines.metrics.entity_values import Entity
+from skit_pipelines.metrics.entity_values import ComparedEntity
 
 
-def E(kind: str, start: int | None, end: int | None) -> Entity:
-    return Entity(kind, None, "", start, end)
+def E(kind: str, start: int | None, end: int | None) -> ComparedEntity:
+    return ComparedEntity(kind, None, "", start, end)
 
 
 def row(report: Any, scheme: str, entity: str = "overall") -> dict[str, Any]:
@@ -68,7 +68,7 @@ def scores(report: Any, scheme: str, entity: str = "overall") -> tuple[float, fl
     ],
 )
 def test_each_scenario(
-    truth: list[Entity], pred: list[Entity], expected: dict[str, tuple[float, float]]
+    truth: list[ComparedEntity], pred: list[ComparedEntity], expected: dict[str, tuple[float, float]]
 ) -> None:
     report = span_report([truth], [pred])
     for scheme, (precision, recall) in expected.items():

@@ -6,8 +6,8 @@ import pytest
 
 from skit_pipelines.metrics.entity_values import (
     CellError,
-    Entity,
-    Interval,
+    ComparedEntity,
+    ValueInterval,
     parse_cell,
     value_problem,
     values_equal,
@@ -16,7 +16,7 @@ from skit_pipelines.metrics.entity_values import (
 
 def test_parse_cell_reads_our_shape_and_lowercases_types() -> None:
     cell = json.dumps([{"type": "Date", "value": "2026-03-12", "text": "12 march", "start": 4, "end": 12}])
-    assert parse_cell(cell) == (Entity("date", "2026-03-12", "12 march", 4, 12),)
+    assert parse_cell(cell) == (ComparedEntity("date", "2026-03-12", "12 march", 4, 12),)
 
 
 def test_types_keep_their_spaces_unless_normalised() -> None:
@@ -36,18 +36,18 @@ def test_empty_cells_have_no_entities(cell: object) -> None:
 
 def test_parse_cell_accepts_slu_shape_single_object_and_legacy_categorical() -> None:
     slu = json.dumps([{"entity_type": "number", "value": 4, "body": "four"}])
-    assert parse_cell(slu) == (Entity("number", 4, "four", None, None),)
+    assert parse_cell(slu) == (ComparedEntity("number", 4, "four", None, None),)
     single = json.dumps({"type": "people", "value": 2})
-    assert parse_cell(single) == (Entity("people", 2, "", None, None),)
+    assert parse_cell(single) == (ComparedEntity("people", 2, "", None, None),)
     legacy = json.dumps([{"type": "product_kind/credit_card", "text": "card"}])
-    assert parse_cell(legacy) == (Entity("product_kind", "credit_card", "card", None, None),)
+    assert parse_cell(legacy) == (ComparedEntity("product_kind", "credit_card", "card", None, None),)
 
 
 def test_intervals_accept_bare_and_duckling_ends() -> None:
     bare = parse_cell(json.dumps([{"type": "date", "value": {"from": "2026-03-01", "to": "2026-03-05"}}]))
     duck = parse_cell(json.dumps([{"type": "date", "value": {"from": {"value": "2026-03-01"}}}]))
-    assert bare[0].value == Interval("2026-03-01", "2026-03-05")
-    assert duck[0].value == Interval("2026-03-01", None)
+    assert bare[0].value == ValueInterval("2026-03-01", "2026-03-05")
+    assert duck[0].value == ValueInterval("2026-03-01", None)
 
 
 def test_unusable_offsets_mean_no_span() -> None:
@@ -103,20 +103,22 @@ def test_time_equality(truth: str, pred: str, same: bool) -> None:
 
 
 def test_date_intervals() -> None:
-    one_day = Interval("2026-03-12T00:00:00+05:30", "2026-03-13T00:00:00+05:30")  # Duckling's "tomorrow"
+    one_day = ValueInterval("2026-03-12T00:00:00+05:30", "2026-03-13T00:00:00+05:30")  # Duckling's "tomorrow"
     assert values_equal("date", one_day, "2026-03-12")
     assert values_equal("date", "2026-03-12", one_day)
     assert not values_equal("date", "2026-03-13", one_day)
-    week = Interval("2026-03-09", "2026-03-15")
-    assert values_equal("date", week, Interval("2026-03-09T10:00:00", "2026-03-15T18:00:00"))
+    week = ValueInterval("2026-03-09", "2026-03-15")
+    assert values_equal("date", week, ValueInterval("2026-03-09T10:00:00", "2026-03-15T18:00:00"))
     assert not values_equal("date", week, "2026-03-09")  # a range is not one of its days
-    assert values_equal("date", Interval("2026-03-09", None), "2026-03-09")  # an open interval names one day
-    assert not values_equal("date", week, Interval("2026-03-09", "2026-03-16"))
+    assert values_equal(
+        "date", ValueInterval("2026-03-09", None), "2026-03-09"
+    )  # an open interval names one day
+    assert not values_equal("date", week, ValueInterval("2026-03-09", "2026-03-16"))
 
 
 def test_time_intervals_compare_as_pairs() -> None:
-    evening = Interval("18:00:00", "21:00:00")
-    assert values_equal("time", evening, Interval("2026-01-01T18:00:00", "2026-01-02T21:00:00"))
+    evening = ValueInterval("18:00:00", "21:00:00")
+    assert values_equal("time", evening, ValueInterval("2026-01-01T18:00:00", "2026-01-02T21:00:00"))
     assert not values_equal("time", evening, "18:00:00")
 
 
@@ -133,7 +135,7 @@ def test_unreadable_values_equal_only_themselves_and_are_reported() -> None:
     assert values_equal("date", "someday", "someday")
     assert not values_equal("date", "someday", "2026-03-12")
     assert value_problem("date", "someday") == "unreadable date/time value"
-    assert value_problem("time", Interval("18:00:00", "later")) == "unreadable date/time value"
+    assert value_problem("time", ValueInterval("18:00:00", "later")) == "unreadable date/time value"
     assert value_problem("number", 2.5) == "non-integer value"
     assert value_problem("people", None) == "no value"
     assert value_problem("date", "2026-03-12") == "" and value_problem("product_kind", None) == ""

@@ -46,6 +46,7 @@ from skit_pipelines.annotation.errors import (
     LabelStudioRequestError,
     LabelStudioUnreachableError,
 )
+from skit_pipelines.errors import SkitPipelinesError
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +82,7 @@ class ImportResult:
     task_ids: list[int] = field(default_factory=list)
 
 
-class _Retryable(Exception):
+class _Retryable(SkitPipelinesError):
     """A 5xx answer that may be retried; carries the response for the final error."""
 
     def __init__(self, response: httpx.Response) -> None:

@@ -25,6 +25,7 @@ from skit_pipelines.annotation.client import LabelStudioClient
 from skit_pipelines.annotation.errors import LabelStudioNotFoundError
 from skit_pipelines.annotation.tasks import predicted_entity_spans
 from skit_pipelines.annotation.upload import ensure_intents
+from skit_pipelines.errors import SkitPipelinesError
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +33,7 @@ TRUE_INTENT_KEY = "demo_true_intent"
 TRUE_ENTITIES_KEY = "demo_true_entities"
 
 
-class NotDemoDataError(ValueError):
+class NotDemoProjectError(SkitPipelinesError, ValueError):
     """The project holds no task with demo truth: it was not uploaded from the demo warehouse."""
 
 
@@ -107,7 +108,7 @@ def annotate_with_demo_truth(
         else:
             todo.append((task, *truth))
     if not todo and not result.already_annotated:
-        raise NotDemoDataError(
+        raise NotDemoProjectError(
             f"project {pid} {name!r} has no task from the demo warehouse ({result.without_truth} tasks "
             f"without {TRUE_INTENT_KEY} in raw.context): demo-annotate only annotates demo data"
         )

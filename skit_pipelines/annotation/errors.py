@@ -7,8 +7,10 @@ URL it was talking to and, when there is one, the project id; the message says w
 
 from __future__ import annotations
 
+from skit_pipelines.errors import SkitPipelinesError
 
-class LabelStudioError(RuntimeError):
+
+class LabelStudioError(SkitPipelinesError, RuntimeError):
     """A Label Studio request failed. ``url`` is the request URL, ``project_id`` the project (or None)."""
 
     def __init__(
@@ -49,5 +51,5 @@ class UploadFailedError(LabelStudioError):
     """Every batch of an upload failed: nothing was created. The message lists the batches' errors."""
 
 
-class InvalidUploadFileError(ValueError):
+class InvalidUploadFileError(SkitPipelinesError, ValueError):
     """An input CSV that cannot be uploaded (missing columns, unreadable JSON). Names the file and columns."""

@@ -38,6 +38,7 @@ from pathlib import Path
 
 import httpx
 
+from skit_pipelines.errors import SkitPipelinesError
 from skit_pipelines.localfiles import atomic_path
 
 DEFAULT_VENV = Path(".venv-labelstudio")
@@ -47,11 +48,11 @@ START_TIMEOUT = 480.0  # a cold start migrates a database: minutes on a busy 2-c
 STOP_TIMEOUT = 20.0
 
 
-class LabelStudioNotInstalledError(FileNotFoundError):
+class LabelStudioNotInstalledError(SkitPipelinesError, FileNotFoundError):
     """No ``label-studio`` executable in the virtualenv; the message says how to install it."""
 
 
-class PortInUseError(OSError):
+class PortInUseError(SkitPipelinesError, OSError):
     """Something already listens on the port (typically a Label Studio started earlier)."""
 
 

@@ -27,11 +27,12 @@ from pwdlib.hashers.argon2 import Argon2Hasher
 from pwdlib.hashers.bcrypt import BcryptHasher
 
 from skit_pipelines.api.settings import ApiSettings, ApiUser
+from skit_pipelines.errors import SkitPipelinesError
 
 TOKEN_TYPE = "bearer"
 
 
-class AuthError(Exception):
+class AuthError(SkitPipelinesError):
     """Credentials or a token that do not let the caller in; the message is safe to show."""
 
 

@@ -13,13 +13,13 @@ failing, and write transactions start with ``BEGIN IMMEDIATE`` (connections open
 
 from __future__ import annotations
 
-from typing import Any
-
 import sqlalchemy as sa
+
+from skit_pipelines.db import UtcDateTime
 
 metadata = sa.MetaData()
 
-TS = sa.DateTime(timezone=True)
+TS = UtcDateTime()
 
 runs = sa.Table(
     "api_runs",
@@ -119,37 +119,6 @@ rate_limits = sa.Table(
     sa.Column("expires_at", sa.Float, nullable=False),  # epoch seconds: the end of the window
 )
 sa.Index("ix_api_rate_limits_expires", rate_limits.c.expires_at)
-
-
-def create_engine(url: str) -> sa.Engine:
-    """An engine for ``url``; SQLite gets WAL, a lock timeout and ``BEGIN IMMEDIATE`` for writers."""
-    if not url.startswith("sqlite"):
-        return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
-
-    from pathlib import Path
-
-    database = sa.engine.make_url(url).database
-    if database and database != ":memory:":
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
-    engine = sa.create_engine(
-        url, connect_args={"timeout": 30, "check_same_thread": False}, pool_size=10, max_overflow=40
-    )
-
-    @sa.event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves (pysqlite's own is deferred)
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.close()
-
-    @sa.event.listens_for(engine, "begin")
-    def _on_begin(connection: sa.Connection) -> None:
-        immediate = connection.get_execution_options().get("immediate", False)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
-
-    return engine
 
 
 def create_tables(engine: sa.Engine) -> None:

@@ -40,6 +40,7 @@ from limits.strategies import FixedWindowRateLimiter
 from skit_pipelines.api.auth import AuthError, authenticate
 from skit_pipelines.api.db import rate_limits
 from skit_pipelines.api.settings import ApiSettings, ApiUser, parse_limit
+from skit_pipelines.errors import SkitPipelinesError
 
 logger = logging.getLogger(__name__)
 
@@ -133,7 +134,7 @@ class SqlStorage(Storage):
             conn.execute(rate_limits.delete().where(rate_limits.c.key == key))
 
 
-class LoginRefused(Exception):
+class LoginRefused(SkitPipelinesError):
     """A login not even checked: too many failures (429) or too many checks in progress (503)."""
 
     def __init__(self, status_code: int, message: str, retry_after: int) -> None:

@@ -37,6 +37,7 @@ from skit_pipelines.api.views import CANCELED_MESSAGE
 from skit_pipelines.api.webhooks import check_webhook_uri
 from skit_pipelines.api.workers import is_worker_of
 from skit_pipelines.config import Settings
+from skit_pipelines.errors import SkitPipelinesError
 from skit_pipelines.parameters import problem_lines
 from skit_pipelines.pipelines import normalise_name
 from skit_pipelines.pipelines.locations import location_errors
@@ -47,7 +48,7 @@ from skit_pipelines.runner.base import PipelineRunError, RunState, new_run_id
 logger = logging.getLogger(__name__)
 
 
-class ServiceError(Exception):
+class ServiceError(SkitPipelinesError):
     """A request the service refuses; ``status_code`` is the HTTP answer, ``errors`` per-field problems."""
 
     status_code = 400

@@ -27,6 +27,7 @@ from skit_pipelines.api.settings import ApiSettings
 from skit_pipelines.api.slack_grammar import Command, CommandError, parse_command, remind_command
 from skit_pipelines.api.views import output_uris, state_message
 from skit_pipelines.config import Settings
+from skit_pipelines.errors import SkitPipelinesError
 from skit_pipelines.parameters import problem_lines
 from skit_pipelines.pipelines.parameters import pipeline_description, pipeline_parameters
 
@@ -140,7 +141,7 @@ def _errors_reply(exc: InvalidRequest) -> str:
     return f"Please address the following errors and ask again (no run was started):\n```{details}```"
 
 
-class SlackRequestRefused(Exception):
+class SlackRequestRefused(SkitPipelinesError):
     """A request to ``/slack/events`` that bolt must not see; the message is safe to show."""
 
     def __init__(self, status_code: int, message: str) -> None:

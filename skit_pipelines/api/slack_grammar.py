@@ -27,6 +27,8 @@ from typing import Any
 
 import json5
 
+from skit_pipelines.errors import SkitPipelinesError
+
 _MENTION_PREFIX = re.compile(r"^\s*(<@[A-Z0-9]+(?:\|[^>]*)?>\s*)+", re.IGNORECASE)
 _LINK = re.compile(r"^<([^<>|]*)(?:\|[^<>]*)?>$")
 _QUOTES = str.maketrans({"\u201c": '"', "\u201d": '"', "\u2018": "'", "\u2019": "'"})
@@ -34,7 +36,7 @@ _CODE_BLOCK = re.compile(r"```(?:json5?|javascript|js)?\s*\n?(.*?)```", re.DOTAL
 MAX_PAYLOAD_CHARS = 20_000
 
 
-class CommandError(ValueError):
+class CommandError(SkitPipelinesError, ValueError):
     """A message that looks like a command but cannot be understood; the text says what to fix."""
 
 

@@ -23,6 +23,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from skit_pipelines.api import db
+from skit_pipelines.db import create_engine, ensure_sqlite_parent
 from skit_pipelines.runner.base import FINAL_STATES, RunState
 
 FINAL = tuple(s.value for s in FINAL_STATES)
@@ -139,7 +140,8 @@ class RunStore:
 
     @classmethod
     def from_url(cls, url: str, *, create: bool = False) -> RunStore:
-        store = cls(db.create_engine(url))
+        ensure_sqlite_parent(url)
+        store = cls(create_engine(url))
         if create:
             try:
                 db.create_tables(store.engine)

@@ -45,6 +45,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from skit_pipelines import __version__
+from skit_pipelines.errors import SkitPipelinesError
 
 SIGNATURE_HEADER = "X-Skit-Signature"
 TIMESTAMP_HEADER = "X-Skit-Timestamp"
@@ -62,7 +63,7 @@ class AttemptResult:
     permanent: bool = False
 
 
-class PrivateTarget(ValueError):
+class PrivateTarget(SkitPipelinesError, ValueError):
     """The host resolves to a loopback, private or otherwise non-public address."""
 
 

@@ -33,7 +33,6 @@ def build_entity_dataset(
     # the last line of defence, for a YAML submitted straight to a cluster
     check_step("eer_from_tog", locals())
 
-    import collections
     import logging
 
     from skit_pipelines.annotation.entity_dataset import build_entity_dataset as run_build
@@ -46,19 +45,7 @@ def build_entity_dataset(
     message = f"{message_prefix}\n{result.message}" if message_prefix else result.message
     print(message)
     counts = result.counts
-    output = collections.namedtuple(
-        "BuildEntityDatasetOutput",
-        [
-            "entity_dataset_uri",
-            "rows",
-            "truth_entities",
-            "predicted_entities",
-            "problems",
-            "message",
-            "download_command",
-        ],
-    )
-    return output(
+    return (
         result.uri,
         counts.rows,
         counts.truth_entities,

@@ -20,8 +20,6 @@ def check_tagged_dataset(
     # the last line of defence, for a YAML submitted straight to a cluster
     check_step("irr_from_tog", locals())
 
-    import collections
-
     from skit_pipelines.metrics.dataset_source import given_dataset
 
     uri, note = given_dataset(
@@ -32,4 +30,4 @@ def check_tagged_dataset(
         end_date_offset=end_date_offset,
     )
     print(f"tagged dataset: {uri}" + (f"\n{note}" if note else ""))
-    return collections.namedtuple("CheckTaggedDatasetOutput", ["dataset_uri", "note"])(uri, note)
+    return (uri, note)

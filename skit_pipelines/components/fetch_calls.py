@@ -52,7 +52,6 @@ def fetch_calls(
     # the last line of defence, for a YAML submitted straight to a cluster
     check_step("fetch_calls_pipeline", locals())
 
-    import collections
     import logging
 
     from skit_pipelines.warehouse.fetch import fetch_calls as run_fetch
@@ -84,20 +83,7 @@ def fetch_calls(
         random_seed=random_seed,
     )
     print(result.message)
-    output = collections.namedtuple(
-        "FetchCallsOutput",
-        [
-            "calls_uri",
-            "matching_calls",
-            "sampled_calls",
-            "turns",
-            "dropped_audio_turns",
-            "random_seed",
-            "message",
-            "download_command",
-        ],
-    )
-    return output(
+    return (
         result.calls_uri,
         result.matching_calls,
         result.sampled_calls,

@@ -50,7 +50,6 @@ def fetch_tagged_dataset(
     # the last line of defence, for a YAML submitted straight to a cluster
     check_step("fetch_tagged_calls_dataset", locals())
 
-    import collections
     import logging
 
     from skit_pipelines.annotation.download import fetch_tagged_dataset as run_fetch
@@ -74,23 +73,7 @@ def fetch_tagged_dataset(
     )
     print(result.message)
     counts = result.counts
-    output = collections.namedtuple(
-        "FetchTaggedDatasetOutput",
-        [
-            "dataset_uri",
-            "rows",
-            "tasks",
-            "annotations",
-            "unannotated_tasks",
-            "cancelled_annotations",
-            "outside_window",
-            "superseded",
-            "without_intent",
-            "message",
-            "download_command",
-        ],
-    )
-    return output(
+    return (
         result.uri,
         counts.rows,
         counts.tasks,

@@ -51,7 +51,6 @@ def gen_eer_metrics(
     # the last line of defence, for a YAML submitted straight to a cluster
     check_step("eer_from_tog", locals())
 
-    import collections
     import logging
 
     from skit_pipelines.metrics.entity_eval import run_entity_evaluation
@@ -72,27 +71,8 @@ def gen_eer_metrics(
     )
     message = result.message
     print(message)
-    names = [
-        "report_uri",
-        "fp_uri",
-        "fn_uri",
-        "mm_uri",
-        "all_entities_uri",
-        "categorical_uri",
-        "span_metrics_uri",
-        "html_uri",
-        "summary_uri",
-        "turns",
-        "skipped_rows",
-        "entity_error_rate",
-        "strict_f1",
-        "partial_f1",
-        "metrics_rows_written",
-        "message",
-        "download_command",
-    ]
     uris, headline = result.uris, result.headline
-    return collections.namedtuple("EerMetricsOutput", names)(
+    return (
         uris["report"],
         uris["fp"],
         uris["fn"],

@@ -58,7 +58,6 @@ def gen_irr_metrics(
     # the last line of defence, for a YAML submitted straight to a cluster
     check_step("irr_from_tog", locals())
 
-    import collections
     import logging
     import math
 
@@ -94,22 +93,8 @@ def gen_irr_metrics(
         "top_confusions_uri",
         "html_report_uri",
     ]
-    output = collections.namedtuple(
-        "IrrMetricsOutput",
-        [
-            *names,
-            "n",
-            "accuracy",
-            "weighted_f1",
-            "kappa",
-            "data_notes",
-            "metrics_rows_written",
-            "message",
-            "download_commands",
-        ],
-    )
     kappa = 1.0 if math.isnan(result.kappa) else result.kappa
-    return output(
+    return (
         *[result.artifacts[name] for name in names],
         result.n,
         result.accuracy,

@@ -34,7 +34,6 @@ def predict_intents(
     # the last line of defence, for a YAML submitted straight to a cluster
     check_step("eval_voicebot_xlmr_pipeline", locals())
 
-    import collections
     import logging
 
     from skit_pipelines.models.jobs import predict_job
@@ -51,5 +50,4 @@ def predict_intents(
     )
     print(result.message)
     names = ["predictions_uri", "rows", "empty_text_rows", "unseen_truth_rows", "device", "message"]
-    output = collections.namedtuple("PredictIntentsOutput", names)
-    return output(*[getattr(result, name) for name in names])
+    return tuple(getattr(result, name) for name in names)

@@ -22,13 +22,11 @@ def slack_notification(
     means the user asked for no notification.
     """
     import logging
-    from collections import namedtuple
 
     from skit_pipelines.notify.slack import send_notification
 
-    outputs = namedtuple("Outputs", ["sent", "message"])
     if not channel.strip() and not cc.strip():
-        return outputs(False, "skipped: no notify or channel given")
+        return (False, "skipped: no notify or channel given")
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     result = send_notification(
         message,
@@ -40,4 +38,4 @@ def slack_notification(
         file_content=file_content,
     )
     print(f"Slack notification {result.status}")
-    return outputs(result.sent, result.status)
+    return (result.sent, result.status)

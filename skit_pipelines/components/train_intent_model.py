@@ -50,7 +50,6 @@ def train_intent_model(
     # the last line of defence, for a YAML submitted straight to a cluster
     check_step("train_voicebot_intent_model_xlmr", locals())
 
-    import collections
     import logging
 
     from skit_pipelines.models.jobs import train_job
@@ -90,5 +89,4 @@ def train_intent_model(
         "message",
         "download_command",
     ]
-    output = collections.namedtuple("TrainIntentModelOutput", names)
-    return output(*[getattr(result, name) for name in names])
+    return tuple(getattr(result, name) for name in names)

@@ -51,7 +51,6 @@ def upload_for_annotation(
     # the last line of defence, for a YAML submitted straight to a cluster
     check_step("tag_calls", locals())
 
-    import collections
     import json
     import logging
 
@@ -78,22 +77,7 @@ def upload_for_annotation(
     )
     message = f"{message_prefix}\n{result.message}" if message_prefix else result.message
     print(message)
-    output = collections.namedtuple(
-        "TagCallsOutput",
-        [
-            "uploaded",
-            "skipped_duplicates",
-            "failed",
-            "invalid_rows",
-            "df_sizes",
-            "errors",
-            "summary",
-            "call_level_uri",
-            "message",
-            "download_command",
-        ],
-    )
-    return output(
+    return (
         result.uploaded,
         result.skipped_duplicates,
         result.failed,

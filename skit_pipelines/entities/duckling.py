@@ -43,6 +43,7 @@ from skit_pipelines.entities.model import (
 )
 from skit_pipelines.entities.numbers import base_language, tidy
 from skit_pipelines.entities.parser import EntityParser, ParsedValue
+from skit_pipelines.errors import SkitPipelinesError
 
 logger = logging.getLogger(__name__)
 
@@ -52,11 +53,11 @@ _FINE_GRAINS = frozenset({"hour", "minute", "second"})
 _INDIAN_LANGUAGES = frozenset({"hi", "ta", "te", "kn", "ml", "mr", "bn", "gu", "pa", "or", "as", "ur"})
 
 
-class DucklingError(RuntimeError):
+class DucklingError(SkitPipelinesError, RuntimeError):
     """Duckling could not be reached, or answered something that is not its /parse protocol."""
 
 
-class _ServerError(Exception):
+class _ServerError(SkitPipelinesError):
     def __init__(self, response: httpx.Response) -> None:
         super().__init__(f"HTTP {response.status_code}: {response.text[:200]}")
         self.response = response

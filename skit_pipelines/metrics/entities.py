@@ -44,7 +44,14 @@ from typing import Any
 
 import pandas as pd
 
-from skit_pipelines.metrics.entity_values import CellError, Entity, parse_cell, value_problem, values_equal
+from skit_pipelines.errors import SkitPipelinesError
+from skit_pipelines.metrics.entity_values import (
+    CellError,
+    ComparedEntity,
+    parse_cell,
+    value_problem,
+    values_equal,
+)
 
 __all__ = [
     "ALIASES",
@@ -75,7 +82,7 @@ DATE_TIME_PARTS = ("date", "time")
 EXAMPLES_PER_REASON = 5
 
 
-class InvalidEntityDatasetError(ValueError):
+class InvalidEntityDatasetError(SkitPipelinesError, ValueError):
     """The dataset cannot be evaluated at all: a missing column, no rows, or no readable row."""
 
 
@@ -123,8 +130,8 @@ def require_columns(frame: pd.DataFrame) -> dict[str, str]:
 class ParsedEntities:
     """Parsed entity lists of the rows that could be read, and an account of those that could not."""
 
-    truth: list[tuple[Entity, ...]]
-    pred: list[tuple[Entity, ...]]
+    truth: list[tuple[ComparedEntity, ...]]
+    pred: list[tuple[ComparedEntity, ...]]
     rows: list[int]  # positions in the input of the kept rows
     total_rows: int
     skipped: dict[str, int] = field(default_factory=dict)  # reason → rows
@@ -160,12 +167,12 @@ def parse_entity_columns(
     total = len(ids)
     if total == 0:
         raise InvalidEntityDatasetError("the entity dataset has no rows: nothing to evaluate")
-    truth: list[tuple[Entity, ...]] = []
-    pred: list[tuple[Entity, ...]] = []
+    truth: list[tuple[ComparedEntity, ...]] = []
+    pred: list[tuple[ComparedEntity, ...]] = []
     rows: list[int] = []
     skipped: Counter[str] = Counter()
     examples: dict[str, list[str]] = {}
-    memo: dict[str, tuple[Entity, ...]] = {}  # identical cells ("[]", repeated tags) are parsed once
+    memo: dict[str, tuple[ComparedEntity, ...]] = {}  # identical cells ("[]", repeated tags) are parsed once
     with no_gc():
         for position, (row_id, t_cell, p_cell) in enumerate(zip(ids, truth_cells, pred_cells, strict=True)):
             try:
@@ -201,8 +208,8 @@ def parse_entity_columns(
 
 
 def value_warnings(
-    truth: Sequence[tuple[Entity, ...]],
-    pred: Sequence[tuple[Entity, ...]],
+    truth: Sequence[tuple[ComparedEntity, ...]],
+    pred: Sequence[tuple[ComparedEntity, ...]],
     truth_name: str = TRUTH_COLUMN,
     pred_name: str = PRED_COLUMN,
 ) -> dict[str, int]:
@@ -222,7 +229,7 @@ def value_warnings(
 Outcome = tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], tuple[str, ...]]  # tp, fp, fn, mm
 
 
-def _compare_datetime(true_ent: Entity | None, pred_ent: Entity | None) -> Outcome:
+def _compare_datetime(true_ent: ComparedEntity | None, pred_ent: ComparedEntity | None) -> Outcome:
     true_type = true_ent.type if true_ent is not None else None
     pred_type = pred_ent.type if pred_ent is not None else None
     tp: list[str] = []
@@ -251,7 +258,7 @@ def _compare_datetime(true_ent: Entity | None, pred_ent: Entity | None) -> Outco
     return tuple(tp), tuple(fp), tuple(fn), tuple(mm)
 
 
-def compare_first(truth: Sequence[Entity], pred: Sequence[Entity]) -> Outcome | None:
+def compare_first(truth: Sequence[ComparedEntity], pred: Sequence[ComparedEntity]) -> Outcome | None:
     """The reference's comparison of the first entity of each side; None when both sides are empty."""
     true_ent = truth[0] if truth else None
     pred_ent = pred[0] if pred else None
@@ -294,7 +301,7 @@ def _rate(numerator: int, denominator: int) -> float:
 
 
 def first_entity_report(
-    truth: Sequence[Sequence[Entity]], pred: Sequence[Sequence[Entity]]
+    truth: Sequence[Sequence[ComparedEntity]], pred: Sequence[Sequence[ComparedEntity]]
 ) -> FirstEntityReport:
     """The reference's entity report over turns (``truth[i]`` and ``pred[i]`` are the entities of turn i)."""
     if len(truth) != len(pred):
@@ -388,8 +395,8 @@ ALL_ENTITY_COLUMNS = [
 OVERALL = "overall"
 
 
-def _split_datetimes(ents: Sequence[Entity]) -> list[Entity]:
-    out: list[Entity] = []
+def _split_datetimes(ents: Sequence[ComparedEntity]) -> list[ComparedEntity]:
+    out: list[ComparedEntity] = []
     for ent in ents:
         if ent.type == DATETIME:
             out.append(ent._replace(type="date"))
@@ -399,7 +406,9 @@ def _split_datetimes(ents: Sequence[Entity]) -> list[Entity]:
     return out
 
 
-def _match_turn(truth: Sequence[Entity], pred: Sequence[Entity], counts: dict[str, list[int]]) -> None:
+def _match_turn(
+    truth: Sequence[ComparedEntity], pred: Sequence[ComparedEntity], counts: dict[str, list[int]]
+) -> None:
     """Add one turn's tp/fp/fn/mm per type to ``counts`` (type → [tp, fp, fn, mm])."""
     if len(truth) == 1 and len(pred) == 1:  # the common case, without grouping
         t, p = truth[0], pred[0]
@@ -413,7 +422,7 @@ def _match_turn(truth: Sequence[Entity], pred: Sequence[Entity], counts: dict[st
             return
     truth_split = _split_datetimes(truth)
     pred_split = _split_datetimes(pred)
-    by_type: dict[str, tuple[list[Entity], list[Entity]]] = {}
+    by_type: dict[str, tuple[list[ComparedEntity], list[ComparedEntity]]] = {}
     for ent in truth_split:
         by_type.setdefault(ent.type, ([], []))[0].append(ent)
     for ent in pred_split:
@@ -462,7 +471,9 @@ def _scores(tp: int, fp: int, fn: int, mm: int) -> dict[str, float | int]:
     }
 
 
-def all_entity_report(truth: Sequence[Sequence[Entity]], pred: Sequence[Sequence[Entity]]) -> pd.DataFrame:
+def all_entity_report(
+    truth: Sequence[Sequence[ComparedEntity]], pred: Sequence[Sequence[ComparedEntity]]
+) -> pd.DataFrame:
     """Every entity of every turn: per type and ``overall`` tp/fp/fn/mm, P/R/F1 and entity error rate."""
     if len(truth) != len(pred):
         raise ValueError(f"truth has {len(truth)} turns but pred has {len(pred)}")

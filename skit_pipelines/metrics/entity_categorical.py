@@ -27,7 +27,7 @@ from typing import Any
 import pandas as pd
 
 from skit_pipelines.metrics import intents
-from skit_pipelines.metrics.entity_values import DATE_TIME_TYPES, INTEGER_TYPES, Entity
+from skit_pipelines.metrics.entity_values import DATE_TIME_TYPES, INTEGER_TYPES, ComparedEntity
 
 __all__ = ["NO_ENTITY", "categorical_label", "categorical_report", "categorical_table"]
 
@@ -35,7 +35,7 @@ NO_ENTITY = intents.MISSING_LABEL
 _NOT_CATEGORICAL = DATE_TIME_TYPES | INTEGER_TYPES
 
 
-def categorical_label(entities: Sequence[Entity]) -> str:
+def categorical_label(entities: Sequence[ComparedEntity]) -> str:
     """``<type>/<value>`` of the first categorical entity of a turn, or ``_`` when it has none."""
     for entity in entities:
         if entity.type not in _NOT_CATEGORICAL and isinstance(entity.value, str) and entity.value != "":
@@ -43,7 +43,9 @@ def categorical_label(entities: Sequence[Entity]) -> str:
     return NO_ENTITY
 
 
-def categorical_report(truth: Sequence[Sequence[Entity]], pred: Sequence[Sequence[Entity]]) -> dict[str, Any]:
+def categorical_report(
+    truth: Sequence[Sequence[ComparedEntity]], pred: Sequence[Sequence[ComparedEntity]]
+) -> dict[str, Any]:
     """The classification report over ``type/value`` labels (see the module docstring); ``{}`` when no
     turn has a categorical entity on either side (there is nothing to report)."""
     if len(truth) != len(pred):

@@ -45,7 +45,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from skit_pipelines.metrics.entity_values import Entity
+from skit_pipelines.metrics.entity_values import ComparedEntity
 
 __all__ = ["SCHEMES", "SPAN_COLUMNS", "SpanReport", "align", "span_report"]
 
@@ -137,7 +137,7 @@ class SpanReport:
         return {"precision": float(row["precision"]), "recall": float(row["recall"]), "f1": float(row["f1"])}
 
 
-def _spans(ents: Sequence[Entity]) -> tuple[list[Span], int]:
+def _spans(ents: Sequence[ComparedEntity]) -> tuple[list[Span], int]:
     spans = [(e.type, e.start, e.end) for e in ents if e.start is not None]
     return spans, len(ents) - len(spans)  # type: ignore[return-value]
 
@@ -146,7 +146,9 @@ def _f1(precision: float, recall: float) -> float:
     return 2 * precision * recall / (precision + recall) if precision + recall else 0.0
 
 
-def span_report(truth: Sequence[Sequence[Entity]], pred: Sequence[Sequence[Entity]]) -> SpanReport:
+def span_report(
+    truth: Sequence[Sequence[ComparedEntity]], pred: Sequence[Sequence[ComparedEntity]]
+) -> SpanReport:
     """Span scores over turns (``truth[i]``, ``pred[i]``: the entities of turn i) in all four schemes."""
     if len(truth) != len(pred):
         raise ValueError(f"truth has {len(truth)} turns but pred has {len(pred)}")

@@ -40,6 +40,8 @@ import math
 from functools import lru_cache
 from typing import Any, NamedTuple
 
+from skit_pipelines.errors import SkitPipelinesError
+
 try:  # pragma: no branch - the fast path when orjson is installed
     import orjson
 
@@ -55,8 +57,8 @@ __all__ = [
     "DATE_TIME_TYPES",
     "INTEGER_TYPES",
     "CellError",
-    "Entity",
-    "Interval",
+    "ComparedEntity",
+    "ValueInterval",
     "date_key",
     "parse_cell",
     "time_key",
@@ -68,14 +70,14 @@ DATE_TIME_TYPES = frozenset({"date", "time", "datetime"})
 INTEGER_TYPES = frozenset({"number", "people"})
 
 
-class Interval(NamedTuple):
+class ValueInterval(NamedTuple):
     """An interval value; each end is the raw value string (or None when open)."""
 
     start: Any
     end: Any
 
 
-class Entity(NamedTuple):
+class ComparedEntity(NamedTuple):
     """One entity of a turn. ``start``/``end`` are character offsets, None when absent or unusable."""
 
     type: str
@@ -85,7 +87,7 @@ class Entity(NamedTuple):
     end: int | None
 
 
-class CellError(ValueError):
+class CellError(SkitPipelinesError, ValueError):
     """A cell that is not a list of entities. ``reason`` is a short category (for counting skipped rows),
     ``detail`` the specifics of this cell."""
 
@@ -110,7 +112,7 @@ def _side(side: Any) -> Any:
 def _value(raw: Any) -> Any:
     if isinstance(raw, dict):
         if "from" in raw or "to" in raw:
-            return Interval(_side(raw.get("from")), _side(raw.get("to")))
+            return ValueInterval(_side(raw.get("from")), _side(raw.get("to")))
         if "value" in raw and len(raw) <= 3:  # a Duckling value object {"value", "grain", "type"}
             return _value(raw["value"])
     if isinstance(raw, list):  # unhashable; keep a comparable, hashable form
@@ -128,7 +130,7 @@ def _offset(raw: Any) -> int | None:
     return None
 
 
-def _entity(item: Any, position: int, normalise: bool = False) -> Entity:
+def _entity(item: Any, position: int, normalise: bool = False) -> ComparedEntity:
     if not isinstance(item, dict):
         raise CellError("an entity is not a JSON object", f"entity #{position} is a {type(item).__name__}")
     kind = item.get("type")
@@ -148,10 +150,10 @@ def _entity(item: Any, position: int, normalise: bool = False) -> Entity:
     start, end = _offset(item.get("start")), _offset(item.get("end"))
     if start is None or end is None or end < start:
         start = end = None
-    return Entity(kind, _value(value), "" if text is None else str(text), start, end)
+    return ComparedEntity(kind, _value(value), "" if text is None else str(text), start, end)
 
 
-def parse_cell(cell: Any, normalise: bool = False) -> tuple[Entity, ...]:
+def parse_cell(cell: Any, normalise: bool = False) -> tuple[ComparedEntity, ...]:
     """The entities of one cell (a JSON string, a parsed list, or empty). Raises CellError when malformed.
 
     ``normalise`` strips entity types (see the module docstring); by default they are kept as given.
@@ -251,7 +253,7 @@ def _is_midnight(value: Any) -> bool:
 
 def date_key(value: Any) -> Any:
     """The date part of a value: a ``date``, a ``(from, to)`` pair for intervals, or a sentinel."""
-    if isinstance(value, Interval):
+    if isinstance(value, ValueInterval):
         start = None if value.start is None else _date_part(value.start)
         end = None if value.end is None else _date_part(value.end)
         if (
@@ -267,7 +269,7 @@ def date_key(value: Any) -> Any:
 
 def time_key(value: Any) -> Any:
     """The time part of a value: a naive ``time``, a ``(from, to)`` pair for intervals, or a sentinel."""
-    if isinstance(value, Interval):
+    if isinstance(value, ValueInterval):
         return (
             None if value.start is None else _time_part(value.start),
             None if value.end is None else _time_part(value.end),
@@ -351,7 +353,7 @@ def _problem_cached(kind: str, value: Any) -> str:
 
 def _problem(kind: str, value: Any) -> str:
     if kind in DATE_TIME_TYPES:
-        ends = (value.start, value.end) if isinstance(value, Interval) else (value,)
+        ends = (value.start, value.end) if isinstance(value, ValueInterval) else (value,)
         if all(end is None for end in ends):
             return "no value"
         for end in ends:

@@ -22,7 +22,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from skit_pipelines.config import get_settings, mask_url_password
-from skit_pipelines.warehouse.schema import JSONType, UTCDateTime, create_engine, ensure_sqlite_parent
+from skit_pipelines.db import UtcDateTime, create_engine, ensure_sqlite_parent
+from skit_pipelines.errors import SkitPipelinesError
+from skit_pipelines.warehouse.schema import JSONType
 
 __all__ = [
     "MetricsWriteError",
@@ -59,11 +61,11 @@ def metrics_table(
         sa.Column("n_calls", sa.Integer),
         sa.Column("n_turns", sa.Integer),
         *measures,
-        sa.Column("created_at", UTCDateTime(), nullable=False),
-        sa.Column("calls_from_date", UTCDateTime()),
-        sa.Column("calls_to_date", UTCDateTime()),
-        sa.Column("tagged_from_date", UTCDateTime()),
-        sa.Column("tagged_to_date", UTCDateTime()),
+        sa.Column("created_at", UtcDateTime(), nullable=False),
+        sa.Column("calls_from_date", UtcDateTime()),
+        sa.Column("calls_to_date", UtcDateTime()),
+        sa.Column("tagged_from_date", UtcDateTime()),
+        sa.Column("tagged_to_date", UtcDateTime()),
         sa.Column(link, sa.Text),
         sa.Column("raw", JSONType),
         *extra,
@@ -86,7 +88,7 @@ intent_metrics = metrics_table(
 COLUMNS = tuple(c.name for c in intent_metrics.columns if c.name != "id")
 
 
-class MetricsWriteError(RuntimeError):
+class MetricsWriteError(SkitPipelinesError, RuntimeError):
     """Writing metric rows failed; the message names the table and the (password-masked) database."""
 
 
@@ -145,7 +147,7 @@ def insert_rows(table: sa.Table, rows: Sequence[Mapping[str, Any]], database_url
     url = database_url or get_settings().effective_database_url
     try:
         ensure_sqlite_parent(url)
-        engine = create_engine(url)
+        engine = create_engine(url, bulk_writes=True)
     except Exception as exc:
         raise MetricsWriteError(f"cannot open the metrics database {mask_url_password(url)}: {exc}") from exc
     try:
@@ -167,7 +169,7 @@ def read_intent_metrics(database_url: str = "", slu_name: str | None = None) -> 
     """Rows of ``intent_metrics`` (optionally one SLU's), oldest first; [] when the table does not exist."""
     url = database_url or get_settings().effective_database_url
     ensure_sqlite_parent(url)
-    engine = create_engine(url)
+    engine = create_engine(url, bulk_writes=True)
     try:
         if not sa.inspect(engine).has_table("intent_metrics"):
             return []

@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
+from skit_pipelines.errors import SkitPipelinesError
 from skit_pipelines.metrics.intents import MISSING_LABEL
 from skit_pipelines.metrics.tags import SEVERAL, intents_from_tags
 from skit_pipelines.readpolicy import content_free_reason
@@ -48,7 +49,7 @@ SCORE_COLUMNS = ("raw.intent_score", "intent_score", "confidence")
 PREDICTION_JSON_COLUMNS = ("raw.prediction", "prediction")
 
 
-class InvalidDatasetError(ValueError):
+class InvalidDatasetError(SkitPipelinesError, ValueError):
     """The dataset cannot be evaluated; the message names the column or the problem and what was expected."""
 
 

@@ -19,6 +19,7 @@ import yaml
 from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential
 
 from skit_pipelines import storage
+from skit_pipelines.errors import SkitPipelinesError
 from skit_pipelines.metrics.intents import LayersSpec
 from skit_pipelines.readpolicy import check_readable, content_free_reason
 
@@ -30,7 +31,7 @@ PRED_SIDE_KEYS = ("intent_y", "predicted")
 RAW_GITHUB_HINT = "https://raw.githubusercontent.com/<owner>/<repo>/<branch>/<path>"
 
 
-class InvalidYamlInputError(ValueError):
+class InvalidYamlInputError(SkitPipelinesError, ValueError):
     """A YAML input could not be read or has the wrong shape; the message names the parameter."""
 
 

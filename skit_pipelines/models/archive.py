@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from skit_pipelines import storage
+from skit_pipelines.errors import SkitPipelinesError
 from skit_pipelines.localfiles import atomic_open
 from skit_pipelines.readpolicy import check_readable
 
@@ -52,7 +53,7 @@ _LIBRARIES = (
 )
 
 
-class ArchiveError(ValueError):
+class ArchiveError(SkitPipelinesError, ValueError):
     """A model archive is missing or malformed; the message names the archive and what is wrong."""
 
 

@@ -16,19 +16,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from skit_pipelines.errors import SkitPipelinesError
 from skit_pipelines.readpolicy import check_readable
 
 log = logging.getLogger(__name__)
 
 
-class ModelLoadError(ValueError):
+class ModelLoadError(SkitPipelinesError, ValueError):
     """``model_name`` could not be loaded; the message says why and how to use a local checkpoint."""
 
 
 ML_EXTRA_INSTALL = "pip install 'skit-pipelines[ml]' (or make install-dev)"
 
 
-class MissingMLExtraError(ImportError):
+class MissingMLExtraError(SkitPipelinesError, ImportError):
     """torch or transformers is not installed: the ``ml`` extra is missing. The message says how to add it."""
 
 

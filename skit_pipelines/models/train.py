@@ -25,6 +25,7 @@ from typing import Any
 
 import pandas as pd
 
+from skit_pipelines.errors import SkitPipelinesError
 from skit_pipelines.features import FeatureError, Separators, build_model_texts, true_labels
 from skit_pipelines.models.checkpoint import (
     Checkpoint,
@@ -38,7 +39,7 @@ from skit_pipelines.models.inference import collate, encode, length_grouped_batc
 log = logging.getLogger(__name__)
 
 
-class TrainingDataError(ValueError):
+class TrainingDataError(SkitPipelinesError, ValueError):
     """The dataset cannot train a classifier (no labels, one class, no text); the message says why."""
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from skit_pipelines.errors import SkitPipelinesError
 from skit_pipelines.pipelines.eer_from_tog import eer_from_tog
 from skit_pipelines.pipelines.eval_voicebot_xlmr_pipeline import eval_voicebot_xlmr_pipeline
 from skit_pipelines.pipelines.fetch_calls_pipeline import fetch_calls_pipeline
@@ -31,7 +32,7 @@ PIPELINES: dict[str, Any] = {
 }
 
 
-class UnknownPipelineError(KeyError):
+class UnknownPipelineError(SkitPipelinesError, KeyError):
     """No pipeline of that name; the message lists the known ones."""
 
     def __str__(self) -> str:  # KeyError quotes its message; we want it readable.

@@ -14,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from skit_pipelines.errors import SkitPipelinesError
+
 
 def new_run_id(now: dt.datetime | None = None) -> str:
     """The one run-id format (local runs, API runs): sortable, unique across processes and hosts:
@@ -104,7 +106,7 @@ class Runner(Protocol):
     ) -> RunResult: ...
 
 
-class PipelineRunError(RuntimeError):
+class PipelineRunError(SkitPipelinesError, RuntimeError):
     """The runner could not start or follow a run (as opposed to a run that failed)."""
 
 

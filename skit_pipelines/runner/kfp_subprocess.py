@@ -33,6 +33,7 @@ from typing import Any
 import kfp
 from kfp.local import status, subprocess_task_handler
 
+from skit_pipelines.errors import SkitPipelinesError
 from skit_pipelines.runner.kfp_values import reveal
 
 SUPPORTED_KFP = "2.17."
@@ -43,7 +44,7 @@ _lock = threading.Lock()
 _tokens: dict[str, str] = {}
 
 
-class UnsupportedStepError(RuntimeError):
+class UnsupportedStepError(SkitPipelinesError, RuntimeError):
     """A step the local runner cannot start without putting its values on the command line."""
 
 

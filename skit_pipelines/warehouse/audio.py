@@ -31,6 +31,7 @@ from urllib.request import url2pathname
 import httpx
 from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential
 
+from skit_pipelines.errors import SkitPipelinesError
 from skit_pipelines.localfiles import allow_large_csv_fields, atomic_open
 
 logger = logging.getLogger(__name__)
@@ -61,11 +62,11 @@ class AudioCheckResult:
     checked_urls: int
 
 
-class _TransientError(Exception):
+class _TransientAudioError(SkitPipelinesError):
     """A 5xx/429 answer: worth retrying."""
 
 
-class AudioHostsUnreachableError(RuntimeError):
+class AudioHostsUnreachableError(SkitPipelinesError, RuntimeError):
     """No audio could be checked at all (network down, wrong host): nothing is dropped, the step fails."""
 
 
@@ -163,7 +164,7 @@ def _check_one(url: str, client: httpx.Client) -> _Check:
         if scheme == "" or len(scheme) == 1:  # a plain path (a one-letter scheme is a Windows drive)
             return _check_local(Path(url))
         return _retrying(_check_store)(url)
-    except (httpx.TransportError, _TransientError) as exc:
+    except (httpx.TransportError, _TransientAudioError) as exc:
         return _Check(False, _describe(exc), unreachable=True)
     except Exception as exc:
         return _Check(False, _describe(exc))
@@ -172,7 +173,7 @@ def _check_one(url: str, client: httpx.Client) -> _Check:
 def _retrying(func: Callable[_P, _R]) -> Callable[_P, _R]:
     """tenacity's retry, built per call (not at import) so that the module's retry settings apply."""
     return retry(
-        retry=retry_if_exception_type((httpx.TransportError, _TransientError)),
+        retry=retry_if_exception_type((httpx.TransportError, _TransientAudioError)),
         stop=stop_after_attempt(RETRY_ATTEMPTS),
         wait=wait_exponential(multiplier=RETRY_WAIT_SECONDS, max=RETRY_MAX_WAIT_SECONDS),
         reraise=True,
@@ -191,7 +192,7 @@ def _check_http(url: str, client: httpx.Client) -> _Check:
     elif 200 <= status < 300:
         return _Check(True)
     if status in _TRANSIENT_STATUSES:
-        raise _TransientError(f"HTTP {status}")
+        raise _TransientAudioError(f"HTTP {status}")
     return _Check(False, f"HTTP {status}")
 
 
@@ -227,7 +228,7 @@ def _cell(row: list[str], column: int) -> str:
 
 def _describe(exc: Exception) -> str:
     text = str(exc).strip()
-    if isinstance(exc, _TransientError):
+    if isinstance(exc, _TransientAudioError):
         return f"{text} after {RETRY_ATTEMPTS} attempts"
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 

@@ -13,12 +13,13 @@ import datetime as dt
 import sqlalchemy as sa
 
 from skit_pipelines import __version__
+from skit_pipelines.errors import SkitPipelinesError
 from skit_pipelines.warehouse import schema
 
 DEMO_KIND = "demo"
 
 
-class NotDemoDataError(ValueError):
+class NotDemoDataError(SkitPipelinesError, ValueError):
     """The target database holds calls or turns that the demo generator did not write."""
 
     def __init__(self, url: str, calls: int, turns: int) -> None:

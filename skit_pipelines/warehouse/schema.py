@@ -2,52 +2,22 @@
 
 Why Core and not the ORM: sampling reads and bulk loading write hundreds of thousands of rows; Core keeps
 them as plain tuples and dicts, with one schema that works on SQLite (the embedded default) and on
-PostgreSQL (production). Times are stored in UTC by :class:`UTCDateTime` because SQLite has no
-timezone-aware type; the client's own timezone is kept per call so reports can convert back.
+PostgreSQL (production). Times are stored in UTC by :class:`~skit_pipelines.db.UtcDateTime` because
+SQLite has no timezone-aware type; the client's own timezone is kept per call so reports can convert back.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.engine import Dialect
+
+from skit_pipelines.db import UtcDateTime, create_engine
+from skit_pipelines.db import ensure_sqlite_parent as ensure_sqlite_parent  # re-exported: callers of schema.*
+from skit_pipelines.errors import SkitPipelinesError
 
 CALL_TYPES = ("INBOUND", "OUTBOUND", "CALL_TEST")
-
-
-class UTCDateTime(sa.types.TypeDecorator):
-    """A timezone-aware timestamp stored as UTC on every backend.
-
-    Values written must be aware (a naive datetime is a bug at the caller: which zone was meant?);
-    values read are aware and in UTC.
-    """
-
-    impl = sa.DateTime
-    cache_ok = True
-
-    def load_dialect_impl(self, dialect: Dialect) -> sa.types.TypeEngine:
-        if dialect.name == "postgresql":
-            return dialect.type_descriptor(sa.DateTime(timezone=True))
-        return dialect.type_descriptor(sa.DateTime())
-
-    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError(f"naive datetime {value!r}: warehouse times must be timezone-aware")
-        utc = value.astimezone(dt.timezone.utc)
-        return utc if dialect.name == "postgresql" else utc.replace(tzinfo=None)
-
-    def process_result_value(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=dt.timezone.utc)
-        return value.astimezone(dt.timezone.utc)
 
 
 JSONType = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
@@ -79,7 +49,7 @@ calls = sa.Table(
     sa.Column("call_duration", sa.Float, comment="seconds"),
     sa.Column("reported", sa.Boolean, nullable=False, default=False, server_default=sa.false()),
     sa.Column("call_url", sa.Text),
-    sa.Column("start_time", UTCDateTime, nullable=False),
+    sa.Column("start_time", UtcDateTime, nullable=False),
     sa.Column("timezone", sa.String(64), nullable=False, comment="IANA timezone of the client"),
     sa.CheckConstraint("call_type IN ('INBOUND', 'OUTBOUND', 'CALL_TEST')", name="ck_calls_call_type"),
     # Sampling always filters on a time range and a language, then narrows by client or flow.
@@ -102,7 +72,7 @@ turns = sa.Table(
         sa.ForeignKey("calls.id"),
         nullable=False,
     ),
-    sa.Column("reftime", UTCDateTime, nullable=False),
+    sa.Column("reftime", UtcDateTime, nullable=False),
     sa.Column("state", sa.String(100)),
     sa.Column("utterances", JSONType, comment="ASR n-best: list of lists of {transcript, confidence}"),
     sa.Column("bot_response", sa.Text),
@@ -132,7 +102,7 @@ skit_metadata = sa.Table(
 FILL_HINT = "run `skit-pipelines demo-data` to build a demo warehouse or set SKIT_WAREHOUSE_URL"
 
 
-class WarehouseUnavailableError(RuntimeError):
+class WarehouseUnavailableError(SkitPipelinesError, RuntimeError):
     """The call warehouse does not exist or lacks its tables; the message names it and says how to fill it."""
 
 
@@ -173,31 +143,7 @@ def open_warehouse(url: str) -> sa.Engine:
             f"the call warehouse {describe_url(url)} has no {' and no '.join(missing)} table "
             f"(is it empty?); {FILL_HINT}"
         )
-    return create_engine(url)
-
-
-def create_engine(url: str, **kwargs: Any) -> sa.Engine:
-    """An engine for ``url`` with the settings that matter for bulk work on each backend."""
-    if url.startswith("sqlite"):
-        engine = sa.create_engine(url, **kwargs)
-
-        @sa.event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.close()
-
-        return engine
-    return sa.create_engine(url, **kwargs)
-
-
-def ensure_sqlite_parent(url: str) -> None:
-    """Create the folder of a SQLite file so that a fresh machine needs no setup."""
-    parsed = sa.engine.make_url(url)
-    if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    return create_engine(url, bulk_writes=True)
 
 
 def create_schema(engine: sa.Engine) -> None:
