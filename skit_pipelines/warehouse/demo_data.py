@@ -1053,7 +1053,7 @@ def generate_demo_warehouse(
     rng = random.Random(seed)
     plans = _plan_calls(rng, calls, days, end_date, now)
     schema.ensure_sqlite_parent(url)
-    engine = schema.create_engine(url)
+    engine = schema.create_engine(url, bulk_writes=True)
     collecting = gc.isenabled()
     gc.disable()  # millions of short-lived acyclic dicts: the cycle collector would take half the time
     try:
