@@ -26,6 +26,8 @@ from typing import Any
 
 import yaml
 
+from skit_pipelines.errors import SkitPipelinesError
+
 DATA_PACKAGE = "skit_pipelines.warehouse"
 DATA_DIR = "data/demo"
 FILES = ("clients.yaml", "dialogue.yaml", "bot.yaml", "caller.yaml", "entities.yaml", "asr.yaml")
@@ -41,7 +43,7 @@ StateSpec = tuple[str | None, list[Option]]
 Form = tuple[str, str, Any]
 
 
-class DemoTablesError(ValueError):
+class DemoTablesError(SkitPipelinesError, ValueError):
     """A demo data file is missing, unreadable or not shaped as the generator needs."""
 
 
