@@ -107,3 +107,26 @@ def test_sigterm_stops_label_studio_with_the_script(installed: None, tmp_path: P
             process.wait(10)
         if server_pid and alive(server_pid):
             os.killpg(server_pid, signal.SIGKILL)  # its own process group (start_new_session)
+
+
+def test_secret_key_is_written_once_before_the_first_start(tmp_path: Path) -> None:
+    """PATs are JWTs signed with it: a key chosen by racing Label Studio processes broke them after a copy."""
+    local_server.ensure_secret_key(tmp_path)
+    env_file = tmp_path / local_server.SECRET_KEY_FILE
+    first = env_file.read_text()
+    assert first.count("SECRET_KEY=") == 1 and len(first.strip()) > len("SECRET_KEY=") + 40
+    assert env_file.stat().st_mode & 0o777 == 0o600
+    local_server.ensure_secret_key(tmp_path)
+    assert env_file.read_text() == first  # kept: tokens signed with it stay valid
+
+
+def test_secret_key_keeps_a_users_env_lines(tmp_path: Path) -> None:
+    env_file = tmp_path / local_server.SECRET_KEY_FILE
+    env_file.write_text("LABEL_STUDIO_DISABLE_SIGNUP_WITHOUT_LINK=true")  # no final newline
+    local_server.ensure_secret_key(tmp_path)
+    lines = env_file.read_text().splitlines()
+    assert lines[0] == "LABEL_STUDIO_DISABLE_SIGNUP_WITHOUT_LINK=true"
+    assert len(lines) == 2 and lines[1].startswith("SECRET_KEY=")
+    env_file.write_text("SECRET_KEY=mine\n")
+    local_server.ensure_secret_key(tmp_path)
+    assert env_file.read_text() == "SECRET_KEY=mine\n"

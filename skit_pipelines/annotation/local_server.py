@@ -13,6 +13,11 @@ Facts this relies on (measured with Label Studio 1.23, DESIGN.md section 5):
   with the Django SECRET_KEY) can be copied: the copy starts warm and keeps users, tokens and PATs.
 - ``POST /api/token/`` creates the user's one personal access token (409 once it exists; shown only once).
 - ``label-studio --version`` starts a server: never call it.
+- Label Studio signs its JWTs (personal access tokens) with the Django SECRET_KEY, which it generates on a
+  first start and appends to ``<data dir>/.env``. More than one of its processes reads that file at start-up;
+  on a busy machine two of them can each generate a key, and the one serving requests may keep a key that the
+  file does not: PATs it hands out are then "invalid" after a restart or in a copy. So we write the key
+  ourselves before the first start (:func:`ensure_secret_key`).
 
     python -m skit_pipelines.annotation.local_server [--port 8080] [--data-dir .skit/labelstudio]
 """
@@ -44,6 +49,7 @@ from skit_pipelines.localfiles import atomic_path
 DEFAULT_VENV = Path(".venv-labelstudio")
 INSTALL_HINT = "python3 -m venv .venv-labelstudio && .venv-labelstudio/bin/pip install label-studio"
 CREDENTIALS_FILE = "skit-credentials.json"
+SECRET_KEY_FILE = ".env"  # where Label Studio reads (and would otherwise generate) its Django SECRET_KEY
 START_TIMEOUT = 480.0  # a cold start migrates a database: minutes on a busy 2-core machine
 STOP_TIMEOUT = 20.0
 
@@ -142,6 +148,23 @@ def ensure_port_free(port: int) -> None:
             )
 
 
+def ensure_secret_key(data_dir: Path) -> None:
+    """Give ``data_dir`` a Django SECRET_KEY before Label Studio starts, unless it has one.
+
+    Why: see the module docstring (concurrent first starts can leave PATs signed with a key nobody kept).
+    Appends, never rewrites: a user's own ``.env`` lines stay as they are. Readable by its owner only, as
+    Label Studio itself makes it (the key signs every token).
+    """
+    path = Path(data_dir) / SECRET_KEY_FILE
+    existing = path.read_text() if path.is_file() else ""
+    if any(line.strip().startswith("SECRET_KEY=") for line in existing.splitlines()):
+        return
+    descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    with os.fdopen(descriptor, "a") as handle:
+        separator = "" if not existing or existing.endswith("\n") else "\n"
+        handle.write(f"{separator}SECRET_KEY={secrets.token_urlsafe(50)}\n")
+
+
 def start(
     data_dir: Path,
     credentials: Credentials,
@@ -154,6 +177,7 @@ def start(
     program = executable(venv)
     data_dir = Path(data_dir).resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
+    ensure_secret_key(data_dir)
     port = port or free_port()
     ensure_port_free(port)
     env = {key: value for key, value in os.environ.items() if not key.startswith(("SKIT_", "DJANGO_"))}
