@@ -110,7 +110,7 @@ def test_sigterm_stops_label_studio_with_the_script(installed: None, tmp_path: P
 
 
 def test_secret_key_is_written_once_before_the_first_start(tmp_path: Path) -> None:
-    """PATs are JWTs signed with it: a key chosen by racing Label Studio processes broke them after a copy."""
+    """PATs are JWTs signed with it: the key must be in the data dir before Label Studio signs anything."""
     local_server.ensure_secret_key(tmp_path)
     env_file = tmp_path / local_server.SECRET_KEY_FILE
     first = env_file.read_text()

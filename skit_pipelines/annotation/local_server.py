@@ -13,11 +13,11 @@ Facts this relies on (measured with Label Studio 1.23, DESIGN.md section 5):
   with the Django SECRET_KEY) can be copied: the copy starts warm and keeps users, tokens and PATs.
 - ``POST /api/token/`` creates the user's one personal access token (409 once it exists; shown only once).
 - ``label-studio --version`` starts a server: never call it.
-- Label Studio signs its JWTs (personal access tokens) with the Django SECRET_KEY, which it generates on a
-  first start and appends to ``<data dir>/.env``. More than one of its processes reads that file at start-up;
-  on a busy machine two of them can each generate a key, and the one serving requests may keep a key that the
-  file does not: PATs it hands out are then "invalid" after a restart or in a copy. So we write the key
-  ourselves before the first start (:func:`ensure_secret_key`).
+- Label Studio signs its JWTs (personal access tokens) with the Django SECRET_KEY. Left alone it generates one
+  on a first start and appends it to ``<data dir>/.env`` only if that write succeeds (a failed write is just a
+  warning, and every later start then signs with a new random key). We write the key ourselves before the
+  first start, so the key that signs a template's PAT is always in the data dir that is copied
+  (:func:`ensure_secret_key`).
 
     python -m skit_pipelines.annotation.local_server [--port 8080] [--data-dir .skit/labelstudio]
 """
@@ -151,7 +151,7 @@ def ensure_port_free(port: int) -> None:
 def ensure_secret_key(data_dir: Path) -> None:
     """Give ``data_dir`` a Django SECRET_KEY before Label Studio starts, unless it has one.
 
-    Why: see the module docstring (concurrent first starts can leave PATs signed with a key nobody kept).
+    Why: see the module docstring (a PAT is only as durable as the key that signed it).
     Appends, never rewrites: a user's own ``.env`` lines stay as they are. Readable by its owner only, as
     Label Studio itself makes it (the key signs every token).
     """
