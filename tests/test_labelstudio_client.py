@@ -1,6 +1,9 @@
 """The Label Studio client against a real server: auth kinds, errors that name the problem, paging, exports,
 and retries (through a fault-injecting proxy on 127.0.0.1 in front of the real server)."""
 
+import base64
+import json
+import time
 import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
@@ -75,6 +78,23 @@ def test_wrong_tokens_name_the_server_and_the_setting(labelstudio: "LabelStudioS
         pytest.raises(LabelStudioAuthError, match="personal access token"),
     ):
         bad.whoami()
+
+
+def test_a_token_from_the_future_names_the_clocks(labelstudio: "LabelStudioServer") -> None:
+    def part(value: dict[str, object]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
+
+    ahead = int(time.time()) + 3600
+    token = f"{part({'alg': 'HS256'})}.{part({'token_type': 'refresh', 'iat': ahead})}.bad"
+    with LabelStudioClient(labelstudio.url, token) as bad, pytest.raises(LabelStudioAuthError) as info:
+        bad.whoami()
+    assert "s after the server's clock (check the clocks of both machines)" in str(info.value)
+    seconds = int(str(info.value).split(", ")[1].split(" s after")[0])
+    assert 3500 < seconds < 3700
+    forged = f"{part({'alg': 'HS256'})}.{part({'token_type': 'refresh', 'iat': int(time.time()) - 60})}.bad"
+    with LabelStudioClient(labelstudio.url, forged) as bad, pytest.raises(LabelStudioAuthError) as info:
+        bad.whoami()
+    assert "clock" not in str(info.value)  # a past issue time is not the reason: no hint
 
 
 def test_unreachable_server_after_retries() -> None:

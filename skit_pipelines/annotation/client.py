@@ -28,6 +28,8 @@ application (connect errors, 502/503/504 from a proxy): a retried import must no
 from __future__ import annotations
 
 import base64
+import datetime as dt
+import email.utils
 import json
 import logging
 import tempfile
@@ -166,9 +168,9 @@ class LabelStudioClient:
         if response.status_code in (401, 403):
             raise LabelStudioAuthError(
                 f"Label Studio at {self.url} refused the personal access token "
-                f"(HTTP {response.status_code} on "
-                f"POST {self.url}/api/token/refresh: {_detail(response)}); create a new one in Account & "
-                "Settings and set SKIT_LABELSTUDIO_TOKEN",
+                f"(HTTP {response.status_code} on POST {self.url}/api/token/refresh: {_detail(response)})"
+                f"{_clock_hint(self._token, response)}; "
+                "create a new one in Account & Settings and set SKIT_LABELSTUDIO_TOKEN",
                 url=f"{self.url}/api/token/refresh",
                 status=response.status_code,
             )
@@ -508,6 +510,27 @@ def _describe(exc: BaseException | None) -> str:
         return f"HTTP {exc.response.status_code}"
     text = str(exc).strip()
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _clock_hint(token: str, response: httpx.Response) -> str:
+    """Say so when the token claims to be issued after the server's ``Date``: JWT checks refuse it then.
+
+    Why: a token made on a machine whose clock runs ahead (or a server whose clock is behind) is refused
+    with the same "Token is invalid" as a forged one; the times tell the two apart without a debugger.
+    """
+    try:
+        payload = token.split(".")[1]
+        issued = int(json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["iat"])
+        server_now = email.utils.parsedate_to_datetime(response.headers["date"]).timestamp()
+    except (IndexError, KeyError, TypeError, ValueError):
+        return ""
+    if issued <= server_now + 1:
+        return ""
+    stamp = dt.datetime.fromtimestamp(issued, dt.UTC).isoformat(timespec="seconds")
+    return (
+        f"; the token says it was issued at {stamp}, {issued - server_now:.0f} s after the server's clock "
+        "(check the clocks of both machines)"
+    )
 
 
 def _detail(response: httpx.Response) -> str:
