@@ -15,6 +15,13 @@ Who calls what:
   line of defence for a compiled YAML submitted straight to a cluster. A check runs in a step only when the
   step has all of its parameters.
 
+Which parameters are file locations (:data:`INPUT_LOCATIONS`, :data:`OUTPUT_LOCATIONS`) is declared here
+too, next to the checks: the read policy (:mod:`skit_pipelines.readpolicy`) is enforced inside the steps,
+where a refusal surfaces minutes later as a failed run, so a run started through the API or Slack is also
+checked by :func:`location_errors` when it is submitted: a location it may not read is a 400 naming the
+parameter, and no run is created. A test checks that every pipeline parameter that looks like a location
+(``*_path``, ``*_uri``, ``*_path_*``) is declared as an input or an output.
+
 Why not in ``skit_pipelines/pipelines/``: a step runs with kfp's runtime-only ``kfp.dsl`` (no
 ``dsl.component``), so it cannot import the pipeline registry; this module is plain Python, keyed by the
 registry's pipeline names.
@@ -24,6 +31,8 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Mapping
+from enum import Enum
+from pathlib import Path
 from typing import Any
 
 from skit_pipelines.parameters import (
@@ -37,6 +46,7 @@ from skit_pipelines.parameters import (
     Uri,
     check_problems,
 )
+from skit_pipelines.readpolicy import ReadPolicy, ReadRefusedError
 from skit_pipelines.warehouse.filters import build_call_filters
 
 # The rules below import their modules when first used: the API and the CLI import this module, and the
@@ -180,6 +190,46 @@ CHECKS: dict[str, tuple[Check, ...]] = {
 }
 
 
+# Which parameters name file locations, next to the checks; :func:`location_errors` applies the read policy
+# to them when a run is submitted through the API or Slack.
+class Location(Enum):
+    """How a parameter's value is read."""
+
+    ARTIFACT = "artifact"  # local path, file:// or s3:// URI (through the artifact store)
+    ARTIFACT_OR_URL = "artifact_or_url"  # the same, or an http(s) URL fetched by the step
+    MODEL = "model"  # a Hugging Face hub name (from the local cache) or a local checkpoint folder
+
+
+INPUT_LOCATIONS: dict[str, dict[str, Location]] = {
+    "tag_calls": {"s3_path": Location.ARTIFACT, "taxonomy_uri": Location.ARTIFACT},
+    "fetch_n_tag_calls": {"taxonomy_uri": Location.ARTIFACT},
+    "irr_from_tog": {
+        "dataset_path": Location.ARTIFACT,
+        "prediction_path": Location.ARTIFACT,
+        "eevee_intent_alias_yaml_github_path": Location.ARTIFACT_OR_URL,
+        "eevee_intent_groups_yaml_github_path": Location.ARTIFACT_OR_URL,
+        "eevee_intent_layers_yaml_github_path": Location.ARTIFACT_OR_URL,
+    },
+    "eer_from_tog": {"dataset_path": Location.ARTIFACT, "prediction_path": Location.ARTIFACT},
+    "train_voicebot_intent_model_xlmr": {
+        "dataset_path": Location.ARTIFACT,
+        "validation_dataset_path": Location.ARTIFACT,
+        "model_name": Location.MODEL,
+    },
+    "eval_voicebot_xlmr_pipeline": {
+        "s3_path_data": Location.ARTIFACT,
+        "s3_path_model": Location.ARTIFACT,
+        "model_name": Location.MODEL,
+    },
+}
+
+# Parameters that name where outputs are written: an absolute path or URI must be under the artifact root
+# for runs of the API (a relative value is a key under the root), and never a secrets file.
+OUTPUT_LOCATIONS: dict[str, frozenset[str]] = {
+    "train_voicebot_intent_model_xlmr": frozenset({"model_path"}),
+}
+
+
 def pipeline_problems(pipeline_name: str, arguments: Mapping[str, Any]) -> dict[str, str]:
     """``{parameter: problem}`` of a pipeline's typed ``arguments``: text checks, then its :data:`CHECKS`."""
     return check_problems(CHECKS.get(pipeline_name, ()), arguments)
@@ -190,3 +240,42 @@ def check_step(pipeline_name: str, arguments: Mapping[str, Any]) -> None:
     problems = pipeline_problems(pipeline_name, arguments)
     if problems:
         raise InvalidArgumentsError(pipeline_name, problems)
+
+
+def _resolved(pipeline: str, parameter: str, value: str, arguments: dict[str, Any]) -> str:
+    """The location a step will read: training resolves bucket keys with ``storage_options`` first."""
+    options = str(arguments.get("storage_options", "") or "")
+    if pipeline == "train_voicebot_intent_model_xlmr" and options.strip():
+        from skit_pipelines.models.jobs import apply_storage_options
+
+        return apply_storage_options(value, options, parameter)
+    return value
+
+
+def _is_local_model(value: str) -> bool:
+    """A model name that is a folder on this machine (anything else is a hub name read from the cache)."""
+    return "://" in value or value.startswith(("/", ".", "~")) or Path(value).expanduser().is_dir()
+
+
+def location_errors(pipeline: str, arguments: dict[str, Any], policy: ReadPolicy) -> dict[str, str]:
+    """``{parameter: problem}`` for every input location of ``pipeline`` that ``policy`` refuses, and every
+    explicit output location it may not write."""
+    errors: dict[str, str] = {}
+    checks = [(p, kind) for p, kind in INPUT_LOCATIONS.get(pipeline, {}).items()]
+    checks += [(p, None) for p in sorted(OUTPUT_LOCATIONS.get(pipeline, ()))]
+    for parameter, kind in checks:
+        value = str(arguments.get(parameter, "") or "").strip()
+        if not value or (kind is Location.MODEL and not _is_local_model(value)):
+            continue
+        try:
+            location = _resolved(pipeline, parameter, value, arguments)
+            if kind is None:
+                if "://" in location or location.startswith(("/", "~")):  # else a key under the root
+                    policy.check_write(location, parameter=parameter)
+            else:
+                policy.check(location, parameter=parameter, urls=kind is Location.ARTIFACT_OR_URL)
+        except ReadRefusedError as exc:
+            errors[parameter] = f"{value!r} cannot be {exc.action}: {exc.reason}"
+        except ValueError as exc:  # storage_options that do not parse: named by the training step too
+            errors.setdefault("storage_options", str(exc))
+    return errors

@@ -25,17 +25,16 @@ say anything about what the location holds.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import os
 import re
-import socket
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from skit_pipelines.errors import SkitPipelinesError
+from skit_pipelines.netaddr import is_public_host
 
 __all__ = [
     "ENV_ALLOWED",
@@ -108,14 +107,6 @@ def _normalise_root(entry: str) -> str:
 def parse_roots(text: str) -> list[str]:
     """The entries of a comma-separated list of readable locations (blank entries ignored)."""
     return [entry.strip() for entry in (text or "").split(",") if entry.strip()]
-
-
-def _public_host(host: str, port: int) -> bool:
-    try:
-        infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
-    except (OSError, UnicodeError):
-        return False
-    return bool(infos) and all(ipaddress.ip_address(info[4][0]).is_global for info in infos)
 
 
 @dataclass(frozen=True)
@@ -248,7 +239,7 @@ class ReadPolicy:
             ):
                 return
         port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
-        if not _public_host(parts.hostname, port):
+        if not is_public_host(parts.hostname, port):
             raise ReadRefusedError(
                 text,
                 "a loopback, private or unresolvable address: runs started through the API may only fetch "

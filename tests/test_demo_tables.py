@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import yaml
+from pydantic import ValidationError
 
 from skit_pipelines.warehouse.demo_tables import (
     DATA_DIR,
@@ -90,18 +91,49 @@ def _template_not_text(t: dict[str, Any]) -> None:
     t["caller.yaml"]["templates"]["en"]["_confirm_"][2] = 7
 
 
+def _misspelt_flow_key(t: dict[str, Any]) -> None:
+    flow = t["clients.yaml"]["clients"][2]["flows"][0]
+    flow["wieght"] = flow.pop("weight")
+
+
+def _names_not_a_mapping(t: dict[str, Any]) -> None:
+    t["clients.yaml"]["names"] = ["IN", "US"]
+
+
+def _numeric_key(t: dict[str, Any]) -> None:
+    t["asr.yaml"]["homophones"][7] = "seven"
+
+
+def _expects_missing(t: dict[str, Any]) -> None:
+    del t["dialogue.yaml"]["shared_states"]["SMS_SUMMARY"]["expects"]
+
+
+def _bounds_too_long(t: dict[str, Any]) -> None:
+    t["entities.yaml"]["due_range"]["USD"] = [1, 2, 3]
+
+
 @pytest.mark.parametrize(
     ("breakage", "message"),
     [
         (
             _drop_option_field,
             "dialogue.yaml: machines.cards.GREETING.options[1]: "
-            "expected [intent, weight, next, disposition], got list",
+            "expected [intent, weight, next, disposition], got a list of 3",
         ),
-        (_negative_weight, "clients.yaml: clients[1].languages[0]: expected a non-negative number, got int"),
+        (
+            _negative_weight,
+            "clients.yaml: clients[1].languages[0][1]: expected a non-negative number, got -1",
+        ),
         (_unknown_machine, "clients.yaml: clients[0].flows[0].machine: 'nosuch' is not defined in dialogue"),
         (_missing_names, "clients.yaml: (top level): missing key 'names'"),
-        (_template_not_text, "caller.yaml: templates.en._confirm_[2]: expected a string, got int"),
+        (_template_not_text, "caller.yaml: templates.en._confirm_[2]: expected a string, got 7"),
+        # a misspelt key is named (and the key it replaced is missing), not silently ignored
+        (_misspelt_flow_key, "clients.yaml: clients[2].flows[0]: unknown key 'wieght'"),
+        (_misspelt_flow_key, "clients.yaml: clients[2].flows[0]: missing key 'weight'"),
+        (_names_not_a_mapping, "clients.yaml: names: expected a mapping with string keys, got a list of 2"),
+        (_numeric_key, "asr.yaml: homophones: expected string keys, got key 7"),
+        (_expects_missing, "dialogue.yaml: shared_states.SMS_SUMMARY: missing key 'expects'"),
+        (_bounds_too_long, "entities.yaml: due_range.USD: expected a [low, high] pair, got a list of 3"),
     ],
 )
 def test_a_misshapen_table_names_file_and_path(
@@ -124,4 +156,28 @@ def test_a_missing_or_unparsable_file_is_named(tmp_path: Path) -> None:
         read_demo_tables(tmp_path)
     (tmp_path / "bot.yaml").unlink()
     with pytest.raises(DemoTablesError, match=r"^bot\.yaml: cannot be read from .*: No such file"):
+        read_demo_tables(tmp_path)
+
+
+def test_every_problem_of_a_file_is_listed_one_per_line(tmp_path: Path) -> None:
+    tables = _copy_tables()
+    tables["bot.yaml"]["reprompt"]["en"] = 1
+    tables["bot.yaml"]["closing"]["hi"] = None
+    _write(tmp_path, tables)
+    with pytest.raises(DemoTablesError) as err:
+        read_demo_tables(tmp_path)
+    assert str(err.value).splitlines() == [
+        "bot.yaml: reprompt.en: expected a string, got 1",
+        "bot.yaml: closing.hi: expected a string, got null",
+    ]
+    assert isinstance(err.value.__cause__, ValidationError)  # pydantic's own report stays at hand
+
+
+def test_a_file_that_is_not_a_mapping_is_named(tmp_path: Path) -> None:
+    _write(tmp_path, _copy_tables())
+    (tmp_path / "caller.yaml").write_text("- just\n- a list\n", encoding="utf-8")
+    with pytest.raises(
+        DemoTablesError,
+        match=r"^caller\.yaml: \(top level\): expected a mapping with string keys, got a list of 2$",
+    ):
         read_demo_tables(tmp_path)

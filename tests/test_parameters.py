@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import pickle
+import subprocess
+import sys
 
 import pytest
 
@@ -200,6 +202,18 @@ def test_every_declared_check_names_parameters_of_its_pipeline() -> None:
         known = {p.name for p in pipeline_parameters(PIPELINES[name])}
         for check in checks:
             assert set(check.parameters) <= known, (name, check)
+
+
+def test_the_per_pipeline_declarations_load_without_kfp_or_the_pipeline_registry() -> None:
+    """Steps import the checks and the location tables; a step has only kfp's runtime, no registry."""
+    code = (
+        "import sys, skit_pipelines.pipeline_checks as m\n"
+        "assert m.CHECKS and m.INPUT_LOCATIONS and m.OUTPUT_LOCATIONS\n"
+        "print(sorted(n for n in sys.modules if n.split('.')[0] == 'kfp' or n.startswith("
+        "('skit_pipelines.pipelines', 'skit_pipelines.components'))))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
 
 
 @pytest.mark.parametrize(

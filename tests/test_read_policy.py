@@ -188,8 +188,8 @@ def test_a_yaml_url_cannot_redirect_a_confined_run_to_a_private_address(
 
 def test_every_location_parameter_of_every_pipeline_is_declared() -> None:
     """A new pipeline (or parameter) that names a file must say whether it is read or written."""
+    from skit_pipelines.pipeline_checks import INPUT_LOCATIONS, OUTPUT_LOCATIONS
     from skit_pipelines.pipelines import PIPELINES
-    from skit_pipelines.pipelines.locations import INPUT_LOCATIONS, OUTPUT_LOCATIONS
 
     for name, pipeline in PIPELINES.items():
         parameters = pipeline.component_spec.inputs or {}

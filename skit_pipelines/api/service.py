@@ -39,8 +39,8 @@ from skit_pipelines.api.workers import is_worker_of
 from skit_pipelines.config import Settings
 from skit_pipelines.errors import SkitPipelinesError
 from skit_pipelines.parameters import problem_lines
+from skit_pipelines.pipeline_checks import location_errors
 from skit_pipelines.pipelines import normalise_name
-from skit_pipelines.pipelines.locations import location_errors
 from skit_pipelines.pipelines.parameters import InvalidArgumentsError, validate_arguments
 from skit_pipelines.readpolicy import ReadPolicy, api_policy
 from skit_pipelines.runner.base import PipelineRunError, RunState, new_run_id

@@ -33,10 +33,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
-import ipaddress
 import json
 import random
-import socket
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -45,7 +43,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from skit_pipelines import __version__
-from skit_pipelines.errors import SkitPipelinesError
+from skit_pipelines.netaddr import PrivateTarget, public_addresses
 
 SIGNATURE_HEADER = "X-Skit-Signature"
 TIMESTAMP_HEADER = "X-Skit-Timestamp"
@@ -61,10 +59,6 @@ class AttemptResult:
     error: str
     seconds: float
     permanent: bool = False
-
-
-class PrivateTarget(SkitPipelinesError, ValueError):
-    """The host resolves to a loopback, private or otherwise non-public address."""
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
@@ -96,7 +90,7 @@ def post_webhook(
             connect_to = public_addresses(parts.hostname or "", parts.port or 443)[0]
         except PrivateTarget as exc:
             return AttemptResult(False, None, f"refused: {exc}", 0.0, permanent=True)
-        except ValueError as exc:  # DNS may answer next time
+        except ValueError as exc:  # UnresolvableHost: DNS may answer next time
             return AttemptResult(False, None, str(exc), 0.0)
     return post_to(
         url, payload, delivery_id=delivery_id, secret=secret, timeout=timeout, connect_to=connect_to
@@ -200,20 +194,3 @@ def check_webhook_uri(uri: str, *, allow_private: bool) -> str:
     if not allow_private:
         public_addresses(parts.hostname, parts.port or 443)
     return uri
-
-
-def public_addresses(host: str, port: int) -> list[str]:
-    """Every address ``host`` resolves to, all public; PrivateTarget or ValueError (unresolvable) otherwise.
-
-    One function for the check at run creation and the one at each delivery attempt."""
-    try:
-        infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
-    except (OSError, UnicodeError):
-        raise ValueError(f"cannot resolve the host of {host!r}") from None
-    addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
-    for address in addresses:
-        if not ipaddress.ip_address(address.split("%")[0]).is_global:
-            raise PrivateTarget(f"{host!r} is a private or loopback address (not allowed here)")
-    if not addresses:
-        raise ValueError(f"cannot resolve the host of {host!r}")
-    return addresses

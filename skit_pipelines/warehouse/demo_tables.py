@@ -6,9 +6,10 @@ Why they live in YAML package data (``skit_pipelines/warehouse/data/demo/*.yaml`
   change to a table, reviewable on its own; the simulation in :mod:`~skit_pipelines.warehouse.demo_data`
   stays small enough to read.
 - **Loaded once, checked once.** :func:`load_demo_tables` reads the files through :mod:`importlib.resources`
-  (so they work from a wheel), validates their shape and fails naming the file and the path inside it
-  (``dialogue.yaml: machines.cards.GREETING.options[2]: expected [intent, weight, next, disposition]``),
-  and caches the typed result.
+  (so they work from a wheel), validates each against its pydantic model and fails naming the file, the
+  path inside it and what was expected, one problem a line
+  (``dialogue.yaml: machines.cards.GREETING.options[2]: expected [intent, weight, next, disposition], got a
+  list of 3``; a misspelt key is an error, not an unused value), and caches the typed result.
 - **Order is part of the contract.** The generator's seeded draws walk these tables in file order (YAML
   mappings keep it), so the same seed writes the same rows: reordering entries changes every demo
   database. Sequences become tuples, as the generator's tables always were.
@@ -16,15 +17,25 @@ Why they live in YAML package data (``skit_pipelines/warehouse/data/demo/*.yaml`
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
 from functools import cache, cached_property
 from importlib import resources
 from importlib.resources.abc import Traversable
-from typing import Any
+from typing import Annotated, Any, TypeVar
 
 import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    PlainValidator,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+)
+from pydantic.dataclasses import dataclass
+from pydantic_core import ErrorDetails, PydanticCustomError
 
 from skit_pipelines.errors import SkitPipelinesError
 
@@ -34,55 +45,126 @@ FILES = ("clients.yaml", "dialogue.yaml", "bot.yaml", "caller.yaml", "entities.y
 #: libyaml's safe loader when present (about 10x faster at import), else PyYAML's own; same result.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _NAMESPACE = uuid.UUID("5b0f0d2e-6d1a-4f57-9f1e-3c6a2b7e9d10")
-
-#: A dialogue option: (intent, weight, next state, disposition or None).
-Option = tuple[str, float, str, str | None]
-#: A state's spec: (placeholder the bot expects or None, options).
-StateSpec = tuple[str | None, list[Option]]
-#: An entity surface form: (pattern, kind, argument).
-Form = tuple[str, str, Any]
+#: At most this many problems are listed in one error (one broken table can produce hundreds).
+_MAX_PROBLEMS = 20
 
 
 class DemoTablesError(SkitPipelinesError, ValueError):
     """A demo data file is missing, unreadable or not shaped as the generator needs."""
 
 
-@dataclass(frozen=True)
+# -- shapes of the YAML values ------------------------------------------------------------------------------
+# pydantic checks the files; these few types give its errors the words a person editing a table needs
+# ("expected [intent, weight, next, disposition]"), where pydantic's own would say "tuple" or "float".
+
+
+def _describe(value: Any) -> str:
+    """What a value is, for "got ...": numbers as they are, anything else by kind (never long text)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, list | tuple):
+        return f"a list of {len(value)}"
+    if isinstance(value, dict):
+        return "a mapping"
+    return type(value).__name__
+
+
+def _expected(what: str, value: Any) -> PydanticCustomError:
+    return PydanticCustomError(
+        "demo_shape", "expected {what}, got {got}", {"what": what, "got": _describe(value)}
+    )
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise _expected("a string", value)
+    return value
+
+
+def _number(value: Any) -> float:
+    """A non-negative int or float, kept as it is (``due_range`` bounds stay ints for ``randint``)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise _expected("a non-negative number", value)
+    return value
+
+
+def _hashable(value: Any) -> Any:
+    """A form's argument: a list (a time's offset days, hour, ...) becomes a tuple: hashable like the rest."""
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _fixed(what: str, size: int) -> WrapValidator:
+    """A list of exactly ``size`` items, described as ``what`` when it is not; then each item is checked."""
+
+    def check(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        if not isinstance(value, list | tuple) or len(value) != size:
+            raise _expected(what, value)
+        return handler(value)
+
+    return WrapValidator(check)
+
+
+Text = Annotated[str, PlainValidator(_text)]
+Number = Annotated[float, PlainValidator(_number)]  # an int stays an int
+Texts = tuple[Text, ...]
+Pair = Annotated[tuple[Text, Number], _fixed("a [name, weight] pair", 2)]
+Option = Annotated[tuple[Text, Number, Text, Text | None], _fixed("[intent, weight, next, disposition]", 4)]
+Form = Annotated[
+    tuple[Text, Text, Annotated[Any, AfterValidator(_hashable)]], _fixed("[pattern, kind, argument]", 3)
+]
+Skip = Annotated[tuple[Text, Text], _fixed("a [placeholder, state] pair", 2)]
+Bounds = Annotated[tuple[Number, Number], _fixed("a [low, high] pair", 2)]
+#: A state's spec: (placeholder the bot expects or None, options).
+StateSpec = tuple[str | None, list[Option]]
+
+_RECORD = ConfigDict(extra="forbid")  # a misspelt key is an error, not a silently unused one
+_FILE = ConfigDict(extra="ignore")  # files may hold YAML anchors (``identity_check: &identity_check``)
+
+
+@dataclass(frozen=True, config=_RECORD)
 class Flow:
-    flow_id: str
-    name: str
-    machine: str
-    call_type: str
-    template_id: str
-    versions: tuple[tuple[str, float], ...]
-    virtual_number: str
-    weight: float = 1.0
+    """One flow of a client (an entry of ``clients[].flows`` in clients.yaml)."""
+
+    flow_id: Text
+    name: Text
+    machine: Text
+    call_type: Text
+    template_id: Text
+    versions: tuple[Pair, ...]
+    virtual_number: Text
+    weight: Number
 
     @cached_property
     def uuid(self) -> str:
         return str(uuid.uuid5(_NAMESPACE, f"flow:{self.flow_id}"))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=_RECORD)
 class Client:
-    client_id: str
-    slug: str
-    name: str
-    use_case: str
-    timezone: str
-    currency: str
-    country: str
-    languages: tuple[tuple[str, float], ...]
-    asr_providers: tuple[tuple[str, float], ...]
+    """One demo client (an entry of ``clients`` in clients.yaml); validated by pydantic when built."""
+
+    client_id: Text
+    slug: Text
+    name: Text
+    use_case: Text
+    timezone: Text
+    currency: Text
+    country: Text
+    languages: tuple[Pair, ...]
+    asr_providers: tuple[Pair, ...]
     flows: tuple[Flow, ...]
-    weight: float
+    weight: Number
 
     @cached_property
     def uuid(self) -> str:
         return str(uuid.uuid5(_NAMESPACE, f"client:{self.client_id}"))
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class DemoTables:
     """Everything the generator draws from, typed; field names follow the YAML keys."""
 
@@ -116,138 +198,125 @@ class DemoTables:
     asr_latency: dict[str, float]
 
 
-class _At:
-    """A position in one data file, for errors that say exactly where the shape is wrong."""
+class DemoState(BaseModel):
+    """A dialogue state: the placeholder the bot expects (``null``: none; the key is required), options."""
 
-    def __init__(self, file: str, path: str = "") -> None:
-        self.file, self.path = file, path
+    model_config = _RECORD
+    expects: Text | None
+    options: list[Option]
 
-    def __truediv__(self, key: object) -> _At:
-        step = f"[{key}]" if isinstance(key, int) else (f".{key}" if self.path else str(key))
-        return _At(self.file, self.path + step)
-
-    def fail(self, expected: str, got: Any) -> DemoTablesError:
-        where = f"{self.file}: {self.path or '(top level)'}"
-        return DemoTablesError(f"{where}: expected {expected}, got {type(got).__name__}")
-
-    def mapping(self, value: Any) -> dict[str, Any]:
-        if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
-            raise self.fail("a mapping with string keys", value)
-        return value
-
-    def key(self, value: Any, name: str) -> Any:
-        table = self.mapping(value)
-        if name not in table:
-            raise DemoTablesError(f"{self.file}: {self.path or '(top level)'}: missing key {name!r}")
-        return table[name]
-
-    def text(self, value: Any, *, optional: bool = False) -> Any:
-        if not (isinstance(value, str) or (optional and value is None)):
-            raise self.fail("a string" + (" or null" if optional else ""), value)
-        return value
-
-    def number(self, value: Any) -> Any:
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-            raise self.fail("a non-negative number", value)
-        return value
-
-    def items(self, value: Any, size: int | None = None, what: str = "a list") -> list[Any]:
-        if not isinstance(value, list) or (size is not None and len(value) != size):
-            raise self.fail(what, value)
-        return value
-
-    def texts(self, value: Any) -> tuple[str, ...]:
-        return tuple((self / i).text(v) for i, v in enumerate(self.items(value, what="a list of strings")))
-
-    def pairs(self, value: Any) -> list[tuple[str, float]]:
-        out = []
-        for i, pair in enumerate(self.items(value)):
-            at = self / i
-            name, weight = at.items(pair, 2, "a [name, weight] pair")
-            out.append((at.text(name), at.number(weight)))
-        return out
-
-    def text_map(self, value: Any) -> dict[str, str]:
-        return {k: (self / k).text(v) for k, v in self.mapping(value).items()}
-
-    def each(self, value: Any, read: Callable[[_At, Any], Any]) -> dict[str, Any]:
-        """A mapping whose values are all read by ``read(at, value)``."""
-        return {k: read(self / k, v) for k, v in self.mapping(value).items()}
+    def spec(self) -> StateSpec:
+        return (self.expects, list(self.options))
 
 
-def _read_file(root: Traversable, name: str) -> dict[str, Any]:
+class DemoClientsFile(BaseModel):
+    model_config = _FILE
+    clients: tuple[Client, ...]
+    names: dict[str, Texts]
+
+
+class DemoDialogueFile(BaseModel):
+    model_config = _FILE
+    shared_states: dict[str, DemoState]
+    transfer_base: list[Option]
+    transfer_topics: dict[str, list[Pair]]
+    machines: dict[str, dict[str, DemoState]]
+    default_disposition: dict[str, Text]
+    skip_if_filled: dict[str, dict[str, Skip]]
+
+
+class DemoBotFile(BaseModel):
+    model_config = _FILE
+    reprompt: dict[str, Text]
+    closing: dict[str, Text]
+    shared: dict[str, dict[str, Text]]
+    machines: dict[str, dict[str, dict[str, Text]]]
+
+
+class DemoCallerFile(BaseModel):
+    model_config = _FILE
+    templates: dict[str, dict[str, Texts]]
+    template_fallback: dict[str, Text]
+    confusions: dict[str, list[Pair]]
+
+
+class DemoEntitiesFile(BaseModel):
+    model_config = _FILE
+    weekdays: dict[str, Texts]
+    months: dict[str, Texts]
+    digit_words: dict[str, Texts]
+    forms: dict[str, dict[str, list[Form]]]
+    amount_forms: dict[str, dict[str, list[Form]]]
+    amount_step: dict[str, Number]
+    due_range: dict[str, Bounds]
+    entity_types: dict[str, Text]
+    slot_names: dict[str, Text]
+
+
+class DemoAsrFile(BaseModel):
+    model_config = _FILE
+    homophones: dict[str, Text]
+    number_words: dict[str, Text]
+    fillers: dict[str, Texts]
+    latency: dict[str, Number]
+
+
+def _path(loc: tuple[int | str, ...]) -> str:
+    """``("machines", "cards", "GREETING", "options", 2)`` → ``machines.cards.GREETING.options[2]``."""
+    text = ""
+    for step in loc:
+        if isinstance(step, int):
+            text += f"[{step}]"
+        elif step != "[key]":  # pydantic's marker for "the key of the entry before", not the value
+            text += f".{step}" if text else step
+    return text or "(top level)"
+
+
+def _problem(error: ErrorDetails) -> str:
+    """One pydantic error in the file's words: where (``path``) and what was expected."""
+    loc = tuple(error["loc"])
+    if error["type"] in ("missing", "missing_argument"):
+        return f"{_path(loc[:-1])}: missing key {loc[-1]!r}"
+    if error["type"] in ("extra_forbidden", "unexpected_keyword_argument"):
+        return f"{_path(loc[:-1])}: unknown key {loc[-1]!r}"
+    if error["type"] == "demo_shape":
+        return f"{_path(loc)}: {error['msg']}"
+    if error["type"] in ("dict_type", "model_type", "dataclass_type", "model_attributes_type"):
+        return f"{_path(loc)}: expected a mapping with string keys, got {_describe(error['input'])}"
+    if error["type"] in ("list_type", "tuple_type"):
+        return f"{_path(loc)}: expected a list, got {_describe(error['input'])}"
+    if loc and loc[-1] == "[key]":  # (..., the key, "[key]"): the mapping holds a key that is no string
+        return f"{_path(loc[:-2])}: expected string keys, got key {_describe(error['input'])}"
+    return f"{_path(loc)}: {error['msg']}, got {_describe(error['input'])}"
+
+
+def _read_file(root: Traversable, name: str) -> Any:
     try:
         text = root.joinpath(name).read_text(encoding="utf-8")
     except OSError as exc:
         raise DemoTablesError(f"{name}: cannot be read from {root}: {exc.strerror or exc}") from exc
     try:
-        data = yaml.load(text, Loader=_LOADER)
+        return yaml.load(text, Loader=_LOADER)
     except yaml.YAMLError as exc:
         # our own package data, not a user's: the parser's line and column help whoever edited it
         raise DemoTablesError(f"{name}: not valid YAML: {exc}") from exc
-    return _At(name).mapping(data)
 
 
-def _option(at: _At, value: Any) -> Option:
-    intent, weight, nxt, disposition = at.items(value, 4, "[intent, weight, next, disposition]")
-    return (at.text(intent), at.number(weight), at.text(nxt), at.text(disposition, optional=True))
+_File = TypeVar("_File", bound=BaseModel)
 
 
-def _state(at: _At, value: Any) -> StateSpec:
-    expects = at.text(at.key(value, "expects"), optional=True)
-    options = (at / "options").items(at.key(value, "options"))
-    return (expects, [_option(at / "options" / i, o) for i, o in enumerate(options)])
-
-
-def _form(at: _At, value: Any) -> Form:
-    pattern, kind, argument = at.items(value, 3, "[pattern, kind, argument]")
-    if isinstance(argument, list):  # e.g. a time's (offset days, hour, ...) tuple: hashable like the rest
-        argument = tuple(argument)
-    return (at.text(pattern), at.text(kind), argument)
-
-
-def _forms(at: _At, value: Any) -> list[Form]:
-    return [_form(at / i, f) for i, f in enumerate(at.items(value))]
-
-
-def _flow(at: _At, value: Any) -> Flow:
-    return Flow(
-        flow_id=at.text(at.key(value, "flow_id")),
-        name=at.text(at.key(value, "name")),
-        machine=at.text(at.key(value, "machine")),
-        call_type=at.text(at.key(value, "call_type")),
-        template_id=at.text(at.key(value, "template_id")),
-        versions=tuple((at / "versions").pairs(at.key(value, "versions"))),
-        virtual_number=at.text(at.key(value, "virtual_number")),
-        weight=at.number(at.key(value, "weight")),
-    )
-
-
-def _client(at: _At, value: Any) -> Client:
-    flows = (at / "flows").items(at.key(value, "flows"))
-    return Client(
-        client_id=at.text(at.key(value, "client_id")),
-        slug=at.text(at.key(value, "slug")),
-        name=at.text(at.key(value, "name")),
-        use_case=at.text(at.key(value, "use_case")),
-        timezone=at.text(at.key(value, "timezone")),
-        currency=at.text(at.key(value, "currency")),
-        country=at.text(at.key(value, "country")),
-        languages=tuple((at / "languages").pairs(at.key(value, "languages"))),
-        asr_providers=tuple((at / "asr_providers").pairs(at.key(value, "asr_providers"))),
-        flows=tuple(_flow(at / "flows" / i, f) for i, f in enumerate(flows)),
-        weight=at.number(at.key(value, "weight")),
-    )
-
-
-def _skip(at: _At, value: Any) -> tuple[str, str]:
-    placeholder, state = at.items(value, 2, "a [placeholder, state] pair")
-    return (at.text(placeholder), at.text(state))
-
-
-def _range(at: _At, value: Any) -> tuple[int, int]:
-    low, high = at.items(value, 2, "a [low, high] pair")
-    return (at.number(low), at.number(high))
+def _load(root: Traversable, name: str, model: type[_File]) -> _File:
+    """File ``name`` of ``root`` as ``model``, or :class:`DemoTablesError` listing every problem, one per
+    line, as ``file: path: problem`` (pydantic's :class:`~pydantic.ValidationError` is its cause)."""
+    data = _read_file(root, name)
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        problems = [f"{name}: {_problem(error)}" for error in exc.errors(include_url=False)]
+        shown = problems[:_MAX_PROBLEMS]
+        more = len(problems) - len(shown)
+        message = "\n".join(shown) + (f"\n... and {more} more" if more else "")
+        raise DemoTablesError(message) from exc
 
 
 @cache
@@ -263,54 +332,48 @@ def read_demo_tables(root: Traversable) -> DemoTables:
     value of the wrong shape, or a reference to something no table defines (a flow's machine, a client's
     country or currency).
     """
-    raw = {name: _read_file(root, name) for name in FILES}
-
-    def section(file: str, key: str, read: Callable[[_At, Any], Any] | None = None) -> Any:
-        """``raw[file][key]``; with ``read``, a mapping whose every value is read by ``read(at, value)``."""
-        at = _At(file)
-        value = at.key(raw[file], key)
-        return (at / key).each(value, read) if read else value
-
-    text = _At.text
-    clients_at = _At("clients.yaml") / "clients"
-    clients = clients_at.items(section("clients.yaml", "clients"))
-    base_at = _At("dialogue.yaml") / "transfer_base"
-    base = base_at.items(section("dialogue.yaml", "transfer_base"))
-    amount_at = _At("entities.yaml") / "amount_forms"
-    amount_forms = {
-        (currency, lang): _forms(amount_at / currency / lang, forms)
-        for currency, by_lang in amount_at.mapping(section("entities.yaml", "amount_forms")).items()
-        for lang, forms in (amount_at / currency).mapping(by_lang).items()
-    }
+    clients = _load(root, "clients.yaml", DemoClientsFile)
+    dialogue = _load(root, "dialogue.yaml", DemoDialogueFile)
+    bot = _load(root, "bot.yaml", DemoBotFile)
+    caller = _load(root, "caller.yaml", DemoCallerFile)
+    entities = _load(root, "entities.yaml", DemoEntitiesFile)
+    asr = _load(root, "asr.yaml", DemoAsrFile)
     tables = DemoTables(
-        clients=tuple(_client(clients_at / i, c) for i, c in enumerate(clients)),
-        names=section("clients.yaml", "names", _At.texts),
-        shared_states=section("dialogue.yaml", "shared_states", _state),
-        transfer_base=[_option(base_at / i, o) for i, o in enumerate(base)],
-        transfer_topics=section("dialogue.yaml", "transfer_topics", _At.pairs),
-        machine_states=section("dialogue.yaml", "machines", lambda at, v: at.each(v, _state)),
-        default_disposition=section("dialogue.yaml", "default_disposition", text),
-        skip_if_filled=section("dialogue.yaml", "skip_if_filled", lambda at, v: at.each(v, _skip)),
-        reprompt=section("bot.yaml", "reprompt", text),
-        closing=section("bot.yaml", "closing", text),
-        shared_bot=section("bot.yaml", "shared", _At.text_map),
-        machine_bot=section("bot.yaml", "machines", lambda at, v: at.each(v, _At.text_map)),
-        templates=section("caller.yaml", "templates", lambda at, v: at.each(v, _At.texts)),
-        template_fallback=section("caller.yaml", "template_fallback", text),
-        confusions=section("caller.yaml", "confusions", _At.pairs),
-        weekdays=section("entities.yaml", "weekdays", _At.texts),
-        months=section("entities.yaml", "months", _At.texts),
-        digit_words=section("entities.yaml", "digit_words", _At.texts),
-        forms=section("entities.yaml", "forms", lambda at, v: at.each(v, _forms)),
-        amount_forms=amount_forms,
-        amount_step=section("entities.yaml", "amount_step", _At.number),
-        due_range=section("entities.yaml", "due_range", _range),
-        entity_types=section("entities.yaml", "entity_types", text),
-        slot_names=section("entities.yaml", "slot_names", text),
-        homophones=section("asr.yaml", "homophones", text),
-        number_words=section("asr.yaml", "number_words", text),
-        fillers=section("asr.yaml", "fillers", _At.texts),
-        asr_latency=section("asr.yaml", "latency", _At.number),
+        clients=clients.clients,
+        names=clients.names,
+        shared_states={name: state.spec() for name, state in dialogue.shared_states.items()},
+        transfer_base=dialogue.transfer_base,
+        transfer_topics=dialogue.transfer_topics,
+        machine_states={
+            machine: {name: state.spec() for name, state in states.items()}
+            for machine, states in dialogue.machines.items()
+        },
+        default_disposition=dialogue.default_disposition,
+        skip_if_filled=dialogue.skip_if_filled,
+        reprompt=bot.reprompt,
+        closing=bot.closing,
+        shared_bot=bot.shared,
+        machine_bot=bot.machines,
+        templates=caller.templates,
+        template_fallback=caller.template_fallback,
+        confusions=caller.confusions,
+        weekdays=entities.weekdays,
+        months=entities.months,
+        digit_words=entities.digit_words,
+        forms=entities.forms,
+        amount_forms={
+            (currency, lang): forms
+            for currency, by_lang in entities.amount_forms.items()
+            for lang, forms in by_lang.items()
+        },
+        amount_step=entities.amount_step,
+        due_range=entities.due_range,
+        entity_types=entities.entity_types,
+        slot_names=entities.slot_names,
+        homophones=asr.homophones,
+        number_words=asr.number_words,
+        fillers=asr.fillers,
+        asr_latency=asr.latency,
     )
     _check_references(tables)
     return tables
