@@ -19,10 +19,21 @@ from skit_pipelines.jobs.model_inputs import apply_storage_options, read_dataset
 from skit_pipelines.models.archive import save_model
 from skit_pipelines.models.checkpoint import require_ml_extra
 from skit_pipelines.models.train import TrainConfig, train_intent_classifier
+from skit_pipelines.readpolicy import check_readable
 
 log = logging.getLogger(__name__)
 
 __all__ = ["TrainJobResult", "train_job"]
+
+
+def check_checkpoint_readable(model_name: str) -> None:
+    """A local checkpoint folder is an input like any other: the read policy applies (hub names do not).
+
+    Why here and not where the checkpoint is loaded: the policy is I/O configuration, read at the edge;
+    :mod:`skit_pipelines.models.checkpoint` only loads what it is given.
+    """
+    if model_name and model_name.strip() and Path(model_name).expanduser().is_dir():
+        check_readable(model_name, parameter="model_name")
 
 
 @dataclass
@@ -69,6 +80,7 @@ def train_job(
     metadata name the architecture of the checkpoint actually loaded.
     """
     require_ml_extra("training")
+    check_checkpoint_readable(model_name)
     dataset_uri = apply_storage_options(dataset_path, storage_options, "dataset_path")
     validation_uri = apply_storage_options(
         validation_dataset_path, storage_options, "validation_dataset_path"
