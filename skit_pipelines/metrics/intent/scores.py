@@ -40,7 +40,6 @@ log = logging.getLogger(__name__)
 __all__ = [
     "AVERAGE_ROWS",
     "METRIC_COLUMNS",
-    "MISSING_LABEL",
     "Confusion",
     "LayersSpec",
     "apply_alias",
