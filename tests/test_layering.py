@@ -75,4 +75,9 @@ def test_layers_put_faces_over_components_over_jobs_over_the_domain() -> None:
 
 def test_metrics_subpackages_are_acyclic() -> None:
     acyclic = {a for c in contracts() if c["type"] == "acyclic_siblings" for a in c["ancestors"]}
-    assert {"skit_pipelines.metrics", "skit_pipelines.jobs", "skit_pipelines", "skit_pipelines.models"} <= acyclic
+    assert {
+        "skit_pipelines.metrics",
+        "skit_pipelines.jobs",
+        "skit_pipelines",
+        "skit_pipelines.models",
+    } <= acyclic
