@@ -14,8 +14,9 @@ SKIT_HOME ?= .skit
 demo: $(VENV)/.installed
 	$(BIN)/skit-pipelines demo
 
-## test: create .venv with the dev and ml extras and run the whole suite (what CI runs)
+## test: create .venv with the dev and ml extras, check the layering contracts, run the whole suite (what CI runs)
 test: $(VENV)/.installed-dev $(LS_VENV)/bin/label-studio
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## all: compile every pipeline to build/<pipeline>.yaml
@@ -35,8 +36,10 @@ bench-models: $(VENV)/.installed-dev
 labelstudio: $(VENV)/.installed $(LS_VENV)/bin/label-studio
 	scripts/labelstudio.sh
 
+## lint: ruff, and the layering contracts of pyproject.toml ([tool.importlinter]; docs/architecture.md)
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check skit_pipelines tests bench
+	$(BIN)/lint-imports
 
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
@@ -59,7 +62,7 @@ $(LS_VENV)/bin/label-studio:
 
 ## clean: remove build outputs and caches; never $(SKIT_HOME) (annotations, databases, run history live there)
 clean:
-	rm -rf build .pytest_cache .ruff_cache .hypothesis *.egg-info
+	rm -rf build .pytest_cache .ruff_cache .import_linter_cache .hypothesis *.egg-info
 	find . \( -path ./.git -o -path ./$(VENV) -o -path ./$(LS_VENV) -o -path ./$(SKIT_HOME) \) -prune \
 		-o -type d -name __pycache__ -prune -exec rm -rf {} +
 

@@ -111,12 +111,9 @@ def _baseline(path: Path) -> int:
 
 
 def _ours(path: Path, root: str) -> dict[str, object]:
-    from skit_pipelines.metrics.entity_eval import (
-        evaluate_entity_frame,
-        read_entity_dataset,
-        write_entity_artifacts,
-    )
-    from skit_pipelines.metrics.entity_html import render_entity_html
+    from skit_pipelines.jobs.entity_eval import read_entity_dataset, write_entity_artifacts
+    from skit_pipelines.metrics.entity.evaluation import evaluate_entity_frame
+    from skit_pipelines.metrics.entity.html import render_entity_html
 
     evaluation = evaluate_entity_frame(read_entity_dataset(str(path)))
     html = render_entity_html(evaluation, title="bench")

@@ -13,7 +13,7 @@ import numpy as np
 from sklearn.metrics import classification_report as sklearn_classification_report
 
 from bench.common import Measurement, timed
-from skit_pipelines.metrics.intents import classification_report, cohen_kappa, confusion_counts
+from skit_pipelines.metrics.intent.scores import classification_report, cohen_kappa, confusion_counts
 
 
 def make_labels(rows: int, intents: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -52,7 +52,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", stream=sys.stdout)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-    from skit_pipelines.models.archive import open_model, save_model
+    from skit_pipelines.jobs.model_archive import open_model
+    from skit_pipelines.models.archive import save_model
     from skit_pipelines.models.predict import predict_intents
     from skit_pipelines.models.train import TrainConfig, train_intent_classifier
 

@@ -95,13 +95,13 @@ def _annotation_window(**arguments: Any) -> None:
 
 def _dataset_or_projects(dataset_path: str, job_id: str, labelstudio_project_id: str) -> None:
     if not (dataset_path or "").strip():
-        from skit_pipelines.metrics.dataset_source import download_project_ids
+        from skit_pipelines.jobs.dataset_source import download_project_ids
 
         download_project_ids(job_id=job_id, labelstudio_project_id=labelstudio_project_id)
 
 
 def _storage_options(storage_options: str, dataset_path: str) -> None:
-    from skit_pipelines.models.jobs import apply_storage_options
+    from skit_pipelines.jobs.model_inputs import apply_storage_options
 
     apply_storage_options(dataset_path, storage_options, "dataset_path")
 

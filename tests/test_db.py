@@ -14,8 +14,8 @@ import sqlalchemy as sa
 
 from skit_pipelines.api import db as api_db
 from skit_pipelines.db import UtcDateTime, create_engine
-from skit_pipelines.metrics import entity_store
-from skit_pipelines.metrics import store as metrics_store
+from skit_pipelines.stores import entity_metrics as entity_store
+from skit_pipelines.stores import intent_metrics as metrics_store
 from skit_pipelines.warehouse import schema
 
 ALL_METADATA = (schema.metadata, api_db.metadata, metrics_store.metadata, entity_store.metadata)

@@ -6,8 +6,8 @@ import re
 
 import pandas as pd
 
-from skit_pipelines.metrics.entity_eval import evaluate_entity_frame
-from skit_pipelines.metrics.entity_html import chart_png, render_entity_html
+from skit_pipelines.metrics.entity.evaluation import evaluate_entity_frame
+from skit_pipelines.metrics.entity.html import chart_png, render_entity_html
 
 
 def dataset() -> pd.DataFrame:

@@ -11,13 +11,10 @@ import sqlalchemy as sa
 
 from skit_pipelines import storage
 from skit_pipelines.config import get_settings
-from skit_pipelines.metrics.dataset_source import DatasetSourceError, download_project_ids, given_dataset
-from skit_pipelines.metrics.entities import InvalidEntityDatasetError
-from skit_pipelines.metrics.entity_eval import (
-    evaluate_entity_frame,
-    read_entity_dataset,
-    run_entity_evaluation,
-)
+from skit_pipelines.jobs.dataset_source import DatasetSourceError, download_project_ids, given_dataset
+from skit_pipelines.jobs.entity_eval import read_entity_dataset, run_entity_evaluation
+from skit_pipelines.metrics.entity.evaluation import evaluate_entity_frame
+from skit_pipelines.metrics.entity.report import InvalidEntityDatasetError
 from skit_pipelines.runner.base import RunState, StepEvent, get_runner
 
 if TYPE_CHECKING:

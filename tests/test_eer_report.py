@@ -13,7 +13,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from sklearn.metrics import classification_report as sk_report
 
-from skit_pipelines.metrics.entities import (
+from skit_pipelines.metrics.entity.evaluation import evaluate_entity_frame
+from skit_pipelines.metrics.entity.report import (
     InvalidEntityDatasetError,
     all_entity_report,
     compare_first,
@@ -21,8 +22,7 @@ from skit_pipelines.metrics.entities import (
     parse_entity_columns,
     require_columns,
 )
-from skit_pipelines.metrics.entity_eval import evaluate_entity_frame
-from skit_pipelines.metrics.entity_values import ComparedEntity
+from skit_pipelines.metrics.entity.values import ComparedEntity
 
 
 def ent(kind: str, value: Any, start: int | None = 0, end: int | None = 5) -> dict[str, Any]:

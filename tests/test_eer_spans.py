@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 
-from skit_pipelines.metrics.entity_spans import (
+from skit_pipelines.metrics.entity.spans import (
     EXACT_OTHER,
     EXACT_SAME,
     MISSED,
@@ -14,7 +14,7 @@ from skit_pipelines.metrics.entity_spans import (
     align,
     span_report,
 )
-from skit_pipelines.metrics.entity_values import ComparedEntity
+from skit_pipelines.metrics.entity.values import ComparedEntity
 
 
 def E(kind: str, start: int | None, end: int | None) -> ComparedEntity:

@@ -8,10 +8,10 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from skit_pipelines.metrics.entity_eval import evaluate_entity_frame
-from skit_pipelines.metrics.entity_store import (
+from skit_pipelines.metrics.entity.evaluation import evaluate_entity_frame
+from skit_pipelines.metrics.tagged import dataset_info
+from skit_pipelines.stores.entity_metrics import (
     MetricsWriteError,
-    dataset_info,
     entity_metrics,
     write_entity_metrics,
 )

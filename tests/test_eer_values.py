@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from skit_pipelines.metrics.entity_values import (
+from skit_pipelines.metrics.entity.values import (
     CellError,
     ComparedEntity,
     ValueInterval,

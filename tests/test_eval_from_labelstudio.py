@@ -23,7 +23,7 @@ from sklearn.metrics import accuracy_score, cohen_kappa_score, f1_score
 from skit_pipelines.annotation.client import LabelStudioClient
 from skit_pipelines.annotation.download import fetch_tagged_dataset
 from skit_pipelines.config import get_settings
-from skit_pipelines.metrics.irr import evaluate_tagged_dataset
+from skit_pipelines.jobs.intent_eval import evaluate_tagged_dataset
 from skit_pipelines.metrics.tags import parse_tag
 from skit_pipelines.runner.base import RunResult, RunState, StepEvent, get_runner
 from skit_pipelines.warehouse.demo_data import generate_demo_warehouse

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from skit_pipelines.metrics.irr import evaluate_intents
+from skit_pipelines.metrics.intent.evaluation import evaluate_intents
 from skit_pipelines.metrics.tagged import (
     InvalidDatasetError,
     dataset_info,

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from sklearn.metrics import classification_report as sk_report
 from sklearn.metrics import cohen_kappa_score, confusion_matrix, precision_recall_fscore_support
 
-from skit_pipelines.metrics.intents import (
+from skit_pipelines.metrics.intent.scores import (
     LayersSpec,
     apply_alias,
     category_name,

@@ -17,9 +17,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from skit_pipelines.models.archive import ArchiveError, open_model, save_model, upload_model
+from skit_pipelines.jobs.model_archive import open_model, upload_model
+from skit_pipelines.jobs.model_inputs import apply_storage_options
+from skit_pipelines.jobs.predict import predict_job
+from skit_pipelines.jobs.train_model import train_job
+from skit_pipelines.models.archive import ArchiveError, save_model
 from skit_pipelines.models.checkpoint import ModelLoadError
-from skit_pipelines.models.jobs import apply_storage_options, predict_job, train_job
 from skit_pipelines.models.predict import predict_intents
 from skit_pipelines.models.train import TrainConfig, TrainingDataError, train_intent_classifier
 from tests.model_fixtures import minilm_path, sentences, tagged_rows, tiny_xlmr, write_csv
@@ -271,7 +274,8 @@ def test_the_message_names_the_architecture_actually_loaded(trained: dict, tmp_p
 _WITHOUT_TORCH = """
 import sys
 sys.modules["torch"] = None
-from skit_pipelines.models.jobs import predict_job, train_job
+from skit_pipelines.jobs.predict import predict_job
+from skit_pipelines.jobs.train_model import train_job
 for call in (lambda: train_job(dataset_path=sys.argv[1], model_name="m"),
              lambda: predict_job(data_path=sys.argv[1], model_path="m.tar.gz")):
     try:

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from skit_pipelines.compiler import compile_pipeline
-from skit_pipelines.models.archive import open_model
+from skit_pipelines.jobs.model_archive import open_model
 from skit_pipelines.models.predict import predict_intents
 from skit_pipelines.runner.base import RunState, StepEvent, get_runner
 from tests.model_fixtures import sentences, tagged_rows, tiny_xlmr, write_csv

@@ -8,17 +8,11 @@ import pandas as pd
 import pytest
 from matplotlib import image as mpimg
 
-from skit_pipelines.metrics.compare import (
-    compare_confusions,
-    compare_reports,
-    read_report,
-    to_csv,
-    to_html,
-    to_markdown,
-)
-from skit_pipelines.metrics.intents import classification_report, confusion_counts, report_frame
-from skit_pipelines.metrics.irr import evaluate_intents, html_report
-from skit_pipelines.metrics.reports import confusion_heatmap_png, top_confusions_png
+from skit_pipelines.jobs.compare import compare_confusions, compare_reports, read_report
+from skit_pipelines.metrics.intent.compare import to_csv, to_html, to_markdown
+from skit_pipelines.metrics.intent.evaluation import evaluate_intents, html_report
+from skit_pipelines.metrics.intent.reports import confusion_heatmap_png, top_confusions_png
+from skit_pipelines.metrics.intent.scores import classification_report, confusion_counts, report_frame
 
 
 def decode_png(data: bytes) -> np.ndarray:

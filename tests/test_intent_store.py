@@ -6,10 +6,15 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from skit_pipelines.metrics.intents import LayersSpec
-from skit_pipelines.metrics.irr import evaluate_intents, metric_rows
-from skit_pipelines.metrics.store import MetricsWriteError, read_intent_metrics, write_intent_metrics
+from skit_pipelines.metrics.intent.evaluation import evaluate_intents
+from skit_pipelines.metrics.intent.scores import LayersSpec
 from skit_pipelines.metrics.tagged import dataset_info
+from skit_pipelines.stores.intent_metrics import (
+    MetricsWriteError,
+    metric_rows,
+    read_intent_metrics,
+    write_intent_metrics,
+)
 
 IST = dt.timezone(dt.timedelta(hours=5, minutes=30))
 

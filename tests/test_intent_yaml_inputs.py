@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from skit_pipelines import storage
-from skit_pipelines.metrics.yaml_inputs import (
+from skit_pipelines.jobs.yaml_inputs import (
     InvalidYamlInputError,
     load_alias,
     load_groups,

@@ -13,9 +13,9 @@ from sklearn.metrics import classification_report, cohen_kappa_score
 
 from skit_pipelines import storage
 from skit_pipelines.config import get_settings
-from skit_pipelines.metrics.irr import evaluate_tagged_dataset
-from skit_pipelines.metrics.store import read_intent_metrics
+from skit_pipelines.jobs.intent_eval import evaluate_tagged_dataset
 from skit_pipelines.runner.base import RunState, StepEvent, get_runner
+from skit_pipelines.stores.intent_metrics import read_intent_metrics
 from skit_pipelines.warehouse.demo_data import generate_demo_warehouse
 from skit_pipelines.warehouse.fetch import fetch_calls
 

@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 from sklearn.metrics import classification_report
 
-from skit_pipelines.metrics.irr import evaluate_intents, evaluate_tagged_dataset
+from skit_pipelines.jobs.intent_eval import evaluate_tagged_dataset
+from skit_pipelines.metrics.intent.evaluation import evaluate_intents
 from skit_pipelines.metrics.prediction_join import join_predictions
 from skit_pipelines.metrics.tagged import InvalidDatasetError
 from skit_pipelines.runner.base import RunState, get_runner

@@ -22,11 +22,11 @@ from skit_pipelines.annotation.upload import read_rows
 from skit_pipelines.api.settings import get_api_settings
 from skit_pipelines.config import get_settings
 from skit_pipelines.features import Separators, build_model_texts, true_labels
-from skit_pipelines.metrics.entities import require_columns
-from skit_pipelines.metrics.entity_eval import read_entity_dataset
+from skit_pipelines.jobs.entity_eval import read_entity_dataset
+from skit_pipelines.jobs.model_archive import open_model
+from skit_pipelines.jobs.yaml_inputs import load_alias, load_groups, load_layers
+from skit_pipelines.metrics.entity.report import require_columns
 from skit_pipelines.metrics.tagged import intent_data, read_tagged_csv
-from skit_pipelines.metrics.yaml_inputs import load_alias, load_groups, load_layers
-from skit_pipelines.models.archive import open_model
 from skit_pipelines.readpolicy import ReadPolicy, ReadRefusedError, api_policy
 from tests.api_helpers import ApiClient, WebhookReceiver
 from tests.fakes.http import LoopbackHTTPServer, reply

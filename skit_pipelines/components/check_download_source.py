@@ -12,7 +12,7 @@ from skit_pipelines.components import component
 def check_download_source(job_id: str = "", labelstudio_project_id: str = "") -> str:
     """The Label Studio project ids to download (``labelstudio_project_id`` and ``job_id`` merged), as a comma
     list; fails when there is none, naming dataset_path too, or when an id is not a project id."""
-    from skit_pipelines.metrics.dataset_source import download_project_ids
+    from skit_pipelines.jobs.dataset_source import download_project_ids
 
     ids = download_project_ids(job_id=job_id, labelstudio_project_id=labelstudio_project_id)
     joined = ",".join(str(i) for i in ids)

@@ -20,7 +20,7 @@ def check_tagged_dataset(
     # the last line of defence, for a YAML submitted straight to a cluster
     check_step("irr_from_tog", locals())
 
-    from skit_pipelines.metrics.dataset_source import given_dataset
+    from skit_pipelines.jobs.dataset_source import given_dataset
 
     uri, note = given_dataset(
         dataset_path,

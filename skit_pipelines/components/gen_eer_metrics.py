@@ -53,7 +53,7 @@ def gen_eer_metrics(
 
     import logging
 
-    from skit_pipelines.metrics.entity_eval import run_entity_evaluation
+    from skit_pipelines.jobs.entity_eval import run_entity_evaluation
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     result = run_entity_evaluation(

@@ -61,7 +61,7 @@ def gen_irr_metrics(
     import logging
     import math
 
-    from skit_pipelines.metrics.irr import evaluate_tagged_dataset
+    from skit_pipelines.jobs.intent_eval import evaluate_tagged_dataset
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     result = evaluate_tagged_dataset(

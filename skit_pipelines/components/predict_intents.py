@@ -36,7 +36,7 @@ def predict_intents(
 
     import logging
 
-    from skit_pipelines.models.jobs import predict_job
+    from skit_pipelines.jobs.predict import predict_job
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     result = predict_job(

@@ -52,7 +52,7 @@ def train_intent_model(
 
     import logging
 
-    from skit_pipelines.models.jobs import train_job
+    from skit_pipelines.jobs.train_model import train_job
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     result = train_job(

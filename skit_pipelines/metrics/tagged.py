@@ -26,8 +26,7 @@ import numpy as np
 import pandas as pd
 
 from skit_pipelines.errors import SkitPipelinesError
-from skit_pipelines.metrics.intents import MISSING_LABEL
-from skit_pipelines.metrics.tags import SEVERAL, intents_from_tags
+from skit_pipelines.metrics.tags import MISSING_LABEL, SEVERAL, intents_from_tags
 from skit_pipelines.readpolicy import content_free_reason
 
 log = logging.getLogger(__name__)

@@ -35,7 +35,9 @@ from skit_pipelines.annotation.flatten import choice_labels, is_result_item, rea
 
 log = logging.getLogger(__name__)
 
-__all__ = ["TagParse", "intents_from_tags", "parse_tag", "pick_1st_tag"]
+__all__ = ["MISSING_LABEL", "TagParse", "intents_from_tags", "parse_tag", "pick_1st_tag"]
+
+MISSING_LABEL = "_"  # eevee's spelling of "no label" (spec 2.4)
 
 # Reasons a row's truth is missing or partial; the keys of ``TagParse.reasons`` and the outputs' counts.
 EMPTY = "empty tag"

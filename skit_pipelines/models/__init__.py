@@ -3,7 +3,10 @@
 - ``checkpoint``: load a checkpoint offline (local directory or HF cache) with clear errors; pick the device.
 - ``inference``: tokenise once, length-sorted/grouped padded batches, logits.
 - ``train``: fine-tune (validation, early stopping, best-epoch selection only when asked for).
-- ``archive``: the model archive (save_pretrained + labels.json + metadata.json), upload and robust opening.
+- ``archive``: the model archive (save_pretrained + labels.json + metadata.json): write, pack, extract, read.
 - ``predict``: ``intent_x``, its confidence and the top-k alternatives for every row.
-- ``jobs``: the same from artifact URIs, for the ``train_intent_model`` and ``predict_intents`` components.
+
+Fetching datasets and archives from the artifact store and uploading results is the job layer's:
+:mod:`skit_pipelines.jobs.train_model`, :mod:`~skit_pipelines.jobs.predict`,
+:mod:`~skit_pipelines.jobs.model_archive`.
 """

@@ -1,4 +1,4 @@
-"""Model archives: a trained intent classifier as one ``.tar.gz`` in the artifact store, and back.
+"""Model archives: a trained intent classifier as one folder or ``.tar.gz``, written and read back locally.
 
 Layout (one folder, ``model/`` at the top of the tarball)::
 
@@ -13,6 +13,7 @@ scikit-learn version and executes code on load. Why search on extraction: the re
 ``data/`` at the tarball root and broke when a directory was tarred with another path (spec 14 item 17);
 we accept any tarball (or folder) with exactly one folder holding ``labels.json`` and ``config.json``.
 Extraction uses tarfile's ``data`` filter, so a hostile archive cannot write outside the scratch folder.
+Uploading to and fetching from the artifact store is :mod:`skit_pipelines.jobs.model_archive`.
 """
 
 from __future__ import annotations
@@ -24,16 +25,13 @@ import logging
 import os
 import platform
 import tarfile
-import tempfile
 from dataclasses import dataclass
 from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any
 
-from skit_pipelines import storage
 from skit_pipelines.errors import SkitPipelinesError
 from skit_pipelines.localfiles import atomic_open
-from skit_pipelines.readpolicy import check_readable
 
 log = logging.getLogger(__name__)
 
@@ -116,19 +114,33 @@ def save_model(
     return folder
 
 
-def upload_model(directory: str | os.PathLike[str], *, reference: str, output_path: str = "") -> str:
-    """Tar.gz the archive folder into the artifact store; ``output_path`` overrides the generated key."""
-    folder = Path(directory)
+def pack_archive(folder: str | os.PathLike[str], destination: str | os.PathLike[str]) -> Path:
+    """Tar.gz the archive ``folder`` as ``model/`` into ``destination``; the folder must hold labels.json."""
+    folder = Path(folder)
     if not (folder / LABELS_FILE).is_file():
         raise ArchiveError(f"{folder} has no {LABELS_FILE}: not a model archive folder")
-    with tempfile.TemporaryDirectory(prefix="skit-model-") as scratch:
-        archive = Path(scratch) / "model.tar.gz"
-        # Level 1: weights hardly compress, and level 9 costs minutes on a 1 GB XLM-R archive.
-        with tarfile.open(archive, "w:gz", compresslevel=1) as tar:
-            tar.add(folder, arcname="model")
-        return storage.upload_file(
-            archive, reference=reference, file_type=FILE_TYPE, ext=".tar.gz", output_path=output_path
-        )
+    # Level 1: weights hardly compress, and level 9 costs minutes on a 1 GB XLM-R archive.
+    with tarfile.open(destination, "w:gz", compresslevel=1) as tar:
+        tar.add(folder, arcname="model")
+    return Path(destination)
+
+
+def extract_archive(fetched: Path, work: Path, source: str) -> Path:
+    """The folder to search for the model: ``fetched`` itself, or where its tar(.gz) was extracted.
+
+    tarfile's ``data`` filter keeps a hostile archive from writing outside ``work``; the tarball is removed
+    once extracted (a 1 GB archive would otherwise sit twice on disk).
+    """
+    if fetched.is_dir():
+        return fetched
+    if not tarfile.is_tarfile(fetched):
+        raise ArchiveError(f"model archive {source} is neither a tar(.gz) file nor a folder")
+    root = work / "extracted"
+    root.mkdir(exist_ok=True)
+    with tarfile.open(fetched) as tar:
+        tar.extractall(root, filter="data")
+    fetched.unlink()
+    return root
 
 
 def _find_model_folder(root: Path, source: str) -> Path:
@@ -170,41 +182,15 @@ def _read_labels(folder: Path, source: str) -> list[str]:
     return labels
 
 
-def open_model(uri: str, workdir: str | os.PathLike[str]) -> ModelArchive:
-    """Fetch and extract the archive ``uri`` (a .tar.gz/.tar artifact or a folder) into ``workdir``."""
-    if not uri or not uri.strip():
-        raise ArchiveError("model archive path is empty")
-    work = Path(workdir)
-    work.mkdir(parents=True, exist_ok=True)
-    local = None if storage.is_remote(uri) else Path(uri.removeprefix("file://")).expanduser()
-    if local is not None and local.is_dir():
-        check_readable(uri)  # read in place, not through storage: same policy
-        root = local
-    else:
-        try:
-            fetched = storage.download_file(uri, work / "archive")
-        except storage.ArtifactNotFoundError:
-            if local is None and storage.exists(uri):  # an S3 prefix holding an archive folder
-                fetched = storage.download_directory(uri, work / "archive-folder")
-            else:
-                raise
-        if fetched.is_dir():
-            root = fetched
-        else:
-            if not tarfile.is_tarfile(fetched):
-                raise ArchiveError(f"model archive {uri} is neither a tar(.gz) file nor a folder")
-            root = work / "extracted"
-            root.mkdir(exist_ok=True)
-            with tarfile.open(fetched) as tar:
-                tar.extractall(root, filter="data")
-            fetched.unlink()
-    folder = _find_model_folder(root, uri)
-    labels = _read_labels(folder, uri)
+def read_archive(root: Path, source: str) -> ModelArchive:
+    """The one model folder under ``root`` (a folder or an extracted tarball), its labels and metadata."""
+    folder = _find_model_folder(root, source)
+    labels = _read_labels(folder, source)
     meta_path = folder / METADATA_FILE
     meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.is_file() else {}
     log.info(
         "opened model archive %s: %d labels, trained from %s",
-        uri,
+        source,
         len(labels),
         meta.get("model_name", "an unknown checkpoint"),
     )

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 from skit_pipelines.errors import SkitPipelinesError
-from skit_pipelines.readpolicy import check_readable
 
 log = logging.getLogger(__name__)
 
@@ -107,8 +106,7 @@ def _source(model_name: str) -> str:
     if not model_name or not str(model_name).strip():
         raise ModelLoadError("model_name is empty: give a local checkpoint directory or a cached hub name")
     path = Path(model_name).expanduser()
-    if path.is_dir():
-        check_readable(model_name, parameter="model_name")  # a local checkpoint: same policy as any input
+    if path.is_dir():  # the read policy was applied by the job (jobs.train_model), where inputs are read
         return str(path)
     return model_name
 

@@ -12,12 +12,10 @@ import base64
 import datetime as dt
 import html
 import io
-from typing import TYPE_CHECKING
 
 import pandas as pd
 
-if TYPE_CHECKING:
-    from skit_pipelines.metrics.entity_eval import EntityEvaluation
+from skit_pipelines.metrics.entity.evaluation import EntityEvaluation
 
 __all__ = ["chart_png", "render_entity_html"]
 

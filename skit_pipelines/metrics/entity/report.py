@@ -1,8 +1,8 @@
 """Entity evaluation: the reference's first-entity report, an all-entities report, and the bad-input rules.
 
 Plain Python (no kfp, no storage): the ``eer_from_tog`` pipeline and the tests call these functions on
-lists of parsed entities (:mod:`skit_pipelines.metrics.entity_values`); span-level scores live in
-:mod:`skit_pipelines.metrics.entity_spans`.
+lists of parsed entities (:mod:`skit_pipelines.metrics.entity.values`); span-level scores live in
+:mod:`skit_pipelines.metrics.entity.spans`.
 
 **First-entity report** (the reference, eevee 1.3 ``entity_report``; spec 5.2). Only the *first* entity
 of each side of a turn is compared:
@@ -45,7 +45,7 @@ from typing import Any
 import pandas as pd
 
 from skit_pipelines.errors import SkitPipelinesError
-from skit_pipelines.metrics.entity_values import (
+from skit_pipelines.metrics.entity.values import (
     CellError,
     ComparedEntity,
     parse_cell,

@@ -7,9 +7,11 @@ class of every report, spec 14 item 22), and a label known to one side only show
 never a made-up 0. Confusion matrices compare as a long table of (true, predicted) pairs sorted by the
 size of the change, which stays readable with hundreds of labels where a matrix of tuples does not.
 
-Inputs may be frames, sklearn ``output_dict`` reports, :class:`~skit_pipelines.metrics.intents.Confusion`
-objects, or CSV files (local paths or artifact URIs, first column = label, as ``DataFrame.to_csv`` and
-``slu test`` write them). Outputs: CSV, Markdown (for merge-request descriptions) and HTML.
+Inputs may be frames, sklearn ``output_dict`` reports,
+:class:`~skit_pipelines.metrics.intent.scores.Confusion`
+objects, or CSV text (first column = label, as ``DataFrame.to_csv`` and ``slu test`` write them; see
+:func:`csv_frame`). Files (local paths or artifact URIs) are read by :mod:`skit_pipelines.jobs.compare`,
+because reading the artifact store is I/O. Outputs: CSV, Markdown (for merge-request descriptions) and HTML.
 """
 
 from __future__ import annotations
@@ -18,18 +20,17 @@ import html
 import io
 import math
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from skit_pipelines import storage
-from skit_pipelines.metrics.intents import AVERAGE_ROWS, METRIC_COLUMNS, Confusion, report_frame
+from skit_pipelines.metrics.intent.scores import AVERAGE_ROWS, METRIC_COLUMNS, Confusion, report_frame
 
 __all__ = [
     "compare_confusions",
     "compare_reports",
+    "csv_frame",
     "read_confusion",
     "read_report",
     "to_csv",
@@ -40,14 +41,14 @@ __all__ = [
 SIDES = ("new", "production")
 
 
-def _read_csv(source: str | Path) -> pd.DataFrame:
-    text = storage.read_text(str(source))
+def csv_frame(text: str) -> pd.DataFrame:
+    """A report or confusion matrix written by ``DataFrame.to_csv``: first column = label, blanks as NaN."""
     frame = pd.read_csv(io.StringIO(text), index_col=0, keep_default_na=False, na_values=[""])
     frame.index = frame.index.map(str)
     return frame
 
 
-def read_report(source: pd.DataFrame | Mapping[str, Any] | str | Path | None) -> pd.DataFrame | None:
+def read_report(source: pd.DataFrame | Mapping[str, Any] | None) -> pd.DataFrame | None:
     """A classification report as a frame: index = label, columns precision, recall, f1-score, support.
 
     The ``accuracy`` row is normalised to sklearn's printed layout (blank precision and recall, accuracy
@@ -60,7 +61,7 @@ def read_report(source: pd.DataFrame | Mapping[str, Any] | str | Path | None) ->
     elif isinstance(source, pd.DataFrame):
         frame = source.copy()
     else:
-        frame = _read_csv(source)
+        raise TypeError(f"expected a frame, got {type(source).__name__}: read files with jobs.compare")
     missing = [c for c in METRIC_COLUMNS if c not in frame.columns]
     if missing:
         raise ValueError(f"not a classification report: columns {', '.join(missing)} are missing")
@@ -116,7 +117,7 @@ def compare_reports(new: Any, production: Any = None) -> pd.DataFrame:
     return out
 
 
-def read_confusion(source: Confusion | pd.DataFrame | str | Path | None) -> pd.DataFrame | None:
+def read_confusion(source: Confusion | pd.DataFrame | None) -> pd.DataFrame | None:
     """A confusion matrix as a frame (index = true labels, columns = predicted labels, counts)."""
     if source is None or (isinstance(source, str) and not source.strip()):
         return None
@@ -125,7 +126,7 @@ def read_confusion(source: Confusion | pd.DataFrame | str | Path | None) -> pd.D
     elif isinstance(source, pd.DataFrame):
         frame = source.copy()
     else:
-        frame = _read_csv(source)
+        raise TypeError(f"expected a frame, got {type(source).__name__}: read files with jobs.compare")
     frame.index = frame.index.map(str)
     frame.columns = frame.columns.map(str)
     return frame.apply(pd.to_numeric, errors="coerce")

@@ -21,55 +21,26 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from skit_pipelines.config import get_settings, mask_url_password
-from skit_pipelines.db import UtcDateTime, create_engine, ensure_sqlite_parent
-from skit_pipelines.errors import SkitPipelinesError
-from skit_pipelines.warehouse.schema import JSONType
+from skit_pipelines.db import create_engine, ensure_sqlite_parent
+from skit_pipelines.metrics.intent.evaluation import IntentEvaluation
+from skit_pipelines.metrics.json_values import json_safe
+from skit_pipelines.metrics.tagged import DatasetInfo
+from skit_pipelines.stores.tables import (
+    MetricsWriteError,
+    database_url_or_default,
+    insert_rows,
+    metrics_table,
+)
 
 __all__ = [
     "MetricsWriteError",
-    "insert_rows",
     "intent_metrics",
-    "json_safe",
-    "metrics_table",
+    "metric_rows",
     "read_intent_metrics",
     "write_intent_metrics",
 ]
 
 metadata = sa.MetaData()
-
-
-def metrics_table(
-    name: str, metadata: sa.MetaData, measures: Sequence[sa.Column], link: str, *extra: sa.schema.SchemaItem
-) -> sa.Table:
-    """A metrics table: what was measured on which data, ``measures``, when, a ``link`` column and ``raw``.
-
-    Why one definition: ``intent_metrics`` and ``entity_metrics`` share the reference's identifying and date
-    columns, in the reference's order; writing them once keeps the two tables from drifting apart.
-    ``extra`` takes indexes and constraints.
-    """
-    return sa.Table(
-        name,
-        metadata,
-        sa.Column(
-            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True
-        ),
-        sa.Column("slu_name", sa.String(200)),
-        sa.Column("dataset_job_id", sa.String(200)),
-        sa.Column("language", sa.String(32)),
-        sa.Column("metric_name", sa.String(200), nullable=False),
-        sa.Column("n_calls", sa.Integer),
-        sa.Column("n_turns", sa.Integer),
-        *measures,
-        sa.Column("created_at", UtcDateTime(), nullable=False),
-        sa.Column("calls_from_date", UtcDateTime()),
-        sa.Column("calls_to_date", UtcDateTime()),
-        sa.Column("tagged_from_date", UtcDateTime()),
-        sa.Column("tagged_to_date", UtcDateTime()),
-        sa.Column(link, sa.Text),
-        sa.Column("raw", JSONType),
-        *extra,
-    )
 
 
 intent_metrics = metrics_table(
@@ -86,23 +57,6 @@ intent_metrics = metrics_table(
 )
 
 COLUMNS = tuple(c.name for c in intent_metrics.columns if c.name != "id")
-
-
-class MetricsWriteError(SkitPipelinesError, RuntimeError):
-    """Writing metric rows failed; the message names the table and the (password-masked) database."""
-
-
-def json_safe(value: Any) -> Any:
-    """``value`` with NaN/inf replaced by None and numpy scalars as Python numbers (JSONB rejects NaN)."""
-    if isinstance(value, Mapping):
-        return {str(k): json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [json_safe(v) for v in value]
-    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 def _row(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -137,37 +91,9 @@ def write_intent_metrics(rows: Sequence[Mapping[str, Any]], database_url: str = 
     return insert_rows(intent_metrics, prepared, database_url)
 
 
-def insert_rows(table: sa.Table, rows: Sequence[Mapping[str, Any]], database_url: str = "") -> int:
-    """Insert ``rows`` into ``table`` (created if missing) in one transaction; return how many were written.
-
-    Why a failure raises :class:`MetricsWriteError` (naming the table and the password-masked database)
-    instead of being logged: the reference swallowed it, so a run looked green with nothing written.
-    ``database_url`` defaults to ``SKIT_DATABASE_URL`` (SQLite under ``SKIT_HOME`` when unset).
-    """
-    url = database_url or get_settings().effective_database_url
-    try:
-        ensure_sqlite_parent(url)
-        engine = create_engine(url, bulk_writes=True)
-    except Exception as exc:
-        raise MetricsWriteError(f"cannot open the metrics database {mask_url_password(url)}: {exc}") from exc
-    try:
-        table.metadata.create_all(engine, tables=[table])
-        with engine.begin() as conn:
-            conn.execute(table.insert(), list(rows))
-    except Exception as exc:
-        first_line = str(exc).splitlines()[0] if str(exc) else ""
-        raise MetricsWriteError(
-            f"writing {len(rows)} rows to {table.name} in {mask_url_password(url)} failed: "
-            f"{type(exc).__name__}: {first_line}"
-        ) from exc
-    finally:
-        engine.dispose()
-    return len(rows)
-
-
 def read_intent_metrics(database_url: str = "", slu_name: str | None = None) -> list[dict[str, Any]]:
     """Rows of ``intent_metrics`` (optionally one SLU's), oldest first; [] when the table does not exist."""
-    url = database_url or get_settings().effective_database_url
+    url = database_url_or_default(database_url)
     ensure_sqlite_parent(url)
     engine = create_engine(url, bulk_writes=True)
     try:
@@ -183,4 +109,38 @@ def read_intent_metrics(database_url: str = "", slu_name: str | None = None) -> 
     for row in rows:
         if isinstance(row.get("raw"), str):
             row["raw"] = json.loads(row["raw"])
+    return rows
+
+
+def metric_rows(
+    evaluation: IntentEvaluation,
+    info: DatasetInfo,
+    *,
+    slu_name: str,
+    dataset_job_id: str,
+    reference_url: str,
+) -> list[dict[str, Any]]:
+    """One ``intent_metrics`` row per category (``<category>-intents``), as spec 5.1."""
+    rows = []
+    for category, values in evaluation.categories().items():
+        rows.append(
+            {
+                "slu_name": slu_name or None,
+                "dataset_job_id": dataset_job_id or None,
+                "language": info.language,
+                "metric_name": f"{category}-intents",
+                "n_calls": info.n_calls,
+                "n_turns": info.n_turns,
+                "precision": values["precision"],
+                "recall": values["recall"],
+                "f1": values["f1"],
+                "support": values["support"],
+                "calls_from_date": info.calls_from_date,
+                "calls_to_date": info.calls_to_date,
+                "tagged_from_date": info.tagged_from_date,
+                "tagged_to_date": info.tagged_to_date,
+                "reference_url": reference_url,
+                "raw": values["raw"],
+            }
+        )
     return rows

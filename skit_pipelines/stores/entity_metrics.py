@@ -1,4 +1,4 @@
-"""The ``entity_metrics`` table (spec 5.2) and what a dataset says about itself (language, calls, dates).
+"""The ``entity_metrics`` table (spec 5.2): the rows of one entity evaluation, written in one transaction.
 
 Why SQLAlchemy Core: one table definition and one insert that work on SQLite (the embedded default,
 ``SKIT_DATABASE_URL`` unset) and PostgreSQL (production), with no ORM objects. The table is created when
@@ -18,20 +18,17 @@ all-entities scores. Times are stored in UTC.
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import sqlalchemy as sa
 
-from skit_pipelines.metrics.store import MetricsWriteError, insert_rows, json_safe, metrics_table
-from skit_pipelines.metrics.tagged import DatasetInfo, dataset_info
-
-if TYPE_CHECKING:
-    from skit_pipelines.metrics.entity_eval import EntityEvaluation
+from skit_pipelines.metrics.entity.evaluation import EntityEvaluation
+from skit_pipelines.metrics.json_values import json_safe
+from skit_pipelines.metrics.tagged import DatasetInfo
+from skit_pipelines.stores.tables import MetricsWriteError, insert_rows, metrics_table
 
 __all__ = [
-    "DatasetInfo",
     "MetricsWriteError",
-    "dataset_info",
     "entity_metrics",
     "metadata",
     "metric_rows",

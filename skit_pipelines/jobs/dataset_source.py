@@ -2,7 +2,8 @@
 
 Shared by ``irr_from_tog`` and ``eer_from_tog``. The download itself is the annotation module's
 ``fetch_tagged_dataset`` (plus ``build_entity_dataset`` for entities); this module only checks the choice,
-so that each branch of the pipelines fails first and clearly:
+so that each branch of the pipelines fails first and clearly. A job because it asks the artifact store
+whether the dataset exists:
 
 - ``dataset_path`` given: it must exist; it wins over ``job_id`` / ``labelstudio_project_id``, and the date
   parameters (which select what to download) are ignored, which the note says instead of silently;

@@ -33,12 +33,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from skit_pipelines.metrics.tags import MISSING_LABEL
+
 log = logging.getLogger(__name__)
 
 __all__ = [
     "AVERAGE_ROWS",
     "METRIC_COLUMNS",
-    "MISSING_LABEL",
     "Confusion",
     "LayersSpec",
     "apply_alias",
@@ -54,7 +55,6 @@ __all__ = [
     "unique_members",
 ]
 
-MISSING_LABEL = "_"  # eevee's spelling of "no label" (spec 2.4)
 METRIC_COLUMNS = ("precision", "recall", "f1-score", "support")
 AVERAGE_ROWS = ("accuracy", "micro avg", "macro avg", "weighted avg")
 

@@ -26,12 +26,13 @@ from typing import Any
 
 import pandas as pd
 
-from skit_pipelines.metrics import intents
-from skit_pipelines.metrics.entity_values import DATE_TIME_TYPES, INTEGER_TYPES, ComparedEntity
+from skit_pipelines.metrics.entity.values import DATE_TIME_TYPES, INTEGER_TYPES, ComparedEntity
+from skit_pipelines.metrics.intent import scores as intents
+from skit_pipelines.metrics.tags import MISSING_LABEL
 
 __all__ = ["NO_ENTITY", "categorical_label", "categorical_report", "categorical_table"]
 
-NO_ENTITY = intents.MISSING_LABEL
+NO_ENTITY = MISSING_LABEL
 _NOT_CATEGORICAL = DATE_TIME_TYPES | INTEGER_TYPES
 
 

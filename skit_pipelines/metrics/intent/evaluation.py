@@ -1,41 +1,43 @@
-"""Intent evaluation of a tagged dataset (``irr_from_tog``): every metric, every artifact, the metrics rows.
+"""Intent evaluation of a tagged dataset frame: every metric, the HTML report and the Slack text, no I/O.
 
-Plain Python, no kfp: the ``evaluate_intents`` component is a thin wrapper around
-:func:`evaluate_tagged_dataset`, and tests call both layers directly.
+Why apart from the job: :mod:`skit_pipelines.jobs.intent_eval` reads the dataset, writes the artifacts and
+stores the rows; this module only computes, so that tests, benchmarks and other jobs (Retrain SLU's
+comparison) call it on frames in memory.
 
-- :func:`evaluate_intents` computes (no I/O): the truth and prediction of each row (with counts of
-  everything odd), the alias renaming, one confusion matrix and everything derived from it (report,
-  kappa, Rasa report, top confusions), the errors table, and the group and layer breakdowns.
-- :func:`write_artifacts` stores the CSVs, JSON, PNGs and the HTML report through
-  :mod:`skit_pipelines.storage` and returns their URIs.
-- :func:`evaluate_tagged_dataset` does both from a dataset URI and, with ``mlwr``, writes one row per
-  category to ``intent_metrics`` (a failure raises). Unlike the reference, ``mlwr`` does not replace the
-  artifacts and the Slack message: they are always produced.
+- :func:`evaluate_intents`: the truth and prediction of each row (with counts of everything odd), the
+  alias renaming, one confusion matrix and everything derived from it (report, kappa, Rasa report, top
+  confusions), the errors table, and the group and layer breakdowns.
+- :func:`html_report`, :func:`breakdowns_json`: what the artifacts hold.
+- :func:`slack_message`: the run's summary for Slack and the console.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import math
-import tempfile
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from skit_pipelines import storage
-from skit_pipelines.metrics import intents, reports, store, tagged
-from skit_pipelines.metrics.intents import Confusion, LayersSpec
+from skit_pipelines.metrics import tagged
+from skit_pipelines.metrics.intent import reports
+from skit_pipelines.metrics.intent import scores as intents
+from skit_pipelines.metrics.intent.scores import Confusion, LayersSpec
+from skit_pipelines.metrics.json_values import json_safe
 from skit_pipelines.metrics.prediction_join import join_predictions
-from skit_pipelines.metrics.yaml_inputs import load_alias, load_groups, load_layers
-from skit_pipelines.parameters import effective_timezone
 
 log = logging.getLogger(__name__)
 
-__all__ = ["IntentEvaluation", "IrrResult", "evaluate_intents", "evaluate_tagged_dataset", "write_artifacts"]
+__all__ = [
+    "ARTIFACT_TITLES",
+    "IntentEvaluation",
+    "breakdowns_json",
+    "evaluate_intents",
+    "html_report",
+    "slack_message",
+]
 
 ERRORS_IN_HTML = 200
 TOP_CONFUSIONS = 20
@@ -268,6 +270,7 @@ def html_report(
     artifacts: dict[str, str],
     details: dict[str, Any],
 ) -> str:
+    """The self-contained HTML page of one evaluation (``images``: PNG bytes, embedded)."""
     table = evaluation.report_table()
     averages = table.loc[[r for r in table.index if r in intents.AVERAGE_ROWS]]
     errors = evaluation.errors
@@ -301,7 +304,8 @@ def html_report(
 
 
 def breakdowns_json(evaluation: IntentEvaluation) -> dict[str, Any]:
-    return store.json_safe(
+    """The group, layer and category breakdowns as plain JSON values (NaN as null)."""
+    return json_safe(
         {
             "categories": evaluation.categories(),
             "groups": evaluation.groups,
@@ -311,58 +315,7 @@ def breakdowns_json(evaluation: IntentEvaluation) -> dict[str, Any]:
     )
 
 
-def write_artifacts(
-    evaluation: IntentEvaluation,
-    *,
-    reference: str,
-    title: str = "Intent evaluation",
-    details: dict[str, Any] | None = None,
-    max_heatmap_labels: int = 100,
-) -> dict[str, str]:
-    """Store every artifact; return ``{name: uri}`` (names are the component's output names)."""
-
-    def put(data: bytes, file_type: str, ext: str) -> str:
-        return storage.upload_bytes(data, reference=reference, file_type=file_type, ext=ext)
-
-    uris: dict[str, str] = {}
-    uris["report_uri"] = put(evaluation.report_table().to_csv().encode(), "irr-classification-report", ".csv")
-    uris["confusion_matrix_uri"] = put(
-        evaluation.confusion.to_frame().to_csv().encode(), "irr-confusion-matrix", ".csv"
-    )
-    rasa = json.dumps(store.json_safe(evaluation.intent_report_json()), indent=2)
-    uris["intent_report_uri"] = put(rasa.encode(), "intent-report", ".json")
-    uris["errors_uri"] = put(evaluation.errors.to_csv(index=False).encode(), "irr-errors", ".csv")
-    uris["breakdowns_uri"] = put(
-        json.dumps(breakdowns_json(evaluation), indent=2).encode(), "irr-breakdowns", ".json"
-    )
-    images = {
-        "heatmap": reports.confusion_heatmap_png(evaluation.confusion, max_labels=max_heatmap_labels),
-        "top_confusions": reports.top_confusions_png(evaluation.confusion, limit=TOP_CONFUSIONS),
-    }
-    uris["heatmap_uri"] = put(images["heatmap"], "irr-confusion-heatmap", ".png")
-    uris["top_confusions_uri"] = put(images["top_confusions"], "irr-top-confusions", ".png")
-    page = html_report(evaluation, title=title, images=images, artifacts=dict(uris), details=details or {})
-    uris["html_report_uri"] = put(page.encode(), "irr-report", ".html")
-    return uris
-
-
-# ------------------------------------------------------------------------------------ the whole run
-
-
-@dataclass
-class IrrResult:
-    """What a run produced: headline numbers, artifact URIs, rows written, and the Slack text."""
-
-    n: int
-    accuracy: float
-    weighted_f1: float
-    macro_f1: float
-    kappa: float
-    issues: list[str]
-    artifacts: dict[str, str]
-    metrics_rows: int
-    message: str
-    download_commands: str
+# ------------------------------------------------------------------------------------ the message
 
 
 ARTIFACT_TITLES = {
@@ -377,40 +330,6 @@ ARTIFACT_TITLES = {
 }
 
 
-def metric_rows(
-    evaluation: IntentEvaluation,
-    info: tagged.DatasetInfo,
-    *,
-    slu_name: str,
-    dataset_job_id: str,
-    reference_url: str,
-) -> list[dict[str, Any]]:
-    """One ``intent_metrics`` row per category (``<category>-intents``), as spec 5.1."""
-    rows = []
-    for category, values in evaluation.categories().items():
-        rows.append(
-            {
-                "slu_name": slu_name or None,
-                "dataset_job_id": dataset_job_id or None,
-                "language": info.language,
-                "metric_name": f"{category}-intents",
-                "n_calls": info.n_calls,
-                "n_turns": info.n_turns,
-                "precision": values["precision"],
-                "recall": values["recall"],
-                "f1": values["f1"],
-                "support": values["support"],
-                "calls_from_date": info.calls_from_date,
-                "calls_to_date": info.calls_to_date,
-                "tagged_from_date": info.tagged_from_date,
-                "tagged_to_date": info.tagged_to_date,
-                "reference_url": reference_url,
-                "raw": values["raw"],
-            }
-        )
-    return rows
-
-
 def slack_message(
     evaluation: IntentEvaluation,
     *,
@@ -420,6 +339,7 @@ def slack_message(
     mlwr: bool,
     note: str = "",
 ) -> str:
+    """The run's summary: headline numbers, data notes, the caller's note, rows written, every artifact."""
     lines = [
         f"Intent evaluation of {dataset}: *{evaluation.n:,}* turns, "
         f"accuracy *{_number(evaluation.accuracy)}*, "
@@ -436,123 +356,3 @@ def slack_message(
     lines.append("Here's the report:")
     lines.extend(f"• {ARTIFACT_TITLES.get(name, name)}: {uri}" for name, uri in artifacts.items())
     return "\n".join(lines)
-
-
-def evaluate_tagged_dataset(
-    dataset_uri: str,
-    *,
-    true_label_column: str = "intent_y",
-    pred_label_column: str = "raw.intent",
-    alias_yaml: str = "",
-    groups_yaml: str = "",
-    layers_yaml: str = "",
-    normalise_labels: bool = False,
-    prediction_uri: str = "",
-    id_column: str = "",
-    timezone: str = "",
-    reference: str = "",
-    job_id: str = "",
-    labelstudio_project_id: str = "",
-    slu_project_name: str = "",
-    mlwr: bool = False,
-    database_url: str = "",
-    note: str = "",
-) -> IrrResult:
-    """Evaluate the tagged CSV at ``dataset_uri``, store every artifact, and with ``mlwr`` the metrics rows.
-
-    YAML inputs are read first, so a bad path fails before any work. ``reference`` names the artifacts
-    (default: the dataset job or "irr"). ``note`` (where the dataset came from: the download's counts, or
-    parameters that did not apply) goes into the message after the data notes, and into the error when
-    the dataset cannot be evaluated. ``normalise_labels``: see :func:`evaluate_intents`.
-    ``prediction_uri``: a CSV of predictions per id (``pred_label_column``), joined to the dataset on
-    ``id_column`` (default ``id``, else ``data_id``); the dataset's own prediction column is then unused.
-    """
-    alias = load_alias(alias_yaml)
-    groups = load_groups(groups_yaml)
-    layers = load_layers(layers_yaml)
-    try:
-        with tempfile.TemporaryDirectory(prefix="irr-") as work:
-            local = storage.download_file(dataset_uri, Path(work) / "tagged.csv")
-            frame = tagged.read_tagged_csv(local)
-            predictions = None
-            if prediction_uri:
-                if not storage.exists(prediction_uri):
-                    raise storage.ArtifactNotFoundError(
-                        prediction_uri, "prediction_path does not exist: expected a CSV of predictions per id"
-                    )
-                local = storage.download_file(prediction_uri, Path(work) / "predictions.csv")
-                try:
-                    predictions = tagged.read_tagged_csv(local)
-                except tagged.InvalidDatasetError as exc:
-                    raise tagged.InvalidDatasetError(f"prediction_path {prediction_uri}: {exc}") from None
-        evaluation = evaluate_intents(
-            frame,
-            true_label_column=true_label_column,
-            pred_label_column=pred_label_column,
-            alias=alias,
-            groups=groups,
-            layers=layers,
-            normalise_labels=normalise_labels,
-            predictions=predictions,
-            id_column=id_column,
-        )
-    except tagged.InvalidDatasetError as exc:
-        if not note.strip():
-            raise
-        # e.g. no rows: the download's counts say why (every annotation outside the date window, ...)
-        raise tagged.InvalidDatasetError(f"{exc}\n{note.strip()}") from exc
-    info = tagged.dataset_info(evaluation.data.source, effective_timezone(timezone))  # the evaluated rows
-    dataset_job_id = str(labelstudio_project_id or job_id or "")
-    details = {
-        "dataset": dataset_uri,
-        "job": dataset_job_id,
-        "SLU": slu_project_name,
-        "language": info.language,
-        "calls": info.n_calls,
-        "truth": true_label_column,
-        "prediction": f"{pred_label_column} of {prediction_uri} (joined on {id_column or 'id / data_id'})"
-        if prediction_uri
-        else pred_label_column,
-        "alias": alias_yaml,
-        "groups": groups_yaml,
-        "layers": layers_yaml,
-        "labels": "normalised (stripped text)" if normalise_labels else "as given",
-    }
-    name = reference or (f"job-{dataset_job_id}" if dataset_job_id else "irr")
-    artifacts = write_artifacts(
-        evaluation, reference=name, details=details, title=f"Intent evaluation - {slu_project_name or name}"
-    )
-    written = 0
-    if mlwr:
-        rows = metric_rows(
-            evaluation,
-            info,
-            slu_name=slu_project_name,
-            dataset_job_id=dataset_job_id,
-            reference_url=artifacts["html_report_uri"],
-        )
-        written = store.write_intent_metrics(rows, database_url)
-        log.info("%d rows written to intent_metrics", written)
-    message = slack_message(
-        evaluation,
-        dataset=dataset_job_id and f"job {dataset_job_id}" or Path(dataset_uri).name,
-        artifacts=artifacts,
-        metrics_rows=written,
-        mlwr=mlwr,
-        note=note,
-    )
-    commands = "\n".join(
-        f"# {ARTIFACT_TITLES.get(k, k)}\n{storage.download_command(uri)}" for k, uri in artifacts.items()
-    )
-    return IrrResult(
-        n=evaluation.n,
-        accuracy=evaluation.accuracy,
-        weighted_f1=evaluation.weighted_f1,
-        macro_f1=evaluation.macro_f1,
-        kappa=evaluation.kappa,
-        issues=evaluation.data.issue_lines(),
-        artifacts=artifacts,
-        metrics_rows=written,
-        message=message,
-        download_commands=commands,
-    )

@@ -45,7 +45,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from skit_pipelines.metrics.entity_values import ComparedEntity
+from skit_pipelines.metrics.entity.values import ComparedEntity
 
 __all__ = ["SCHEMES", "SPAN_COLUMNS", "SpanReport", "align", "span_report"]
 

@@ -31,7 +31,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import PowerNorm
 from matplotlib.figure import Figure
 
-from skit_pipelines.metrics.intents import Confusion, top_confusions
+from skit_pipelines.metrics.intent.scores import Confusion, top_confusions
 
 __all__ = ["ReportContent", "confusion_heatmap_png", "render_html", "top_confusions_png"]
 

@@ -1,0 +1,1 @@
+"""Intent evaluation: scores, confusion matrices, breakdowns, charts and reports, computed from frames."""
