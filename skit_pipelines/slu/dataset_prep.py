@@ -244,10 +244,13 @@ def text_keys(frame: pd.DataFrame) -> pd.Series:
     columns = [c for c in TEXT_SOURCES if c in frame.columns]
     if not columns or frame.empty:
         return pd.Series([""] * len(frame), index=frame.index, dtype=object)
-    values = frame[columns].astype(object).where(frame[columns].notna(), None)
-    values = values.map(lambda v: None if v is None or str(v).strip() == "" else str(v))
-    first = values.bfill(axis=1).iloc[:, 0]
-    return first.where(first.notna(), "").astype(object)
+    keys = pd.Series("", index=frame.index, dtype=object)
+    for column in reversed(columns):  # the earliest column with text wins
+        values = frame[column]
+        text = values.astype(str)
+        present = values.notna() & (text.str.strip() != "")
+        keys = text.where(present, keys)
+    return keys.astype(object)
 
 
 def _check_text(frame: pd.DataFrame, name: str) -> None:
@@ -317,7 +320,8 @@ def split_new_data(
     """(train, test, rows of single-row intents put in train): ``percent`` % of the rows train.
 
     Counts are whole rows: ``train = rows * percent // 100`` (of the stratifiable rows when stratified),
-    computed in integers so that 29 % of 100 rows is 29, not 28 as ``0.29 * 100`` rounds down to.
+    computed in integers so that 29 % of 100 rows is 29, not 28 as ``0.29 * 100`` rounds down to. The
+    train side is rounded down, so below 100 % at least one row is tested.
     Rows keep their input order within each side, so the same inputs and seed give the same files.
     """
     if percent >= 100 or frame.empty:
@@ -330,9 +334,8 @@ def split_new_data(
     rows = len(rest)
     n_train = rows * percent // 100
     n_test = rows - n_train
-    if n_test == 0 or n_train == 0:  # nothing to shuffle: one side takes every row
-        train = rest if n_test == 0 else _empty_like(frame)
-        test = rest if n_test != 0 else _empty_like(frame)
+    if n_train == 0:  # too few rows for the share: every one is tested (or there is none)
+        train, test = _empty_like(frame), rest
     else:
         try:
             from sklearn.model_selection import train_test_split
