@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -121,3 +122,17 @@ def test_dump_then_parse_gives_the_same_config(
         validation_split=validation_split,
     )
     assert parse_project_config(dump_project_config(config)) == config
+
+
+def test_the_docs_table_lists_every_field_with_its_default() -> None:
+    """docs/slu-projects.md is what users read: its slu.yaml table must not drift from the model."""
+    docs = (Path(__file__).resolve().parents[1] / "docs" / "slu-projects.md").read_text(encoding="utf-8")
+    rows = {}
+    for line in docs.splitlines():
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        if len(cells) == 3 and cells[0].startswith("`") and cells[1].startswith("`"):
+            rows[cells[0].strip("`")] = cells[1].strip("`")
+    defaults = SluProjectConfig()
+    assert set(rows) == set(SluProjectConfig.model_fields)
+    for name, text in rows.items():
+        assert parse_project_config(f"{name}: {text}\n") == defaults, name
