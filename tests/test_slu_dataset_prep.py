@@ -130,6 +130,15 @@ def test_an_intent_under_two_aliases_is_refused() -> None:
         PreparationOptions(aliases={"money": ["billing"], "payments": ["refund", "billing"]})
 
 
+def test_text_lists_are_split_not_read_character_by_character() -> None:
+    options = PreparationOptions(remove_intents="greet, bye", aliases={"money": "billing"})
+    assert tuple(options.remove_intents) == ("greet", "bye")
+    assert dict(options.aliases) == {"money": ("billing",)}
+    source = [("csv", slu_csv(many("billing", 4) + many("greet", 4) + many("bye", 4) + many("b", 4)))]
+    out = prepare_datasets(source, options)
+    assert sorted(out.report.intents) == ["b", "money"]
+
+
 def test_errors_derive_from_the_product_root() -> None:
     assert issubclass(DatasetPreparationError, SkitPipelinesError)
     assert issubclass(DatasetPreparationError, ValueError)

@@ -36,6 +36,7 @@ from skit_pipelines.errors import SkitPipelinesError
 from skit_pipelines.features import TEXT_SOURCES
 from skit_pipelines.metrics.intents import apply_alias
 from skit_pipelines.metrics.tags import SEVERAL, intents_from_tags
+from skit_pipelines.parameters import split_list
 
 __all__ = [
     "INTENT",
@@ -72,7 +73,10 @@ class DatasetPreparationError(SkitPipelinesError, ValueError):
 
 @dataclass(frozen=True)
 class PreparationOptions:
-    """The retraining parameters that shape the datasets (names as the ``retrain_slu`` pipeline's)."""
+    """The retraining parameters that shape the datasets (names as the ``retrain_slu`` pipeline's).
+
+    ``remove_intents`` may be a comma list (``"a, b"``) or a sequence; an alias's members a list or one name.
+    """
 
     train_split_percent: int = 85
     stratify: bool = False
@@ -82,6 +86,15 @@ class PreparationOptions:
     remove_intents: Sequence[str] = ()
 
     def __post_init__(self) -> None:
+        # A comma list or a bare alias member given as text would otherwise be read character by character
+        # (the reference's ignore_callers bug, spec 14 item 12): text is split here, once.
+        if isinstance(self.remove_intents, str):
+            object.__setattr__(self, "remove_intents", split_list(self.remove_intents))
+        aliases = {
+            str(alias): split_list(members) if isinstance(members, str) else tuple(map(str, members))
+            for alias, members in self.aliases.items()
+        }
+        object.__setattr__(self, "aliases", aliases)
         percent = self.train_split_percent
         if isinstance(percent, bool) or not isinstance(percent, (int, np.integer)) or not 1 <= percent <= 100:
             raise DatasetPreparationError(
