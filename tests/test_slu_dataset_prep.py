@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -390,6 +391,43 @@ def test_report_lines_and_summary_name_sources_and_counts() -> None:
 
 
 # ------------------------------------------------------------------------------------------ real data
+
+
+def test_a_tagged_csv_as_the_product_writes_it() -> None:
+    """Turns -> Label Studio tasks (turn_task) -> annotations -> tagged CSV rows (annotation_row) -> CSV."""
+    from skit_pipelines.annotation.flatten import annotation_row, columns_of
+    from skit_pipelines.annotation.tasks import turn_task
+
+    rows = []
+    answers = ["confirm", "deny", None, "confirm", "greet", "deny"]
+    for i, answer in enumerate(answers):
+        turn = {
+            "conversation_uuid": f"c{i}",
+            "utterances": json.dumps([[{"transcript": f"utterance {i}", "confidence": 0.9}]]),
+            "intent": "confirm",  # the production prediction
+            "state": "COF",
+        }
+        task = {"id": i, "data": turn_task(turn, data_label="Live")["data"]}
+        result = [] if answer is None else json.loads(ls_result(answer, gold=i == 0))
+        annotation = {"id": 100 + i, "result": result, "created_at": "2026-03-10T10:00:00Z"}
+        rows.append(annotation_row(task, annotation, project_id=12, zone=None, users={}))
+    columns = columns_of(rows)
+    text = pd.DataFrame(rows, columns=columns).to_csv(index=False)
+    frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+
+    out = prepare_datasets(
+        [("labelstudio project 12", frame)], PreparationOptions(train_split_percent=60, seed=1)
+    )
+    assert out.report.sources[0].dropped == {"empty tag": 1}
+    assert sorted(out.train["tag"].tolist() + out.test["tag"].tolist()) == [
+        "confirm",
+        "confirm",
+        "deny",
+        "deny",
+        "greet",
+    ]
+    assert (out.test["intent"] == "confirm").all()  # the prediction the calls were made with (raw.intent)
+    assert text_keys(out.train).str.contains("utterance").all()  # the n-best text the trainer reads
 
 
 def banking77() -> Path:
