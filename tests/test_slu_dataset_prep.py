@@ -12,14 +12,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from skit_pipelines.errors import SkitPipelinesError
-from skit_pipelines.slu.dataset_prep import (
+from skit_pipelines.slu.dataset_prep import PreparationOptions, PreviousDataset, prepare_datasets
+from skit_pipelines.slu.dataset_steps import (
     DatasetPreparationError,
-    PreparationOptions,
-    PreviousDataset,
     drop_duplicates,
     ensure_intent_column,
     pick_first_tags,
-    prepare_datasets,
     split_new_data,
     text_keys,
 )
@@ -328,6 +326,13 @@ def test_duplicates_across_old_and_new_rows_are_counted_in_the_report() -> None:
     out = prepare_datasets([("csv", new)], PreparationOptions(train_split_percent=100), old)
     assert out.report.duplicates_removed == {"train": 1, "test": 0}
     assert len(out.train) == 3
+
+
+def test_previous_rows_without_an_intent_are_left_out_and_noted() -> None:
+    old = PreviousDataset(train=slu_csv([("a", "x"), ("b", ""), ("c", None)]), test=slu_csv([("t", "x")]))  # type: ignore[list-item]
+    out = prepare_datasets([("csv", slu_csv([("n", "x")]))], PreparationOptions(train_split_percent=100), old)
+    assert out.train["text"].tolist() == ["a", "n"]
+    assert "previous train.csv: 2 rows without an intent in 'tag' left out" in out.report.notes
 
 
 def test_test_set_gets_the_intent_column_from_raw_intent_or_blank() -> None:

@@ -26,46 +26,35 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from skit_pipelines.errors import SkitPipelinesError
 from skit_pipelines.features import TEXT_SOURCES
-from skit_pipelines.metrics.intents import apply_alias
-from skit_pipelines.metrics.tags import SEVERAL, intents_from_tags
 from skit_pipelines.parameters import split_list
+from skit_pipelines.slu.dataset_steps import (
+    TAG,
+    DatasetPreparationError,
+    apply_aliases,
+    concat_new_data,
+    drop_duplicates,
+    empty_like,
+    ensure_intent_column,
+    pick_first_tags,
+    remove_intents,
+    split_new_data,
+    text_keys,
+)
+from skit_pipelines.slu.prep_report import PreparationReport
 
 __all__ = [
-    "INTENT",
-    "TAG",
-    "DatasetPreparationError",
     "PreparationOptions",
-    "PreparationReport",
     "PreparedDatasets",
     "PreviousDataset",
-    "SourceCount",
-    "apply_aliases",
-    "concat_new_data",
-    "drop_duplicates",
-    "ensure_intent_column",
-    "pick_first_tags",
     "prepare_datasets",
-    "remove_intents",
-    "split_new_data",
-    "text_keys",
 ]
-
-TAG = "tag"  # the intent of a row in the project's datasets (the reference's column)
-INTENT = "intent"  # test sets: the deployed model's prediction (the reference's ``slu test`` reads it)
-TAGGED_INTENT = "intent_y"  # our tagged CSVs: the first intent, already read from the annotation
-PREDICTION = "raw.intent"  # our tagged CSVs: the prediction the call was made with
-
-
-class DatasetPreparationError(SkitPipelinesError, ValueError):
-    """The datasets cannot be prepared (no new rows, a bad option, no intent left); the message says why."""
 
 
 # ------------------------------------------------------------------------------------------ inputs
@@ -120,117 +109,6 @@ class PreviousDataset:
     test: pd.DataFrame | None = None
 
 
-# ------------------------------------------------------------------------------------------ report
-
-
-@dataclass(frozen=True)
-class SourceCount:
-    """One input's rows: how many came, were kept, were dropped (by reason), had several labels."""
-
-    name: str
-    rows: int
-    kept: int
-    dropped: dict[str, int] = field(default_factory=dict)
-    several_labels: int = 0
-
-    def line(self) -> str:
-        text = f"{self.name}: {self.rows:,} rows"
-        if self.dropped:
-            reasons = ", ".join(f"{reason}: {count:,}" for reason, count in sorted(self.dropped.items()))
-            text += f", {self.rows - self.kept:,} dropped ({reasons})"
-        if self.several_labels:
-            text += f", {self.several_labels:,} with several labels (first kept)"
-        return text
-
-
-@dataclass
-class PreparationReport:
-    """What each preparation step did, in counts (logged by the job and put in the commit message)."""
-
-    sources: list[SourceCount] = field(default_factory=list)
-    custom_test: SourceCount | None = None
-    new_rows: int = 0
-    requested_split_percent: int = 85
-    train_split_percent: int = 85
-    stratify: bool = False
-    seed: int = 42
-    new_train_rows: int = 0
-    new_test_rows: int = 0
-    single_row_intents_to_train: int = 0
-    previous_train_rows: int | None = None
-    previous_test_rows: int | None = None
-    used_previous: bool = False
-    aliased: dict[str, int] = field(default_factory=dict)
-    removed: dict[str, int] = field(default_factory=dict)
-    duplicates_removed: dict[str, int] = field(default_factory=dict)
-    test_rows_also_in_train: int = 0
-    train_rows: int = 0
-    test_rows: int = 0
-    evaluation_rows: int = 0
-    intents: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-
-    def lines(self) -> list[str]:
-        """Human-readable lines, one per step, for logs, Slack and the commit message body."""
-        out = [f"new data: {self.new_rows:,} rows kept from {len(self.sources)} source(s)"]
-        out += [f"  {source.line()}" for source in self.sources]
-        if self.custom_test is not None:
-            out.append(f"custom test set: {self.custom_test.line()}")
-        split = f"split: {self.train_split_percent} % train"
-        if self.train_split_percent != self.requested_split_percent:
-            split += f" (requested {self.requested_split_percent} %; a custom test set means 100 %)"
-        if self.train_split_percent < 100:
-            split += f", {'stratified' if self.stratify else 'not stratified'}, seed {self.seed}"
-        split += f" -> {self.new_train_rows:,} new train / {self.new_test_rows:,} new test rows"
-        if self.single_row_intents_to_train:
-            split += f" ({self.single_row_intents_to_train:,} rows of single-row intents kept in train)"
-        out.append(split)
-        if self.used_previous:
-            test = "none" if self.previous_test_rows is None else f"{self.previous_test_rows:,}"
-            out.append(f"previous dataset: {self.previous_train_rows:,} train + {test} test rows combined")
-        elif self.previous_train_rows is not None:
-            out.append("previous dataset: not used for training (use_previous_dataset is false)")
-        else:
-            out.append("previous dataset: none (first training)")
-        if self.aliased:
-            out.append(f"aliases: {sum(self.aliased.values()):,} rows renamed ({_counts(self.aliased)})")
-        if self.removed:
-            out.append(
-                f"remove_intents: {sum(self.removed.values()):,} rows removed ({_counts(self.removed)})"
-            )
-        if any(self.duplicates_removed.values()):
-            out.append(
-                "duplicates removed (identical text and tag): "
-                + ", ".join(f"{count:,} {name}" for name, count in self.duplicates_removed.items())
-            )
-        if self.test_rows_also_in_train:
-            out.append(f"note: {self.test_rows_also_in_train:,} evaluation rows also occur in train")
-        out += [f"note: {note}" for note in self.notes]
-        out.append(
-            f"result: {self.train_rows:,} train rows, {self.test_rows:,} test rows, "
-            f"{self.evaluation_rows:,} evaluation rows, {len(self.intents)} intents"
-        )
-        return out
-
-    def summary(self) -> str:
-        """One line naming the data sources and the result (the commit message's subject material)."""
-        names = ", ".join(source.name for source in self.sources) or "no new source"
-        return (
-            f"{self.new_rows:,} new rows from {names}; "
-            f"{self.train_rows:,} train / {self.test_rows:,} test rows, {len(self.intents)} intents"
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain data (for JSON outputs and run records)."""
-        return asdict(self)
-
-
-def _counts(counts: Mapping[str, int]) -> str:
-    return ", ".join(
-        f"{name}: {count:,}" for name, count in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-    )
-
-
 @dataclass
 class PreparedDatasets:
     """The next ``train.csv`` and ``test.csv``, the rows to evaluate on, and the report of how they came."""
@@ -241,193 +119,12 @@ class PreparedDatasets:
     report: PreparationReport
 
 
-# ------------------------------------------------------------------------------------------ steps
-
-
-def _empty_like(frame: pd.DataFrame) -> pd.DataFrame:
-    return frame.iloc[0:0].copy()
-
-
-def text_keys(frame: pd.DataFrame) -> pd.Series:
-    """The text of every row: its first non-empty column of :data:`~skit_pipelines.features.TEXT_SOURCES`.
-
-    Row by row rather than one column for the frame, because combined datasets may hold old rows whose
-    text is in ``data`` and new ones whose text is in ``alternatives``. Missing text is ``""``.
-    """
-    columns = [c for c in TEXT_SOURCES if c in frame.columns]
-    if not columns or frame.empty:
-        return pd.Series([""] * len(frame), index=frame.index, dtype=object)
-    keys = pd.Series("", index=frame.index, dtype=object)
-    for column in reversed(columns):  # the earliest column with text wins
-        values = frame[column]
-        text = values.astype(str)
-        present = values.notna() & (text.str.strip() != "")
-        keys = text.where(present, keys)
-    return keys.astype(object)
-
-
-def _check_text(frame: pd.DataFrame, name: str) -> None:
-    if len(frame) and not any(c in frame.columns for c in TEXT_SOURCES):
-        raise DatasetPreparationError(
-            f"{name}: none of the text columns {', '.join(TEXT_SOURCES)} is present "
-            f"(columns: {', '.join(map(str, frame.columns[:12]))}{'…' if len(frame.columns) > 12 else ''}); "
-            "expected a tagged dataset CSV (fetch_tagged_calls_dataset) or an SLU train.csv"
-        )
-
-
-def pick_first_tags(frame: pd.DataFrame, name: str) -> tuple[pd.DataFrame, SourceCount]:
-    """``tag`` replaced by its first intent; rows without one dropped and counted by reason."""
-    if frame.empty:
-        return frame.copy(), SourceCount(name, 0, 0)
-    _check_text(frame, name)
-    out = frame.copy()
-    if TAG in out.columns:
-        labels, reasons = intents_from_tags(out[TAG])
-    elif TAGGED_INTENT in out.columns:
-        raw = out[TAGGED_INTENT].astype(object)
-        missing = raw.isna() | (raw.astype(str).str.strip() == "")
-        labels = raw.where(~missing, None)
-        reasons = Counter({"empty intent_y": int(missing.sum())}) if missing.any() else Counter()
-    else:
-        raise DatasetPreparationError(
-            f"{name}: no {TAG!r} column (nor {TAGGED_INTENT!r}) to read the intent from; "
-            f"columns: {', '.join(map(str, frame.columns[:12]))}"
-        )
-    keep = labels.notna()
-    out[TAG] = labels.map(lambda v: None if v is None else str(v).strip())
-    keep &= out[TAG].fillna("") != ""
-    several = int(reasons.get(SEVERAL, 0))
-    dropped = {reason: count for reason, count in reasons.items() if reason != SEVERAL and count}
-    unexplained = int((~keep).sum()) - sum(dropped.values())
-    if unexplained > 0:
-        dropped["blank intent"] = unexplained
-    out = out[keep].reset_index(drop=True)
-    return out, SourceCount(name, len(frame), len(out), dropped, several)
-
-
-def concat_new_data(
-    sources: Sequence[tuple[str, pd.DataFrame]],
-) -> tuple[pd.DataFrame, list[SourceCount]]:
-    """The new rows of every source, first tag picked, in source order; no row at all is an error."""
-    if not sources or all(frame.empty for _name, frame in sources):
-        named = ", ".join(name for name, _frame in sources) or "none given"
-        raise DatasetPreparationError(
-            f"no new data to train on: every source is empty ({named}); give labelstudio_project_ids / "
-            "job_ids with annotations in the date range, or a dataset_path CSV with rows"
-        )
-    frames, counts = [], []
-    for name, frame in sources:
-        picked, count = pick_first_tags(frame, name)
-        counts.append(count)
-        if not picked.empty:
-            frames.append(picked)
-    if not frames:
-        detail = "; ".join(count.line() for count in counts)
-        raise DatasetPreparationError(f"no new row has an intent: {detail}")
-    return pd.concat(frames, ignore_index=True, sort=False), counts
-
-
-def split_new_data(
-    frame: pd.DataFrame, percent: int, *, stratify: bool = False, seed: int = 42
-) -> tuple[pd.DataFrame, pd.DataFrame, int]:
-    """(train, test, rows of single-row intents put in train): ``percent`` % of the rows train.
-
-    Counts are whole rows: ``train = rows * percent // 100`` (of the stratifiable rows when stratified),
-    computed in integers so that 29 % of 100 rows is 29, not 28 as ``0.29 * 100`` rounds down to. The
-    train side is rounded down, so below 100 % at least one row is tested.
-    Rows keep their input order within each side, so the same inputs and seed give the same files.
-    """
-    if percent >= 100 or frame.empty:
-        return frame.reset_index(drop=True), _empty_like(frame), 0
-    aside = _empty_like(frame)
-    rest = frame
-    if stratify:
-        sizes = frame[TAG].map(frame[TAG].value_counts())
-        aside, rest = frame[sizes < 2], frame[sizes >= 2]
-    rows = len(rest)
-    n_train = rows * percent // 100
-    n_test = rows - n_train
-    if n_train == 0:  # too few rows for the share: every one is tested (or there is none)
-        train, test = _empty_like(frame), rest
-    else:
-        try:
-            from sklearn.model_selection import train_test_split
-        except ImportError as exc:  # pragma: no cover - scikit-learn is a dependency of the slu extra
-            raise DatasetPreparationError(
-                "splitting needs scikit-learn: pip install 'skit-pipelines[slu]'"
-            ) from exc
-        try:
-            train_pos, test_pos = train_test_split(
-                np.arange(rows),
-                train_size=n_train,
-                test_size=n_test,
-                random_state=seed,
-                stratify=rest[TAG].to_numpy() if stratify else None,
-            )
-        except ValueError as exc:
-            raise DatasetPreparationError(
-                f"cannot split {rows:,} rows of {rest[TAG].nunique()} intents stratified into {n_train:,} "
-                f"train and {n_test:,} test rows ({exc}); set stratify=false, or a train_split_percent that "
-                "leaves at least one row of every intent on each side"
-            ) from None
-        train = rest.iloc[np.sort(train_pos)]
-        test = rest.iloc[np.sort(test_pos)]
-    if len(aside):
-        train = pd.concat([train, aside]).sort_index(kind="stable")
-    return train.reset_index(drop=True), test.reset_index(drop=True), len(aside)
-
-
-def apply_aliases(
-    frame: pd.DataFrame, aliases: Mapping[str, Sequence[str]]
-) -> tuple[pd.DataFrame, Counter[str]]:
-    """Every intent listed under an alias renamed to the alias; returns the rows renamed per alias."""
-    if frame.empty or not aliases:
-        return frame, Counter()
-    renamed = pd.Series(apply_alias(frame[TAG], aliases), index=frame.index, dtype=object)
-    changed = renamed != frame[TAG]
-    out = frame.copy()
-    out[TAG] = renamed
-    return out, Counter(renamed[changed].tolist())
-
-
-def remove_intents(frame: pd.DataFrame, intents: Sequence[str]) -> tuple[pd.DataFrame, Counter[str]]:
-    """Rows whose intent is in ``intents`` removed; returns the rows removed per intent."""
-    if frame.empty or not intents:
-        return frame, Counter()
-    drop = frame[TAG].isin(set(intents))
-    return frame[~drop].reset_index(drop=True), Counter(frame.loc[drop, TAG].tolist())
-
-
-def drop_duplicates(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
-    """The first of each group of rows with identical text and tag (:func:`text_keys`); and how many went."""
-    if frame.empty:
-        return frame, 0
-    keys = pd.DataFrame({"text": text_keys(frame), TAG: frame[TAG].astype(object)})
-    duplicate = keys.duplicated(keep="first")
-    return frame[~duplicate].reset_index(drop=True), int(duplicate.sum())
-
-
-def ensure_intent_column(frame: pd.DataFrame) -> pd.DataFrame:
-    """A test set with the ``intent`` column the evaluation reads (spec 7.3 k).
-
-    Rows without an ``intent`` take ``raw.intent`` (the prediction in our tagged CSVs) when there is one,
-    else ``""``: combined test sets mix old rows that have ``intent`` with new rows that have ``raw.intent``.
-    """
-    out = frame.copy()
-    intent = out[INTENT] if INTENT in out.columns else pd.Series(None, index=out.index, dtype=object)
-    missing = intent.isna() | (intent.astype(str).str.strip() == "")
-    if PREDICTION in out.columns:
-        intent = intent.where(~missing, out[PREDICTION])
-    out[INTENT] = intent.where(intent.notna(), "")
-    return out
-
-
 def _labels(*frames: pd.DataFrame) -> set[str]:
     return {str(v) for f in frames if not f.empty for v in f[TAG].dropna().unique()}
 
 
-def _prepare_old(frame: pd.DataFrame | None, name: str) -> pd.DataFrame | None:
-    """A previous dataset as stored: plain intents in ``tag`` (blank tags are an error in a stored file)."""
+def _prepare_old(frame: pd.DataFrame | None, name: str, report: PreparationReport) -> pd.DataFrame | None:
+    """A previous dataset as stored: plain intents in ``tag``; rows with a blank tag are dropped, noted."""
     if frame is None:
         return None
     if len(frame) and TAG not in frame.columns:
@@ -435,9 +132,14 @@ def _prepare_old(frame: pd.DataFrame | None, name: str) -> pd.DataFrame | None:
             f"{name}: no {TAG!r} column; the project's datasets name the intent 'tag'"
         )
     out = frame.reset_index(drop=True)
-    if len(out):
-        out = out.copy()
-        out[TAG] = out[TAG].map(lambda v: None if v is None or pd.isna(v) else str(v).strip())
+    if not len(out):
+        return out
+    out = out.copy()
+    out[TAG] = out[TAG].map(lambda v: "" if v is None or pd.isna(v) else str(v).strip())
+    blank = out[TAG] == ""
+    if blank.any():
+        report.notes.append(f"{name}: {int(blank.sum()):,} rows without an intent in 'tag' left out")
+        out = out[~blank].reset_index(drop=True)
     return out
 
 
@@ -503,8 +205,8 @@ def _split_and_combine(
     )
     report.new_train_rows, report.new_test_rows = len(new_train), len(new_test)
 
-    old_train = _prepare_old(previous.train, "previous train.csv") if previous is not None else None
-    old_test = _prepare_old(previous.test, "previous test.csv") if previous is not None else None
+    old_train = _prepare_old(previous.train, "previous train.csv", report) if previous is not None else None
+    old_test = _prepare_old(previous.test, "previous test.csv", report) if previous is not None else None
     if old_train is not None:
         report.previous_train_rows = len(old_train)
         report.previous_test_rows = None if old_test is None else len(old_test)
@@ -520,7 +222,7 @@ def _split_and_combine(
     elif old_test is not None:
         test = old_test  # the reference's copy of the old test set
     else:
-        test = custom if custom is not None else _empty_like(new)
+        test = custom if custom is not None else empty_like(new)
     sets = _Sets(train, test, custom)
     if sets.evaluation.empty:
         raise DatasetPreparationError(
