@@ -16,6 +16,7 @@ from skit_pipelines.slu.comparison import (
     REPORT_TITLE,
     ComparisonError,
     compare_with_production,
+    read_metrics_csv,
 )
 from skit_pipelines.slu.layout import SluLayout
 
@@ -141,12 +142,21 @@ def test_reports_read_from_a_metrics_run_folder(
         report_frame(classification_report(confusion)).to_csv(layout.classification_report(run))
         confusion.to_frame().to_csv(layout.confusion_matrix(run))
         paths[side] = (str(layout.classification_report(run)), str(layout.confusion_matrix(run)))
-    from_files = compare_with_production(*paths["latest"], *paths["production"])
+    frames = [
+        read_metrics_csv(Path(path).read_text()) for side in ("latest", "production") for path in paths[side]
+    ]
+    from_files = compare_with_production(*frames)
     in_memory = compare_with_production(
         classification_report(latest), latest, classification_report(production), production
     )
     pd.testing.assert_frame_equal(from_files.report, in_memory.report, check_exact=False)
     pd.testing.assert_frame_equal(from_files.confusion, in_memory.confusion)
+
+
+def test_a_label_that_pandas_would_read_as_missing_stays_a_label() -> None:
+    frame = read_metrics_csv(",precision,recall,f1-score,support\nNA,1.0,0.5,,2\nNone,0.0,0.0,0.0,1\n")
+    assert list(frame.index) == ["NA", "None"]
+    assert pd.isna(frame.loc["NA", "f1-score"])
 
 
 def test_csv_outputs_read_back_to_the_same_numbers(evaluations: tuple[Confusion, Confusion]) -> None:

@@ -16,6 +16,7 @@ description says so in words, instead of the reference's silent ``None`` cells.
 from __future__ import annotations
 
 import html
+import io
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -33,6 +34,7 @@ __all__ = [
     "ComparisonError",
     "ProductionComparison",
     "compare_with_production",
+    "read_metrics_csv",
 ]
 
 # Section titles of the reference's merge-request description (spec 7.4), kept so that reviewers used to
@@ -175,6 +177,17 @@ class ProductionComparison:
         return page.replace("</h1>", "</h1>" + summary, 1)
 
 
+def read_metrics_csv(text: str) -> pd.DataFrame:
+    """A ``classification_report.csv`` or ``full_confusion_matrix.csv`` of a metrics run, from its text.
+
+    The first column is the label (as ``DataFrame.to_csv`` and the reference's ``slu test`` write them);
+    blank cells stay missing, and a label such as ``None`` or ``NA`` stays a label. The job reads the file.
+    """
+    frame = pd.read_csv(io.StringIO(text), index_col=0, keep_default_na=False, na_values=[""])
+    frame.index = frame.index.map(str)
+    return frame
+
+
 def _present(value: Any) -> bool:
     return value is not None and not (isinstance(value, str) and not value.strip())
 
@@ -189,8 +202,8 @@ def compare_with_production(
 ) -> ProductionComparison:
     """Compare the latest model with production; production None (both) means a first training.
 
-    Reports and confusion matrices may be anything :mod:`skit_pipelines.metrics.compare` reads: frames,
-    sklearn ``output_dict`` reports, :class:`~skit_pipelines.metrics.intents.Confusion` objects, CSV paths.
+    Reports and confusion matrices are frames (e.g. from :func:`read_metrics_csv`), sklearn-style
+    ``output_dict`` reports or :class:`~skit_pipelines.metrics.intents.Confusion` objects.
     """
     if _present(production_report) != _present(production_confusion):
         given, missing = (
