@@ -99,7 +99,7 @@ class PreparationReport:
         out += [f"note: {note}" for note in self.notes]
         out.append(
             f"result: {self.train_rows:,} train rows, {self.test_rows:,} test rows, "
-            f"{self.evaluation_rows:,} evaluation rows, {len(self.intents)} intents"
+            f"{self.evaluation_rows:,} evaluation rows, {_intents(len(self.intents))}"
         )
         return out
 
@@ -108,12 +108,16 @@ class PreparationReport:
         names = ", ".join(source.name for source in self.sources) or "no new source"
         return (
             f"{self.new_rows:,} new rows from {names}; "
-            f"{self.train_rows:,} train / {self.test_rows:,} test rows, {len(self.intents)} intents"
+            f"{self.train_rows:,} train / {self.test_rows:,} test rows, {_intents(len(self.intents))}"
         )
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data (for JSON outputs and run records)."""
         return asdict(self)
+
+
+def _intents(count: int) -> str:
+    return f"{count} intent" if count == 1 else f"{count} intents"
 
 
 def _counts(counts: Mapping[str, int]) -> str:
