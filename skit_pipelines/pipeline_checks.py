@@ -246,7 +246,7 @@ def _resolved(pipeline: str, parameter: str, value: str, arguments: dict[str, An
     """The location a step will read: training resolves bucket keys with ``storage_options`` first."""
     options = str(arguments.get("storage_options", "") or "")
     if pipeline == "train_voicebot_intent_model_xlmr" and options.strip():
-        from skit_pipelines.models.jobs import apply_storage_options
+        from skit_pipelines.jobs.model_inputs import apply_storage_options
 
         return apply_storage_options(value, options, parameter)
     return value

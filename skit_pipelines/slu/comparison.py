@@ -6,7 +6,7 @@ as latest, production, delta), a confusion comparison, and a short summary (accu
 intents got better or worse). It renders CSV (the artifacts), Markdown (the merge-request description,
 under the reference's section titles) and HTML.
 
-The tables come from :mod:`skit_pipelines.metrics.compare`, which every model comparison of the product
+The tables come from :mod:`skit_pipelines.metrics.intent.compare`, which every model comparison of the product
 uses (and which keeps the first intent's row that the reference lost, spec 14 item 22); this module only
 names the sides as the retraining flow does ("latest" is the model just trained) and adds the summary.
 On a first training there is no production model: the production and delta columns stay blank and the
@@ -24,8 +24,8 @@ from typing import Any
 import pandas as pd
 
 from skit_pipelines.errors import SkitPipelinesError
-from skit_pipelines.metrics import compare
-from skit_pipelines.metrics.intents import AVERAGE_ROWS
+from skit_pipelines.metrics.intent import compare
+from skit_pipelines.metrics.intent.scores import AVERAGE_ROWS
 
 __all__ = [
     "CONFUSION_TITLE",
@@ -203,7 +203,7 @@ def compare_with_production(
     """Compare the latest model with production; production None (both) means a first training.
 
     Reports and confusion matrices are frames (e.g. from :func:`read_metrics_csv`), sklearn-style
-    ``output_dict`` reports or :class:`~skit_pipelines.metrics.intents.Confusion` objects.
+    ``output_dict`` reports or :class:`~skit_pipelines.metrics.intent.scores.Confusion` objects.
     """
     if _present(production_report) != _present(production_confusion):
         given, missing = (

@@ -14,7 +14,7 @@ import pandas as pd
 
 from skit_pipelines.errors import SkitPipelinesError
 from skit_pipelines.features import TEXT_SOURCES
-from skit_pipelines.metrics.intents import apply_alias
+from skit_pipelines.metrics.intent.scores import apply_alias
 from skit_pipelines.metrics.tags import SEVERAL, intents_from_tags
 from skit_pipelines.slu.prep_report import SourceCount
 
