@@ -9,7 +9,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from skit_pipelines.metrics.intent.scores import Confusion, classification_report, confusion_counts, report_frame
+from skit_pipelines.metrics.intent.scores import (
+    Confusion,
+    classification_report,
+    confusion_counts,
+    report_frame,
+)
 from skit_pipelines.slu.comparison import (
     CONFUSION_TITLE,
     FIRST_TRAINING,
