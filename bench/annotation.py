@@ -35,16 +35,14 @@ def _turns_csv(work: Path, turns: int) -> str:
     from skit_pipelines import storage
     from skit_pipelines.warehouse.demo_data import generate_demo_warehouse
     from skit_pipelines.warehouse.fetch import fetch_calls
+    from skit_pipelines.warehouse.filters import build_call_filters
 
     url = f"sqlite:///{work / 'warehouse.db'}"
     generate_demo_warehouse(url, calls=max(50, turns // 2), seed=1, end_date=dt.date(2026, 3, 10), days=1)
     rows: list[dict[str, str]] = []
     for lang in ("en", "hi", "es", "ta"):  # the demo speaks several languages: take them until full
         fetched = fetch_calls(
-            lang=lang,
-            start_date="2026-03-09",
-            end_date="2026-03-11",
-            timezone="UTC",
+            build_call_filters(lang=lang, start_date="2026-03-09", end_date="2026-03-11", timezone="UTC"),
             call_quantity=turns,
             random_seed=1,
             warehouse_url=url,
