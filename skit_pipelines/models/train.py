@@ -1,8 +1,8 @@
 """Fine-tune any transformers checkpoint as an intent classifier (spec 6.2, with spec 14 item 17 fixed).
 
 Why a plain PyTorch loop and not ``Trainer``: the loop is a few short, named steps, logs exactly what a
-pipeline user needs (loss per epoch, validation metrics, an ETA), and has no hidden behaviour such as an implicit
-evaluation split, checkpoint folders or the ``accelerate`` dependency ``Trainer`` pulls in. Optimiser and
+pipeline user needs (loss per epoch, validation metrics, an ETA), and has no hidden behaviour such as an
+implicit evaluation split, checkpoint folders or the ``accelerate`` dependency ``Trainer`` pulls in. Optimiser and
 schedule follow what the reference got from simpletransformers: AdamW, linear decay after a 6 % warm-up,
 gradient norm clipped at 1.
 
