@@ -2,9 +2,9 @@
 
 Why a plain PyTorch loop and not ``Trainer``: the loop is a few short, named steps, logs exactly what a
 pipeline user needs (loss per epoch, validation metrics, an ETA), and has no hidden behaviour such as an
-implicit evaluation split, checkpoint folders or the ``accelerate`` dependency ``Trainer`` pulls in. Optimiser and
-schedule follow what the reference got from simpletransformers: AdamW, linear decay after a 6 % warm-up,
-gradient norm clipped at 1.
+implicit evaluation split, checkpoint folders or the ``accelerate`` dependency ``Trainer`` pulls in.
+Optimiser and schedule follow what the reference got from simpletransformers: AdamW, linear decay after a
+6 % warm-up, gradient norm clipped at 1.
 
 The whole dataset is training data by default: nothing is silently held out (the reference README's
 warning). Validation exists only when asked for, with ``validation_split`` (a seeded, stratified share of

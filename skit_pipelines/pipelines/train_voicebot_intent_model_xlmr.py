@@ -50,7 +50,7 @@ def train_voicebot_intent_model_xlmr(
     channel: str = "",
     slack_thread: str = "",
 ) -> TrainIntentModelPipelineOutput:
-    """Fine-tune an intent classifier (XLM-R or any transformers checkpoint) on a tagged dataset and store it."""
+    """Fine-tune an intent classifier (XLM-R or any transformers checkpoint) on a tagged dataset and store it."""  # noqa: E501
     arguments = dict(
         dataset_path=dataset_path,
         model_path=model_path,
