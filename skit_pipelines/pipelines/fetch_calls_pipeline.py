@@ -7,6 +7,7 @@ from kfp import dsl
 from skit_pipelines.components.fetch_calls import fetch_calls
 from skit_pipelines.pipelines.notify import notify_in_slack
 from skit_pipelines.pipelines.parameter_docs import with_parameter_docs
+from skit_pipelines.pipelines.parameters import component_arguments
 
 FetchCallsPipelineOutput = NamedTuple(
     "FetchCallsPipelineOutput",
@@ -51,31 +52,9 @@ def fetch_calls_pipeline(
     slack_thread: str = "",
 ) -> FetchCallsPipelineOutput:
     """Randomly sample calls from the call warehouse and store every turn of them as a CSV."""
-    fetched = fetch_calls(
-        lang=lang,
-        start_date=start_date,
-        end_date=end_date,
-        start_date_offset=start_date_offset,
-        end_date_offset=end_date_offset,
-        start_time_offset=start_time_offset,
-        end_time_offset=end_time_offset,
-        timezone=timezone,
-        client_id=client_id,
-        flow_ids=flow_ids,
-        flow_name=flow_name,
-        template_id=template_id,
-        use_case=use_case,
-        call_type=call_type,
-        ignore_callers=ignore_callers,
-        reported=reported,
-        min_duration=min_duration,
-        asr_provider=asr_provider,
-        states=states,
-        intents=intents,
-        call_quantity=call_quantity,
-        remove_empty_audios=remove_empty_audios,
-        random_seed=random_seed,
-    ).set_caching_options(enable_caching=False)
+    fetched = fetch_calls(**component_arguments(fetch_calls, locals())).set_caching_options(
+        enable_caching=False
+    )
     notify_in_slack(
         fetched.outputs["message"],
         fetched.outputs["download_command"],

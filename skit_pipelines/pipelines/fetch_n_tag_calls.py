@@ -8,6 +8,7 @@ from skit_pipelines.components.fetch_calls import fetch_calls
 from skit_pipelines.components.upload_for_annotation import upload_for_annotation
 from skit_pipelines.pipelines.notify import notify_in_slack
 from skit_pipelines.pipelines.parameter_docs import with_parameter_docs
+from skit_pipelines.pipelines.parameters import component_arguments
 
 FetchNTagCallsOutput = NamedTuple(
     "FetchNTagCallsOutput",
@@ -68,31 +69,9 @@ def fetch_n_tag_calls(
     slack_thread: str = "",
 ) -> FetchNTagCallsOutput:
     """Randomly sample calls from the warehouse and upload their turns to Label Studio for annotation."""
-    fetched = fetch_calls(
-        lang=lang,
-        start_date=start_date,
-        end_date=end_date,
-        start_date_offset=start_date_offset,
-        end_date_offset=end_date_offset,
-        start_time_offset=start_time_offset,
-        end_time_offset=end_time_offset,
-        timezone=timezone,
-        client_id=client_id,
-        flow_ids=flow_ids,
-        flow_name=flow_name,
-        template_id=template_id,
-        use_case=use_case,
-        call_type=call_type,
-        ignore_callers=ignore_callers,
-        reported=reported,
-        min_duration=min_duration,
-        asr_provider=asr_provider,
-        states=states,
-        intents=intents,
-        call_quantity=call_quantity,
-        remove_empty_audios=remove_empty_audios,
-        random_seed=random_seed,
-    ).set_caching_options(enable_caching=False)
+    fetched = fetch_calls(**component_arguments(fetch_calls, locals())).set_caching_options(
+        enable_caching=False
+    )
     tagged = upload_for_annotation(
         s3_path=fetched.outputs["calls_uri"],
         org_id=org_id,
