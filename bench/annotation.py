@@ -64,7 +64,7 @@ def _turns_csv(work: Path, turns: int) -> str:
 def bench_annotation(url: str, token: str, turns: int = 10_000) -> list[Measurement]:
     """Upload and download ``turns`` turns, ours vs raw HTTP of the same payload; tasks/s in ``extra``."""
     from skit_pipelines.annotation.client import LabelStudioClient
-    from skit_pipelines.annotation.download import fetch_tagged_dataset
+    from skit_pipelines.annotation.download import download_request, fetch_tagged_dataset
     from skit_pipelines.annotation.tasks import turn_task
     from skit_pipelines.annotation.upload import read_rows, tag_calls
     from skit_pipelines.config import get_settings
@@ -107,7 +107,9 @@ def bench_annotation(url: str, token: str, turns: int = 10_000) -> list[Measurem
 
             download_s, dataset = timed(
                 lambda: fetch_tagged_dataset(
-                    labelstudio_project_id=str(ours_project), include_unannotated=True, url=url, token=token
+                    download_request(labelstudio_project_id=str(ours_project), include_unannotated=True),
+                    url=url,
+                    token=token,
                 )
             )
             assert dataset.counts.rows == turns

@@ -7,6 +7,7 @@ from kfp import dsl
 from skit_pipelines.components.fetch_tagged_dataset import fetch_tagged_dataset
 from skit_pipelines.pipelines.notify import notify_in_slack
 from skit_pipelines.pipelines.parameter_docs import with_parameter_docs
+from skit_pipelines.pipelines.parameters import component_arguments
 
 FetchTaggedCallsDatasetOutput = NamedTuple(
     "FetchTaggedCallsDatasetOutput",
@@ -41,20 +42,9 @@ def fetch_tagged_calls_dataset(
     slack_thread: str = "",
 ) -> FetchTaggedCallsDatasetOutput:
     """Download the annotations of Label Studio projects as one tagged CSV (one row per annotation)."""
-    fetched = fetch_tagged_dataset(
-        org_id=org_id,
-        job_id=job_id,
-        labelstudio_project_id=labelstudio_project_id,
-        start_date=start_date,
-        end_date=end_date,
-        start_date_offset=start_date_offset,
-        end_date_offset=end_date_offset,
-        timezone=timezone,
-        task_type=task_type,
-        all_annotations=all_annotations,
-        include_cancelled=include_cancelled,
-        include_unannotated=include_unannotated,
-    ).set_caching_options(enable_caching=False)
+    fetched = fetch_tagged_dataset(**component_arguments(fetch_tagged_dataset, locals())).set_caching_options(
+        enable_caching=False
+    )
     notify_in_slack(
         fetched.outputs["message"],
         fetched.outputs["download_command"],
