@@ -35,16 +35,14 @@ def _turns_csv(work: Path, turns: int) -> str:
     from skit_pipelines import storage
     from skit_pipelines.warehouse.demo_data import generate_demo_warehouse
     from skit_pipelines.warehouse.fetch import fetch_calls
+    from skit_pipelines.warehouse.filters import build_call_filters
 
     url = f"sqlite:///{work / 'warehouse.db'}"
     generate_demo_warehouse(url, calls=max(50, turns // 2), seed=1, end_date=dt.date(2026, 3, 10), days=1)
     rows: list[dict[str, str]] = []
     for lang in ("en", "hi", "es", "ta"):  # the demo speaks several languages: take them until full
         fetched = fetch_calls(
-            lang=lang,
-            start_date="2026-03-09",
-            end_date="2026-03-11",
-            timezone="UTC",
+            build_call_filters(lang=lang, start_date="2026-03-09", end_date="2026-03-11", timezone="UTC"),
             call_quantity=turns,
             random_seed=1,
             warehouse_url=url,
@@ -66,7 +64,7 @@ def _turns_csv(work: Path, turns: int) -> str:
 def bench_annotation(url: str, token: str, turns: int = 10_000) -> list[Measurement]:
     """Upload and download ``turns`` turns, ours vs raw HTTP of the same payload; tasks/s in ``extra``."""
     from skit_pipelines.annotation.client import LabelStudioClient
-    from skit_pipelines.annotation.download import fetch_tagged_dataset
+    from skit_pipelines.annotation.download import download_request, fetch_tagged_dataset
     from skit_pipelines.annotation.tasks import turn_task
     from skit_pipelines.annotation.upload import read_rows, tag_calls
     from skit_pipelines.config import get_settings
@@ -109,7 +107,9 @@ def bench_annotation(url: str, token: str, turns: int = 10_000) -> list[Measurem
 
             download_s, dataset = timed(
                 lambda: fetch_tagged_dataset(
-                    labelstudio_project_id=str(ours_project), include_unannotated=True, url=url, token=token
+                    download_request(labelstudio_project_id=str(ours_project), include_unannotated=True),
+                    url=url,
+                    token=token,
                 )
             )
             assert dataset.counts.rows == turns

@@ -29,7 +29,6 @@ registry's pipeline names.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Mapping
 from enum import Enum
 from pathlib import Path
@@ -47,7 +46,7 @@ from skit_pipelines.parameters import (
     check_problems,
 )
 from skit_pipelines.readpolicy import ReadPolicy, ReadRefusedError
-from skit_pipelines.warehouse.filters import build_call_filters
+from skit_pipelines.warehouse.filters import CALL_FILTER_PARAMETERS, build_call_filters
 
 # The rules below import their modules when first used: the API and the CLI import this module, and the
 # annotation and model modules pull in HTTP clients, pandas and more.
@@ -112,11 +111,10 @@ def _training(validation_dataset_path: str, **arguments: Any) -> None:
     TrainConfig(**arguments).validate(has_validation_frame=bool((validation_dataset_path or "").strip()))
 
 
-_CALL_FILTERS = tuple(name for name in inspect.signature(build_call_filters).parameters if name != "now")
 _WINDOW = ("start_date", "end_date", "start_date_offset", "end_date_offset", "timezone")
 
 SAMPLE: tuple[Check, ...] = (
-    Rule(_CALL_FILTERS, rule=_call_filters),
+    Rule(CALL_FILTER_PARAMETERS, rule=_call_filters),
     Rule(("call_quantity", "random_seed"), rule=_sample_size),
 )
 UPLOAD: tuple[Check, ...] = (

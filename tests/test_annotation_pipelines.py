@@ -422,6 +422,7 @@ def test_demo_annotate_only_annotates_demo_data(
     from skit_pipelines.annotation.demo_annotator import NotDemoProjectError, annotate_with_demo_truth
     from skit_pipelines.annotation.upload import tag_calls
     from skit_pipelines.warehouse.fetch import fetch_calls
+    from skit_pipelines.warehouse.filters import call_filters_from
 
     title = f"not demo {uuid.uuid4().hex[:8]}"
     tag_calls(s3_path=calls_csv, project_title=title)  # turns without the demo's truth in their context
@@ -429,8 +430,7 @@ def test_demo_annotate_only_annotates_demo_data(
         with pytest.raises(NotDemoProjectError, match="has no task from the demo warehouse"):
             annotate_with_demo_truth(client, title=title)
 
-    filters = {key: value for key, value in SAMPLE.items() if key != "org_id"}
-    sample = fetch_calls(**{**filters, "call_quantity": 2})
+    sample = fetch_calls(call_filters_from(SAMPLE), call_quantity=2, random_seed=SAMPLE["random_seed"])
     demo_title = f"demo {uuid.uuid4().hex[:8]}"
     uploaded = tag_calls(s3_path=sample.calls_uri, project_title=demo_title).uploaded
     truth = {

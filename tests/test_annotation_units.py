@@ -9,9 +9,12 @@ import pytest
 from skit_pipelines.annotation import label_config as configs
 from skit_pipelines.annotation.client import LabelStudioClient, is_personal_access_token
 from skit_pipelines.annotation.download import (
+    DOWNLOAD_PARAMETERS,
     AnnotationWindow,
     DownloadCounts,
     annotation_window,
+    download_request,
+    download_request_from,
     rows_of_project,
 )
 from skit_pipelines.annotation.errors import LabelStudioAuthError, LabelStudioError
@@ -342,6 +345,41 @@ def test_window_edges_and_offsets() -> None:
         annotation_window("2026-03-02", "2026-03-01", timezone="UTC")
     with pytest.raises(InvalidParameterError, match="end_date.*YYYY-MM-DD"):
         annotation_window("", "01/03/2026", timezone="UTC")
+
+
+def test_a_components_raw_parameters_become_one_download_request() -> None:
+    now = dt.datetime(2026, 3, 15, 20, 0, tzinfo=UTC)
+    raw = {
+        "org_id": "acme",
+        "job_id": "7",
+        "labelstudio_project_id": "5, 7",
+        "start_date_offset": -2,
+        "timezone": "UTC",
+        "include_cancelled": True,
+    }
+    request = download_request_from(raw, now=now)
+    assert request.project_ids == (5, 7)
+    assert request.window == annotation_window("", "", -2, 0, "UTC", now=now)
+    assert (request.task_type, request.include_cancelled, request.include_unannotated) == (
+        "conversation",
+        True,
+        False,
+    )
+    assert request == download_request(**{k: v for k, v in raw.items() if k != "org_id"}, now=now)
+    with pytest.raises(InvalidParameterError, match="no project to download"):
+        download_request_from({"org_id": "acme"})
+    assert download_request_from({"empty_possible": True}).project_ids == ()
+    with pytest.raises(InvalidParameterError, match="unknown task type 'chat'"):
+        download_request_from({**raw, "task_type": "chat"})
+
+
+def test_the_download_component_spells_out_exactly_the_request_and_org_id() -> None:
+    """kfp needs every parameter in the component's signature: a new one must be added there too."""
+    from skit_pipelines.components.fetch_tagged_dataset import fetch_tagged_dataset
+    from skit_pipelines.pipelines.parameters import pipeline_parameters
+
+    names = {p.name for p in pipeline_parameters(fetch_tagged_dataset)}
+    assert names == {*DOWNLOAD_PARAMETERS, "org_id"}
 
 
 def test_columns_are_annotation_then_task_then_raw() -> None:

@@ -64,3 +64,16 @@ def test_components_run_on_our_image_without_pip_installs(compiled: dict[str, Pa
 def test_unknown_pipeline_is_named(tmp_path: Path) -> None:
     with pytest.raises(UnknownPipelineError, match="fetch_calls_pipeline"):
         compile_pipeline("fetch_call", tmp_path)
+
+
+@pytest.mark.parametrize("name", ["fetch_calls_pipeline", "fetch_n_tag_calls"])
+def test_the_sample_step_gets_every_input_from_the_pipeline_parameter_of_its_name(
+    name: str, compiled: dict[str, Path]
+) -> None:
+    """component_arguments() passes the pipeline's parameters on by name: none dropped, none renamed."""
+    from skit_pipelines.components.fetch_calls import fetch_calls
+
+    spec = yaml.safe_load(compiled[name].read_text())
+    wired = spec["root"]["dag"]["tasks"]["fetch-calls"]["inputs"]["parameters"]
+    inputs = {p.name for p in pipeline_parameters(fetch_calls)}
+    assert wired == {input_name: {"componentInputParameter": input_name} for input_name in inputs}

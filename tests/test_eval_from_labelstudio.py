@@ -21,7 +21,7 @@ import pytest
 from sklearn.metrics import accuracy_score, cohen_kappa_score, f1_score
 
 from skit_pipelines.annotation.client import LabelStudioClient
-from skit_pipelines.annotation.download import fetch_tagged_dataset
+from skit_pipelines.annotation.download import download_request, fetch_tagged_dataset
 from skit_pipelines.config import get_settings
 from skit_pipelines.jobs.intent_eval import evaluate_tagged_dataset
 from skit_pipelines.metrics.tags import parse_tag
@@ -197,7 +197,7 @@ def test_evaluations_download_the_project_they_are_given(
     assert summary["warnings"].get(warning, 0) == unplaced
 
     # The raw annotation JSON (the download's ``tag`` column, gold flag first) gives the same truth.
-    tagged = fetch_tagged_dataset(labelstudio_project_id=str(project), org_id="acme")
+    tagged = fetch_tagged_dataset(download_request(labelstudio_project_id=str(project)), org_id="acme")
     from_tag = evaluate_tagged_dataset(tagged.uri, true_label_column="tag")
     assert (from_tag.n, from_tag.accuracy, from_tag.issues) == (len(rows), irr["accuracy"], [])
 

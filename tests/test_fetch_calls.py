@@ -11,12 +11,13 @@ import sqlalchemy as sa
 
 from skit_pipelines.warehouse import schema
 from skit_pipelines.warehouse.fetch import NO_CALLS_MESSAGE, fetch_calls
-from skit_pipelines.warehouse.filters import InvalidParameterError
+from skit_pipelines.warehouse.filters import InvalidParameterError, build_call_filters, call_filters_from
 from skit_pipelines.warehouse.sampling import TURN_COLUMNS
 from tests.fakes.http import LoopbackHTTPServer, reply
 from tests.warehouse_factory import build_settings_warehouse
 
 DAY = {"start_date": "2026-03-10", "end_date": "2026-03-10", "timezone": "UTC"}
+EN_DAY = build_call_filters(lang="en", **DAY)
 
 
 def read_rows(uri: str) -> list[dict[str, str]]:
@@ -30,7 +31,7 @@ def warehouse(isolated_settings: Path) -> str:
 
 
 def test_sample_is_stored_in_the_artifact_store(warehouse: str, isolated_settings: Path) -> None:
-    result = fetch_calls(lang="en", call_quantity=12, random_seed=5, client_id="7", **DAY)
+    result = fetch_calls(build_call_filters(lang="en", client_id="7", **DAY), call_quantity=12, random_seed=5)
     assert (result.matching_calls, result.sampled_calls, result.turns) == (30, 12, 36)
     assert result.calls_uri.startswith(str(isolated_settings.resolve()))
     name = Path(result.calls_uri).name
@@ -44,14 +45,14 @@ def test_sample_is_stored_in_the_artifact_store(warehouse: str, isolated_setting
 
 
 def test_fresh_seed_is_reported_and_reproduces(warehouse: str) -> None:
-    first = fetch_calls(lang="en", call_quantity=7, **DAY)
-    again = fetch_calls(lang="en", call_quantity=7, random_seed=first.random_seed, **DAY)
+    first = fetch_calls(EN_DAY, call_quantity=7)
+    again = fetch_calls(EN_DAY, call_quantity=7, random_seed=first.random_seed)
     assert first.random_seed >= 0
     assert Path(first.calls_uri).read_text() == Path(again.calls_uri).read_text()
 
 
 def test_no_matching_calls_is_not_a_failure(warehouse: str) -> None:
-    result = fetch_calls(lang="hi", call_quantity=10, **DAY)
+    result = fetch_calls(build_call_filters(lang="hi", **DAY), call_quantity=10)
     assert result.sampled_calls == 0 and result.turns == 0
     assert NO_CALLS_MESSAGE in result.message
     with open(result.calls_uri, newline="") as handle:
@@ -71,8 +72,10 @@ def test_no_matching_calls_is_not_a_failure(warehouse: str) -> None:
 def test_bad_parameters_fail_before_any_query(kwargs: dict, parameter: str, tmp_path: Path) -> None:
     # A warehouse URL that cannot be opened proves that validation happens first.
     bad_url = f"sqlite:///{tmp_path / 'missing-dir' / 'nested' / 'x.db'}?mode=ro"
+    raw = {"lang": "en", **DAY, **kwargs}  # a component's raw parameters
+    sample = {name: raw[name] for name in ("call_quantity", "random_seed") if name in raw}
     with pytest.raises(InvalidParameterError) as info:
-        fetch_calls(lang="en", warehouse_url=bad_url, **{**DAY, **kwargs})
+        fetch_calls(call_filters_from(raw), warehouse_url=bad_url, **sample)
     assert info.value.parameter == parameter
 
 
@@ -106,7 +109,7 @@ def test_remove_empty_audios_drops_and_counts(warehouse: str, audio_server: str)
     engine.dispose()
     _AudioServer.available = {f"/ok/{turn_id}.flac" for turn_id in rows if turn_id % 3 == 0}
 
-    result = fetch_calls(lang="en", call_quantity=30, random_seed=1, remove_empty_audios=True, **DAY)
+    result = fetch_calls(EN_DAY, call_quantity=30, random_seed=1, remove_empty_audios=True)
     kept = read_rows(result.calls_uri)
     assert result.turns == len(kept) == 30
     assert result.dropped_audio_turns == 60
@@ -118,12 +121,14 @@ def test_window_uses_the_requested_timezone(warehouse: str) -> None:
     # Calls start at 10:01-10:30 UTC on 2026-03-10, i.e. 06:01-06:30 in New York (EDT since 8 March).
     assert (
         fetch_calls(
-            lang="en",
+            build_call_filters(
+                lang="en",
+                start_date="2026-03-10",
+                end_date="2026-03-10",
+                timezone="America/New_York",
+                start_time_offset=615,
+            ),
             call_quantity=100,
-            start_date="2026-03-10",
-            end_date="2026-03-10",
-            timezone="America/New_York",
-            start_time_offset=615,
         ).sampled_calls
         == 16
     )
@@ -136,7 +141,7 @@ def test_a_database_without_the_tables_is_named_and_left_alone(
     empty_file.touch()
     for url, shown in ((f"sqlite:///{empty_file}", str(empty_file)), (postgres_schema_url, "127.0.0.1:5432")):
         with pytest.raises(schema.WarehouseUnavailableError) as info:
-            fetch_calls(lang="en", warehouse_url=url, **DAY)
+            fetch_calls(EN_DAY, warehouse_url=url)
         message = str(info.value)
         assert shown in message and "has no calls and no turns table" in message
         assert "skit-pipelines demo-data" in message
@@ -152,5 +157,5 @@ def test_a_missing_sqlite_warehouse_is_not_created(tmp_path: Path) -> None:
     with pytest.raises(
         schema.WarehouseUnavailableError, match="does not exist; run `skit-pipelines demo-data`"
     ):
-        fetch_calls(lang="en", warehouse_url=f"sqlite:///{path}", **DAY)
+        fetch_calls(EN_DAY, warehouse_url=f"sqlite:///{path}")
     assert not path.parent.exists()

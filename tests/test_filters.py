@@ -6,10 +6,13 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from skit_pipelines.warehouse.filters import (
+    CALL_FILTER_PARAMETERS,
     DEFAULT_CALL_TYPES,
     DEFAULT_IGNORED_CALLERS,
+    CallFilters,
     InvalidParameterError,
     build_call_filters,
+    call_filters_from,
     parse_time_offset,
     split_list,
 )
@@ -112,3 +115,36 @@ def test_time_offset_forms() -> None:
 def test_split_list_keeps_order_and_drops_duplicates() -> None:
     assert split_list("b, a ,b,,") == ("b", "a")
     assert split_list("") == ()
+
+
+def test_a_components_raw_parameters_become_one_call_filters() -> None:
+    """The fetch_calls component hands its locals() over: filters are picked, everything else ignored."""
+    raw = {
+        "lang": "hi",
+        "client_id": "7, 12",
+        "call_type": "inbound",
+        "start_date": "2026-03-01",
+        "end_date": "2026-03-07",
+        "timezone": "UTC",
+        "call_quantity": 50,
+        "random_seed": 3,
+        "org_id": "acme",
+    }
+    filters = call_filters_from(raw, now=NOW)
+    assert isinstance(filters, CallFilters)
+    expected = {k: v for k, v in raw.items() if k not in ("call_quantity", "random_seed", "org_id")}
+    assert filters == build_call_filters(**expected, now=NOW)
+    assert (filters.lang, filters.client_ids, filters.call_types) == ("hi", ("7", "12"), ("INBOUND",))
+    with pytest.raises(InvalidParameterError) as info:
+        call_filters_from({**raw, "min_duration": "long"}, now=NOW)
+    assert info.value.parameter == "min_duration"
+
+
+def test_the_fetch_calls_component_spells_out_exactly_the_filters() -> None:
+    """kfp needs every filter in the component's signature: a new filter must be added there too."""
+    from skit_pipelines.components.fetch_calls import fetch_calls
+    from skit_pipelines.pipelines.parameters import pipeline_parameters
+
+    names = [p.name for p in pipeline_parameters(fetch_calls)]
+    sample = ["call_quantity", "remove_empty_audios", "random_seed"]
+    assert names == [*CALL_FILTER_PARAMETERS, *sample]

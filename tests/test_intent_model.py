@@ -6,7 +6,9 @@ checkpoint actually learns. Everything is offline: checkpoints come from install
 
 import hashlib
 import json
+import logging
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -24,7 +26,15 @@ from skit_pipelines.jobs.train_model import train_job
 from skit_pipelines.models.archive import ArchiveError, save_model
 from skit_pipelines.models.checkpoint import ModelLoadError
 from skit_pipelines.models.predict import predict_intents
-from skit_pipelines.models.train import TrainConfig, TrainingDataError, train_intent_classifier
+from skit_pipelines.models.train import (
+    BestEpoch,
+    Examples,
+    TrainConfig,
+    TrainingDataError,
+    label_set,
+    train_intent_classifier,
+)
+from tests.conftest import import_or_skip
 from tests.model_fixtures import minilm_path, sentences, tagged_rows, tiny_xlmr, write_csv
 
 EXPECTED_LABELS = ["check_balance", "goodbye", "pay_bill", "talk_to_agent"]
@@ -201,13 +211,26 @@ def test_dataset_without_label_column(tmp_path: Path, xlmr_dir: str) -> None:
         train_intent_classifier(frame, TrainConfig(model_name=xlmr_dir))
 
 
-def test_validation_dataset_rows_that_cannot_be_scored_are_counted() -> None:
+def test_validation_dataset_rows_that_cannot_be_scored_are_counted(caplog: pytest.LogCaptureFixture) -> None:
     train = pd.DataFrame(tagged_rows(sentences("train")[::10]))  # 12 rows, 4 intents
     validation_rows = tagged_rows(sentences("test")[::8])  # 6 rows
     validation_rows[0]["intent_y"] = "never_trained"
     validation_rows[1]["alternatives"] = "[]"
     config = TrainConfig(model_name=minilm_path(), num_train_epochs=1, max_seq_length=24, batch_size=8)
-    result = train_intent_classifier(train, config, validation_frame=pd.DataFrame(validation_rows))
+    with caplog.at_level(logging.INFO, logger="skit_pipelines.models.train"):
+        result = train_intent_classifier(train, config, validation_frame=pd.DataFrame(validation_rows))
+    # The progress lines a pipeline user reads in the step log.
+    lines = [r.getMessage() for r in caplog.records if r.name == "skit_pipelines.models.train"]
+    assert "validation: 1 rows have labels never seen in training; left out" in lines
+    started = f"training {minilm_path()} on {result.device}: 12 rows, 4 labels, 4 validation rows"
+    assert f"{started}, 1 epochs x 2 batches of 8" in lines
+    (epoch_line,) = [line for line in lines if line.startswith("epoch 1/1: ")]
+    assert re.fullmatch(
+        r"epoch 1/1: train loss \d+\.\d{4}, validation loss \d+\.\d{4}, accuracy \d\.\d{3}, "
+        r"macro F1 \d\.\d{3} \(\d+\.\d s; ETA 0m00s\)",
+        epoch_line,
+    ), epoch_line
+    assert lines[-1].startswith("kept the model of epoch 1 (lowest validation loss ")
     assert result.skipped == {
         "empty_text": 0,
         "missing_label": 0,
@@ -217,6 +240,29 @@ def test_validation_dataset_rows_that_cannot_be_scored_are_counted() -> None:
     assert result.validation_rows == 4 and result.train_rows == 12 and result.best_epoch == 1
     (epoch,) = result.history
     assert epoch.validation_loss is not None and epoch.validation_accuracy in {0, 0.25, 0.5, 0.75, 1.0}
+
+
+def test_label_set_is_sorted_with_counts_and_needs_two_classes() -> None:
+    examples = Examples(texts=["a", "b", "c"], labels=["pay", "greet", "pay"], rows=3)
+    assert label_set(examples, "intent_y") == (["greet", "pay"], {"greet": 1, "pay": 2})
+    with pytest.raises(TrainingDataError, match="single class \\('pay'\\) in 2 training rows"):
+        label_set(Examples(texts=["a", "b"], labels=["pay", "pay"], rows=2), "intent_y")
+
+
+def test_best_epoch_keeps_the_weights_of_the_lowest_loss_beyond_delta() -> None:
+    torch = import_or_skip("torch", "the ml extra (torch) is not installed")
+    model = torch.nn.Linear(2, 1)
+    best = BestEpoch(delta=0.1)
+    best.update(1.0, 1, model)
+    first = {k: v.clone() for k, v in model.state_dict().items()}
+    with torch.no_grad():
+        model.weight.add_(1.0)
+    best.update(0.95, 2, model)  # better, but not by more than delta: not an improvement
+    assert (best.epoch, best.loss, best.bad_epochs) == (1, 1.0, 1)
+    assert all(torch.equal(best.state[k], first[k]) for k in first)  # a copy, not the live weights
+    best.update(0.5, 3, model)
+    assert (best.epoch, best.loss, best.bad_epochs) == (3, 0.5, 0)
+    assert torch.equal(best.state["weight"], model.weight.detach())
 
 
 # These two need only a tokenizer: MiniLM's loads in a fraction of the XLM-R one's time.

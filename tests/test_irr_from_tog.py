@@ -18,6 +18,7 @@ from skit_pipelines.runner.base import RunState, StepEvent, get_runner
 from skit_pipelines.stores.intent_metrics import read_intent_metrics
 from skit_pipelines.warehouse.demo_data import generate_demo_warehouse
 from skit_pipelines.warehouse.fetch import fetch_calls
+from skit_pipelines.warehouse.filters import build_call_filters
 
 if TYPE_CHECKING:
     from tests.fakes.slack_server import FakeSlackServer
@@ -41,10 +42,7 @@ def demo_tagged_dataset(folder: Path) -> Path:
     url = get_settings().effective_warehouse_url
     generate_demo_warehouse(url, calls=150, seed=11, end_date=dt.date(2026, 3, 10), days=3)
     fetched = fetch_calls(
-        lang="en",
-        start_date="2026-03-06",
-        end_date="2026-03-11",
-        timezone="UTC",
+        build_call_filters(lang="en", start_date="2026-03-06", end_date="2026-03-11", timezone="UTC"),
         call_quantity=150,
         random_seed=3,
     )

@@ -390,3 +390,12 @@ def test_a_step_checks_what_it_received() -> None:
     with pytest.raises(InvalidArgumentsError, match="no project to download"):
         check_step("fetch_tagged_calls_dataset", download)
     check_step("fetch_tagged_calls_dataset", {**download, "empty_possible": True})
+
+
+def test_component_arguments_pick_the_components_inputs_by_name() -> None:
+    from skit_pipelines.components.fetch_calls import fetch_calls
+    from skit_pipelines.pipelines.parameters import component_arguments
+
+    pipeline_locals = {"lang": "en", "call_quantity": 3, "notify": "U1", "org_id": "a"}
+    picked = component_arguments(fetch_calls, pipeline_locals)
+    assert picked == {"lang": "en", "call_quantity": 3}

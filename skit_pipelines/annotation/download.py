@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import inspect
 import logging
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -258,7 +259,23 @@ def download_sources(
     return project_ids
 
 
-def fetch_tagged_dataset(
+@dataclass(frozen=True)
+class DownloadRequest:
+    """A validated download: which projects, which annotation window, which annotations become rows.
+
+    Why: the download's dozen parameters arrive as text; the component builds this once
+    (:func:`download_request_from`) and nothing below it lists them again.
+    """
+
+    project_ids: tuple[int, ...]
+    window: AnnotationWindow
+    task_type: str = "conversation"
+    all_annotations: bool = False
+    include_cancelled: bool = False
+    include_unannotated: bool = False
+
+
+def download_request(
     *,
     labelstudio_project_id: str = "",
     job_id: str = "",
@@ -268,26 +285,54 @@ def fetch_tagged_dataset(
     end_date_offset: int = 0,
     timezone: str = "",
     task_type: str = "conversation",
-    org_id: str = "",
     all_annotations: bool = False,
     include_cancelled: bool = False,
     include_unannotated: bool = False,
     empty_possible: bool = False,
-    snapshot_threshold: int = SNAPSHOT_THRESHOLD,
-    url: str = "",
-    token: str = "",
     now: dt.datetime | None = None,
-) -> TaggedDataset:
-    """Export the projects (``labelstudio_project_id`` and its alias ``job_id``, comma lists) and store the
-    flattened tagged CSV in the artifact store. No project id is an error unless ``empty_possible`` (then the
-    CSV holds the header only)."""
+) -> DownloadRequest:
+    """Check the projects (``labelstudio_project_id`` and its alias ``job_id``, comma lists, merged) and the
+    window; no project id is an error unless ``empty_possible`` (then the download holds the header only)."""
     project_ids = download_sources(
         labelstudio_project_id=labelstudio_project_id,
         job_id=job_id,
         task_type=task_type,
         empty_possible=empty_possible,
     )
-    window = annotation_window(start_date, end_date, start_date_offset, end_date_offset, timezone, now=now)
+    return DownloadRequest(
+        project_ids=tuple(project_ids),
+        window=annotation_window(start_date, end_date, start_date_offset, end_date_offset, timezone, now=now),
+        task_type=task_type,
+        all_annotations=all_annotations,
+        include_cancelled=include_cancelled,
+        include_unannotated=include_unannotated,
+    )
+
+
+# The raw parameters a download is built from: what the fetch_tagged_dataset component spells out for kfp.
+DOWNLOAD_PARAMETERS: tuple[str, ...] = tuple(
+    name for name in inspect.signature(download_request).parameters if name != "now"
+)
+
+
+def download_request_from(arguments: Mapping[str, Any], *, now: dt.datetime | None = None) -> DownloadRequest:
+    """The :class:`DownloadRequest` of a step's raw parameters (a component's ``locals()``); other names
+    (``org_id``, ...) are ignored, missing ones take their defaults."""
+    return download_request(
+        **{name: arguments[name] for name in DOWNLOAD_PARAMETERS if name in arguments}, now=now
+    )
+
+
+def fetch_tagged_dataset(
+    request: DownloadRequest,
+    *,
+    org_id: str = "",
+    snapshot_threshold: int = SNAPSHOT_THRESHOLD,
+    url: str = "",
+    token: str = "",
+) -> TaggedDataset:
+    """Export the projects of ``request`` and store the flattened tagged CSV in the artifact store."""
+    project_ids, window = list(request.project_ids), request.window
     counts = DownloadCounts()
     rows: list[dict[str, str]] = []
     if project_ids:
@@ -302,9 +347,9 @@ def fetch_tagged_dataset(
                     window,
                     counts,
                     users=users,
-                    all_annotations=all_annotations,
-                    include_cancelled=include_cancelled,
-                    include_unannotated=include_unannotated,
+                    all_annotations=request.all_annotations,
+                    include_cancelled=request.include_cancelled,
+                    include_unannotated=request.include_unannotated,
                 )
                 log.info("project %s: %d tasks exported", project_id, len(tasks))
     counts.rows = len(rows)
@@ -314,13 +359,13 @@ def fetch_tagged_dataset(
         write_csv(rows, path)
         uri = storage.upload_file(path, reference=f"{org_id or 'org'}_{ids}", file_type="tagged", ext=".csv")
     description = counts.describe(
-        include_unannotated=include_unannotated,
-        include_cancelled=include_cancelled,
-        all_annotations=all_annotations,
+        include_unannotated=request.include_unannotated,
+        include_cancelled=request.include_cancelled,
+        all_annotations=request.all_annotations,
     )
     message = (
         f"Here is your data for org_id={org_id!r} and job_id={','.join(map(str, project_ids))!r} "
-        f"(task_type={task_type}, annotated {window.describe()}): {description}."
+        f"(task_type={request.task_type}, annotated {window.describe()}): {description}."
     )
     return TaggedDataset(
         uri=uri,

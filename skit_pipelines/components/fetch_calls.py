@@ -47,37 +47,21 @@ def fetch_calls(
 
     The output type is spelled inline because kfp copies only this function's source into each step.
     """
+    arguments = dict(locals())
     from skit_pipelines.pipeline_checks import check_step
 
     # the last line of defence, for a YAML submitted straight to a cluster
-    check_step("fetch_calls_pipeline", locals())
+    check_step("fetch_calls_pipeline", arguments)
 
     import logging
 
     from skit_pipelines.warehouse.fetch import fetch_calls as run_fetch
+    from skit_pipelines.warehouse.filters import call_filters_from
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    # kfp needs every filter in the signature above; below it they travel as one validated CallFilters.
     result = run_fetch(
-        lang=lang,
-        start_date=start_date,
-        end_date=end_date,
-        start_date_offset=start_date_offset,
-        end_date_offset=end_date_offset,
-        start_time_offset=start_time_offset,
-        end_time_offset=end_time_offset,
-        timezone=timezone,
-        client_id=client_id,
-        flow_ids=flow_ids,
-        flow_name=flow_name,
-        template_id=template_id,
-        use_case=use_case,
-        call_type=call_type,
-        ignore_callers=ignore_callers,
-        reported=reported,
-        min_duration=min_duration,
-        asr_provider=asr_provider,
-        states=states,
-        intents=intents,
+        call_filters_from(arguments),
         call_quantity=call_quantity,
         remove_empty_audios=remove_empty_audios,
         random_seed=random_seed,

@@ -45,32 +45,21 @@ def fetch_tagged_dataset(
     ``job_id`` is an alias of ``labelstudio_project_id`` (comma lists, merged). Reads SKIT_LABELSTUDIO_URL and
     SKIT_LABELSTUDIO_TOKEN.
     """
+    arguments = dict(locals())
     from skit_pipelines.pipeline_checks import check_step
 
     # the last line of defence, for a YAML submitted straight to a cluster
-    check_step("fetch_tagged_calls_dataset", locals())
+    check_step("fetch_tagged_calls_dataset", arguments)
 
     import logging
 
+    from skit_pipelines.annotation.download import download_request_from
     from skit_pipelines.annotation.download import fetch_tagged_dataset as run_fetch
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    result = run_fetch(
-        labelstudio_project_id=labelstudio_project_id,
-        job_id=job_id,
-        start_date=start_date,
-        end_date=end_date,
-        start_date_offset=start_date_offset,
-        end_date_offset=end_date_offset,
-        timezone=timezone,
-        task_type=task_type,
-        org_id=org_id,
-        all_annotations=all_annotations,
-        include_cancelled=include_cancelled,
-        include_unannotated=include_unannotated,
-        empty_possible=empty_possible,
-    )
+    # kfp needs every parameter in the signature above; below it they travel as one DownloadRequest.
+    result = run_fetch(download_request_from(arguments), org_id=org_id)
     print(result.message)
     counts = result.counts
     return (

@@ -1,10 +1,10 @@
 """Fine-tune any transformers checkpoint as an intent classifier (spec 6.2, with spec 14 item 17 fixed).
 
-Why a plain PyTorch loop and not ``Trainer``: the loop is forty lines, logs exactly what a pipeline user
-needs (loss per epoch, validation metrics, an ETA), and has no hidden behaviour such as an implicit
-evaluation split, checkpoint folders or the ``accelerate`` dependency ``Trainer`` pulls in. Optimiser and
-schedule follow what the reference got from simpletransformers: AdamW, linear decay after a 6 % warm-up,
-gradient norm clipped at 1.
+Why a plain PyTorch loop and not ``Trainer``: the loop is a few short, named steps, logs exactly what a
+pipeline user needs (loss per epoch, validation metrics, an ETA), and has no hidden behaviour such as an
+implicit evaluation split, checkpoint folders or the ``accelerate`` dependency ``Trainer`` pulls in.
+Optimiser and schedule follow what the reference got from simpletransformers: AdamW, linear decay after a
+6 % warm-up, gradient norm clipped at 1.
 
 The whole dataset is training data by default: nothing is silently held out (the reference README's
 warning). Validation exists only when asked for, with ``validation_split`` (a seeded, stratified share of
@@ -12,6 +12,12 @@ the dataset) or a separate validation frame; then every epoch is scored on it, t
 validation loss is the model that is kept, and ``use_early_stopping`` stops after ``early_stopping_patience``
 epochs without an improvement larger than ``early_stopping_delta``. Early stopping without validation
 data is an error, because it could only ever be meaningless.
+
+The steps of :func:`train_intent_classifier`, one function each: load data (:func:`load_examples`) ->
+encode labels and texts (:func:`label_set`, :func:`encode_examples`) -> build the model
+(:func:`build_model`, :func:`build_optimizer`) -> train with progress lines (:func:`training_loop`,
+:func:`train_epoch`) -> evaluate each epoch (:func:`evaluate_epoch`, :class:`BestEpoch`) -> keep the best
+weights. Saving the archive is :mod:`skit_pipelines.models.archive`'s, called by the job.
 """
 
 from __future__ import annotations
@@ -240,31 +246,70 @@ def _validation_scores(
     return loss, accuracy, macro_f1
 
 
-def train_intent_classifier(
-    frame: pd.DataFrame, config: TrainConfig, *, validation_frame: pd.DataFrame | None = None
-) -> TrainedModel:
-    """Fine-tune ``config.model_name`` on ``frame`` (a tagged dataset) and return the trained model.
+@dataclass
+class EncodedData:
+    """Token ids and label ids of the training rows and of the scorable validation rows."""
 
-    The label set is the sorted set of training labels. Validation rows whose label never occurs in
-    training cannot be scored by a classifier that lacks that class: they are counted and left out.
+    train_ids: list[list[int]]
+    train_targets: list[int]
+    val_ids: list[list[int]] = field(default_factory=list)
+    val_targets: list[int] = field(default_factory=list)
+
+    @property
+    def train_lengths(self) -> list[int]:
+        return [len(ids) for ids in self.train_ids]
+
+
+@dataclass
+class LoopResult:
+    """What the training loop leaves behind besides the model's weights."""
+
+    history: list[EpochStats]
+    best_epoch: int | None
+    best_loss: float
+    best_state: dict[str, Any] | None
+    stopped_early: bool
+
+
+@dataclass
+class BestEpoch:
+    """Tracks the epoch of lowest validation loss (its weights, on the CPU) and epochs since an improvement.
+
+    Why a copy of the weights: the model that is kept is the best epoch's, not the last one's, and a copy
+    in memory is cheaper than a checkpoint folder per epoch.
     """
-    require_ml_extra("training")
-    import torch
-    from transformers import get_linear_schedule_with_warmup, set_seed
 
-    config.validate(has_validation_frame=validation_frame is not None)
-    if config.label_column not in frame.columns and "tag" not in frame.columns:
+    delta: float
+    loss: float = math.inf
+    epoch: int | None = None
+    state: dict[str, Any] | None = None
+    bad_epochs: int = 0
+
+    def update(self, loss: float, epoch: int, model: Any) -> None:
+        if loss < self.loss - self.delta:
+            self.loss, self.epoch, self.bad_epochs = loss, epoch, 0
+            self.state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+        else:
+            self.bad_epochs += 1
+
+
+def check_label_column(frame: pd.DataFrame, label_column: str) -> None:
+    """Fail before any model is loaded when the dataset has no way to give a label."""
+    if label_column not in frame.columns and "tag" not in frame.columns:
         raise TrainingDataError(
-            f"dataset has no label column {config.label_column!r} (nor a 'tag' column to derive it from); "
+            f"dataset has no label column {label_column!r} (nor a 'tag' column to derive it from); "
             f"columns: {', '.join(map(str, frame.columns[:20]))}"
         )
-    started = time.perf_counter()
-    set_seed(config.seed)
-    device = pick_device(config.device)
 
-    # Separators come from the tokenizer; the model is loaded once the label set is known.
-    tokenizer = load_tokenizer(config.model_name)
-    separators = Separators.from_tokenizer(tokenizer)
+
+def load_examples(
+    frame: pd.DataFrame,
+    config: TrainConfig,
+    separators: Separators,
+    validation_frame: pd.DataFrame | None,
+) -> tuple[Examples, Examples | None, dict[str, int]]:
+    """Step 1, load data: training examples, validation examples (split off or from their own frame) and
+    the counts of rows left out, by reason (validation reasons prefixed ``validation_``)."""
     examples = prepare_examples(
         frame, separators, use_state=config.use_state, label_column=config.label_column
     )
@@ -281,25 +326,42 @@ def train_intent_classifier(
             what="validation dataset",
         )
         skipped.update({f"validation_{reason}": n for reason, n in validation.skipped.items() if n})
+    return examples, validation, skipped
 
+
+def label_set(examples: Examples, label_column: str) -> tuple[list[str], dict[str, int]]:
+    """Step 2, encode labels: the sorted label set of the training rows and each label's row count.
+
+    An intent classifier needs two classes at least; one class is a data problem, said in words.
+    """
     label_counts = dict(sorted(Counter(examples.labels).items()))
     if len(label_counts) < 2:
         only = next(iter(label_counts), None)
         raise TrainingDataError(
-            f"label column {config.label_column!r} has a single class ({only!r}) in {len(examples.labels)} "
+            f"label column {label_column!r} has a single class ({only!r}) in {len(examples.labels)} "
             "training rows: an intent classifier needs at least 2 classes"
         )
-    labels = sorted(label_counts)
+    return sorted(label_counts), label_counts
+
+
+def encode_examples(
+    tokenizer: Any,
+    examples: Examples,
+    validation: Examples | None,
+    labels: list[str],
+    max_seq_length: int,
+    skipped: dict[str, int],
+) -> EncodedData:
+    """Step 2, encode texts and labels: token ids and label ids.
+
+    Validation rows whose label never occurs in training cannot be scored by a classifier that lacks that
+    class: they are left out and counted in ``skipped`` (``validation_unseen_label``).
+    """
     label_index = {label: i for i, label in enumerate(labels)}
-
-    set_seed(config.seed)  # the new head's initial weights depend on the seed only
-    model = load_classifier(config.model_name, labels=labels).to(device)
-
-    train_ids = encode(tokenizer, examples.texts, config.max_seq_length)
-    train_targets = [label_index[label] for label in examples.labels]
-    train_lengths = [len(ids) for ids in train_ids]
-    val_ids: list[list[int]] = []
-    val_targets: list[int] = []
+    data = EncodedData(
+        train_ids=encode(tokenizer, examples.texts, max_seq_length),
+        train_targets=[label_index[label] for label in examples.labels],
+    )
     if validation is not None:
         known = [i for i, label in enumerate(validation.labels) if label in label_index]
         unseen = len(validation.labels) - len(known)
@@ -308,18 +370,35 @@ def train_intent_classifier(
             skipped["validation_unseen_label"] = unseen
         if not known:
             raise TrainingDataError("validation data has no row whose label occurs in the training data")
-        val_ids = encode(tokenizer, [validation.texts[i] for i in known], config.max_seq_length)
-        val_targets = [label_index[validation.labels[i]] for i in known]
+        data.val_ids = encode(tokenizer, [validation.texts[i] for i in known], max_seq_length)
+        data.val_targets = [label_index[validation.labels[i]] for i in known]
+    return data
 
-    steps_per_epoch = math.ceil(len(train_ids) / config.batch_size)
-    total_steps = steps_per_epoch * config.num_train_epochs
+
+def build_model(config: TrainConfig, labels: list[str], device: str) -> Any:
+    """Step 3, build the model: the checkpoint with a new classification head of ``labels``, on ``device``."""
+    from transformers import set_seed
+
+    set_seed(config.seed)  # the new head's initial weights depend on the seed only
+    model = load_classifier(config.model_name, labels=labels).to(device)
     if config.freeze_embeddings:
         # The token embedding matrix is most of a small encoder's parameters (XLM-R base: 192M of 278M);
         # keeping it fixed makes each CPU step much cheaper and barely moves intent accuracy.
         model.get_input_embeddings().weight.requires_grad_(False)
-    trainable = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
-    decay = [p for n, p in trainable if not any(k in n for k in ("bias", "LayerNorm", "norm"))]
-    no_decay = [p for n, p in trainable if any(k in n for k in ("bias", "LayerNorm", "norm"))]
+    return model
+
+
+def build_optimizer(model: Any, config: TrainConfig, total_steps: int) -> tuple[Any, Any, list[Any]]:
+    """AdamW without weight decay on biases and norms, and a linear schedule after a warm-up.
+
+    Returns the optimiser, the scheduler and the trainable parameters (whose gradient norm is clipped).
+    """
+    import torch
+    from transformers import get_linear_schedule_with_warmup
+
+    named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    decay = [p for n, p in named if not any(k in n for k in ("bias", "LayerNorm", "norm"))]
+    no_decay = [p for n, p in named if any(k in n for k in ("bias", "LayerNorm", "norm"))]
     optimizer = torch.optim.AdamW(
         [{"params": decay, "weight_decay": config.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
         lr=config.learning_rate,
@@ -327,114 +406,202 @@ def train_intent_classifier(
     )
     warmup = int(config.warmup_ratio * total_steps)
     scheduler = get_linear_schedule_with_warmup(optimizer, warmup, total_steps)
+    return optimizer, scheduler, [p for _, p in named]
+
+
+@dataclass
+class LoopClock:
+    """When the training loop started and its step counts: the ETA of every progress line."""
+
+    epochs: int
+    steps_per_epoch: int
+    started: float
+
+    @property
+    def total_steps(self) -> int:
+        return self.steps_per_epoch * self.epochs
+
+
+def train_epoch(
+    model: Any,
+    tokenizer: Any,
+    data: EncodedData,
+    optimisation: tuple[Any, Any, list[Any]],
+    generator: Any,
+    config: TrainConfig,
+    device: str,
+    *,
+    epoch: int,
+    clock: LoopClock,
+) -> EpochStats:
+    """One pass over the training rows in length-grouped batches, logging a progress line every 30 s.
+
+    ``optimisation`` is what :func:`build_optimizer` returns: optimiser, scheduler, trainable parameters.
+    """
+    import torch
+
+    optimizer, scheduler, trainable = optimisation
+
+    model.train()
+    epoch_started = last_report = time.perf_counter()
+    batches = length_grouped_batches(data.train_lengths, config.batch_size, generator)
+    total_loss = 0.0
+    seen = 0
+    for step, positions in enumerate(batches, start=1):
+        batch = collate(tokenizer, [data.train_ids[i] for i in positions], device)
+        targets = torch.tensor([data.train_targets[i] for i in positions], device=device)
+        loss = model(**batch, labels=targets).loss
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(trainable, config.max_grad_norm)
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad(set_to_none=True)
+        total_loss += float(loss.detach()) * len(positions)
+        seen += len(positions)
+        now = time.perf_counter()
+        if now - last_report > 30 and step < clock.steps_per_epoch:
+            last_report = now
+            done = (epoch - 1) * clock.steps_per_epoch + step
+            eta = (now - clock.started) / done * (clock.total_steps - done)
+            log.info(
+                "epoch %d/%d: batch %d/%d, loss %.4f, ETA %s",
+                epoch,
+                config.num_train_epochs,
+                step,
+                clock.steps_per_epoch,
+                total_loss / seen,
+                _format_seconds(eta),
+            )
+    return EpochStats(
+        epoch=epoch,
+        train_loss=round(total_loss / seen, 6),
+        seconds=round(time.perf_counter() - epoch_started, 2),
+    )
+
+
+def evaluate_epoch(
+    model: Any, tokenizer: Any, data: EncodedData, config: TrainConfig, device: str, stats: EpochStats
+) -> float:
+    """Step 5, evaluate: score the validation rows into ``stats``; returns the validation loss."""
+    loss, accuracy, macro_f1 = _validation_scores(
+        model, tokenizer, data.val_ids, data.val_targets, config.batch_size, device
+    )
+    stats.validation_loss, stats.validation_accuracy = round(loss, 6), round(accuracy, 6)
+    stats.validation_macro_f1 = round(macro_f1, 6)
+    return loss
+
+
+def _log_epoch(stats: EpochStats, config: TrainConfig, clock: LoopClock) -> None:
+    """The progress line of an epoch: train loss, validation scores, duration, ETA of the run."""
+    remaining = (time.perf_counter() - clock.started) / stats.epoch * (config.num_train_epochs - stats.epoch)
+    scores = ""
+    if stats.validation_loss is not None:
+        scores = (
+            f", validation loss {stats.validation_loss:.4f}, "
+            f"accuracy {stats.validation_accuracy:.3f}, macro F1 {stats.validation_macro_f1:.3f}"
+        )
+    log.info(
+        "epoch %d/%d: train loss %.4f%s (%.1f s; ETA %s)",
+        stats.epoch,
+        config.num_train_epochs,
+        stats.train_loss,
+        scores,
+        stats.seconds,
+        _format_seconds(remaining),
+    )
+
+
+def training_loop(
+    model: Any, tokenizer: Any, data: EncodedData, config: TrainConfig, device: str, labels: list[str]
+) -> LoopResult:
+    """Step 4, train: epochs of AdamW steps, each scored on the validation rows when there are any, with
+    early stopping; a progress line per epoch (and every 30 s inside a long one) with an ETA."""
+    import torch
+
+    steps_per_epoch = math.ceil(len(data.train_ids) / config.batch_size)
+    optimisation = build_optimizer(model, config, steps_per_epoch * config.num_train_epochs)
     generator = torch.Generator().manual_seed(config.seed)
     log.info(
         "training %s on %s: %d rows, %d labels, %d validation rows, %d epochs x %d batches of %d",
         config.model_name,
         device,
-        len(train_ids),
+        len(data.train_ids),
         len(labels),
-        len(val_ids),
+        len(data.val_ids),
         config.num_train_epochs,
         steps_per_epoch,
         config.batch_size,
     )
 
     history: list[EpochStats] = []
-    best_loss = math.inf
-    best_epoch: int | None = None
-    best_state: dict[str, Any] | None = None
-    bad_epochs = 0
+    best = BestEpoch(delta=config.early_stopping_delta)
     stopped_early = False
-    train_started = time.perf_counter()
+    clock = LoopClock(config.num_train_epochs, steps_per_epoch, time.perf_counter())
     for epoch in range(1, config.num_train_epochs + 1):
-        model.train()
-        epoch_started = last_report = time.perf_counter()
-        batches = length_grouped_batches(train_lengths, config.batch_size, generator)
-        total_loss = 0.0
-        seen = 0
-        for step, positions in enumerate(batches, start=1):
-            batch = collate(tokenizer, [train_ids[i] for i in positions], device)
-            targets = torch.tensor([train_targets[i] for i in positions], device=device)
-            loss = model(**batch, labels=targets).loss
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_([p for _, p in trainable], config.max_grad_norm)
-            optimizer.step()
-            scheduler.step()
-            optimizer.zero_grad(set_to_none=True)
-            total_loss += float(loss.detach()) * len(positions)
-            seen += len(positions)
-            now = time.perf_counter()
-            if now - last_report > 30 and step < steps_per_epoch:
-                last_report = now
-                done = (epoch - 1) * steps_per_epoch + step
-                eta = (now - train_started) / done * (total_steps - done)
-                log.info(
-                    "epoch %d/%d: batch %d/%d, loss %.4f, ETA %s",
-                    epoch,
-                    config.num_train_epochs,
-                    step,
-                    steps_per_epoch,
-                    total_loss / seen,
-                    _format_seconds(eta),
-                )
-        stats = EpochStats(
-            epoch=epoch,
-            train_loss=round(total_loss / seen, 6),
-            seconds=round(time.perf_counter() - epoch_started, 2),
+        stats = train_epoch(
+            model, tokenizer, data, optimisation, generator, config, device, epoch=epoch, clock=clock
         )
-        if val_ids:
-            loss_v, accuracy, macro_f1 = _validation_scores(
-                model, tokenizer, val_ids, val_targets, config.batch_size, device
-            )
-            stats.validation_loss, stats.validation_accuracy = round(loss_v, 6), round(accuracy, 6)
-            stats.validation_macro_f1 = round(macro_f1, 6)
-            if loss_v < best_loss - config.early_stopping_delta:
-                best_loss, best_epoch, bad_epochs = loss_v, epoch, 0
-                best_state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
-            else:
-                bad_epochs += 1
+        if data.val_ids:
+            best.update(evaluate_epoch(model, tokenizer, data, config, device, stats), epoch, model)
         history.append(stats)
-        remaining = (time.perf_counter() - train_started) / epoch * (config.num_train_epochs - epoch)
-        scores = ""
-        if stats.validation_loss is not None:
-            scores = (
-                f", validation loss {stats.validation_loss:.4f}, "
-                f"accuracy {stats.validation_accuracy:.3f}, macro F1 {stats.validation_macro_f1:.3f}"
-            )
-        log.info(
-            "epoch %d/%d: train loss %.4f%s (%.1f s; ETA %s)",
-            epoch,
-            config.num_train_epochs,
-            stats.train_loss,
-            scores,
-            stats.seconds,
-            _format_seconds(remaining),
-        )
-        if config.use_early_stopping and bad_epochs >= config.early_stopping_patience:
+        _log_epoch(stats, config, clock)
+        if config.use_early_stopping and best.bad_epochs >= config.early_stopping_patience:
             stopped_early = epoch < config.num_train_epochs
             log.info(
                 "early stopping after epoch %d: no validation loss improvement > %g for %d epochs",
                 epoch,
                 config.early_stopping_delta,
-                bad_epochs,
+                best.bad_epochs,
             )
             break
-    if best_state is not None:
-        model.load_state_dict(best_state)
-        log.info("kept the model of epoch %d (lowest validation loss %.4f)", best_epoch, best_loss)
+    return LoopResult(history, best.epoch, best.loss, best.state, stopped_early)
+
+
+def train_intent_classifier(
+    frame: pd.DataFrame, config: TrainConfig, *, validation_frame: pd.DataFrame | None = None
+) -> TrainedModel:
+    """Fine-tune ``config.model_name`` on ``frame`` (a tagged dataset) and return the trained model.
+
+    The steps: load data (:func:`load_examples`) -> encode labels and texts (:func:`label_set`,
+    :func:`encode_examples`) -> build the model (:func:`build_model`) -> train with progress lines and
+    validation each epoch (:func:`training_loop`) -> keep the best epoch's weights. Saving the archive is
+    :mod:`skit_pipelines.models.archive`'s job (the caller's).
+
+    The label set is the sorted set of training labels. Validation rows whose label never occurs in
+    training cannot be scored by a classifier that lacks that class: they are counted and left out.
+    """
+    require_ml_extra("training")
+    from transformers import set_seed
+
+    config.validate(has_validation_frame=validation_frame is not None)
+    check_label_column(frame, config.label_column)
+    started = time.perf_counter()
+    set_seed(config.seed)
+    device = pick_device(config.device)
+
+    # Separators come from the tokenizer; the model is loaded once the label set is known.
+    tokenizer = load_tokenizer(config.model_name)
+    separators = Separators.from_tokenizer(tokenizer)
+    examples, validation, skipped = load_examples(frame, config, separators, validation_frame)
+    labels, label_counts = label_set(examples, config.label_column)
+    model = build_model(config, labels, device)
+    data = encode_examples(tokenizer, examples, validation, labels, config.max_seq_length, skipped)
+    loop = training_loop(model, tokenizer, data, config, device, labels)
+    if loop.best_state is not None:
+        model.load_state_dict(loop.best_state)
+        log.info("kept the model of epoch %d (lowest validation loss %.4f)", loop.best_epoch, loop.best_loss)
     model.eval()
     return TrainedModel(
         checkpoint=Checkpoint(tokenizer=tokenizer, model=model, name=config.model_name),
         labels=labels,
         separators=separators,
         config=config,
-        history=history,
-        best_epoch=best_epoch,
-        stopped_early=stopped_early,
+        history=loop.history,
+        best_epoch=loop.best_epoch,
+        stopped_early=loop.stopped_early,
         device=device,
-        train_rows=len(train_ids),
-        validation_rows=len(val_ids),
+        train_rows=len(data.train_ids),
+        validation_rows=len(data.val_ids),
         skipped=skipped,
         label_counts=label_counts,
         seconds=time.perf_counter() - started,

@@ -1,7 +1,9 @@
 """The pipeline registry: every public pipeline, by its reference name.
 
 The CLI, the compiler and the HTTP API all discover pipelines here, so adding a pipeline means adding one
-file in this package and one line in :data:`PIPELINES`.
+file in this package (its function under ``@dsl.pipeline`` and ``@with_parameter_docs``), one line in
+:data:`PIPELINES`, and a description in :mod:`skit_pipelines.pipelines.parameter_docs` for each parameter
+the table does not know yet.
 """
 
 from __future__ import annotations

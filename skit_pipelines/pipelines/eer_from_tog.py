@@ -6,6 +6,7 @@ from kfp import dsl
 
 from skit_pipelines.components.gen_eer_metrics import gen_eer_metrics
 from skit_pipelines.pipelines.notify import notify_in_slack
+from skit_pipelines.pipelines.parameter_docs import with_parameter_docs
 from skit_pipelines.pipelines.tagged_source import tagged_dataset_source
 
 EerFromTogOutput = NamedTuple(
@@ -31,6 +32,7 @@ EerFromTogOutput = NamedTuple(
 
 
 @dsl.pipeline(name="eer-from-tog")
+@with_parameter_docs
 def eer_from_tog(
     org_id: str = "",
     job_id: str = "",
@@ -55,36 +57,6 @@ def eer_from_tog(
     The dataset is dataset_path when given, else the annotations of the Label Studio projects
     (labelstudio_project_id / job_id) downloaded and turned into an entity dataset first (tagged spans with
     parsed values, production entities normalised); the message gives the download's counts.
-
-    Args:
-        org_id: Organisation id; names the artifacts (reference part of their keys).
-        job_id: Comma list of Label Studio project ids to download and evaluate (the reference's name;
-            alias of labelstudio_project_id, merged with it). Ignored with dataset_path.
-        labelstudio_project_id: Comma list of Label Studio project ids to download and evaluate (latest
-            annotation of each task; unannotated tasks and cancelled annotations left out, and counted).
-            Ignored with dataset_path.
-        start_date: First annotation day to download, YYYY-MM-DD in `timezone`; empty (with a zero offset)
-            means no lower bound. Ignored with dataset_path.
-        end_date: Last annotation day to download (inclusive), YYYY-MM-DD in `timezone`; empty (with a zero
-            offset) means no upper bound. Ignored with dataset_path.
-        start_date_offset: Days added to start_date (empty start_date: to today). Ignored with dataset_path.
-        end_date_offset: Days added to end_date (empty end_date: to today). Ignored with dataset_path.
-        timezone: IANA timezone of the download's dates and times (dates said in a turn are resolved in
-            it), and of naive timestamps in the dataset; empty means SKIT_TIMEZONE.
-        mlwr: Also write one row per entity type (and an overall row) to the entity_metrics table.
-        slu_project_name: SLU project name stored with the entity_metrics rows.
-        dataset_path: A tagged entity dataset already downloaded (CSV or Parquet; any artifact URI or path)
-            with data_id, truth_entities and predicted_entities; skips the download.
-        notify: Comma list of Slack user ids to cc; non-empty posts a Slack message.
-        channel: Slack channel for the notification; non-empty posts even without notify.
-        slack_thread: Slack thread timestamp to reply in.
-        normalise_labels: Strip entity types before comparing them ("product kind " = "product kind");
-            default false: types as given (lower-cased), as the reference compared them.
-        prediction_path: A file (CSV or Parquet) of predicted entities per id (predicted_entities), e.g. a
-            model's, evaluated against the dataset's truth: joined on id_column. Ids on one side only are
-            left out and counted in the notes.
-        id_column: Column joining the dataset and prediction_path; default data_id, id or
-            conversation_uuid (each side).
     """
     dataset = tagged_dataset_source(
         dataset_path=dataset_path,

@@ -17,6 +17,7 @@ from kfp import dsl
 from skit_pipelines.components.gen_irr_metrics import gen_irr_metrics
 from skit_pipelines.components.predict_intents import predict_intents
 from skit_pipelines.pipelines.notify import notify_in_slack
+from skit_pipelines.pipelines.parameter_docs import with_parameter_docs
 
 GPU_RESOURCE = "nvidia.com/gpu"
 MODEL_PREDICTION_COLUMN = "intent_x"
@@ -35,6 +36,7 @@ EvalXlmrOutput = NamedTuple(
 
 
 @dsl.pipeline(name="eval-voicebot-xlmr-pipeline")
+@with_parameter_docs
 def eval_voicebot_xlmr_pipeline(
     s3_path_data: str,
     org_id: str,
@@ -50,26 +52,7 @@ def eval_voicebot_xlmr_pipeline(
     top_k: int = 3,
     use_gpu: bool = False,
 ) -> EvalXlmrOutput:
-    """Evaluate intents of a tagged dataset: a model archive's own predictions, or the production ones.
-
-    Args:
-        s3_path_data: Tagged CSV (artifact URI or path) with the truth (intent_y or tag) and ASR alternatives.
-        org_id: Organisation id; names the report artifacts.
-        use_state: Whether the model text carries the bot state; the model archive's own setting (from its
-            training) is what prediction uses, and a different value is reported in the step log.
-        model_name: Accepted for compatibility and ignored: the checkpoint is inside the model archive.
-        s3_path_model: Model archive from train_voicebot_intent_model_xlmr; empty evaluates the production
-            predictions in pred_label_column instead.
-        notify: Comma list of Slack user ids to cc; non-empty posts a Slack message.
-        channel: Slack channel for the notification; non-empty posts even without notify.
-        true_label_column: Column with the true intent (derived from tag when absent).
-        pred_label_column: Column with the production prediction, evaluated when s3_path_model is empty
-            (with a model the model's intent_x is evaluated).
-        slack_thread: Slack thread timestamp to reply in.
-        batch_size: Prediction batch size.
-        top_k: Number of alternatives in intent_x_top_k of the predictions.
-        use_gpu: Request one GPU (nvidia.com/gpu) for the prediction step on a Kubeflow cluster.
-    """
+    """Evaluate intents of a tagged dataset: a model archive's own predictions, or the production ones."""
     with dsl.If(s3_path_model != "", name="with-model"):
         arguments = dict(
             data_path=s3_path_data,

@@ -6,6 +6,8 @@ from kfp import dsl
 
 from skit_pipelines.components.fetch_calls import fetch_calls
 from skit_pipelines.pipelines.notify import notify_in_slack
+from skit_pipelines.pipelines.parameter_docs import with_parameter_docs
+from skit_pipelines.pipelines.parameters import component_arguments
 
 FetchCallsPipelineOutput = NamedTuple(
     "FetchCallsPipelineOutput",
@@ -20,6 +22,7 @@ FetchCallsPipelineOutput = NamedTuple(
 
 
 @dsl.pipeline(name="fetch-calls-pipeline")
+@with_parameter_docs
 def fetch_calls_pipeline(
     lang: str,
     start_date: str = "",
@@ -48,61 +51,10 @@ def fetch_calls_pipeline(
     channel: str = "",
     slack_thread: str = "",
 ) -> FetchCallsPipelineOutput:
-    """Randomly sample calls from the call warehouse and store every turn of them as a CSV.
-
-    Args:
-        lang: Language code of the calls, e.g. en or hi (required).
-        start_date: First day, YYYY-MM-DD in `timezone`; empty means today.
-        end_date: Last day (inclusive), YYYY-MM-DD in `timezone`; empty means today.
-        start_date_offset: Days added to start_date.
-        end_date_offset: Days added to end_date.
-        start_time_offset: Start time of day: hours (0-23) or HHMM (e.g. 930).
-        end_time_offset: End time of day: hours or HHMM; 0 means the end of the day.
-        timezone: IANA timezone of the dates; empty means SKIT_TIMEZONE.
-        client_id: Comma list of client ids.
-        flow_ids: Comma list of flow ids.
-        flow_name: Only calls of this flow.
-        template_id: Only calls of this template.
-        use_case: Only calls of this use case.
-        call_type: Comma list of INBOUND, OUTBOUND, CALL_TEST; empty means INBOUND,OUTBOUND.
-        ignore_callers: Comma list of caller numbers to leave out; empty: test lines ev-connect,0000000000.
-        reported: Only calls reported by the client.
-        min_duration: Minimum call duration in seconds.
-        asr_provider: Comma list of ASR providers.
-        states: Comma list of bot states; only turns in these states are kept.
-        intents: Comma list of predicted intents; only turns with these intents are kept.
-        call_quantity: Number of calls to sample (a hard cap).
-        remove_empty_audios: Drop turns whose audio is missing (checks every audio URL).
-        random_seed: Seed of the sample; -1 draws a fresh one (reported in the outputs).
-        notify: Comma list of Slack user ids to cc; non-empty posts a Slack message.
-        channel: Slack channel for the notification; non-empty posts even without notify.
-        slack_thread: Slack thread timestamp to reply in.
-    """
-    fetched = fetch_calls(
-        lang=lang,
-        start_date=start_date,
-        end_date=end_date,
-        start_date_offset=start_date_offset,
-        end_date_offset=end_date_offset,
-        start_time_offset=start_time_offset,
-        end_time_offset=end_time_offset,
-        timezone=timezone,
-        client_id=client_id,
-        flow_ids=flow_ids,
-        flow_name=flow_name,
-        template_id=template_id,
-        use_case=use_case,
-        call_type=call_type,
-        ignore_callers=ignore_callers,
-        reported=reported,
-        min_duration=min_duration,
-        asr_provider=asr_provider,
-        states=states,
-        intents=intents,
-        call_quantity=call_quantity,
-        remove_empty_audios=remove_empty_audios,
-        random_seed=random_seed,
-    ).set_caching_options(enable_caching=False)
+    """Randomly sample calls from the call warehouse and store every turn of them as a CSV."""
+    fetched = fetch_calls(**component_arguments(fetch_calls, locals())).set_caching_options(
+        enable_caching=False
+    )
     notify_in_slack(
         fetched.outputs["message"],
         fetched.outputs["download_command"],

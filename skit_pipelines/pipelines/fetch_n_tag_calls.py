@@ -7,6 +7,8 @@ from kfp import dsl
 from skit_pipelines.components.fetch_calls import fetch_calls
 from skit_pipelines.components.upload_for_annotation import upload_for_annotation
 from skit_pipelines.pipelines.notify import notify_in_slack
+from skit_pipelines.pipelines.parameter_docs import with_parameter_docs
+from skit_pipelines.pipelines.parameters import component_arguments
 
 FetchNTagCallsOutput = NamedTuple(
     "FetchNTagCallsOutput",
@@ -25,6 +27,7 @@ FetchNTagCallsOutput = NamedTuple(
 
 
 @dsl.pipeline(name="fetch-n-tag-calls")
+@with_parameter_docs
 def fetch_n_tag_calls(
     org_id: str,
     lang: str,
@@ -65,77 +68,10 @@ def fetch_n_tag_calls(
     channel: str = "",
     slack_thread: str = "",
 ) -> FetchNTagCallsOutput:
-    """Randomly sample calls from the warehouse and upload their turns to Label Studio for annotation.
-
-    Args:
-        org_id: Organisation id of the calls (required); shown in messages and usable in call_link_template.
-        lang: Language code of the calls, e.g. en or hi (required).
-        client_id: Comma list of client ids.
-        data_label: Source of the data: Client, Ops, UAT or Live; empty means Live.
-        start_date: First day, YYYY-MM-DD in `timezone`; empty means today.
-        end_date: Last day (inclusive), YYYY-MM-DD in `timezone`; empty means today.
-        job_ids: Comma list of Label Studio project ids (alias of labelstudio_project_id, merged with it).
-        labelstudio_project_id: Comma list of Label Studio project ids that get one task per turn.
-        call_project_id: Comma list of Label Studio project ids that get one task per call (call-level rows).
-        ignore_callers: Comma list of caller numbers to leave out; empty means the test lines
-            ev-connect,0000000000.
-        template_id: Only calls of this template.
-        use_case: Only calls of this use case.
-        flow_name: Only calls of this flow.
-        flow_ids: Comma list of flow ids.
-        min_duration: Minimum call duration in seconds.
-        asr_provider: Comma list of ASR providers.
-        intents: Comma list of predicted intents; only turns with these intents are kept.
-        states: Comma list of bot states; only turns in these states are kept.
-        reported: Only calls reported by the client.
-        call_quantity: Number of calls to sample (a hard cap).
-        call_type: Comma list of INBOUND, OUTBOUND, CALL_TEST; empty means INBOUND,OUTBOUND.
-        start_date_offset: Days added to start_date.
-        end_date_offset: Days added to end_date.
-        start_time_offset: Start time of day: hours (0-23) or HHMM (e.g. 930).
-        end_time_offset: End time of day: hours or HHMM; 0 means the end of the day.
-        timezone: IANA timezone of the dates; empty means SKIT_TIMEZONE.
-        remove_empty_audios: Drop turns whose audio is missing (checks every audio URL).
-        random_seed: Seed of the sample; -1 draws a fresh one (reported in the outputs).
-        project_title: Turn project to find by title, or to create with our label config if none has it.
-        call_project_title: Call project to find by title, or to create with our call-level label config.
-        taxonomy_uri: Intent list for a new turn project (JSON list or one name per line); empty uses the
-            intents in the data.
-        entity_types: Comma list of extra entity labels for a new turn project (date, time, ... are
-            always in).
-        model_version: Model version of the production predictions attached as pre-annotations.
-        batch_size: Tasks per import request.
-        call_link_template: Link of a call, with {org_id} and CSV columns such as {call_uuid}; empty uses the
-            call recording URL.
-        notify: Comma list of Slack user ids to cc; non-empty posts a Slack message.
-        channel: Slack channel for the notification; non-empty posts even without notify.
-        slack_thread: Slack thread timestamp to reply in.
-    """
-    fetched = fetch_calls(
-        lang=lang,
-        start_date=start_date,
-        end_date=end_date,
-        start_date_offset=start_date_offset,
-        end_date_offset=end_date_offset,
-        start_time_offset=start_time_offset,
-        end_time_offset=end_time_offset,
-        timezone=timezone,
-        client_id=client_id,
-        flow_ids=flow_ids,
-        flow_name=flow_name,
-        template_id=template_id,
-        use_case=use_case,
-        call_type=call_type,
-        ignore_callers=ignore_callers,
-        reported=reported,
-        min_duration=min_duration,
-        asr_provider=asr_provider,
-        states=states,
-        intents=intents,
-        call_quantity=call_quantity,
-        remove_empty_audios=remove_empty_audios,
-        random_seed=random_seed,
-    ).set_caching_options(enable_caching=False)
+    """Randomly sample calls from the warehouse and upload their turns to Label Studio for annotation."""
+    fetched = fetch_calls(**component_arguments(fetch_calls, locals())).set_caching_options(
+        enable_caching=False
+    )
     tagged = upload_for_annotation(
         s3_path=fetched.outputs["calls_uri"],
         org_id=org_id,

@@ -6,6 +6,7 @@ from kfp import dsl
 
 from skit_pipelines.components.gen_irr_metrics import gen_irr_metrics
 from skit_pipelines.pipelines.notify import notify_in_slack
+from skit_pipelines.pipelines.parameter_docs import with_parameter_docs
 from skit_pipelines.pipelines.tagged_source import tagged_dataset_source
 
 IrrFromTogOutput = NamedTuple(
@@ -30,6 +31,7 @@ IrrFromTogOutput = NamedTuple(
 
 
 @dsl.pipeline(name="irr-from-tog")
+@with_parameter_docs
 def irr_from_tog(
     org_id: str = "",
     job_id: str = "",
@@ -58,39 +60,6 @@ def irr_from_tog(
 
     The dataset is dataset_path when given, else the annotations of the Label Studio projects
     (labelstudio_project_id / job_id) downloaded first; the message gives the download's counts.
-
-    Args:
-        org_id: Organisation id; names the artifacts (reference part of their keys).
-        job_id: Comma list of Label Studio project ids to download and evaluate (the reference's name;
-            alias of labelstudio_project_id, merged with it). Ignored with dataset_path.
-        labelstudio_project_id: Comma list of Label Studio project ids to download and evaluate (latest
-            annotation of each task; unannotated tasks and cancelled annotations left out, and counted).
-            Ignored with dataset_path.
-        start_date: First annotation day to download, YYYY-MM-DD in `timezone`; empty (with a zero offset)
-            means no lower bound. Ignored with dataset_path.
-        end_date: Last annotation day to download (inclusive), YYYY-MM-DD in `timezone`; empty (with a zero
-            offset) means no upper bound. Ignored with dataset_path.
-        start_date_offset: Days added to start_date (empty start_date: to today). Ignored with dataset_path.
-        end_date_offset: Days added to end_date (empty end_date: to today). Ignored with dataset_path.
-        timezone: IANA timezone of the download's dates and times, and of naive timestamps in the dataset;
-            empty means SKIT_TIMEZONE.
-        true_label_column: Column with the true intent; derived from the raw tag JSON when absent.
-        pred_label_column: Column with the predicted intent (production SLU: raw.intent).
-        mlwr: Also write one row per category (overall, groups, layers) to the intent_metrics table.
-        slu_project_name: SLU project name stored with the intent_metrics rows.
-        eevee_intent_alias_yaml_github_path: Alias YAML {alias: [intents]}: local path, artifact URI or URL.
-        eevee_intent_groups_yaml_github_path: Groups YAML {group: [intents]}: one report per group.
-        eevee_intent_layers_yaml_github_path: Layers YAML {intent_x: {layer: [intents]}, intent_y: {...}}.
-        notify: Comma list of Slack user ids to cc; non-empty posts a Slack message.
-        channel: Slack channel for the notification; non-empty posts even without notify.
-        slack_thread: Slack thread timestamp to reply in.
-        dataset_path: A tagged dataset CSV already downloaded (path or artifact URI); skips the download.
-        normalise_labels: Compare intents as stripped text (" greet" = "greet", 5 = "5"); default false:
-            labels as given, as the reference compared them.
-        prediction_path: A CSV of predictions (pred_label_column per id), e.g. a model's, evaluated against
-            the dataset's truth: joined on id_column (the reference's truth + prediction files). Ids on
-            one side only are left out and counted in data_notes.
-        id_column: Column joining the dataset and prediction_path; default id, else data_id (each side).
     """
     dataset = tagged_dataset_source(
         dataset_path=dataset_path,

@@ -11,6 +11,7 @@ validation path of the CLI, the HTTP API and the Slack bot.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,16 @@ def pipeline_parameters(pipeline: Any) -> list[Parameter]:
             )
         )
     return params
+
+
+def component_arguments(component: Any, arguments: Mapping[str, Any]) -> dict[str, Any]:
+    """The inputs of ``component`` picked by name from a pipeline's ``locals()``.
+
+    Why: a pipeline whose parameters include a component's (the sampling pipelines and ``fetch_calls``)
+    would otherwise list the same 23 keywords a third time. kfp needs both signatures spelled out; the
+    call between them does not. Inputs the pipeline lacks take the component's defaults.
+    """
+    return {p.name: arguments[p.name] for p in pipeline_parameters(component) if p.name in arguments}
 
 
 def pipeline_outputs(pipeline: Any) -> dict[str, str]:

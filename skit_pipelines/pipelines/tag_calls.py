@@ -6,6 +6,7 @@ from kfp import dsl
 
 from skit_pipelines.components.upload_for_annotation import upload_for_annotation
 from skit_pipelines.pipelines.notify import notify_in_slack
+from skit_pipelines.pipelines.parameter_docs import with_parameter_docs
 
 TagCallsPipelineOutput = NamedTuple(
     "TagCallsPipelineOutput",
@@ -21,6 +22,7 @@ TagCallsPipelineOutput = NamedTuple(
 
 
 @dsl.pipeline(name="tag-calls")
+@with_parameter_docs
 def tag_calls(
     org_id: str,
     s3_path: str,
@@ -40,31 +42,7 @@ def tag_calls(
     channel: str = "",
     slack_thread: str = "",
 ) -> TagCallsPipelineOutput:
-    """Upload a CSV of untagged turns to Label Studio for annotation, without creating duplicate tasks.
-
-    Args:
-        org_id: Organisation id of the calls (required); shown in messages and usable in call_link_template.
-        s3_path: Artifact URI (local path, file:// or s3://) of an untagged turns CSV, e.g. the fetch_calls
-            output.
-        data_label: Source of the data: Client, Ops, UAT or Live; empty means Live.
-        job_ids: Comma list of Label Studio project ids (alias of labelstudio_project_id, merged with it).
-        labelstudio_project_id: Comma list of Label Studio project ids that get one task per turn.
-        call_project_id: Comma list of Label Studio project ids that get one task per call (call-level rows).
-        lang: Language code written into the call-level rows (empty keeps each call's language).
-        project_title: Turn project to find by title, or to create with our label config if none has it.
-        call_project_title: Call project to find by title, or to create with our call-level label config.
-        taxonomy_uri: Intent list for a new turn project (JSON list or one name per line); empty uses the
-            intents in the data.
-        entity_types: Comma list of extra entity labels for a new turn project (date, time, ... are
-            always in).
-        model_version: Model version of the production predictions attached as pre-annotations.
-        batch_size: Tasks per import request.
-        call_link_template: Link of a call, with {org_id} and CSV columns such as {call_uuid}; empty uses the
-            call recording URL.
-        notify: Comma list of Slack user ids to cc; non-empty posts a Slack message.
-        channel: Slack channel for the notification; non-empty posts even without notify.
-        slack_thread: Slack thread timestamp to reply in.
-    """
+    """Upload a CSV of untagged turns to Label Studio for annotation, without creating duplicate tasks."""
     tagged = upload_for_annotation(
         s3_path=s3_path,
         org_id=org_id,

@@ -12,6 +12,7 @@ from kfp import dsl
 
 from skit_pipelines.components.train_intent_model import train_intent_model
 from skit_pipelines.pipelines.notify import notify_in_slack
+from skit_pipelines.pipelines.parameter_docs import with_parameter_docs
 
 GPU_RESOURCE = "nvidia.com/gpu"
 
@@ -22,6 +23,7 @@ TrainIntentModelPipelineOutput = NamedTuple(
 
 
 @dsl.pipeline(name="train-voicebot-intent-model-xlmr")
+@with_parameter_docs
 def train_voicebot_intent_model_xlmr(
     dataset_path: str,
     model_path: str = "",
@@ -48,40 +50,7 @@ def train_voicebot_intent_model_xlmr(
     channel: str = "",
     slack_thread: str = "",
 ) -> TrainIntentModelPipelineOutput:
-    """Fine-tune an intent classifier (XLM-R or any transformers checkpoint) on a tagged dataset and store it.
-
-    Args:
-        dataset_path: Tagged CSV (artifact URI or path) with ASR alternatives or utterances and intent_y
-            (or tag).
-        model_path: Where the model archive (.tar.gz) goes: a URI, a key under the artifact root, or empty
-            for a generated key.
-        version: Model version, part of the archive's name and metadata.
-        storage_options: JSON {"type": "s3", "bucket": "b"}: dataset_path, validation_dataset_path and
-            model_path without a scheme are keys in that bucket.
-        org_id: Organisation id, part of the archive's name and metadata.
-        classifier_type: Accepted for compatibility and ignored (the reference never used it).
-        use_state: Append the bot state to the model text (prediction then does the same).
-        model_type: Accepted for compatibility; only named in the message (the architecture comes from the
-            checkpoint's config.json).
-        model_name: Checkpoint to fine-tune: a local directory written by save_pretrained, or a hub name
-            already in the Hugging Face cache (HF_HUB_OFFLINE=0 allows downloads).
-        num_train_epochs: Training epochs (an upper bound with early stopping).
-        use_early_stopping: Stop when validation loss has not improved for early_stopping_patience epochs;
-            needs validation_split or validation_dataset_path.
-        early_stopping_patience: Epochs without improvement before stopping.
-        early_stopping_delta: Smallest validation loss decrease that counts as an improvement.
-        max_seq_length: Tokens per text (longer texts are truncated).
-        learning_rate: Peak AdamW learning rate (6 % linear warm-up, then linear decay).
-        batch_size: Training batch size.
-        seed: Random seed (head initialisation, shuffling, validation split).
-        validation_split: Share of the dataset held out for validation; 0 (the default) trains on all of it.
-        validation_dataset_path: Separate tagged CSV for validation (instead of validation_split).
-        freeze_embeddings: Keep the token embedding matrix fixed (much faster on a CPU, little accuracy cost).
-        use_gpu: Request one GPU (nvidia.com/gpu) for the training step on a Kubeflow cluster.
-        notify: Comma list of Slack user ids to cc; non-empty posts a Slack message.
-        channel: Slack channel for the notification; non-empty posts even without notify.
-        slack_thread: Slack thread timestamp to reply in.
-    """
+    """Fine-tune an intent classifier (XLM-R or any transformers checkpoint) on a tagged dataset and store it."""  # noqa: E501
     arguments = dict(
         dataset_path=dataset_path,
         model_path=model_path,

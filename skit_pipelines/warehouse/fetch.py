@@ -1,7 +1,8 @@
-"""``fetch_calls``: validate filters, sample calls, optionally drop turns without audio, store the CSV.
+"""``fetch_calls``: sample calls matching validated filters, drop turns without audio if asked, store the CSV.
 
-Plain Python (no kfp): the ``fetch_calls`` component is a thin wrapper around :func:`fetch_calls`, and
-tests call it directly. Every parameter is validated before any query runs, so a typo in a date fails in
+Plain Python (no kfp): the ``fetch_calls`` component builds one :class:`CallFilters` from its raw
+parameters and calls :func:`fetch_calls`; tests call it directly. Every parameter is validated before any
+query runs (the filters when they are built, the sample size here), so a typo in a date fails in
 milliseconds with the parameter's name instead of after a slow query.
 """
 
@@ -17,7 +18,7 @@ from skit_pipelines import storage
 from skit_pipelines.config import get_settings
 from skit_pipelines.parameters import InvalidParameterError
 from skit_pipelines.warehouse import schema
-from skit_pipelines.warehouse.filters import CallFilters, build_call_filters
+from skit_pipelines.warehouse.filters import CallFilters
 from skit_pipelines.warehouse.sampling import sample_calls_to_csv
 
 log = logging.getLogger(__name__)
@@ -41,9 +42,9 @@ class FetchCallsResult:
     download_command: str
 
 
-def file_reference(filters: CallFilters, template_id: str = "") -> str:
+def file_reference(filters: CallFilters) -> str:
     """Reference part of the artifact name: ``{clients}-{start}-{end}`` as in the original naming."""
-    who = "-".join(filters.client_ids) or template_id or "all-clients"
+    who = "-".join(filters.client_ids) or filters.template_id or "all-clients"
     return f"{who}-{filters.start:%Y-%m-%d}-{filters.last_moment:%Y-%m-%d}"
 
 
@@ -66,58 +67,20 @@ def check_sample_size(*, call_quantity: int, random_seed: int) -> None:
 
 
 def fetch_calls(
+    filters: CallFilters,
     *,
-    lang: str,
-    start_date: str = "",
-    end_date: str = "",
-    start_date_offset: int = 0,
-    end_date_offset: int = 0,
-    start_time_offset: int = 0,
-    end_time_offset: int = 0,
-    timezone: str = "",
-    client_id: str = "",
-    flow_ids: str = "",
-    flow_name: str = "",
-    template_id: str = "",
-    use_case: str = "",
-    call_type: str = "",
-    ignore_callers: str = "",
-    reported: bool = False,
-    min_duration: str = "",
-    asr_provider: str = "",
-    states: str = "",
-    intents: str = "",
     call_quantity: int = 200,
     remove_empty_audios: bool = False,
     random_seed: int = -1,
     warehouse_url: str = "",
 ) -> FetchCallsResult:
-    """Sample ``call_quantity`` calls matching the filters and store every turn of them as CSV.
+    """Sample ``call_quantity`` calls matching ``filters`` and store every turn of them as CSV.
 
-    ``random_seed=-1`` draws a fresh seed; the seed used is returned so the same sample can be drawn again.
+    ``filters`` come validated from :func:`~skit_pipelines.warehouse.filters.build_call_filters` (or
+    :func:`~skit_pipelines.warehouse.filters.call_filters_from` in a component); the sample's size and seed
+    are checked here, before any query runs. ``random_seed=-1`` draws a fresh seed; the seed used is
+    returned so the same sample can be drawn again.
     """
-    filters = build_call_filters(
-        lang=lang,
-        start_date=start_date,
-        end_date=end_date,
-        start_date_offset=start_date_offset,
-        end_date_offset=end_date_offset,
-        start_time_offset=start_time_offset,
-        end_time_offset=end_time_offset,
-        timezone=timezone,
-        client_id=client_id,
-        flow_ids=flow_ids,
-        flow_name=flow_name,
-        template_id=template_id,
-        use_case=use_case,
-        call_type=call_type,
-        ignore_callers=ignore_callers,
-        reported=reported,
-        min_duration=min_duration,
-        asr_provider=asr_provider,
-        states=states,
-        intents=intents,
-    )
     check_sample_size(call_quantity=call_quantity, random_seed=random_seed)
     seed = random_seed if random_seed >= 0 else random.SystemRandom().randrange(2**31)
 
@@ -147,8 +110,8 @@ def fetch_calls(
                 turns = sample.turns
             uri = storage.upload_file(
                 csv_path,
-                reference=file_reference(filters, template_id),
-                file_type=f"{lang}-untagged",
+                reference=file_reference(filters),
+                file_type=f"{filters.lang}-untagged",
                 ext=".csv",
             )
     finally:

@@ -10,8 +10,11 @@ that the sampling query reads and that reports can print.
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from skit_pipelines.parameters import (  # noqa: F401 - split_list and parse_timezone: old import path
@@ -180,4 +183,23 @@ def build_call_filters(
         asr_providers=split_list(asr_provider),
         states=split_list(states),
         intents=split_list(intents),
+    )
+
+
+# The raw parameters a call filter is built from, in signature order: what a pipeline and the ``fetch_calls``
+# component spell out for kfp. Everything below the component takes a built :class:`CallFilters` instead.
+CALL_FILTER_PARAMETERS: tuple[str, ...] = tuple(
+    name for name in inspect.signature(build_call_filters).parameters if name != "now"
+)
+
+
+def call_filters_from(arguments: Mapping[str, Any], *, now: dt.datetime | None = None) -> CallFilters:
+    """The :class:`CallFilters` of a step's raw parameters (e.g. a component's ``locals()``).
+
+    Why: the component's kfp signature has to list every filter, but nothing below it should list them
+    again. Names that are not filters (``call_quantity``, ``org_id``, ...) are ignored; missing filters take
+    their defaults.
+    """
+    return build_call_filters(
+        **{name: arguments[name] for name in CALL_FILTER_PARAMETERS if name in arguments}, now=now
     )

@@ -1,0 +1,332 @@
+"""What every pipeline parameter means, written once: the source of `describe`, the API and compiled YAML.
+
+Why one table: nine pipelines share most of their parameters (the call filters, the Label Studio project
+ids, the annotation window, the Slack trio), and each docstring used to re-word them, so `describe`, the
+API's pipeline listing and the compiled YAML told slightly different stories about the same parameter.
+:data:`PARAMETER_DOCS` holds one one-line description per parameter name; :data:`OVERRIDES` holds a
+pipeline's own description only where the parameter *means* something else there (``batch_size`` of a
+training vs of an upload, an annotation day vs a call day).
+
+How it reaches the users: :func:`with_parameter_docs` sits under ``@dsl.pipeline`` and writes the
+``Args:`` section of the pipeline's docstring from this table, so kfp's own docstring parsing carries the
+descriptions into the component spec, which :func:`skit_pipelines.pipelines.parameters.pipeline_parameters`
+(`describe`, `list`, the HTTP API, the Slack bot) and the compiled YAML read. A pipeline docstring keeps
+only what the pipeline does; a parameter without a description here fails at import.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import TypeVar
+
+from skit_pipelines.errors import SkitPipelinesError
+
+F = TypeVar("F", bound=Callable[..., object])
+
+
+class UndocumentedParameterError(SkitPipelinesError, LookupError):
+    """A pipeline parameter has no description in the table (or a docstring re-words its parameters)."""
+
+
+_SLACK = {
+    "notify": "Comma list of Slack user ids to cc; non-empty posts a Slack message.",
+    "channel": "Slack channel for the notification; non-empty posts even without notify.",
+    "slack_thread": "Slack thread timestamp to reply in.",
+}
+
+# The call filters and the sample (fetch_calls_pipeline, fetch_n_tag_calls).
+_SAMPLE = {
+    "lang": "Language code of the calls, e.g. en or hi (required).",
+    "start_date": "First day, YYYY-MM-DD in `timezone`; empty means today.",
+    "end_date": "Last day (inclusive), YYYY-MM-DD in `timezone`; empty means today.",
+    "start_date_offset": "Days added to start_date.",
+    "end_date_offset": "Days added to end_date.",
+    "start_time_offset": "Start time of day: hours (0-23) or HHMM (e.g. 930).",
+    "end_time_offset": "End time of day: hours or HHMM; 0 means the end of the day.",
+    "timezone": "IANA timezone of the dates; empty means SKIT_TIMEZONE.",
+    "client_id": "Comma list of client ids.",
+    "flow_ids": "Comma list of flow ids.",
+    "flow_name": "Only calls of this flow.",
+    "template_id": "Only calls of this template.",
+    "use_case": "Only calls of this use case.",
+    "call_type": "Comma list of INBOUND, OUTBOUND, CALL_TEST; empty means INBOUND,OUTBOUND.",
+    "ignore_callers": (
+        "Comma list of caller numbers to leave out; empty means the test lines ev-connect,0000000000."
+    ),
+    "reported": "Only calls reported by the client.",
+    "min_duration": "Minimum call duration in seconds.",
+    "asr_provider": "Comma list of ASR providers.",
+    "states": "Comma list of bot states; only turns in these states are kept.",
+    "intents": "Comma list of predicted intents; only turns with these intents are kept.",
+    "call_quantity": "Number of calls to sample (a hard cap).",
+    "remove_empty_audios": "Drop turns whose audio is missing (checks every audio URL).",
+    "random_seed": "Seed of the sample; -1 draws a fresh one (reported in the outputs).",
+}
+
+# Upload for annotation (tag_calls, fetch_n_tag_calls).
+_UPLOAD = {
+    "s3_path": (
+        "Artifact URI (local path, file:// or s3://) of an untagged turns CSV, e.g. the fetch_calls output."
+    ),
+    "data_label": "Source of the data: Client, Ops, UAT or Live; empty means Live.",
+    "job_ids": "Comma list of Label Studio project ids (alias of labelstudio_project_id, merged with it).",
+    "call_project_id": (
+        "Comma list of Label Studio project ids that get one task per call (call-level rows)."
+    ),
+    "project_title": "Turn project to find by title, or to create with our label config if none has it.",
+    "call_project_title": "Call project to find by title, or to create with our call-level label config.",
+    "taxonomy_uri": (
+        "Intent list for a new turn project (JSON list or one name per line); empty uses the intents in the "
+        "data."
+    ),
+    "entity_types": (
+        "Comma list of extra entity labels for a new turn project (date, time, ... are always in)."
+    ),
+    "model_version": "Model version of the production predictions attached as pre-annotations.",
+    "call_link_template": (
+        "Link of a call, with {org_id} and CSV columns such as {call_uuid}; empty uses the call recording "
+        "URL."
+    ),
+}
+
+# Download of annotations (fetch_tagged_calls_dataset, fetch_tagged_entity_dataset; the evaluations).
+_DOWNLOAD = {
+    "org_id": "Organisation id (required); names the artifacts and the message.",
+    "job_id": "Comma list of Label Studio project ids (alias of labelstudio_project_id, merged with it).",
+    "labelstudio_project_id": "Comma list of Label Studio project ids to download.",
+    "task_type": (
+        "Task type of the projects: conversation, simulated_call, audio_segment, dict, call_transcription "
+        "or data_generation."
+    ),
+    "all_annotations": "One row per annotation instead of the latest annotation of each task.",
+    "include_cancelled": "Keep cancelled (skipped) annotations as rows (always counted).",
+    "include_unannotated": (
+        "Add a row with empty answers for each task without annotations (always counted)."
+    ),
+}
+
+# Intent evaluation (irr_from_tog; eval_voicebot_xlmr_pipeline where the meaning is the same).
+_INTENT_EVALUATION = {
+    "true_label_column": "Column with the true intent; derived from the raw tag JSON when absent.",
+    "pred_label_column": "Column with the predicted intent (production SLU: raw.intent).",
+    "mlwr": "Also write one row per category (overall, groups, layers) to the intent_metrics table.",
+    "slu_project_name": "SLU project name stored with the intent_metrics rows.",
+    "eevee_intent_alias_yaml_github_path": "Alias YAML {alias: [intents]}: local path, artifact URI or URL.",
+    "eevee_intent_groups_yaml_github_path": "Groups YAML {group: [intents]}: one report per group.",
+    "eevee_intent_layers_yaml_github_path": "Layers YAML {intent_x: {layer: [intents]}, intent_y: {...}}.",
+    "dataset_path": "A tagged dataset CSV already downloaded (path or artifact URI); skips the download.",
+    "normalise_labels": (
+        'Compare intents as stripped text (" greet" = "greet", 5 = "5"); default false: labels as given, as '
+        "the reference compared them."
+    ),
+    "prediction_path": (
+        "A CSV of predictions (pred_label_column per id), e.g. a model's, evaluated against the dataset's "
+        "truth: joined on id_column (the reference's truth + prediction files). Ids on one side only are "
+        "left out and counted in data_notes."
+    ),
+    "id_column": "Column joining the dataset and prediction_path; default id, else data_id (each side).",
+}
+
+# Training and prediction of an intent model.
+_MODEL = {
+    "model_path": (
+        "Where the model archive (.tar.gz) goes: a URI, a key under the artifact root, or empty for a "
+        "generated key."
+    ),
+    "version": "Model version, part of the archive's name and metadata.",
+    "storage_options": (
+        'JSON {"type": "s3", "bucket": "b"}: dataset_path, validation_dataset_path and model_path without a '
+        "scheme are keys in that bucket."
+    ),
+    "classifier_type": "Accepted for compatibility and ignored (the reference never used it).",
+    "use_state": "Append the bot state to the model text (prediction then does the same).",
+    "model_type": (
+        "Accepted for compatibility; only named in the message (the architecture comes from the "
+        "checkpoint's config.json)."
+    ),
+    "model_name": (
+        "Checkpoint to fine-tune: a local directory written by save_pretrained, or a hub name already in "
+        "the Hugging Face cache (HF_HUB_OFFLINE=0 allows downloads)."
+    ),
+    "num_train_epochs": "Training epochs (an upper bound with early stopping).",
+    "use_early_stopping": (
+        "Stop when validation loss has not improved for early_stopping_patience epochs; needs "
+        "validation_split or validation_dataset_path."
+    ),
+    "early_stopping_patience": "Epochs without improvement before stopping.",
+    "early_stopping_delta": "Smallest validation loss decrease that counts as an improvement.",
+    "max_seq_length": "Tokens per text (longer texts are truncated).",
+    "learning_rate": "Peak AdamW learning rate (6 % linear warm-up, then linear decay).",
+    "seed": "Random seed (head initialisation, shuffling, validation split).",
+    "validation_split": (
+        "Share of the dataset held out for validation; 0 (the default) trains on all of it."
+    ),
+    "validation_dataset_path": "Separate tagged CSV for validation (instead of validation_split).",
+    "freeze_embeddings": (
+        "Keep the token embedding matrix fixed (much faster on a CPU, little accuracy cost)."
+    ),
+    "use_gpu": (
+        "Request one GPU (nvidia.com/gpu) for the step that trains or runs the model on a Kubeflow cluster."
+    ),
+    "s3_path_data": (
+        "Tagged CSV (artifact URI or path) with the truth (intent_y or tag) and ASR alternatives."
+    ),
+    "s3_path_model": (
+        "Model archive from train_voicebot_intent_model_xlmr; empty evaluates the production predictions "
+        "in pred_label_column instead."
+    ),
+    "top_k": "Number of alternatives in intent_x_top_k of the predictions.",
+}
+
+PARAMETER_DOCS: dict[str, str] = {
+    **_SLACK,
+    **_SAMPLE,
+    **_UPLOAD,
+    **_DOWNLOAD,
+    **_INTENT_EVALUATION,
+    **_MODEL,
+    "batch_size": "Tasks per import request.",
+}
+"""Parameter name → its one-line meaning, shared by every pipeline that has the parameter."""
+
+# A pipeline's own meanings, grouped by the families above; each entry differs in substance, not wording.
+_UPLOADING = {
+    "org_id": (
+        "Organisation id of the calls (required); shown in messages and usable in call_link_template."
+    ),
+    "labelstudio_project_id": "Comma list of Label Studio project ids that get one task per turn.",
+}
+_ANNOTATION_WINDOW = {
+    "start_date": (
+        "First annotation day, YYYY-MM-DD in `timezone`; empty (with a zero offset) means no lower bound."
+    ),
+    "end_date": (
+        "Last annotation day (inclusive), YYYY-MM-DD in `timezone`; empty (with a zero offset) means no "
+        "upper bound."
+    ),
+    "start_date_offset": "Days added to start_date (empty start_date: to today).",
+    "end_date_offset": "Days added to end_date (empty end_date: to today).",
+}
+_EVALUATION_DOWNLOAD = {
+    "org_id": "Organisation id; names the artifacts (reference part of their keys).",
+    "job_id": (
+        "Comma list of Label Studio project ids to download and evaluate (the reference's name; alias of "
+        "labelstudio_project_id, merged with it). Ignored with dataset_path."
+    ),
+    "labelstudio_project_id": (
+        "Comma list of Label Studio project ids to download and evaluate (latest annotation of each task; "
+        "unannotated tasks and cancelled annotations left out, and counted). Ignored with dataset_path."
+    ),
+    **{name: f"{text} Ignored with dataset_path." for name, text in _ANNOTATION_WINDOW.items()},
+}
+
+OVERRIDES: dict[str, dict[str, str]] = {
+    "tag_calls": {
+        **_UPLOADING,
+        "lang": "Language code written into the call-level rows (empty keeps each call's language).",
+    },
+    "fetch_n_tag_calls": _UPLOADING,
+    "fetch_tagged_calls_dataset": {
+        **_ANNOTATION_WINDOW,
+        "timezone": (
+            "IANA timezone of the dates and of the reftime and tagged_time columns; empty means "
+            "SKIT_TIMEZONE."
+        ),
+    },
+    "fetch_tagged_entity_dataset": {
+        **_ANNOTATION_WINDOW,
+        "timezone": (
+            "IANA timezone of the dates, of the reftime and tagged_time columns, and in which dates and "
+            "times said in a turn are resolved; empty means SKIT_TIMEZONE."
+        ),
+    },
+    "irr_from_tog": {
+        **_EVALUATION_DOWNLOAD,
+        "timezone": (
+            "IANA timezone of the download's dates and times, and of naive timestamps in the dataset; "
+            "empty means SKIT_TIMEZONE."
+        ),
+    },
+    "eer_from_tog": {
+        **_EVALUATION_DOWNLOAD,
+        "timezone": (
+            "IANA timezone of the download's dates and times (dates said in a turn are resolved in it), "
+            "and of naive timestamps in the dataset; empty means SKIT_TIMEZONE."
+        ),
+        "mlwr": "Also write one row per entity type (and an overall row) to the entity_metrics table.",
+        "slu_project_name": "SLU project name stored with the entity_metrics rows.",
+        "dataset_path": (
+            "A tagged entity dataset already downloaded (CSV or Parquet; any artifact URI or path) with "
+            "data_id, truth_entities and predicted_entities; skips the download."
+        ),
+        "normalise_labels": (
+            'Strip entity types before comparing them ("product kind " = "product kind"); default false: '
+            "types as given (lower-cased), as the reference compared them."
+        ),
+        "prediction_path": (
+            "A file (CSV or Parquet) of predicted entities per id (predicted_entities), e.g. a model's, "
+            "evaluated against the dataset's truth: joined on id_column. Ids on one side only are left out "
+            "and counted in the notes."
+        ),
+        "id_column": (
+            "Column joining the dataset and prediction_path; default data_id, id or conversation_uuid "
+            "(each side)."
+        ),
+    },
+    "train_voicebot_intent_model_xlmr": {
+        "org_id": "Organisation id, part of the archive's name and metadata.",
+        "dataset_path": (
+            "Tagged CSV (artifact URI or path) with ASR alternatives or utterances and intent_y (or tag)."
+        ),
+        "batch_size": "Training batch size.",
+    },
+    "eval_voicebot_xlmr_pipeline": {
+        "org_id": "Organisation id; names the report artifacts.",
+        "use_state": (
+            "Whether the model text carries the bot state; the model archive's own setting (from its "
+            "training) is what prediction uses, and a different value is reported in the step log."
+        ),
+        "model_name": "Accepted for compatibility and ignored: the checkpoint is inside the model archive.",
+        "pred_label_column": (
+            "Column with the production prediction, evaluated when s3_path_model is empty (with a model the "
+            "model's intent_x is evaluated)."
+        ),
+        "batch_size": "Prediction batch size.",
+    },
+}
+"""Pipeline name → {parameter: description} where the parameter means something else in that pipeline."""
+
+
+def parameter_doc(pipeline: str, parameter: str) -> str:
+    """The description of ``parameter`` in ``pipeline``: its override if it has one, else the shared one."""
+    try:
+        return OVERRIDES.get(pipeline, {}).get(parameter) or PARAMETER_DOCS[parameter]
+    except KeyError:
+        raise UndocumentedParameterError(
+            f"pipeline {pipeline}: parameter {parameter!r} has no description in "
+            "skit_pipelines/pipelines/parameter_docs.py (PARAMETER_DOCS, or OVERRIDES if its meaning "
+            "differs in this pipeline)"
+        ) from None
+
+
+def args_section(pipeline: str, parameters: list[str]) -> str:
+    """A Google-style ``Args:`` section, one line per parameter, as kfp's docstring parser reads it."""
+    return "Args:\n" + "".join(f"    {name}: {parameter_doc(pipeline, name)}\n" for name in parameters)
+
+
+def with_parameter_docs(func: F) -> F:
+    """Write a pipeline function's ``Args:`` docstring section from the table (under ``@dsl.pipeline``).
+
+    The pipeline's name in the registry is its function's name. A docstring that already has an ``Args:``
+    section is an error: the table is the one place parameter meanings are written.
+    """
+    summary = inspect.cleandoc(func.__doc__ or "")
+    if "\nArgs:" in f"\n{summary}":
+        raise UndocumentedParameterError(
+            f"pipeline {func.__name__}: its docstring has an Args: section; parameter descriptions live in "
+            "skit_pipelines/pipelines/parameter_docs.py"
+        )
+    names = list(inspect.signature(func).parameters)
+    func.__doc__ = f"{summary}\n\n{args_section(func.__name__, names)}"
+    return func
