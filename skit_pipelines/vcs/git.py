@@ -1,0 +1,213 @@
+"""Git operations on an SLU project repository, through the ``git`` CLI.
+
+Why the CLI rather than GitPython/dulwich: DVC itself drives the same repository and expects a normal git
+checkout; the CLI is what users run by hand, so a failing command in our error message can be re-run as is.
+
+Credentials never enter a URL: a token is sent as an ``Authorization: Basic`` header that git reads from
+``GIT_CONFIG_COUNT``/``GIT_CONFIG_KEY_n``/``GIT_CONFIG_VALUE_n`` environment variables (git >= 2.31), so it is
+neither stored in ``.git/config`` nor visible on a command line, and every message passes through a
+:class:`~skit_pipelines.vcs.redact.Redactor` that knows the token. A URL that arrives with ``user:token@`` is
+split into a clean URL and credentials by :func:`split_credentials`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import subprocess
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote, urlsplit, urlunsplit
+
+from skit_pipelines.vcs.errors import GitBranchNotFoundError, GitError
+from skit_pipelines.vcs.redact import Redactor, basic_auth_value
+
+log = logging.getLogger(__name__)
+
+#: The reference names a retraining branch by the UTC time it was made, e.g. ``2026-11-29-23-05-39``.
+BRANCH_TIME_FORMAT = "%Y-%m-%d-%H-%M-%S"
+DEFAULT_TIMEOUT = 600.0
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """An HTTPS token and the user name sent with it (GitLab takes ``oauth2``, GitHub ``x-access-token``)."""
+
+    token: str
+    username: str = "oauth2"
+
+    def __repr__(self) -> str:  # a dataclass repr would print the token
+        return f"Credentials(username={self.username!r}, token='***')"
+
+
+@dataclass(frozen=True)
+class Author:
+    """Who commits (the reference used ``automation <automation@skit.ai>``)."""
+
+    name: str
+    email: str
+
+
+def timestamp_branch(now: dt.datetime | None = None) -> str:
+    """The branch name for a run started at ``now`` (UTC; a naive time is taken as UTC)."""
+    now = now or dt.datetime.now(dt.timezone.utc)
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=dt.timezone.utc)
+    return now.astimezone(dt.timezone.utc).strftime(BRANCH_TIME_FORMAT)
+
+
+def split_credentials(url: str) -> tuple[str, Credentials | None]:
+    """``https://user:tok@host/r.git`` → (``https://host/r.git``, Credentials(tok, user)); others as is."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or "@" not in parts.netloc:
+        return url, None
+    userinfo, host = parts.netloc.rsplit("@", 1)
+    user, _, token = userinfo.partition(":")
+    clean = urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+    if not token:  # only a user name: nothing secret to move
+        return clean, None
+    return clean, Credentials(token=unquote(token), username=unquote(user) or "oauth2")
+
+
+def git_env(credentials: Credentials | None, base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment a git (or DVC, which runs git) command needs: no prompt, and the auth header if any."""
+    env = dict(os.environ if base is None else base)
+    env["GIT_TERMINAL_PROMPT"] = "0"  # a missing credential fails at once instead of waiting for a TTY
+    env.pop("GIT_ASKPASS", None)
+    env.pop("SSH_ASKPASS", None)
+    if credentials is not None:
+        count = int(env.get("GIT_CONFIG_COUNT", "0") or 0)
+        env["GIT_CONFIG_COUNT"] = str(count + 1)
+        env[f"GIT_CONFIG_KEY_{count}"] = "http.extraHeader"
+        auth = basic_auth_value(credentials.username, credentials.token)
+        env[f"GIT_CONFIG_VALUE_{count}"] = f"Authorization: Basic {auth}"
+    return env
+
+
+def redactor_for(credentials: Credentials | None) -> Redactor:
+    if credentials is None:
+        return Redactor()
+    return Redactor([credentials.token], username=credentials.username)
+
+
+def run_git(
+    args: Sequence[str],
+    *,
+    cwd: Path | None = None,
+    credentials: Credentials | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> str:
+    """Run ``git args`` and return its stdout; a failure raises :class:`GitError` with redacted output."""
+    redact = redactor_for(credentials)
+    shown = redact(" ".join(["git", *args]))
+    log.info("%s", shown)
+    try:
+        done = subprocess.run(
+            ["git", *args],
+            cwd=cwd,
+            env=git_env(credentials),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+    except FileNotFoundError as exc:
+        raise GitError("the git command is not installed (it is needed for SLU project repos)") from exc
+    except subprocess.TimeoutExpired as exc:
+        raise GitError(f"`{shown}` did not finish within {timeout:.0f} s") from exc
+    if done.returncode != 0:
+        output = redact((done.stderr or done.stdout).strip())
+        raise GitError(f"`{shown}` failed (exit {done.returncode}): {output}")
+    return done.stdout
+
+
+def remote_branch_exists(url: str, branch: str, *, credentials: Credentials | None = None) -> bool:
+    """Whether ``branch`` exists on the remote at ``url`` (``git ls-remote``); unreachable raises."""
+    out = run_git(["ls-remote", "--heads", "--", url, f"refs/heads/{branch}"], credentials=credentials)
+    return any(line.endswith(f"\trefs/heads/{branch}") for line in out.splitlines())
+
+
+def default_branch(url: str, *, credentials: Credentials | None = None) -> str:
+    """The branch the remote's HEAD points to (what a plain clone checks out), e.g. ``main``."""
+    out = run_git(["ls-remote", "--symref", "--", url, "HEAD"], credentials=credentials)
+    for line in out.splitlines():
+        if line.startswith("ref: refs/heads/") and line.endswith("\tHEAD"):
+            return line[len("ref: refs/heads/") : -len("\tHEAD")]
+    shown = redactor_for(credentials)(url)
+    raise GitBranchNotFoundError(f"{shown} has no default branch (an empty repository?)")
+
+
+def clone(url: str, dest: Path, *, credentials: Credentials | None = None) -> GitRepo:
+    """Clone ``url`` (a URL or a local path) into ``dest``; credentials in the URL are moved out of it."""
+    url, from_url = split_credentials(url)
+    credentials = credentials or from_url
+    run_git(["clone", "--quiet", "--", url, str(dest)], credentials=credentials)
+    return GitRepo(Path(dest), credentials=credentials)
+
+
+class GitRepo:
+    """A working copy whose remote is ``origin``; every command runs with the same credentials."""
+
+    def __init__(self, path: Path, *, credentials: Credentials | None = None) -> None:
+        self.path = Path(path)
+        self.credentials = credentials
+        self.redact = redactor_for(credentials)
+
+    def git(self, *args: str) -> str:
+        return run_git(args, cwd=self.path, credentials=self.credentials)
+
+    @property
+    def remote_url(self) -> str:
+        return self.git("remote", "get-url", "origin").strip()
+
+    @property
+    def current_branch(self) -> str:
+        return self.git("rev-parse", "--abbrev-ref", "HEAD").strip()
+
+    def head(self) -> str:
+        return self.git("rev-parse", "HEAD").strip()
+
+    def remote_branch_exists(self, branch: str) -> bool:
+        return remote_branch_exists(self.remote_url, branch, credentials=self.credentials)
+
+    def default_branch(self) -> str:
+        return default_branch(self.remote_url, credentials=self.credentials)
+
+    def checkout(self, branch: str) -> None:
+        """Check out ``branch`` (a local one, or a remote one as a tracking branch)."""
+        local = self.git("branch", "--list", branch).strip()
+        remote = self.git("branch", "--remotes", "--list", f"origin/{branch}").strip()
+        if not local and not remote:
+            raise GitBranchNotFoundError(
+                f"branch {branch!r} does not exist in {self.redact(self.remote_url)}"
+            )
+        self.git("checkout", "--quiet", branch)
+
+    def create_branch(self, name: str, base: str) -> None:
+        """Create ``name`` from ``base`` and check it out (refuses a name that exists on the remote)."""
+        self.checkout(base)
+        if self.remote_branch_exists(name):
+            raise GitError(f"branch {name!r} already exists in {self.redact(self.remote_url)}")
+        self.git("checkout", "--quiet", "-b", name)
+
+    def add(self, *paths: str) -> None:
+        self.git("add", "--", *paths)
+
+    def has_staged_changes(self) -> bool:
+        return bool(self.git("diff", "--cached", "--name-only").strip())
+
+    def commit(self, message: str, author: Author) -> str:
+        """Commit what is staged as ``author`` (also the committer); returns the new commit id."""
+        identity = ("-c", f"user.name={author.name}", "-c", f"user.email={author.email}")
+        run_git(
+            [*identity, "commit", "--quiet", "--no-verify", "-m", message],
+            cwd=self.path,
+            credentials=self.credentials,
+        )
+        return self.head()
+
+    def push(self, branch: str) -> None:
+        """Push ``branch`` to ``origin`` and make it track it (a rejected push raises :class:`GitError`)."""
+        self.git("push", "--quiet", "--set-upstream", "origin", f"refs/heads/{branch}:refs/heads/{branch}")
