@@ -31,6 +31,10 @@ DATA_DIR = "data"
 DATA_DVC = "data.dvc"
 DEFAULT_REMOTE = "storage"
 DEFAULT_TIMEOUT = 1800.0
+INSTALL_HINT = (
+    "run `make test` (it creates .venv-dvc) or "
+    "`python3 -m venv .venv-dvc && .venv-dvc/bin/pip install 'dvc[s3]'`"
+)
 
 
 def executable(venv: Path | None = None) -> str:
@@ -43,10 +47,7 @@ def executable(venv: Path | None = None) -> str:
     if found:
         return found
     where = f"in {venv}/bin nor " if venv is not None else ""
-    raise DvcNotInstalledError(
-        f"no dvc executable {where}on PATH: run `make test` (it creates .venv-dvc) or "
-        "`python3 -m venv .venv-dvc && .venv-dvc/bin/pip install 'dvc[s3]'`"
-    )
+    raise DvcNotInstalledError(f"no dvc executable {where}on PATH: {INSTALL_HINT}")
 
 
 class DataState(enum.Enum):
@@ -111,7 +112,7 @@ def run_dvc(
             check=False,
         )
     except FileNotFoundError as exc:
-        raise DvcNotInstalledError(f"cannot run {dvc!r}: not installed") from exc
+        raise DvcNotInstalledError(f"cannot run {dvc!r}, it is not installed: {INSTALL_HINT}") from exc
     except subprocess.TimeoutExpired as exc:
         raise DvcError(f"`{shown}` did not finish within {timeout:.0f} s") from exc
     if done.returncode != 0:
