@@ -70,6 +70,7 @@ def test_missing_dvc_executable_says_how_to_install_it(
         dvc_ops.executable(tmp_path / "empty-venv")
 
 
+@pytest.mark.slow
 def test_publish_with_a_local_remote_then_pull_and_get_it_back(tmp_path: Path, dvc_exe: str) -> None:
     storage = tmp_path / "dvc-storage"
     origin, repo, dvc = first_training(tmp_path, dvc_exe, str(storage))
@@ -96,6 +97,7 @@ def test_publish_with_a_local_remote_then_pull_and_get_it_back(tmp_path: Path, d
         dvc_ops.get(str(origin), "data", tmp_path / "none", rev="no-such-branch", dvc=dvc_exe)
 
 
+@pytest.mark.slow
 def test_publish_with_an_s3_remote_on_moto(
     tmp_path: Path, dvc_exe: str, s3_bucket: str, moto_endpoint: str
 ) -> None:
@@ -115,6 +117,7 @@ def test_publish_with_an_s3_remote_on_moto(
     assert (other.path / "data/classification/datasets/train.csv").read_text() == TRAIN
 
 
+@pytest.mark.slow
 def test_a_failed_dvc_push_to_a_broken_remote_pushes_no_branch(tmp_path: Path, dvc_exe: str) -> None:
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the remote's parent folder should be")
@@ -126,6 +129,7 @@ def test_a_failed_dvc_push_to_a_broken_remote_pushes_no_branch(tmp_path: Path, d
     assert repo.head() == head  # not even committed locally
 
 
+@pytest.mark.slow
 def test_a_failed_dvc_push_to_an_unreachable_s3_pushes_no_branch(
     tmp_path: Path, dvc_exe: str, s3_bucket: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -140,6 +144,7 @@ def test_a_failed_dvc_push_to_an_unreachable_s3_pushes_no_branch(
     assert remote_branches(origin) == {"master"}
 
 
+@pytest.mark.slow
 def test_a_rejected_git_push_after_the_data_says_what_was_pushed(tmp_path: Path, dvc_exe: str) -> None:
     origin, repo, dvc = first_training(tmp_path, dvc_exe, str(tmp_path / "storage"))
     rival = clone(str(origin), tmp_path / "rival")
@@ -153,6 +158,7 @@ def test_a_rejected_git_push_after_the_data_says_what_was_pushed(tmp_path: Path,
     assert sh("show", f"{BRANCH}:other.txt", cwd=origin) == "x"  # the rival's branch is untouched
 
 
+@pytest.mark.slow
 def test_publish_refuses_another_branch(tmp_path: Path, dvc_exe: str) -> None:
     origin, repo, dvc = first_training(tmp_path, dvc_exe, str(tmp_path / "storage"))
     with pytest.raises(PublishError, match="working copy is on"):

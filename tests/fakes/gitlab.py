@@ -10,7 +10,8 @@ API (``PRIVATE-TOKEN: <token>`` required, else 401 ``{"message": "401 Unauthoriz
 Git (when ``repos`` is given, a folder of bare repositories ``<group>/<name>.git``): ``/<path>.git/...`` is
 served by the real ``git http-backend`` (clone, fetch, push), behind HTTP Basic auth whose password must be
 the token (any user name), as GitLab does for personal access tokens. ``git_auth`` records every
-Authorization header git sent. Every API request is recorded in ``requests``.
+Authorization header git sent. Every API request is recorded in ``requests``; ``lose_created_answers = n``
+makes the next n creates succeed but answer 500, as when a proxy loses the answer.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ class FakeGitLab(ForgeFake):
         self.repos = repos
         self.merge_requests: dict[str, list[dict[str, Any]]] = {}  # project path -> merge requests
         self.git_auth: list[str] = []
+        self.lose_created_answers = 0  # that many creates succeed but answer 500 (a lost answer)
 
     def handle(self, handler: BaseHTTPRequestHandler) -> None:
         path = urlsplit(handler.path).path
@@ -93,6 +95,10 @@ class FakeGitLab(ForgeFake):
             "web_url": f"{self.base_url}/{project}/-/merge_requests/{iid}",
         }
         merge_requests.append(mr)
+        if self.lose_created_answers > 0:
+            self.lose_created_answers -= 1
+            reply_json(handler, 500, {"message": "500 Internal Server Error"})
+            return
         reply_json(handler, 201, mr)
 
     # ----------------------------------------------------------------------- git smart HTTP (http-backend)
