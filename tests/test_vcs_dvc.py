@@ -12,9 +12,11 @@ import pytest
 from skit_pipelines.vcs import dvc as dvc_ops
 from skit_pipelines.vcs.dvc import DataState, Dvc, check_state
 from skit_pipelines.vcs.errors import DvcError, DvcNotInstalledError, DvcStateError, PublishError
-from skit_pipelines.vcs.git import GitRepo, clone
+from skit_pipelines.vcs.git import GitCredentials, GitRepo, clone
 from skit_pipelines.vcs.publish import publish
+from skit_pipelines.vcs.redact import basic_auth_value
 from tests.conftest import free_port, skip_or_fail
+from tests.fakes.gitlab import FakeGitLab
 from tests.vcs_helpers import BOT, bare_remote, remote_branches, sh
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -164,3 +166,33 @@ def test_publish_refuses_another_branch(tmp_path: Path, dvc_exe: str) -> None:
     with pytest.raises(PublishError, match="working copy is on"):
         publish(repo, dvc, "master", "Trained", BOT)
     assert remote_branches(origin) == {"master"}
+
+
+@pytest.mark.slow
+def test_get_over_http_authenticates_with_the_token_in_a_header(tmp_path: Path, dvc_exe: str) -> None:
+    """The production model is read with ``dvc get --rev`` from the forge; DVC's own git clone gets the token
+    the same way as ours (environment, not URL), and a wrong token fails without showing it."""
+    repos = tmp_path / "served"
+    bare_remote(repos / "slu", "client.git")
+    with FakeGitLab(repos=repos) as gitlab:
+        url = f"{gitlab.base_url}/slu/client.git"
+        creds = GitCredentials(gitlab.token)
+        repo = clone(url, tmp_path / "work", credentials=creds)
+        repo.create_branch(BRANCH, base="master")
+        dvc = Dvc(repo.path, dvc=dvc_exe, credentials=creds)
+        dvc.init()
+        dvc.add_remote(str(tmp_path / "storage"))
+        (repo.path / "data").mkdir()
+        (repo.path / "data" / "train.csv").write_text(TRAIN)
+        dvc.add("data")
+        publish(repo, dvc, BRANCH, "Trained", BOT)
+
+        got = dvc_ops.get(url, "data", tmp_path / "prod", rev=BRANCH, dvc=dvc_exe, credentials=creds)
+        assert (got / "train.csv").read_text() == TRAIN
+
+        planted = GitCredentials("glpat-PLANTED-for-dvc")
+        with pytest.raises(DvcError, match="dvc get") as caught:
+            dvc_ops.get(url, "data", tmp_path / "denied", rev=BRANCH, dvc=dvc_exe, credentials=planted)
+        assert planted.token not in str(caught.value)
+        assert basic_auth_value(planted.username, planted.token) not in str(caught.value)
+        assert f"Basic {basic_auth_value(planted.username, planted.token)}" in gitlab.git_auth

@@ -12,7 +12,7 @@ import pytest
 from skit_pipelines.errors import SkitPipelinesError
 from skit_pipelines.vcs import git
 from skit_pipelines.vcs.errors import GitBranchNotFoundError, GitError
-from skit_pipelines.vcs.git import Credentials, clone, timestamp_branch
+from skit_pipelines.vcs.git import GitCredentials, clone, timestamp_branch
 from skit_pipelines.vcs.redact import MASK, Redactor, basic_auth_value, strip_url_credentials
 from tests.fakes.gitlab import FakeGitLab
 from tests.vcs_helpers import BOT, bare_remote, remote_branches, sh
@@ -107,7 +107,7 @@ def test_redactor_masks_tokens_their_basic_form_and_url_credentials() -> None:
 def test_credentials_in_a_url_are_moved_out_of_it() -> None:
     url, creds = git.split_credentials("https://oauth2:s%2Fecret@gitlab.example/g/r.git")
     assert url == "https://gitlab.example/g/r.git"
-    assert creds == Credentials(token="s/ecret", username="oauth2")
+    assert creds == GitCredentials(token="s/ecret", username="oauth2")
     assert "s/ecret" not in repr(creds)
     assert git.split_credentials("/srv/repos/r.git") == ("/srv/repos/r.git", None)
 
@@ -126,7 +126,7 @@ def test_clone_and_push_over_http_send_the_token_only_in_a_header(
     caplog.set_level(logging.DEBUG)
     token = gitlab_git.token
     url = f"{gitlab_git.base_url}/slu/client.git"
-    creds = Credentials(token=token)
+    creds = GitCredentials(token=token)
     assert git.remote_branch_exists(url, "master", credentials=creds)
     repo = clone(
         f"{gitlab_git.base_url.replace('http://', f'http://oauth2:{token}@')}/slu/client.git",
@@ -161,10 +161,10 @@ def test_a_wrong_token_fails_without_showing_any_token(
     url = f"{gitlab_git.base_url}/slu/client.git"
     failures: list[GitError] = []
     for attempt in (
-        lambda: clone(url, tmp_path / "a", credentials=Credentials(planted)),
+        lambda: clone(url, tmp_path / "a", credentials=GitCredentials(planted)),
         lambda: clone(url.replace("http://", f"http://oauth2:{planted}@"), tmp_path / "b"),
-        lambda: git.remote_branch_exists(url, "master", credentials=Credentials(planted)),
-        lambda: git.default_branch(url, credentials=Credentials(planted)),
+        lambda: git.remote_branch_exists(url, "master", credentials=GitCredentials(planted)),
+        lambda: git.default_branch(url, credentials=GitCredentials(planted)),
     ):
         with pytest.raises(GitError) as caught:
             attempt()
