@@ -175,3 +175,26 @@ def test_a_wrong_token_fails_without_showing_any_token(
     assert any("401" in t or "Authentication failed" in t or "could not read" in t for t in texts)
     for text in texts:
         assert planted not in text and encoded not in text
+
+
+def test_the_auth_header_is_scoped_to_the_remote_host() -> None:
+    creds = GitCredentials("tok-abc")
+    env = git.git_env(creds, {}, url="https://oauth2:x@gitlab.example.org:8443/g/r.git")
+    assert env["GIT_CONFIG_COUNT"] == "1"
+    assert env["GIT_CONFIG_KEY_0"] == "http.https://gitlab.example.org:8443/.extraHeader"
+    assert env["GIT_CONFIG_VALUE_0"] == f"Authorization: Basic {basic_auth_value('oauth2', 'tok-abc')}"
+    assert env["GIT_TERMINAL_PROMPT"] == "0"
+    kept = git.git_env(creds, {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "a.b", "GIT_CONFIG_VALUE_0": "c"})
+    assert kept["GIT_CONFIG_COUNT"] == "2" and kept["GIT_CONFIG_KEY_0"] == "a.b"
+    assert kept["GIT_CONFIG_KEY_1"] == "http.extraHeader"  # a local path: nothing to scope to
+    assert "GIT_CONFIG_COUNT" not in git.git_env(None, {})
+
+
+def test_a_branch_pushed_after_the_clone_can_be_checked_out(tmp_path: Path) -> None:
+    remote = bare_remote(tmp_path)
+    repo = clone(str(remote), tmp_path / "work")
+    other = clone(str(remote), tmp_path / "other")
+    other.create_branch("later", base="master")
+    other.push("later")
+    repo.checkout("later")
+    assert repo.current_branch == "later"

@@ -26,7 +26,7 @@ DEFAULT_BACKOFF = 0.5
 T = TypeVar("T")
 
 
-class _Retryable(SkitPipelinesError):
+class _RetryableForgeAnswer(SkitPipelinesError):
     """A 5xx answer, carried out of a retried step."""
 
     def __init__(self, response: httpx.Response) -> None:
@@ -70,7 +70,7 @@ class ForgeHTTP:
         """One request: the JSON of a 2xx answer; a 5xx raises a retryable error, a 4xx a ForgeError."""
         response = self._http.request(method, path, **kwargs)
         if response.status_code >= 500:
-            raise _Retryable(response)
+            raise _RetryableForgeAnswer(response)
         if response.status_code >= 400:
             raise self.error(method, path, response)
         return response.json() if response.content else None
@@ -78,7 +78,7 @@ class ForgeHTTP:
     def retrying(self, step: Callable[[], T], what: str) -> T:
         """Run ``step``, retried on transport errors and 5xx; the final failure is a :class:`ForgeError`."""
         retrying = Retrying(
-            retry=retry_if_exception(lambda e: isinstance(e, (_Retryable, httpx.TransportError))),
+            retry=retry_if_exception(lambda e: isinstance(e, (_RetryableForgeAnswer, httpx.TransportError))),
             stop=stop_after_attempt(self.attempts),
             wait=wait_exponential(multiplier=self.backoff, max=30),
             reraise=True,
@@ -93,7 +93,7 @@ class ForgeHTTP:
         )
         try:
             return retrying(step)
-        except _Retryable as exc:
+        except _RetryableForgeAnswer as exc:
             request = exc.response.request
             raise self.error(request.method, request.url.raw_path.decode(), exc.response) from None
         except httpx.TransportError as exc:

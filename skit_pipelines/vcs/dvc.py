@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from skit_pipelines.vcs.errors import DvcError, DvcNotInstalledError, DvcStateError
-from skit_pipelines.vcs.git import Credentials, git_env
+from skit_pipelines.vcs.git import GitCredentials, git_env
 from skit_pipelines.vcs.redact import Redactor
 
 log = logging.getLogger(__name__)
@@ -77,8 +77,10 @@ def check_state(repo: Path, initial_training: bool) -> DataState:
     return DataState.INITIAL if initial_training else DataState.RETRAIN
 
 
-def dvc_env(credentials: Credentials | None, base: Mapping[str, str] | None = None) -> dict[str, str]:
-    env = git_env(credentials, base)
+def dvc_env(
+    credentials: GitCredentials | None, base: Mapping[str, str] | None = None, *, url: str | None = None
+) -> dict[str, str]:
+    env = git_env(credentials, base, url=url)
     env["DVC_NO_ANALYTICS"] = "1"  # no telemetry from a pipeline step
     env.setdefault("DVC_IGNORE_UPDATES", "1")
     return env
@@ -89,12 +91,16 @@ def run_dvc(
     *,
     cwd: Path,
     dvc: str = "dvc",
-    credentials: Credentials | None = None,
+    credentials: GitCredentials | None = None,
     secrets: Sequence[str] = (),
     env: Mapping[str, str] | None = None,
+    url: str | None = None,
     timeout: float = DEFAULT_TIMEOUT,
 ) -> str:
-    """Run ``dvc args`` in ``cwd``; a failure raises :class:`DvcError` with its redacted output."""
+    """Run ``dvc args`` in ``cwd``; a failure raises :class:`DvcError` with its redacted output.
+
+    ``url`` is the git repository DVC reads (``dvc get``): the credentials are sent to that host only.
+    """
     redact = Redactor(
         [credentials.token if credentials else None, *secrets],
         username=credentials.username if credentials else None,
@@ -105,7 +111,7 @@ def run_dvc(
         done = subprocess.run(
             [dvc, *args],
             cwd=cwd,
-            env=dvc_env(credentials, env if env is not None else os.environ),
+            env=dvc_env(credentials, env if env is not None else os.environ, url=url),
             capture_output=True,
             text=True,
             timeout=timeout,
@@ -129,7 +135,7 @@ class Dvc:
         repo: Path,
         *,
         dvc: str = "dvc",
-        credentials: Credentials | None = None,
+        credentials: GitCredentials | None = None,
         secrets: Sequence[str] = (),
         env: Mapping[str, str] | None = None,
         timeout: float = DEFAULT_TIMEOUT,
@@ -201,7 +207,7 @@ def get(
     *,
     rev: str | None = None,
     dvc: str = "dvc",
-    credentials: Credentials | None = None,
+    credentials: GitCredentials | None = None,
     secrets: Sequence[str] = (),
     env: Mapping[str, str] | None = None,
     timeout: float = DEFAULT_TIMEOUT,

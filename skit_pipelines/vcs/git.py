@@ -3,7 +3,7 @@
 Why the CLI rather than GitPython/dulwich: DVC itself drives the same repository and expects a normal git
 checkout; the CLI is what users run by hand, so a failing command in our error message can be re-run as is.
 
-Credentials never enter a URL: a token is sent as an ``Authorization: Basic`` header that git reads from
+GitCredentials never enter a URL: a token is sent as an ``Authorization: Basic`` header that git reads from
 ``GIT_CONFIG_COUNT``/``GIT_CONFIG_KEY_n``/``GIT_CONFIG_VALUE_n`` environment variables (git >= 2.31), so it is
 neither stored in ``.git/config`` nor visible on a command line, and every message passes through a
 :class:`~skit_pipelines.vcs.redact.Redactor` that knows the token. A URL that arrives with ``user:token@`` is
@@ -32,14 +32,14 @@ DEFAULT_TIMEOUT = 600.0
 
 
 @dataclass(frozen=True)
-class Credentials:
+class GitCredentials:
     """An HTTPS token and the user name sent with it (GitLab takes ``oauth2``, GitHub ``x-access-token``)."""
 
     token: str
     username: str = "oauth2"
 
     def __repr__(self) -> str:  # a dataclass repr would print the token
-        return f"Credentials(username={self.username!r}, token='***')"
+        return f"GitCredentials(username={self.username!r}, token='***')"
 
 
 @dataclass(frozen=True)
@@ -58,8 +58,8 @@ def timestamp_branch(now: dt.datetime | None = None) -> str:
     return now.astimezone(dt.timezone.utc).strftime(BRANCH_TIME_FORMAT)
 
 
-def split_credentials(url: str) -> tuple[str, Credentials | None]:
-    """``https://user:tok@host/r.git`` → (``https://host/r.git``, Credentials(tok, user)); others as is."""
+def split_credentials(url: str) -> tuple[str, GitCredentials | None]:
+    """``https://user:tok@host/r.git`` → (``https://host/r.git``, GitCredentials(tok, user)); others as is."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or "@" not in parts.netloc:
         return url, None
@@ -68,11 +68,17 @@ def split_credentials(url: str) -> tuple[str, Credentials | None]:
     clean = urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
     if not token:  # only a user name: nothing secret to move
         return clean, None
-    return clean, Credentials(token=unquote(token), username=unquote(user) or "oauth2")
+    return clean, GitCredentials(token=unquote(token), username=unquote(user) or "oauth2")
 
 
-def git_env(credentials: Credentials | None, base: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The environment a git (or DVC, which runs git) command needs: no prompt, and the auth header if any."""
+def git_env(
+    credentials: GitCredentials | None, base: Mapping[str, str] | None = None, *, url: str | None = None
+) -> dict[str, str]:
+    """The environment a git (or DVC, which runs git) command needs: no prompt, and the auth header if any.
+
+    With an http(s) ``url`` the header is scoped to that scheme, host and port (``http.<url>.extraHeader``),
+    so the token is never sent to another host (a submodule, a redirect elsewhere).
+    """
     env = dict(os.environ if base is None else base)
     env["GIT_TERMINAL_PROMPT"] = "0"  # a missing credential fails at once instead of waiting for a TTY
     env.pop("GIT_ASKPASS", None)
@@ -80,13 +86,21 @@ def git_env(credentials: Credentials | None, base: Mapping[str, str] | None = No
     if credentials is not None:
         count = int(env.get("GIT_CONFIG_COUNT", "0") or 0)
         env["GIT_CONFIG_COUNT"] = str(count + 1)
-        env[f"GIT_CONFIG_KEY_{count}"] = "http.extraHeader"
+        env[f"GIT_CONFIG_KEY_{count}"] = header_key(url)
         auth = basic_auth_value(credentials.username, credentials.token)
         env[f"GIT_CONFIG_VALUE_{count}"] = f"Authorization: Basic {auth}"
     return env
 
 
-def redactor_for(credentials: Credentials | None) -> Redactor:
+def header_key(url: str | None) -> str:
+    """``http.<scheme>://<host[:port]>/.extraHeader`` for an http(s) URL, else the unscoped key."""
+    parts = urlsplit(url or "")
+    if parts.scheme in ("http", "https") and parts.netloc:
+        return f"http.{parts.scheme}://{parts.netloc.rsplit('@', 1)[-1]}/.extraHeader"
+    return "http.extraHeader"
+
+
+def redactor_for(credentials: GitCredentials | None) -> Redactor:
     if credentials is None:
         return Redactor()
     return Redactor([credentials.token], username=credentials.username)
@@ -96,10 +110,14 @@ def run_git(
     args: Sequence[str],
     *,
     cwd: Path | None = None,
-    credentials: Credentials | None = None,
+    credentials: GitCredentials | None = None,
+    url: str | None = None,
     timeout: float = DEFAULT_TIMEOUT,
 ) -> str:
-    """Run ``git args`` and return its stdout; a failure raises :class:`GitError` with redacted output."""
+    """Run ``git args`` and return its stdout; a failure raises :class:`GitError` with redacted output.
+
+    ``url`` is the remote the command talks to (the credentials are sent to that host only).
+    """
     redact = redactor_for(credentials)
     shown = redact(" ".join(["git", *args]))
     log.info("%s", shown)
@@ -107,7 +125,7 @@ def run_git(
         done = subprocess.run(
             ["git", *args],
             cwd=cwd,
-            env=git_env(credentials),
+            env=git_env(credentials, url=url),
             capture_output=True,
             text=True,
             timeout=timeout,
@@ -123,15 +141,17 @@ def run_git(
     return done.stdout
 
 
-def remote_branch_exists(url: str, branch: str, *, credentials: Credentials | None = None) -> bool:
+def remote_branch_exists(url: str, branch: str, *, credentials: GitCredentials | None = None) -> bool:
     """Whether ``branch`` exists on the remote at ``url`` (``git ls-remote``); unreachable raises."""
-    out = run_git(["ls-remote", "--heads", "--", url, f"refs/heads/{branch}"], credentials=credentials)
+    out = run_git(
+        ["ls-remote", "--heads", "--", url, f"refs/heads/{branch}"], credentials=credentials, url=url
+    )
     return any(line.endswith(f"\trefs/heads/{branch}") for line in out.splitlines())
 
 
-def default_branch(url: str, *, credentials: Credentials | None = None) -> str:
+def default_branch(url: str, *, credentials: GitCredentials | None = None) -> str:
     """The branch the remote's HEAD points to (what a plain clone checks out), e.g. ``main``."""
-    out = run_git(["ls-remote", "--symref", "--", url, "HEAD"], credentials=credentials)
+    out = run_git(["ls-remote", "--symref", "--", url, "HEAD"], credentials=credentials, url=url)
     for line in out.splitlines():
         if line.startswith("ref: refs/heads/") and line.endswith("\tHEAD"):
             return line[len("ref: refs/heads/") : -len("\tHEAD")]
@@ -139,28 +159,34 @@ def default_branch(url: str, *, credentials: Credentials | None = None) -> str:
     raise GitBranchNotFoundError(f"{shown} has no default branch (an empty repository?)")
 
 
-def clone(url: str, dest: Path, *, credentials: Credentials | None = None) -> GitRepo:
+def clone(url: str, dest: Path, *, credentials: GitCredentials | None = None) -> GitRepo:
     """Clone ``url`` (a URL or a local path) into ``dest``; credentials in the URL are moved out of it."""
     url, from_url = split_credentials(url)
     credentials = credentials or from_url
-    run_git(["clone", "--quiet", "--", url, str(dest)], credentials=credentials)
-    return GitRepo(Path(dest), credentials=credentials)
+    run_git(["clone", "--quiet", "--", url, str(dest)], credentials=credentials, url=url)
+    return GitRepo(Path(dest), credentials=credentials, remote_url=url)
 
 
 class GitRepo:
     """A working copy whose remote is ``origin``; every command runs with the same credentials."""
 
-    def __init__(self, path: Path, *, credentials: Credentials | None = None) -> None:
+    def __init__(
+        self, path: Path, *, credentials: GitCredentials | None = None, remote_url: str | None = None
+    ) -> None:
         self.path = Path(path)
         self.credentials = credentials
         self.redact = redactor_for(credentials)
+        self._remote_url = remote_url
 
     def git(self, *args: str) -> str:
-        return run_git(args, cwd=self.path, credentials=self.credentials)
+        return run_git(args, cwd=self.path, credentials=self.credentials, url=self.remote_url)
 
     @property
     def remote_url(self) -> str:
-        return self.git("remote", "get-url", "origin").strip()
+        """``origin``'s URL (read once; no credentials are needed to read it)."""
+        if self._remote_url is None:
+            self._remote_url = run_git(["remote", "get-url", "origin"], cwd=self.path).strip()
+        return self._remote_url
 
     @property
     def current_branch(self) -> str:
@@ -177,13 +203,21 @@ class GitRepo:
 
     def checkout(self, branch: str) -> None:
         """Check out ``branch`` (a local one, or a remote one as a tracking branch)."""
-        local = self.git("branch", "--list", branch).strip()
-        remote = self.git("branch", "--remotes", "--list", f"origin/{branch}").strip()
-        if not local and not remote:
+        if not self._knows(branch):
+            self.fetch()  # pushed since the clone?
+        if not self._knows(branch):
             raise GitBranchNotFoundError(
                 f"branch {branch!r} does not exist in {self.redact(self.remote_url)}"
             )
         self.git("checkout", "--quiet", branch)
+
+    def _knows(self, branch: str) -> bool:
+        local = self.git("branch", "--list", branch).strip()
+        return bool(local or self.git("branch", "--remotes", "--list", f"origin/{branch}").strip())
+
+    def fetch(self) -> None:
+        """Bring ``origin``'s branches up to date (``git fetch --prune origin``)."""
+        self.git("fetch", "--quiet", "--prune", "origin")
 
     def create_branch(self, name: str, base: str) -> None:
         """Create ``name`` from ``base`` and check it out (refuses a name that exists on the remote)."""
@@ -201,11 +235,7 @@ class GitRepo:
     def commit(self, message: str, author: Author) -> str:
         """Commit what is staged as ``author`` (also the committer); returns the new commit id."""
         identity = ("-c", f"user.name={author.name}", "-c", f"user.email={author.email}")
-        run_git(
-            [*identity, "commit", "--quiet", "--no-verify", "-m", message],
-            cwd=self.path,
-            credentials=self.credentials,
-        )
+        self.git(*identity, "commit", "--quiet", "--no-verify", "-m", message)
         return self.head()
 
     def push(self, branch: str) -> None:
