@@ -244,3 +244,13 @@ def test_github_errors_carry_the_validation_message(github: FakeGitHub) -> None:
     assert caught.value.status == 422 and github.token not in str(caught.value)
     with pytest.raises(ForgeError, match="HTTP 401 .*Bad credentials"):
         github_pr(github, token="ghp_PLANTED")
+
+
+def test_a_non_api_answer_is_a_clear_error(gitlab: FakeGitLab) -> None:
+    gitlab.fail("GET", 200, b"<html>sign in</html>")  # e.g. a web page: the API URL is wrong
+    with pytest.raises(ForgeError, match="gitlab answered HTTP 200 .* not JSON: '<html>sign in</html>'"):
+        gitlab_mr(gitlab)
+    gitlab.fail("GET", 200, {"message": "an object"})
+    with pytest.raises(ForgeError, match="with a dict where a list was expected"):
+        gitlab_mr(gitlab)
+    assert not gitlab.calls("POST")

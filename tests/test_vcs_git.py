@@ -11,7 +11,7 @@ import pytest
 
 from skit_pipelines.errors import SkitPipelinesError
 from skit_pipelines.vcs import git
-from skit_pipelines.vcs.errors import GitBranchNotFoundError, GitError
+from skit_pipelines.vcs.errors import GitBranchNotFoundError, GitError, InvalidBranchNameError
 from skit_pipelines.vcs.git import GitCredentials, clone, timestamp_branch
 from skit_pipelines.vcs.redact import MASK, Redactor, basic_auth_value, strip_url_credentials
 from tests.fakes.gitlab import FakeGitLab
@@ -63,6 +63,11 @@ def test_unknown_branch_and_unknown_repo_fail_clearly(tmp_path: Path) -> None:
         repo.checkout("nope")
     with pytest.raises(GitBranchNotFoundError):
         repo.create_branch("new", base="nope")
+    for bad in ("-f", "a..b", "with space", ""):
+        with pytest.raises(InvalidBranchNameError, match="not a valid branch name"):
+            repo.checkout(bad)
+        with pytest.raises(InvalidBranchNameError):
+            repo.create_branch(bad, base="master")
     assert repo.current_branch == "master"
     with pytest.raises(GitError, match=r"git clone .*missing\.git.*failed"):
         clone(str(tmp_path / "missing.git"), tmp_path / "other")

@@ -35,7 +35,7 @@ def open_github_pull_request(
 
         def find() -> MergeRequest | None:
             params = {"head": f"{owner}:{spec.source_branch}", "state": "open"}
-            found = client.call("GET", path, params=params)
+            found = client.call_expecting(list, "GET", path, params=params)
             return _pull_request(found[0], created=False) if found else None
 
         def find_or_create() -> MergeRequest:
@@ -49,7 +49,7 @@ def open_github_pull_request(
                 "body": spec.description,
             }
             try:
-                return _pull_request(client.call("POST", path, json=payload), created=True)
+                return _pull_request(client.call_expecting(dict, "POST", path, json=payload), created=True)
             except ForgeError as exc:
                 if exc.status == 422:  # "A pull request already exists": opened concurrently since find()
                     raced = find()

@@ -26,7 +26,8 @@ def open_gitlab_merge_request(
     with ForgeHTTP("gitlab", api_url, token, {"PRIVATE-TOKEN": token}, **http) as client:
 
         def find() -> MergeRequest | None:
-            found = client.call("GET", path, params={"source_branch": spec.source_branch, "state": "opened"})
+            params = {"source_branch": spec.source_branch, "state": "opened"}
+            found = client.call_expecting(list, "GET", path, params=params)
             return _merge_request(found[0], created=False) if found else None
 
         def find_or_create() -> MergeRequest:
@@ -41,7 +42,7 @@ def open_gitlab_merge_request(
                 "remove_source_branch": True,
             }
             try:
-                return _merge_request(client.call("POST", path, json=payload), created=True)
+                return _merge_request(client.call_expecting(dict, "POST", path, json=payload), created=True)
             except ForgeError as exc:
                 if exc.status == 409:  # opened concurrently since find(): GitLab refuses a second one
                     raced = find()

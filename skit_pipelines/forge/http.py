@@ -73,7 +73,29 @@ class ForgeHTTP:
             raise _RetryableForgeAnswer(response)
         if response.status_code >= 400:
             raise self.error(method, path, response)
-        return response.json() if response.content else None
+        try:
+            return response.json() if response.content else None
+        except ValueError:
+            raise ForgeError(
+                self.redact(
+                    f"{self.name} answered HTTP {response.status_code} to {method} {self.api_url}{path} "
+                    f"with something that is not JSON: {response.text.strip()[:200]!r} "
+                    "(is the API URL right?)"
+                ),
+                forge=self.name,
+                status=response.status_code,
+            ) from None
+
+    def call_expecting(self, kind: type, method: str, path: str, **kwargs: Any) -> Any:
+        """:meth:`call`, and the answer must be a ``kind`` (a list of items, an object)."""
+        answer = self.call(method, path, **kwargs)
+        if not isinstance(answer, kind):
+            raise ForgeError(
+                f"{self.name} answered {method} {self.api_url}{path} with a {type(answer).__name__} where a "
+                f"{kind.__name__} was expected (is the API URL right?)",
+                forge=self.name,
+            )
+        return answer
 
     def retrying(self, step: Callable[[], T], what: str) -> T:
         """Run ``step``, retried on transport errors and 5xx; the final failure is a :class:`ForgeError`."""

@@ -21,6 +21,10 @@ class GitBranchNotFoundError(GitError, LookupError):
     """The branch (or the repository) does not exist on the remote."""
 
 
+class InvalidBranchNameError(GitError, ValueError):
+    """A branch name that git refuses (or that would read as an option)."""
+
+
 class DvcError(VcsError):
     """A ``dvc`` command failed."""
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-from skit_pipelines.vcs.errors import GitBranchNotFoundError, GitError
+from skit_pipelines.vcs.errors import GitBranchNotFoundError, GitError, InvalidBranchNameError
 from skit_pipelines.vcs.redact import Redactor, basic_auth_value
 
 log = logging.getLogger(__name__)
@@ -98,6 +98,16 @@ def header_key(url: str | None) -> str:
     if parts.scheme in ("http", "https") and parts.netloc:
         return f"http.{parts.scheme}://{parts.netloc.rsplit('@', 1)[-1]}/.extraHeader"
     return "http.extraHeader"
+
+
+def check_branch_name(name: str) -> None:
+    """Refuse what git would not take as a branch name (or would read as an option, like ``-f``)."""
+    if not name or name.startswith("-"):
+        raise InvalidBranchNameError(f"{name!r} is not a valid branch name")
+    try:
+        run_git(["check-ref-format", "--branch", name])
+    except GitError:
+        raise InvalidBranchNameError(f"{name!r} is not a valid branch name") from None
 
 
 def redactor_for(credentials: GitCredentials | None) -> Redactor:
@@ -203,6 +213,7 @@ class GitRepo:
 
     def checkout(self, branch: str) -> None:
         """Check out ``branch`` (a local one, or a remote one as a tracking branch)."""
+        check_branch_name(branch)
         if not self._knows(branch):
             self.fetch()  # pushed since the clone?
         if not self._knows(branch):
@@ -212,8 +223,14 @@ class GitRepo:
         self.git("checkout", "--quiet", branch)
 
     def _knows(self, branch: str) -> bool:
-        local = self.git("branch", "--list", branch).strip()
-        return bool(local or self.git("branch", "--remotes", "--list", f"origin/{branch}").strip())
+        return self._has_ref(f"refs/heads/{branch}") or self._has_ref(f"refs/remotes/origin/{branch}")
+
+    def _has_ref(self, ref: str) -> bool:
+        try:
+            self.git("show-ref", "--verify", "--quiet", ref)
+        except GitError:  # exit 1: no such ref
+            return False
+        return True
 
     def fetch(self) -> None:
         """Bring ``origin``'s branches up to date (``git fetch --prune origin``)."""
@@ -221,6 +238,7 @@ class GitRepo:
 
     def create_branch(self, name: str, base: str) -> None:
         """Create ``name`` from ``base`` and check it out (refuses a name that exists on the remote)."""
+        check_branch_name(name)
         self.checkout(base)
         if self.remote_branch_exists(name):
             raise GitError(f"branch {name!r} already exists in {self.redact(self.remote_url)}")

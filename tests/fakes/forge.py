@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from tests.fakes.http import LoopbackHTTPServer, read_body, reply_json
+from tests.fakes.http import LoopbackHTTPServer, read_body, reply, reply_json
 
 
 @dataclass
@@ -44,7 +44,8 @@ class ForgeFake(LoopbackHTTPServer):
         self._failures: list[_Failure] = []
 
     def fail(self, method: str, status: int, payload: Any = None, *, times: int = 1) -> None:
-        """Answer the next ``times`` API requests with ``method`` by ``status`` and ``payload``."""
+        """Answer the next ``times`` API requests with ``method`` by ``status`` and ``payload`` (JSON; bytes
+        are sent as they are, as an HTML page)."""
         self._failures.append(_Failure(method, status, payload if payload is not None else {}, times))
 
     def calls(self, method: str) -> list[ForgeRequest]:
@@ -69,6 +70,9 @@ class ForgeFake(LoopbackHTTPServer):
             for failure in self._failures:
                 if failure.method == request.method and failure.times > 0:
                     failure.times -= 1
-                    reply_json(handler, failure.status, failure.payload)
+                    if isinstance(failure.payload, bytes):  # a raw answer, e.g. an HTML page
+                        reply(handler, failure.status, failure.payload, content_type="text/html")
+                    else:
+                        reply_json(handler, failure.status, failure.payload)
                     return True
         return False
