@@ -17,7 +17,6 @@ FORBIDDEN = (
     "slack_sdk",
     "slack_bolt",
     "boto3",
-    "os.environ",
 )
 
 
