@@ -9,9 +9,12 @@ API (``PRIVATE-TOKEN: <token>`` required, else 401 ``{"message": "401 Unauthoriz
 
 Git (when ``repos`` is given, a folder of bare repositories ``<group>/<name>.git``): ``/<path>.git/...`` is
 served by the real ``git http-backend`` (clone, fetch, push), behind HTTP Basic auth whose password must be
-the token (any user name), as GitLab does for personal access tokens. ``git_auth`` records every
-Authorization header git sent. Every API request is recorded in ``requests``; ``lose_created_answers = n``
-makes the next n creates succeed but answer 500, as when a proxy loses the answer.
+the token (any user name), as GitLab does for personal access tokens; ``git_auth`` records every
+Authorization header git sent. Small repositories only: git sends a body over ``http.postBuffer`` (1 MiB)
+chunked, which this fake does not read.
+
+Every API request is recorded in ``requests``; ``lose_created_answers = n`` makes the next n creates succeed
+but answer 500, as when a proxy loses the answer.
 """
 
 from __future__ import annotations
