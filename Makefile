@@ -2,6 +2,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 LS_VENV ?= .venv-labelstudio
+DVC_VENV ?= .venv-dvc
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 PYTEST_ARGS ?=
@@ -14,8 +15,8 @@ SKIT_HOME ?= .skit
 demo: $(VENV)/.installed
 	$(BIN)/skit-pipelines demo
 
-## test: create .venv with the dev and ml extras, check the layering contracts, run the whole suite (what CI runs)
-test: $(VENV)/.installed-dev $(LS_VENV)/bin/label-studio
+## test: create .venv (dev+ml extras) and the Label Studio and DVC tool venvs, check layering, run all (CI)
+test: $(VENV)/.installed-dev $(LS_VENV)/bin/label-studio $(DVC_VENV)/bin/dvc
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
@@ -60,10 +61,17 @@ $(LS_VENV)/bin/label-studio:
 	$(PYTHON) -m venv $(LS_VENV)
 	$(LS_VENV)/bin/python -m pip --disable-pip-version-check -q install label-studio
 
+# DVC (SLU project repos) is a CLI we run, in its own virtualenv: its S3 plugin (aiobotocore) pins botocore
+# versions that lag the boto3 in .venv, so the two cannot share one environment.
+$(DVC_VENV)/bin/dvc:
+	$(PYTHON) -m venv $(DVC_VENV)
+	$(DVC_VENV)/bin/python -m pip --disable-pip-version-check -q install 'dvc[s3]>=3.50,<4'
+
 ## clean: remove build outputs and caches; never $(SKIT_HOME) (annotations, databases, run history live there)
 clean:
 	rm -rf build .pytest_cache .ruff_cache .import_linter_cache .hypothesis *.egg-info
-	find . \( -path ./.git -o -path ./$(VENV) -o -path ./$(LS_VENV) -o -path ./$(SKIT_HOME) \) -prune \
+	find . \( -path ./.git -o -path ./$(VENV) -o -path ./$(LS_VENV) -o -path ./$(DVC_VENV) \
+		-o -path ./$(SKIT_HOME) \) -prune \
 		-o -type d -name __pycache__ -prune -exec rm -rf {} +
 
 ## clean-state: list what $(SKIT_HOME) holds; delete it only with `make clean-state CONFIRM=yes`
