@@ -20,7 +20,7 @@ from skit_pipelines.annotation.client import LabelStudioClient
 from skit_pipelines.config import get_settings
 from skit_pipelines.runner.base import RunResult, get_runner
 from skit_pipelines.warehouse.demo_data import generate_demo_warehouse
-from tests.conftest import free_port
+from tests.conftest import SettingsEnv, free_port
 
 if TYPE_CHECKING:
     from tests.fakes.slack_server import FakeSlackServer
@@ -295,11 +295,8 @@ def test_missing_project(labelstudio_env: "LabelStudioServer", calls_csv: str) -
     )
 
 
-def test_wrong_token(
-    labelstudio_env: "LabelStudioServer", calls_csv: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("SKIT_LABELSTUDIO_TOKEN", "f" * 40)
-    get_settings.cache_clear()
+def test_wrong_token(labelstudio_env: "LabelStudioServer", calls_csv: str, settings_env: SettingsEnv) -> None:
+    settings_env(SKIT_LABELSTUDIO_TOKEN="f" * 40)
     _fails(
         "tag_calls",
         {"org_id": "a", "s3_path": calls_csv, "labelstudio_project_id": "1"},
@@ -309,11 +306,9 @@ def test_wrong_token(
     )
 
 
-def test_unreachable_server(calls_csv: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unreachable_server(calls_csv: str, settings_env: SettingsEnv) -> None:
     url = f"http://127.0.0.1:{free_port()}"
-    monkeypatch.setenv("SKIT_LABELSTUDIO_URL", url)
-    monkeypatch.setenv("SKIT_LABELSTUDIO_TOKEN", "t" * 40)
-    get_settings.cache_clear()
+    settings_env(SKIT_LABELSTUDIO_URL=url, SKIT_LABELSTUDIO_TOKEN="t" * 40)
     _fails(
         "fetch_tagged_calls_dataset",
         {"org_id": "a", "labelstudio_project_id": "3"},

@@ -17,14 +17,13 @@ import pytest
 import sqlalchemy as sa
 
 from skit_pipelines.api import db
-from skit_pipelines.api.settings import get_api_settings
 from skit_pipelines.api.store import DISPATCH_LOCK_KEY, RunRecord, RunStore
 from skit_pipelines.api.workers import pid_alive
 from skit_pipelines.config import get_settings
 from skit_pipelines.db import create_engine
 from skit_pipelines.runner.base import RunState
 from tests.api_helpers import ApiClient, SubprocessApi, ThreadedApi, WebhookReceiver, wait_for
-from tests.conftest import free_port
+from tests.conftest import SettingsEnv, free_port
 
 if TYPE_CHECKING:
     from tests.fakes.kfp_server import FakeKfpServer
@@ -35,10 +34,8 @@ pytest_plugins = ["tests.api_fixtures", "tests.fakes.kfp_server", "tests.fakes.s
 pytestmark = pytest.mark.timeout(240)
 
 
-def use_database(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SKIT_DATABASE_URL", url)
-    get_settings.cache_clear()
-    get_api_settings.cache_clear()
+def use_database(url: str, settings_env: SettingsEnv) -> None:
+    settings_env(SKIT_DATABASE_URL=url)
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from skit_pipelines.metrics.store import read_intent_metrics
 from skit_pipelines.runner.base import RunState, StepEvent, get_runner
 from skit_pipelines.warehouse.demo_data import generate_demo_warehouse
 from skit_pipelines.warehouse.fetch import fetch_calls
+from tests.conftest import SettingsEnv
 
 if TYPE_CHECKING:
     from tests.fakes.slack_server import FakeSlackServer
@@ -236,7 +237,7 @@ def test_layer_breakdowns_and_group_notes_reach_the_artifacts(
 
 
 def test_an_empty_timezone_means_skit_timezone(
-    demo_csv: Path, isolated_settings: Path, monkeypatch: pytest.MonkeyPatch
+    demo_csv: Path, isolated_settings: Path, settings_env: SettingsEnv
 ) -> None:
     """One timezone rule for all pipelines: the parameter, else SKIT_TIMEZONE (it was Asia/Kolkata)."""
     from skit_pipelines.pipelines import PIPELINES
@@ -254,8 +255,7 @@ def test_an_empty_timezone_means_skit_timezone(
     frame = pd.read_csv(demo_csv, dtype=str)
     frame["tagged_time"] = "2026-03-12 09:30:00"  # naive: read in the evaluation's timezone
     frame.to_csv(demo_csv, index=False)
-    monkeypatch.setenv("SKIT_TIMEZONE", "America/New_York")
-    get_settings.cache_clear()
+    settings_env(SKIT_TIMEZONE="America/New_York")
     evaluate_tagged_dataset(str(demo_csv), slu_project_name="tz-slu", mlwr=True)
     (row,) = read_intent_metrics(slu_name="tz-slu")
     tagged = row["tagged_from_date"]

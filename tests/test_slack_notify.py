@@ -9,10 +9,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from skit_pipelines.config import get_settings
 from skit_pipelines.notify import slack
 from skit_pipelines.notify.slack import NotificationResult, build_blocks, format_cc, send_notification
-from tests.conftest import free_port
+from tests.conftest import SettingsEnv, free_port
 
 if TYPE_CHECKING:
     from tests.fakes.slack_server import FakeSlackServer
@@ -48,11 +47,8 @@ def test_message_code_block_cc_and_thread_arrive(slack_server: FakeSlackServer) 
     assert slack_server.calls("files.getUploadURLExternal") == []
 
 
-def test_default_channel_no_thread_no_code(
-    slack_server: FakeSlackServer, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("SKIT_SLACK_DEFAULT_CHANNEL", "#skit-alerts")
-    get_settings.cache_clear()
+def test_default_channel_no_thread_no_code(slack_server: FakeSlackServer, settings_env: SettingsEnv) -> None:
+    settings_env(SKIT_SLACK_DEFAULT_CHANNEL="#skit-alerts")
 
     result = send_notification("done")
 
@@ -63,21 +59,17 @@ def test_default_channel_no_thread_no_code(
     assert req.json["blocks"] == [{"type": "section", "text": {"type": "mrkdwn", "text": "done"}}]
 
 
-def test_base_url_without_trailing_slash(
-    slack_server: FakeSlackServer, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("SKIT_SLACK_API_URL", slack_server.url.rstrip("/"))
-    get_settings.cache_clear()
+def test_base_url_without_trailing_slash(slack_server: FakeSlackServer, settings_env: SettingsEnv) -> None:
+    settings_env(SKIT_SLACK_API_URL=slack_server.url.rstrip("/"))
 
     assert send_notification("hi", channel="C999").sent
     assert slack_server.calls("chat.postMessage")[0].path == "/api/chat.postMessage"
 
 
 def test_no_token_logs_and_sends_nothing(
-    slack_server: FakeSlackServer, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+    slack_server: FakeSlackServer, caplog: pytest.LogCaptureFixture, settings_env: SettingsEnv
 ) -> None:
-    monkeypatch.delenv("SKIT_SLACK_TOKEN")
-    get_settings.cache_clear()
+    settings_env(SKIT_SLACK_TOKEN=None)
 
     with caplog.at_level(logging.INFO, logger="skit_pipelines.notify.slack"):
         result = send_notification("run finished", code_block="aws s3 cp x .", channel="x", cc="U1")
@@ -105,10 +97,9 @@ def test_no_channel_anywhere(slack_server: FakeSlackServer) -> None:
 
 
 def test_invalid_auth_is_returned_not_raised(
-    slack_server: FakeSlackServer, monkeypatch: pytest.MonkeyPatch
+    slack_server: FakeSlackServer, settings_env: SettingsEnv
 ) -> None:
-    monkeypatch.setenv("SKIT_SLACK_TOKEN", "xoxb-revoked")
-    get_settings.cache_clear()
+    settings_env(SKIT_SLACK_TOKEN="xoxb-revoked")
 
     result = send_notification("hello", channel="#ops", file_content="data", file_title="t")
 
@@ -129,10 +120,8 @@ def test_channel_not_found(slack_server: FakeSlackServer) -> None:
     )
 
 
-def test_server_down_returns_error_quickly(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SKIT_SLACK_API_URL", f"http://127.0.0.1:{free_port()}/api/")
-    monkeypatch.setenv("SKIT_SLACK_TOKEN", "xoxb-anything")
-    get_settings.cache_clear()
+def test_server_down_returns_error_quickly(settings_env: SettingsEnv) -> None:
+    settings_env(SKIT_SLACK_API_URL=f"http://127.0.0.1:{free_port()}/api/", SKIT_SLACK_TOKEN="xoxb-anything")
 
     started = time.monotonic()
     result = send_notification("hello", channel="#ops")

@@ -274,8 +274,8 @@ def fetch_tagged_dataset(
     include_unannotated: bool = False,
     empty_possible: bool = False,
     snapshot_threshold: int = SNAPSHOT_THRESHOLD,
-    url: str = "",
-    token: str = "",
+    url: str,
+    token: str,
     now: dt.datetime | None = None,
 ) -> TaggedDataset:
     """Export the projects (``labelstudio_project_id`` and its alias ``job_id``, comma lists) and store the
@@ -291,7 +291,7 @@ def fetch_tagged_dataset(
     counts = DownloadCounts()
     rows: list[dict[str, str]] = []
     if project_ids:
-        with LabelStudioClient.from_settings(url, token) as client:
+        with LabelStudioClient(url, token) as client:
             users = client.users()
             for project_id in project_ids:
                 tasks = client.export_tasks(project_id, snapshot_threshold=snapshot_threshold)

@@ -45,6 +45,12 @@ def fetch_tagged_dataset(
     ``job_id`` is an alias of ``labelstudio_project_id`` (comma lists, merged). Reads SKIT_LABELSTUDIO_URL and
     SKIT_LABELSTUDIO_TOKEN.
     """
+    from skit_pipelines import runtime
+    from skit_pipelines.config import get_settings
+
+    settings = get_settings()  # a step is an entry point: it reads the settings, the code below takes them
+    runtime.configure(settings.runtime())
+
     from skit_pipelines.pipeline_checks import check_step
 
     # the last line of defence, for a YAML submitted straight to a cluster
@@ -70,6 +76,8 @@ def fetch_tagged_dataset(
         include_cancelled=include_cancelled,
         include_unannotated=include_unannotated,
         empty_possible=empty_possible,
+        url=settings.labelstudio_url,
+        token=settings.labelstudio_token.get_secret_value(),
     )
     print(result.message)
     counts = result.counts
