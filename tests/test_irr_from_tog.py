@@ -48,6 +48,7 @@ def demo_tagged_dataset(folder: Path) -> Path:
         timezone="UTC",
         call_quantity=150,
         random_seed=3,
+        warehouse_url=url,
     )
     turns = pd.read_csv(fetched.calls_uri, dtype=str, keep_default_na=False, na_values=[""])
     truth = turns["context"].map(lambda text: json.loads(text)["demo_true_intent"])

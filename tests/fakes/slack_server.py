@@ -8,7 +8,7 @@ Use the ``slack_server`` fixture (``pytest_plugins = ["tests.fakes.slack_server"
 the root conftest). It starts the server, points ``SKIT_SLACK_API_URL`` at it and ``SKIT_SLACK_TOKEN`` at
 ``FakeSlackServer.TOKEN``, and clears the settings cache. Then::
 
-    send_notification("hi", channel="#ops")
+    send_notification("hi", channel="#ops", settings=get_settings())
     (req,) = slack_server.calls("chat.postMessage")
     assert req.args["text"] == "hi" and req.authorization == f"Bearer {slack_server.token}"
 
