@@ -10,6 +10,7 @@ from kfp import components
 from skit_pipelines.compiler import compile_all, compile_pipeline
 from skit_pipelines.pipelines import PIPELINES, UnknownPipelineError, get_pipeline
 from skit_pipelines.pipelines.parameters import pipeline_parameters
+from tests.conftest import SettingsEnv
 
 KFP_TYPES = {str: "String", int: "Integer", float: "Float", bool: "Boolean"}
 
@@ -64,3 +65,19 @@ def test_components_run_on_our_image_without_pip_installs(compiled: dict[str, Pa
 def test_unknown_pipeline_is_named(tmp_path: Path) -> None:
     with pytest.raises(UnknownPipelineError, match="fetch_calls_pipeline"):
         compile_pipeline("fetch_call", tmp_path)
+
+
+def test_the_image_is_read_when_compiling_not_at_import(tmp_path: Path, settings_env: SettingsEnv) -> None:
+    """SKIT_IMAGE set after the components were imported still reaches every step of the compiled YAML."""
+    from typer.testing import CliRunner
+
+    import skit_pipelines.components  # noqa: F401  (imported before the setting changes)
+    from skit_pipelines.cli import app
+
+    settings_env(SKIT_IMAGE="registry.example.com/skit-pipelines:test-42")
+    result = CliRunner().invoke(app, ["compile", "fetch_calls_pipeline", "--out-dir", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    spec = yaml.safe_load((tmp_path / "fetch_calls_pipeline.yaml").read_text())
+    images = {name: e["container"]["image"] for name, e in spec["deploymentSpec"]["executors"].items()}
+    assert len(images) >= 2
+    assert set(images.values()) == {"registry.example.com/skit-pipelines:test-42"}

@@ -249,3 +249,17 @@ def test_kfp_server_fixture_points_the_settings_at_the_fake(kfp_server: FakeKfpS
     runner = get_runner()
     assert isinstance(runner, KubeflowRunner)
     assert runner.run(PIPELINE, ARGS).state == RunState.SUCCEEDED
+
+
+def test_submitted_steps_run_the_image_of_the_settings(
+    server: FakeKfpServer, settings_env: SettingsEnv
+) -> None:
+    """SKIT_IMAGE is read when the runner is made from the settings, long after the components were built."""
+    settings_env(SKIT_IMAGE="registry.example.com/skit-pipelines:run-7")
+    server.script_run("RUNNING", "SUCCEEDED")
+    get_runner().run(PIPELINE, ARGS)
+    (body,) = server.submitted_runs
+    executors = body["pipeline_spec"]["deploymentSpec"]["executors"]
+    assert executors and {e["container"]["image"] for e in executors.values()} == {
+        "registry.example.com/skit-pipelines:run-7"
+    }
