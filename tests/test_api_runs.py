@@ -34,17 +34,13 @@ pytest_plugins = ["tests.api_fixtures", "tests.fakes.kfp_server", "tests.fakes.s
 pytestmark = pytest.mark.timeout(240)
 
 
-def use_database(url: str, settings_env: SettingsEnv) -> None:
-    settings_env(SKIT_DATABASE_URL=url)
-
-
 @pytest.fixture
-def database(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
+def database(request: pytest.FixtureRequest, settings_env: SettingsEnv, tmp_path: Path) -> str:
     """The API's database: ``sqlite`` (a file) or ``postgresql`` (a fresh schema), as parametrised."""
     if request.param == "postgresql":
-        use_database(request.getfixturevalue("postgres_schema_url"), monkeypatch)
+        settings_env(SKIT_DATABASE_URL=request.getfixturevalue("postgres_schema_url"))
     else:
-        use_database(f"sqlite:///{tmp_path / 'runs.db'}", monkeypatch)
+        settings_env(SKIT_DATABASE_URL=f"sqlite:///{tmp_path / 'runs.db'}")
     return get_settings().effective_database_url
 
 
