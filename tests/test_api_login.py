@@ -93,10 +93,9 @@ def test_limits_hold_across_api_processes(
     isolated_settings: Path,
     postgres_schema_url: str,
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    settings_env: SettingsEnv,
 ) -> None:
-    monkeypatch.setenv("SKIT_DATABASE_URL", postgres_schema_url)
-    monkeypatch.setenv("SKIT_API_LOGIN_LIMIT_PER_USER", "4 per 5 minutes")
+    settings_env(SKIT_DATABASE_URL=postgres_schema_url, SKIT_API_LOGIN_LIMIT_PER_USER="4 per 5 minutes")
     first = SubprocessApi("tests.api_app:app", free_port(), tmp_path / "api-1.log").start()
     second = SubprocessApi("tests.api_app:app", free_port(), tmp_path / "api-2.log").start()
     try:

@@ -84,9 +84,9 @@ def worker_of(store: RunStore, run_id: str) -> RunRecord:
 @pytest.mark.slow
 @pytest.mark.parametrize("database", ["sqlite", "postgresql"], indirect=True)
 def test_two_api_processes_on_one_database_share_its_worker_slots(
-    api_env: None, isolated_settings: Path, database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    api_env: None, isolated_settings: Path, database: str, tmp_path: Path, settings_env: SettingsEnv
 ) -> None:
-    monkeypatch.setenv("SKIT_API_WORKERS", "2")
+    settings_env(SKIT_API_WORKERS="2")
     store = RunStore.from_url(database, create=True)
     apis = [SubprocessApi("tests.api_app:app", free_port(), tmp_path / f"api-{i}.log") for i in range(2)]
     try:
@@ -182,9 +182,9 @@ def cancel(client: ApiClient, run_id: str, namespace: str = "skit") -> Any:
 
 
 def test_queued_and_running_local_runs_are_canceled_and_their_callers_told_once(
-    api_env: None, isolated_settings: Path, monkeypatch: pytest.MonkeyPatch, webhook: WebhookReceiver
+    api_env: None, isolated_settings: Path, settings_env: SettingsEnv, webhook: WebhookReceiver
 ) -> None:
-    monkeypatch.setenv("SKIT_API_WORKERS", "1")  # the second run waits in the queue
+    settings_env(SKIT_API_WORKERS="1")  # the second run waits in the queue
     server = threaded_api()
     client = ApiClient(server.url)
     try:
