@@ -117,6 +117,13 @@ def main() -> None:
     if unknown:
         parser.error(f"--only: unknown group(s) {', '.join(sorted(unknown))} (known: {', '.join(GROUPS)})")
 
+    from skit_pipelines import runtime
+    from skit_pipelines.config import get_settings
+
+    # An entry point. The benchmarks switch SKIT_HOME / SKIT_ARTIFACT_ROOT between groups (and clear the
+    # settings cache): the runtime follows the settings at each use, as in the test suite.
+    runtime.configure(lambda: get_settings().runtime())
+
     from bench.annotation import bench_annotation_local
     from bench.api_load import bench_api_load, bench_login_flood
     from bench.entity_eval import bench_entity_eval

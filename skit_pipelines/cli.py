@@ -15,7 +15,7 @@ import datetime as dt
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -24,6 +24,9 @@ from rich.table import Table
 from rich.text import Text
 
 from skit_pipelines.parameters import InvalidArgumentsError, problem_lines
+
+if TYPE_CHECKING:
+    from skit_pipelines.config import Settings
 
 app = typer.Typer(
     name="skit-pipelines",
@@ -46,6 +49,17 @@ def _warn_about_unknown_variables() -> None:
 
     for warning in unknown_variables(setting_variables(Settings, ApiSettings), os.environ):
         err_console.print(f"[yellow]warning:[/] {escape(warning)}", soft_wrap=True)
+
+
+def _settings() -> Settings:
+    """The settings of a command that does work, read here (an entry point) and handed to the runtime:
+    storage, the read policy and the default timezone use them in this process."""
+    from skit_pipelines.config import get_settings
+    from skit_pipelines.runtime import configure
+
+    settings = get_settings()
+    configure(settings.runtime())
+    return settings
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
@@ -171,8 +185,9 @@ def run_command(
     try:
         pipe = get_pipeline(name)
         raw = parse_cli_params(param or [], params_file)
+        settings = _settings()
         validate_arguments(name, pipe, raw)  # fail fast, before a run folder or a cluster call exists
-        runner = get_runner()
+        runner = get_runner(settings)
     except InvalidArgumentsError as exc:
         raise _fail_arguments(exc) from None
     except (UnknownPipelineError, ValueError) as exc:
@@ -272,7 +287,7 @@ def compile_command(
     from skit_pipelines.pipelines import UnknownPipelineError
 
     try:
-        paths = compile_all(out_dir, pipelines or None)
+        paths = compile_all(out_dir, pipelines or None, image=_settings().image)
     except UnknownPipelineError as exc:
         raise _fail(str(exc)) from None
     for path in paths:
@@ -296,9 +311,7 @@ def demo_data_command(
     ] = False,
 ) -> None:
     """Write a realistic, deterministic demo call warehouse (replaces earlier demo data, never real calls)."""
-    from skit_pipelines.config import get_settings
-
-    settings = get_settings()
+    settings = _settings()
     if not db and settings.warehouse_url not in ("", settings.demo_warehouse_url):
         err_console.print(
             Text(
@@ -372,7 +385,7 @@ def demo_annotate_command(
     if project_id is None and not project_title.strip():
         raise _fail("give --project-id or --project-title")
     try:
-        with LabelStudioClient.from_settings() as client:
+        with LabelStudioClient.from_settings(_settings()) as client:
             result = annotate_with_demo_truth(client, project_id=project_id, title=project_title)
     except (LabelStudioError, ValueError) as exc:
         raise _fail(str(exc)) from None
@@ -392,13 +405,12 @@ def demo_command(
     Always on the demo warehouse in SKIT_HOME, even when SKIT_WAREHOUSE_URL points at a real one: the run
     gets the demo warehouse's URL in its environment.
     """
-    from skit_pipelines.config import get_settings
     from skit_pipelines.pipelines import get_pipeline
     from skit_pipelines.runner.local import LocalRunner, pipeline_steps
     from skit_pipelines.runner.progress import RunProgressView
     from skit_pipelines.warehouse.summary import summarise_turns_csv
 
-    settings = get_settings()
+    settings = _settings()
     url = settings.demo_warehouse_url
     console.rule("1. demo call warehouse")
     summary = _generate_demo_data(url, calls=calls, seed=seed, days=7, end_date="", wrong_rate=0.15)

@@ -18,6 +18,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from skit_pipelines import __version__
+from skit_pipelines.runtime import RuntimeConfig
 
 DEFAULT_HOME = Path(".skit")
 
@@ -100,6 +101,26 @@ class Settings(BaseSettings):
     @property
     def runner_backend(self) -> str:
         return "kubeflow" if self.kfp_host else "local"
+
+    @property
+    def secret_paths(self) -> tuple[Path, ...]:
+        """The API's state folder (``ApiSettings.state_dir``: the JWT secret) and the SQLite run database:
+        never read nor written by a pipeline, whatever the read policy."""
+        found = [self.home / "api"]
+        database = self.effective_database_url
+        if database.startswith("sqlite:///"):
+            found.append(Path(database[len("sqlite:///") :]))
+        return tuple(found)
+
+    def runtime(self) -> RuntimeConfig:
+        """What an entry point hands to :func:`skit_pipelines.runtime.configure` (see that module)."""
+        return RuntimeConfig(
+            artifact_root=self.effective_artifact_root,
+            s3_endpoint_url=self.s3_endpoint_url,
+            s3_region=self.s3_region,
+            timezone=self.timezone,
+            secret_paths=self.secret_paths,
+        )
 
     def describe(self) -> list[tuple[str, str, str]]:
         """(setting, effective value with secrets masked, description) for ``skit-pipelines config``."""
@@ -186,5 +207,11 @@ def unknown_variables(
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """The process-wide settings, read once. Tests call ``get_settings.cache_clear()`` after changing env."""
+    """The process-wide settings, read once.
+
+    Called by entry points only (CLI commands, the API, component bodies, the runner factory; a test keeps
+    this true): everything below takes the values it needs as parameters, or from
+    :mod:`skit_pipelines.runtime`. Tests change settings through the ``settings_env`` fixture, which clears
+    this cache.
+    """
     return Settings()

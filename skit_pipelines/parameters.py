@@ -78,14 +78,17 @@ def parse_timezone(value: str, parameter: str = "timezone") -> str:
     return value
 
 
-def effective_timezone(value: str, parameter: str = "timezone") -> str:
-    """The one timezone rule of every pipeline: the parameter when given, else ``SKIT_TIMEZONE``."""
+def effective_timezone(value: str, parameter: str = "timezone", default: str | None = None) -> str:
+    """The one timezone rule of every pipeline: the parameter when given, else ``default``, else the
+    configured ``SKIT_TIMEZONE`` (handed over by the entry point through :mod:`skit_pipelines.runtime`)."""
     text = (value or "").strip()
-    if not text:
-        from skit_pipelines.config import get_settings  # only when the parameter is empty
+    if text:
+        return parse_timezone(text, parameter)
+    if default is not None:
+        return default
+    from skit_pipelines import runtime  # only when the parameter is empty
 
-        return get_settings().timezone
-    return parse_timezone(text, parameter)
+    return runtime.current().timezone
 
 
 def parse_date(value: str, parameter: str, today: dt.date) -> dt.date:

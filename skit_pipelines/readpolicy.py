@@ -287,18 +287,6 @@ def content_free_reason(exc: BaseException) -> str:
     return f"unreadable ({name})"
 
 
-def _default_secrets() -> tuple[Path, ...]:
-    """The API's state folder (``ApiSettings.state_dir``: the JWT secret) and the SQLite run database."""
-    from skit_pipelines.config import get_settings
-
-    settings = get_settings()
-    found = [settings.home / "api"]
-    database = settings.effective_database_url
-    if database.startswith("sqlite:///"):
-        found.append(Path(database[len("sqlite:///") :]))
-    return tuple(found)
-
-
 def current_policy() -> ReadPolicy:
     """The policy of this process: confined when ``SKIT_READ_CONFINED=1`` (set for API runs)."""
     confined = os.environ.get(ENV_CONFINED, "").strip().lower() in ("1", "true", "yes")
@@ -309,22 +297,23 @@ def current_policy() -> ReadPolicy:
         except json.JSONDecodeError:
             loaded = []  # a broken list allows nothing: confined stays confined
         allowed = [str(entry) for entry in loaded] if isinstance(loaded, list) else []
-    from skit_pipelines.config import get_settings
+    from skit_pipelines import runtime  # the secrets and the root, as the entry point configured them
 
+    configured = runtime.current()
     return ReadPolicy.create(
         confined=confined,
         allowed=allowed,
-        secrets=_default_secrets(),
-        write_root=get_settings().effective_artifact_root,
+        secrets=configured.secret_paths,
+        write_root=configured.artifact_root,
     )
 
 
-def api_policy(artifact_root: str, readable_paths: str) -> ReadPolicy:
-    """The confined policy of runs started through the API or Slack."""
+def api_policy(artifact_root: str, readable_paths: str, secret_paths: tuple[Path, ...]) -> ReadPolicy:
+    """The confined policy of runs started through the API or Slack (``Settings.secret_paths`` refused)."""
     return ReadPolicy.create(
         confined=True,
         allowed=[artifact_root, *parse_roots(readable_paths)],
-        secrets=_default_secrets(),
+        secrets=secret_paths,
         write_root=artifact_root,
     )
 

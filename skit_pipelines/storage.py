@@ -3,8 +3,9 @@
 Why: every pipeline writes its outputs (CSV datasets, model archives, reports) somewhere a person can fetch
 them later. On a laptop that is a folder under ``SKIT_HOME``; in production it is ``s3://bucket/prefix`` on
 AWS or any S3-compatible endpoint (MinIO, Ceph). Components call the functions here and never care which
-backend the settings picked: the root is ``get_settings().effective_artifact_root`` unless a call passes
-``root=``.
+backend the settings picked: the root is the configured artifact root (``SKIT_ARTIFACT_ROOT``, handed over
+by the entry point through :mod:`skit_pipelines.runtime`, like the S3 endpoint and region) unless a call
+passes ``root=``.
 
 Why boto3 and not fsspec/s3fs: boto3 is already a dependency (no new packages in the component image), it
 is the reference S3 client (multipart uploads, retries, the whole AWS credential chain: env variables,
@@ -47,7 +48,7 @@ from pathlib import Path, PurePosixPath
 from typing import IO, Any
 from urllib.parse import unquote, urlsplit
 
-from skit_pipelines.config import get_settings
+from skit_pipelines import runtime
 from skit_pipelines.errors import SkitPipelinesError
 from skit_pipelines.localfiles import atomic_open
 from skit_pipelines.readpolicy import check_readable, check_writable
@@ -140,7 +141,7 @@ def _parse(uri: str | os.PathLike[str]) -> _Location:
 
 
 def _root(root: str | None) -> _Location:
-    return _parse(root or get_settings().effective_artifact_root)
+    return _parse(root or runtime.current().artifact_root)
 
 
 def is_remote(uri: str) -> bool:
@@ -209,18 +210,17 @@ def _destination(reference: str, file_type: str, ext: str, output_path: str, roo
 def s3_client() -> Any:
     """A boto3 S3 client for the configured endpoint and region.
 
-    Built afresh on each call (cheap next to a network round trip) so that a change of settings or of the
-    AWS credential environment takes effect at once. Credentials come from the normal AWS chain.
+    Built afresh on each call (cheap next to a network round trip) so that a change of configuration or of
+    the AWS credential environment takes effect at once. Credentials come from the normal AWS chain.
     """
     import boto3
     from botocore.config import Config
 
-    settings = get_settings()
+    configured = runtime.current()
+    endpoint = configured.s3_endpoint_url
     # Custom endpoints (MinIO, moto, on-premise stores) rarely resolve bucket sub-domains: use path style.
-    config = Config(s3={"addressing_style": "path"}) if settings.s3_endpoint_url else None
-    return boto3.client(
-        "s3", endpoint_url=settings.s3_endpoint_url or None, region_name=settings.s3_region, config=config
-    )
+    config = Config(s3={"addressing_style": "path"}) if endpoint else None
+    return boto3.client("s3", endpoint_url=endpoint or None, region_name=configured.s3_region, config=config)
 
 
 def _client_error_code(exc: BaseException) -> str:
@@ -507,7 +507,7 @@ def download_command(uri: str, *, recursive: bool | None = None) -> str:
         folder = loc.path.is_dir() if recursive is None else recursive
         return f"cp {'-r ' if folder else ''}{shlex.quote(str(loc.path))} ."
     command = f"aws s3 cp {'--recursive ' if recursive else ''}{shlex.quote(loc.uri)} ."
-    endpoint = get_settings().s3_endpoint_url
+    endpoint = runtime.current().s3_endpoint_url
     if endpoint:
         command += f" --endpoint-url {shlex.quote(endpoint)}"
     return command

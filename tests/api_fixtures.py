@@ -14,9 +14,8 @@ from pathlib import Path
 import pytest
 
 from skit_pipelines.api.auth import hash_password
-from skit_pipelines.api.settings import get_api_settings
-from skit_pipelines.config import get_settings
 from tests.api_helpers import PASSWORD, WEBHOOK_SECRET, ApiClient, ThreadedApi, WebhookReceiver
+from tests.conftest import SettingsEnv
 from tests.warehouse_factory import build_settings_warehouse
 
 
@@ -26,34 +25,28 @@ def password_hash() -> str:
 
 
 @pytest.fixture
-def api_env(monkeypatch: pytest.MonkeyPatch, password_hash: str) -> Iterator[None]:
+def api_env(settings_env: SettingsEnv, password_hash: str) -> None:
     users = {
         "alice": password_hash,
         "bob": {"password_hash": password_hash, "namespaces": ["team-b"]},
     }
-    for name, value in {
-        "SKIT_API_USERS": json.dumps(users),
-        "SKIT_WEBHOOK_SECRET": WEBHOOK_SECRET,
-        "SKIT_API_WATCH_SECONDS": "0.05",
-        "SKIT_API_HEARTBEAT_SECONDS": "0.5",
-        "SKIT_WEBHOOK_BACKOFF_SECONDS": "0.05",
-        "SKIT_WEBHOOK_BACKOFF_MAX_SECONDS": "0.2",
-        "SKIT_WEBHOOK_TIMEOUT_SECONDS": "5",
-    }.items():
-        monkeypatch.setenv(name, value)
-    for name in (
-        "SKIT_SLACK_SIGNING_SECRET",
-        "SKIT_API_DOCS_PUBLIC",
-        "SKIT_JWT_SECRET",
-        "SKIT_API_WORKERS",
-        "SKIT_API_MAX_BODY_BYTES",
-        "SKIT_WEBHOOK_RETRY_SECONDS",
-    ):
-        monkeypatch.delenv(name, raising=False)
-    get_api_settings.cache_clear()
-    get_settings.cache_clear()
-    yield
-    get_api_settings.cache_clear()
+    settings_env(
+        **{
+            "SKIT_API_USERS": json.dumps(users),
+            "SKIT_WEBHOOK_SECRET": WEBHOOK_SECRET,
+            "SKIT_API_WATCH_SECONDS": "0.05",
+            "SKIT_API_HEARTBEAT_SECONDS": "0.5",
+            "SKIT_WEBHOOK_BACKOFF_SECONDS": "0.05",
+            "SKIT_WEBHOOK_BACKOFF_MAX_SECONDS": "0.2",
+            "SKIT_WEBHOOK_TIMEOUT_SECONDS": "5",
+            "SKIT_SLACK_SIGNING_SECRET": None,
+            "SKIT_API_DOCS_PUBLIC": None,
+            "SKIT_JWT_SECRET": None,
+            "SKIT_API_WORKERS": None,
+            "SKIT_API_MAX_BODY_BYTES": None,
+            "SKIT_WEBHOOK_RETRY_SECONDS": None,
+        }
+    )
 
 
 @pytest.fixture

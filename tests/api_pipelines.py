@@ -40,8 +40,10 @@ def fail_step(message: str) -> str:
 @component
 def read_step(path: str) -> str:
     """Reads ``path`` through the artifact store (a location no pipeline declaration covers)."""
-    from skit_pipelines import storage
+    from skit_pipelines import runtime, storage
+    from skit_pipelines.config import get_settings
 
+    runtime.configure(get_settings().runtime())  # a step is an entry point, as in the product's components
     return storage.read_text(path)[:10]
 
 

@@ -1,4 +1,4 @@
-"""Shared fixtures: isolated settings per test, and the real PostgreSQL server.
+"""Shared fixtures: isolated settings per test (``settings_env`` changes them), the real PostgreSQL server.
 
 PostgreSQL tests use ``SKIT_TEST_POSTGRES_URL`` (default: 127.0.0.1:5432, database ``test``). Where no
 server answers they skip with the reason, except under ``CI=true`` where a missing server is a failure:
@@ -13,13 +13,15 @@ import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import boto3
 import pytest
 import sqlalchemy as sa
 from moto.server import ThreadedMotoServer
 
+from skit_pipelines import runtime
+from skit_pipelines.api.settings import get_api_settings
 from skit_pipelines.config import get_settings
 
 DEFAULT_TEST_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -45,9 +47,43 @@ def import_or_skip(module: str, reason: str) -> Any:
         skip_or_fail(reason)
 
 
+def forget_settings() -> None:
+    """Make the next ``get_settings()`` / ``get_api_settings()`` read the environment again."""
+    get_settings.cache_clear()
+    get_api_settings.cache_clear()
+
+
+class SettingsEnv(Protocol):
+    def __call__(self, **variables: str | None) -> None: ...
+
+
+@pytest.fixture
+def settings_env(monkeypatch: pytest.MonkeyPatch) -> SettingsEnv:
+    """The one way a test changes settings: ``settings_env(SKIT_TIMEZONE="Asia/Kolkata", SKIT_X=None)``.
+
+    Sets (a string) or removes (None) the variables for this test only, then clears the settings caches, so
+    the next read sees them; storage, the read policy and the timezone default follow (see
+    ``isolated_settings``). Subprocesses (pipeline steps) inherit the variables.
+    """
+
+    def change(**variables: str | None) -> None:
+        for name, value in variables.items():
+            if value is None:
+                monkeypatch.delenv(name, raising=False)
+            else:
+                monkeypatch.setenv(name, value)
+        forget_settings()
+
+    return change
+
+
 @pytest.fixture(autouse=True)
 def isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """Every test gets its own SKIT_HOME, so no test reads another's databases or artifacts."""
+    """Every test gets its own SKIT_HOME, so no test reads another's databases or artifacts.
+
+    The settings caches are cleared before and after every test, so one test's settings never leak into
+    the next; the runtime (storage, read policy, timezone default) is configured to follow the settings at
+    each use, as an entry point would configure it from the settings it read."""
     home = tmp_path / "skit-home"
     monkeypatch.setenv("SKIT_HOME", str(home))
     for name in (
@@ -66,13 +102,10 @@ def isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterat
             or name == "SKIT_SLACK_SIGNING_SECRET"
         ):
             monkeypatch.delenv(name)
-    from skit_pipelines.api.settings import get_api_settings
-
-    get_settings.cache_clear()
-    get_api_settings.cache_clear()
+    forget_settings()
+    runtime.configure(lambda: get_settings().runtime())
     yield home
-    get_settings.cache_clear()
-    get_api_settings.cache_clear()
+    forget_settings()
 
 
 def free_port() -> int:
@@ -138,7 +171,9 @@ def moto_endpoint() -> Iterator[str]:
 
 
 @pytest.fixture
-def s3_bucket(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
+def s3_bucket(
+    moto_endpoint: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, settings_env: SettingsEnv
+) -> str:
     """A fresh bucket on the moto server, with settings pointing the artifact root at s3://bucket/prefix."""
     for name, value in {
         "AWS_ACCESS_KEY_ID": "testing",
@@ -147,13 +182,11 @@ def s3_bucket(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Pat
         "AWS_CONFIG_FILE": str(tmp_path / "no-aws-config"),
         "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-aws-credentials"),
         "NO_PROXY": "127.0.0.1",
-        "SKIT_S3_ENDPOINT_URL": moto_endpoint,
     }.items():
         monkeypatch.setenv(name, value)
     for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"):
         monkeypatch.delenv(name, raising=False)
     bucket = f"skit-test-{uuid.uuid4().hex[:10]}"
     boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1").create_bucket(Bucket=bucket)
-    monkeypatch.setenv("SKIT_ARTIFACT_ROOT", f"s3://{bucket}/prefix")
-    get_settings.cache_clear()
+    settings_env(SKIT_S3_ENDPOINT_URL=moto_endpoint, SKIT_ARTIFACT_ROOT=f"s3://{bucket}/prefix")
     return bucket

@@ -29,8 +29,7 @@ from pathlib import Path
 import pytest
 
 from skit_pipelines.annotation import local_server
-from skit_pipelines.config import get_settings
-from tests.conftest import skip_or_fail
+from tests.conftest import SettingsEnv, skip_or_fail
 
 ROOT = Path(__file__).resolve().parents[1]
 VENV = ROOT / ".venv-labelstudio"
@@ -69,8 +68,6 @@ def labelstudio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabelStudi
 
 
 @pytest.fixture
-def labelstudio_env(labelstudio: LabelStudioServer, monkeypatch: pytest.MonkeyPatch) -> LabelStudioServer:
-    monkeypatch.setenv("SKIT_LABELSTUDIO_URL", labelstudio.url)
-    monkeypatch.setenv("SKIT_LABELSTUDIO_TOKEN", labelstudio.token)
-    get_settings.cache_clear()
+def labelstudio_env(labelstudio: LabelStudioServer, settings_env: SettingsEnv) -> LabelStudioServer:
+    settings_env(SKIT_LABELSTUDIO_URL=labelstudio.url, SKIT_LABELSTUDIO_TOKEN=labelstudio.token)
     return labelstudio

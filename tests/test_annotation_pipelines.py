@@ -20,7 +20,7 @@ from skit_pipelines.annotation.client import LabelStudioClient
 from skit_pipelines.config import get_settings
 from skit_pipelines.runner.base import RunResult, get_runner
 from skit_pipelines.warehouse.demo_data import generate_demo_warehouse
-from tests.conftest import free_port
+from tests.conftest import SettingsEnv, free_port
 
 if TYPE_CHECKING:
     from tests.fakes.slack_server import FakeSlackServer
@@ -295,11 +295,8 @@ def test_missing_project(labelstudio_env: "LabelStudioServer", calls_csv: str) -
     )
 
 
-def test_wrong_token(
-    labelstudio_env: "LabelStudioServer", calls_csv: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("SKIT_LABELSTUDIO_TOKEN", "f" * 40)
-    get_settings.cache_clear()
+def test_wrong_token(labelstudio_env: "LabelStudioServer", calls_csv: str, settings_env: SettingsEnv) -> None:
+    settings_env(SKIT_LABELSTUDIO_TOKEN="f" * 40)
     _fails(
         "tag_calls",
         {"org_id": "a", "s3_path": calls_csv, "labelstudio_project_id": "1"},
@@ -309,11 +306,9 @@ def test_wrong_token(
     )
 
 
-def test_unreachable_server(calls_csv: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unreachable_server(calls_csv: str, settings_env: SettingsEnv) -> None:
     url = f"http://127.0.0.1:{free_port()}"
-    monkeypatch.setenv("SKIT_LABELSTUDIO_URL", url)
-    monkeypatch.setenv("SKIT_LABELSTUDIO_TOKEN", "t" * 40)
-    get_settings.cache_clear()
+    settings_env(SKIT_LABELSTUDIO_URL=url, SKIT_LABELSTUDIO_TOKEN="t" * 40)
     _fails(
         "fetch_tagged_calls_dataset",
         {"org_id": "a", "labelstudio_project_id": "3"},
@@ -345,6 +340,8 @@ def test_new_project_from_a_taxonomy_file(
         project_title=title,
         taxonomy_uri=str(taxonomy),
         entity_types="product_kind/credit_card",
+        url=labelstudio_env.url,
+        token=labelstudio_env.token,
     )
     (project,) = result.projects
     assert project.created and project.uploaded == 1 and project.predictions == 1
@@ -375,7 +372,12 @@ def test_later_uploads_add_their_new_intents_to_the_label_config(
     from skit_pipelines.annotation.upload import tag_calls
 
     title = f"growing {uuid.uuid4().hex[:8]}"
-    first = tag_calls(s3_path=_turns_csv(tmp_path / "1.csv", {"t1": "_confirm_"}), project_title=title)
+    first = tag_calls(
+        s3_path=_turns_csv(tmp_path / "1.csv", {"t1": "_confirm_"}),
+        project_title=title,
+        url=labelstudio_env.url,
+        token=labelstudio_env.token,
+    )
     (created,) = first.projects
     assert created.created and created.intents_added == []
     with LabelStudioClient(labelstudio_env.url, labelstudio_env.token) as client:
@@ -383,7 +385,12 @@ def test_later_uploads_add_their_new_intents_to_the_label_config(
         client.create_annotation(task["id"], [_choice("tag", "_confirm_")])
 
     later = {"t2": "_cancel_", "t3": "inform_pay_later", "t4": "_confirm_", "t5": "_cancel_"}
-    second = tag_calls(s3_path=_turns_csv(tmp_path / "2.csv", later), project_title=title)
+    second = tag_calls(
+        s3_path=_turns_csv(tmp_path / "2.csv", later),
+        project_title=title,
+        url=labelstudio_env.url,
+        token=labelstudio_env.token,
+    )
     (project,) = second.projects
     assert project.project_id == created.project_id and not project.created and project.uploaded == 4
     assert project.intents_added == ["_cancel_", "inform_pay_later"]
@@ -397,7 +404,12 @@ def test_later_uploads_add_their_new_intents_to_the_label_config(
     (annotated,) = [t for t in exported if t["annotations"]]  # the earlier annotation is still there
     assert annotated["annotations"][0]["result"][0]["value"]["choices"] == ["_confirm_"]
 
-    again = tag_calls(s3_path=_turns_csv(tmp_path / "2.csv", later), project_title=title)
+    again = tag_calls(
+        s3_path=_turns_csv(tmp_path / "2.csv", later),
+        project_title=title,
+        url=labelstudio_env.url,
+        token=labelstudio_env.token,
+    )
     assert again.projects[0].intents_added == [] and again.projects[0].skipped_duplicates == 4
     assert "added" not in again.message
 
@@ -410,7 +422,9 @@ def test_an_empty_csv_uploads_nothing_and_creates_nothing(
     path = tmp_path / "empty.csv"
     path.write_text("conversation_uuid,call_uuid,utterances,state,reftime,audio_url,intent\n")
     title = f"empty {uuid.uuid4().hex[:8]}"
-    result = tag_calls(s3_path=str(path), project_title=title)
+    result = tag_calls(
+        s3_path=str(path), project_title=title, url=labelstudio_env.url, token=labelstudio_env.token
+    )
     assert result.uploaded == 0 and result.projects == [] and "Nothing to upload" in result.message
     with LabelStudioClient(labelstudio_env.url, labelstudio_env.token) as client:
         assert client.find_project(title) is None
@@ -425,14 +439,23 @@ def test_demo_annotate_only_annotates_demo_data(
     from skit_pipelines.warehouse.filters import call_filters_from
 
     title = f"not demo {uuid.uuid4().hex[:8]}"
-    tag_calls(s3_path=calls_csv, project_title=title)  # turns without the demo's truth in their context
+    tag_calls(
+        s3_path=calls_csv, project_title=title, url=labelstudio_env.url, token=labelstudio_env.token
+    )  # turns without the demo's truth in their context
     with LabelStudioClient(labelstudio_env.url, labelstudio_env.token) as client:
         with pytest.raises(NotDemoProjectError, match="has no task from the demo warehouse"):
             annotate_with_demo_truth(client, title=title)
 
-    sample = fetch_calls(call_filters_from(SAMPLE), call_quantity=2, random_seed=SAMPLE["random_seed"])
+    sample = fetch_calls(
+        call_filters_from(SAMPLE), call_quantity=2, random_seed=SAMPLE["random_seed"], warehouse_url=warehouse
+    )
     demo_title = f"demo {uuid.uuid4().hex[:8]}"
-    uploaded = tag_calls(s3_path=sample.calls_uri, project_title=demo_title).uploaded
+    uploaded = tag_calls(
+        s3_path=sample.calls_uri,
+        project_title=demo_title,
+        url=labelstudio_env.url,
+        token=labelstudio_env.token,
+    ).uploaded
     truth = {
         row["conversation_uuid"]: json.loads(row["context"])["demo_true_intent"]
         for row in _read(sample.calls_uri)

@@ -15,7 +15,7 @@ from skit_pipelines.api.store import RunStore
 from skit_pipelines.config import get_settings
 from skit_pipelines.runner.base import RunState
 from tests.api_helpers import ApiClient, SubprocessApi, ThreadedApi, WebhookReceiver, wait_for
-from tests.conftest import free_port
+from tests.conftest import SettingsEnv, free_port
 
 if TYPE_CHECKING:
     from tests.fakes.kfp_server import FakeKfpServer
@@ -36,9 +36,9 @@ def test_api_restart_resumes_queued_runs_and_delivers_each_webhook_exactly_once(
     api_env: None,
     isolated_settings: Path,
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    settings_env: SettingsEnv,
 ) -> None:
-    monkeypatch.setenv("SKIT_API_WORKERS", "1")  # the second run must wait in the queue
+    settings_env(SKIT_API_WORKERS="1")  # the second run must wait in the queue
     receiver = WebhookReceiver(fail_first=1).start()
     store = RunStore.from_url(get_settings().effective_database_url)
     port = free_port()

@@ -18,6 +18,7 @@ from skit_pipelines.api.store import RunRecord, RunStore
 from skit_pipelines.config import get_settings
 from skit_pipelines.runner.base import RunState
 from tests.api_helpers import DAY, PASSWORD, WEBHOOK_SECRET, ApiClient, ThreadedApi, WebhookReceiver, wait_for
+from tests.conftest import SettingsEnv
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -248,13 +249,12 @@ def test_validation_errors_name_each_field_and_create_nothing(client: ApiClient)
 
 
 def test_webhook_uri_with_nul_or_control_characters_is_a_400_on_postgresql(
-    api_env: None, isolated_settings: Path, postgres_schema_url: str, monkeypatch: pytest.MonkeyPatch
+    api_env: None, isolated_settings: Path, postgres_schema_url: str, settings_env: SettingsEnv
 ) -> None:
     from skit_pipelines.api.endpoints import create_app
     from tests.api_pipelines import TEST_PIPELINES
 
-    monkeypatch.setenv("SKIT_DATABASE_URL", postgres_schema_url)  # PostgreSQL refuses NUL in text (a 500)
-    get_settings.cache_clear()
+    settings_env(SKIT_DATABASE_URL=postgres_schema_url)  # PostgreSQL refuses NUL in text (a 500)
     server = ThreadedApi(create_app(pipelines=TEST_PIPELINES)).start()
     client = ApiClient(server.url)
     try:
@@ -301,7 +301,7 @@ def test_doomed_runs_get_a_400_naming_the_field(
     api_env: None,
     isolated_settings: Path,
     db_url: str,
-    monkeypatch: pytest.MonkeyPatch,
+    settings_env: SettingsEnv,
     pipeline: str,
     body: str,
     field: str,
@@ -310,8 +310,7 @@ def test_doomed_runs_get_a_400_naming_the_field(
     from skit_pipelines.api.endpoints import create_app
     from tests.api_helpers import ThreadedApi
 
-    monkeypatch.setenv("SKIT_DATABASE_URL", db_url)
-    get_settings.cache_clear()
+    settings_env(SKIT_DATABASE_URL=db_url)
     server = ThreadedApi(create_app()).start()
     api_client = ApiClient(server.url)
     try:
@@ -330,14 +329,11 @@ def test_doomed_runs_get_a_400_naming_the_field(
         server.stop()
 
 
-def test_request_body_size_is_limited(
-    api_env: None, isolated_settings, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_request_body_size_is_limited(api_env: None, isolated_settings, settings_env: SettingsEnv) -> None:
     from skit_pipelines.api.endpoints import create_app
     from tests.api_helpers import ThreadedApi
 
-    monkeypatch.setenv("SKIT_API_MAX_BODY_BYTES", "2000")
-    get_api_settings.cache_clear()
+    settings_env(SKIT_API_MAX_BODY_BYTES="2000")
     server = ThreadedApi(create_app()).start()
     try:
         api_client = ApiClient(server.url)

@@ -18,10 +18,10 @@ import sqlalchemy as sa
 from skit_pipelines.api.auth import AuthError, hash_password, issue_token, verify_token
 from skit_pipelines.api.db import create_tables
 from skit_pipelines.api.login_guard import SqlStorage
-from skit_pipelines.api.settings import ApiSettings, get_api_settings
+from skit_pipelines.api.settings import ApiSettings
 from skit_pipelines.db import create_engine
 from tests.api_helpers import PASSWORD, ApiClient, SubprocessApi, ThreadedApi
-from tests.conftest import free_port
+from tests.conftest import SettingsEnv, free_port
 
 pytest_plugins = ["tests.api_fixtures"]
 
@@ -31,7 +31,7 @@ StartApi = Callable[..., ThreadedApi]
 
 
 @pytest.fixture
-def start_api(api_env: None, isolated_settings: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[StartApi]:
+def start_api(api_env: None, isolated_settings: Path, settings_env: SettingsEnv) -> Iterator[StartApi]:
     """Start the API with extra ``SKIT_*`` settings (stopped at the end of the test)."""
     from skit_pipelines.api.endpoints import create_app
     from tests.api_pipelines import TEST_PIPELINES
@@ -39,9 +39,7 @@ def start_api(api_env: None, isolated_settings: Path, monkeypatch: pytest.Monkey
     servers: list[ThreadedApi] = []
 
     def start(**env: str) -> ThreadedApi:
-        for name, value in env.items():
-            monkeypatch.setenv(name, value)
-        get_api_settings.cache_clear()
+        settings_env(**env)
         server = ThreadedApi(create_app(pipelines=TEST_PIPELINES)).start()
         servers.append(server)
         return server
@@ -95,10 +93,9 @@ def test_limits_hold_across_api_processes(
     isolated_settings: Path,
     postgres_schema_url: str,
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    settings_env: SettingsEnv,
 ) -> None:
-    monkeypatch.setenv("SKIT_DATABASE_URL", postgres_schema_url)
-    monkeypatch.setenv("SKIT_API_LOGIN_LIMIT_PER_USER", "4 per 5 minutes")
+    settings_env(SKIT_DATABASE_URL=postgres_schema_url, SKIT_API_LOGIN_LIMIT_PER_USER="4 per 5 minutes")
     first = SubprocessApi("tests.api_app:app", free_port(), tmp_path / "api-1.log").start()
     second = SubprocessApi("tests.api_app:app", free_port(), tmp_path / "api-2.log").start()
     try:

@@ -17,14 +17,13 @@ import pytest
 import sqlalchemy as sa
 
 from skit_pipelines.api import db
-from skit_pipelines.api.settings import get_api_settings
 from skit_pipelines.api.store import DISPATCH_LOCK_KEY, RunRecord, RunStore
 from skit_pipelines.api.workers import pid_alive
 from skit_pipelines.config import get_settings
 from skit_pipelines.db import create_engine
 from skit_pipelines.runner.base import RunState
 from tests.api_helpers import ApiClient, SubprocessApi, ThreadedApi, WebhookReceiver, wait_for
-from tests.conftest import free_port
+from tests.conftest import SettingsEnv, free_port
 
 if TYPE_CHECKING:
     from tests.fakes.kfp_server import FakeKfpServer
@@ -35,19 +34,13 @@ pytest_plugins = ["tests.api_fixtures", "tests.fakes.kfp_server", "tests.fakes.s
 pytestmark = pytest.mark.timeout(240)
 
 
-def use_database(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SKIT_DATABASE_URL", url)
-    get_settings.cache_clear()
-    get_api_settings.cache_clear()
-
-
 @pytest.fixture
-def database(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
+def database(request: pytest.FixtureRequest, settings_env: SettingsEnv, tmp_path: Path) -> str:
     """The API's database: ``sqlite`` (a file) or ``postgresql`` (a fresh schema), as parametrised."""
     if request.param == "postgresql":
-        use_database(request.getfixturevalue("postgres_schema_url"), monkeypatch)
+        settings_env(SKIT_DATABASE_URL=request.getfixturevalue("postgres_schema_url"))
     else:
-        use_database(f"sqlite:///{tmp_path / 'runs.db'}", monkeypatch)
+        settings_env(SKIT_DATABASE_URL=f"sqlite:///{tmp_path / 'runs.db'}")
     return get_settings().effective_database_url
 
 
@@ -91,9 +84,9 @@ def worker_of(store: RunStore, run_id: str) -> RunRecord:
 @pytest.mark.slow
 @pytest.mark.parametrize("database", ["sqlite", "postgresql"], indirect=True)
 def test_two_api_processes_on_one_database_share_its_worker_slots(
-    api_env: None, isolated_settings: Path, database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    api_env: None, isolated_settings: Path, database: str, tmp_path: Path, settings_env: SettingsEnv
 ) -> None:
-    monkeypatch.setenv("SKIT_API_WORKERS", "2")
+    settings_env(SKIT_API_WORKERS="2")
     store = RunStore.from_url(database, create=True)
     apis = [SubprocessApi("tests.api_app:app", free_port(), tmp_path / f"api-{i}.log") for i in range(2)]
     try:
@@ -189,9 +182,9 @@ def cancel(client: ApiClient, run_id: str, namespace: str = "skit") -> Any:
 
 
 def test_queued_and_running_local_runs_are_canceled_and_their_callers_told_once(
-    api_env: None, isolated_settings: Path, monkeypatch: pytest.MonkeyPatch, webhook: WebhookReceiver
+    api_env: None, isolated_settings: Path, settings_env: SettingsEnv, webhook: WebhookReceiver
 ) -> None:
-    monkeypatch.setenv("SKIT_API_WORKERS", "1")  # the second run waits in the queue
+    settings_env(SKIT_API_WORKERS="1")  # the second run waits in the queue
     server = threaded_api()
     client = ApiClient(server.url)
     try:

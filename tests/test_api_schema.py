@@ -15,9 +15,8 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 
-from skit_pipelines.api.settings import get_api_settings
-from skit_pipelines.config import get_settings
 from tests.api_helpers import SIGNING_SECRET, ApiClient
+from tests.conftest import SettingsEnv
 
 if TYPE_CHECKING:
     from tests.fakes.kfp_server import FakeKfpServer
@@ -28,13 +27,13 @@ EXAMPLES = 30
 
 
 @pytest.fixture
-def slack_bot_env(api_env: None, monkeypatch: pytest.MonkeyPatch) -> None:
+def slack_bot_env(api_env: None, settings_env: SettingsEnv) -> None:
     """The Slack bot on (fuzzed events then meet bolt's signature check); the token is never used."""
-    monkeypatch.setenv("SKIT_SLACK_SIGNING_SECRET", SIGNING_SECRET)
-    monkeypatch.setenv("SKIT_SLACK_TOKEN", "xoxb-never-used")
-    monkeypatch.setenv("SKIT_SLACK_API_URL", "http://127.0.0.1:9/api/")
-    get_api_settings.cache_clear()
-    get_settings.cache_clear()
+    settings_env(
+        SKIT_SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SKIT_SLACK_TOKEN="xoxb-never-used",
+        SKIT_SLACK_API_URL="http://127.0.0.1:9/api/",
+    )
 
 
 def fuzz(operation: Any, base_url: str, headers: dict[str, str], codes: set[int]) -> Any:

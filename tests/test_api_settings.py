@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from skit_pipelines.api.auth import AuthError, authenticate, password_hasher
 from skit_pipelines.api.cli import app as api_cli
 from skit_pipelines.api.settings import ApiSettings, parse_users
+from tests.conftest import SettingsEnv
 
 
 def test_users_accept_hashes_and_namespaced_entries(tmp_path: Path) -> None:
@@ -30,10 +31,10 @@ def test_users_accept_hashes_and_namespaced_entries(tmp_path: Path) -> None:
         ('{"bob": {"password_hash": "$x", "namespaces": "b"}}', "namespaces of user 'bob'"),
     ],
 )
-def test_bad_users_are_refused_at_start_up(text: str, words: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bad_users_are_refused_at_start_up(text: str, words: str, settings_env: SettingsEnv) -> None:
     with pytest.raises(ValueError, match=words):
         parse_users(text)
-    monkeypatch.setenv("SKIT_API_USERS", text)
+    settings_env(SKIT_API_USERS=text)
     with pytest.raises(ValueError, match=words):
         ApiSettings()
 

@@ -29,6 +29,7 @@ from tests.api_helpers import (
     slack_signature,
     wait_for,
 )
+from tests.conftest import SettingsEnv
 
 if TYPE_CHECKING:
     from tests.fakes.slack_server import FakeSlackServer
@@ -42,10 +43,9 @@ THREAD = "1700000100.000200"
 
 @pytest.fixture
 def bot(
-    slack_server: FakeSlackServer, api_env: None, isolated_settings: Path, monkeypatch: pytest.MonkeyPatch
+    slack_server: FakeSlackServer, api_env: None, isolated_settings: Path, settings_env: SettingsEnv
 ) -> Iterator[tuple[ThreadedApi, FakeSlackServer, ApiClient]]:
-    monkeypatch.setenv("SKIT_SLACK_SIGNING_SECRET", SIGNING_SECRET)
-    get_api_settings.cache_clear()
+    settings_env(SKIT_SLACK_SIGNING_SECRET=SIGNING_SECRET)
     from skit_pipelines.api.endpoints import create_app
     from skit_pipelines.pipelines import PIPELINES
     from tests.api_pipelines import TEST_PIPELINES

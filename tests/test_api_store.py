@@ -12,12 +12,11 @@ from typing import Any
 
 import pytest
 
-from skit_pipelines.api.settings import get_api_settings
 from skit_pipelines.api.store import RunRecord, RunStore, now_utc
 from skit_pipelines.api.webhooks import next_attempt, next_delay
-from skit_pipelines.config import get_settings
 from skit_pipelines.runner.base import RunState
 from tests.api_helpers import ApiClient, ThreadedApi, WebhookReceiver
+from tests.conftest import SettingsEnv
 
 pytest_plugins = ["tests.api_fixtures"]
 
@@ -156,11 +155,9 @@ def test_a_run_over_http_on_postgresql(
     postgres_schema_url: str,
     api_env: None,
     isolated_settings: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    settings_env: SettingsEnv,
 ) -> None:
-    monkeypatch.setenv("SKIT_DATABASE_URL", postgres_schema_url)
-    get_settings.cache_clear()
-    get_api_settings.cache_clear()
+    settings_env(SKIT_DATABASE_URL=postgres_schema_url)
     from skit_pipelines.api.endpoints import create_app
     from skit_pipelines.pipelines import PIPELINES
     from tests.api_pipelines import TEST_PIPELINES

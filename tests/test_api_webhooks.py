@@ -14,6 +14,7 @@ from skit_pipelines.api.webhooks import DELIVERY_HEADER, post_to, post_webhook
 from skit_pipelines.config import get_settings
 from skit_pipelines.runner.base import RunState
 from tests.api_helpers import ApiClient, WebhookReceiver
+from tests.conftest import SettingsEnv
 
 pytest_plugins = ["tests.api_fixtures"]
 
@@ -21,10 +22,9 @@ pytestmark = pytest.mark.timeout(120)
 
 
 @pytest.fixture
-def fast_retries(api_env: None, monkeypatch: pytest.MonkeyPatch) -> None:
+def fast_retries(api_env: None, settings_env: SettingsEnv) -> None:
     """A short retry window and timeout; set before ``client`` starts the API."""
-    monkeypatch.setenv("SKIT_WEBHOOK_TIMEOUT_SECONDS", "0.3")
-    monkeypatch.setenv("SKIT_WEBHOOK_RETRY_SECONDS", "1.5")
+    settings_env(SKIT_WEBHOOK_TIMEOUT_SECONDS="0.3", SKIT_WEBHOOK_RETRY_SECONDS="1.5")
 
 
 def test_a_receiver_slower_than_the_timeout_gets_repeats_of_one_delivery_id(

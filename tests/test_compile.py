@@ -10,6 +10,7 @@ from kfp import components
 from skit_pipelines.compiler import compile_all, compile_pipeline
 from skit_pipelines.pipelines import PIPELINES, UnknownPipelineError, get_pipeline
 from skit_pipelines.pipelines.parameters import pipeline_parameters
+from tests.conftest import SettingsEnv
 
 KFP_TYPES = {str: "String", int: "Integer", float: "Float", bool: "Boolean"}
 
@@ -77,3 +78,19 @@ def test_the_sample_step_gets_every_input_from_the_pipeline_parameter_of_its_nam
     wired = spec["root"]["dag"]["tasks"]["fetch-calls"]["inputs"]["parameters"]
     inputs = {p.name for p in pipeline_parameters(fetch_calls)}
     assert wired == {input_name: {"componentInputParameter": input_name} for input_name in inputs}
+
+
+def test_the_image_is_read_when_compiling_not_at_import(tmp_path: Path, settings_env: SettingsEnv) -> None:
+    """SKIT_IMAGE set after the components were imported still reaches every step of the compiled YAML."""
+    from typer.testing import CliRunner
+
+    import skit_pipelines.components  # noqa: F401  (imported before the setting changes)
+    from skit_pipelines.cli import app
+
+    settings_env(SKIT_IMAGE="registry.example.com/skit-pipelines:test-42")
+    result = CliRunner().invoke(app, ["compile", "fetch_calls_pipeline", "--out-dir", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    spec = yaml.safe_load((tmp_path / "fetch_calls_pipeline.yaml").read_text())
+    images = {name: e["container"]["image"] for name, e in spec["deploymentSpec"]["executors"].items()}
+    assert len(images) >= 2
+    assert set(images.values()) == {"registry.example.com/skit-pipelines:test-42"}

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from skit_pipelines.warehouse import schema
 from tests.cli_runner import cli, flat
+from tests.conftest import SettingsEnv
 from tests.warehouse_factory import build_warehouse, call_row
 
 
@@ -66,9 +67,9 @@ def test_demo_data_refuses_a_database_with_real_calls(postgres_schema_url: str) 
 
 
 def test_demo_samples_the_demo_warehouse_and_leaves_the_configured_one(
-    production: str, isolated_settings: Path, monkeypatch: pytest.MonkeyPatch
+    production: str, isolated_settings: Path, settings_env: SettingsEnv
 ) -> None:
-    monkeypatch.setenv("SKIT_WAREHOUSE_URL", production)
+    settings_env(SKIT_WAREHOUSE_URL=production)
     result = cli("demo", "--calls", "200", "--call-quantity", "5")
     assert result.returncode == 0, result.stdout + result.stderr
     assert count_calls(production) == (30, 90)
@@ -80,9 +81,9 @@ def test_demo_samples_the_demo_warehouse_and_leaves_the_configured_one(
 
 
 def test_run_from_another_folder_names_the_missing_warehouse_and_creates_none(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, settings_env: SettingsEnv
 ) -> None:
-    monkeypatch.delenv("SKIT_HOME")  # the default, relative .skit of the folder the user is in
+    settings_env(SKIT_HOME=None)  # the default, relative .skit of the folder the user is in
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     result = cli("run", "fetch_calls_pipeline", "-p", "lang=en", cwd=elsewhere)

@@ -13,6 +13,7 @@ import pytest
 from skit_pipelines.config import get_settings
 from skit_pipelines.entities import InProcessParser, get_entity_parser, truth_entities_from_spans
 from skit_pipelines.entities.duckling import DucklingError, DucklingParser, duckling_locale
+from tests.conftest import SettingsEnv
 
 if TYPE_CHECKING:
     from tests.fakes.duckling_server import FakeDuckling
@@ -196,14 +197,12 @@ def test_locale(lang: str, tz: str, locale: str | None) -> None:
 
 
 def test_get_entity_parser_picks_duckling_when_configured(
-    monkeypatch: pytest.MonkeyPatch, duckling_server: FakeDuckling
+    settings_env: SettingsEnv, duckling_server: FakeDuckling
 ) -> None:
-    monkeypatch.delenv("SKIT_DUCKLING_URL", raising=False)
-    get_settings.cache_clear()
-    assert isinstance(get_entity_parser(), InProcessParser)
-    monkeypatch.setenv("SKIT_DUCKLING_URL", duckling_server.url)
-    get_settings.cache_clear()
-    with get_entity_parser() as parser:
+    settings_env(SKIT_DUCKLING_URL=None)
+    assert isinstance(get_entity_parser(get_settings().duckling_url), InProcessParser)
+    settings_env(SKIT_DUCKLING_URL=duckling_server.url)
+    with get_entity_parser(get_settings().duckling_url) as parser:
         assert isinstance(parser, DucklingParser) and parser.url == duckling_server.url
         assert parser.parse("date", "tomorrow", REFTIME, "en") == "2024-03-14"
     assert len(duckling_server.requests) == 1

@@ -197,7 +197,12 @@ def test_evaluations_download_the_project_they_are_given(
     assert summary["warnings"].get(warning, 0) == unplaced
 
     # The raw annotation JSON (the download's ``tag`` column, gold flag first) gives the same truth.
-    tagged = fetch_tagged_dataset(download_request(labelstudio_project_id=str(project)), org_id="acme")
+    tagged = fetch_tagged_dataset(
+        download_request(labelstudio_project_id=str(project)),
+        org_id="acme",
+        url=labelstudio_env.url,
+        token=labelstudio_env.token,
+    )
     from_tag = evaluate_tagged_dataset(tagged.uri, true_label_column="tag")
     assert (from_tag.n, from_tag.accuracy, from_tag.issues) == (len(rows), irr["accuracy"], [])
 

@@ -31,7 +31,12 @@ def warehouse(isolated_settings: Path) -> str:
 
 
 def test_sample_is_stored_in_the_artifact_store(warehouse: str, isolated_settings: Path) -> None:
-    result = fetch_calls(build_call_filters(lang="en", client_id="7", **DAY), call_quantity=12, random_seed=5)
+    result = fetch_calls(
+        build_call_filters(lang="en", client_id="7", **DAY),
+        call_quantity=12,
+        random_seed=5,
+        warehouse_url=warehouse,
+    )
     assert (result.matching_calls, result.sampled_calls, result.turns) == (30, 12, 36)
     assert result.calls_uri.startswith(str(isolated_settings.resolve()))
     name = Path(result.calls_uri).name
@@ -45,14 +50,14 @@ def test_sample_is_stored_in_the_artifact_store(warehouse: str, isolated_setting
 
 
 def test_fresh_seed_is_reported_and_reproduces(warehouse: str) -> None:
-    first = fetch_calls(EN_DAY, call_quantity=7)
-    again = fetch_calls(EN_DAY, call_quantity=7, random_seed=first.random_seed)
+    first = fetch_calls(EN_DAY, call_quantity=7, warehouse_url=warehouse)
+    again = fetch_calls(EN_DAY, call_quantity=7, random_seed=first.random_seed, warehouse_url=warehouse)
     assert first.random_seed >= 0
     assert Path(first.calls_uri).read_text() == Path(again.calls_uri).read_text()
 
 
 def test_no_matching_calls_is_not_a_failure(warehouse: str) -> None:
-    result = fetch_calls(build_call_filters(lang="hi", **DAY), call_quantity=10)
+    result = fetch_calls(build_call_filters(lang="hi", **DAY), call_quantity=10, warehouse_url=warehouse)
     assert result.sampled_calls == 0 and result.turns == 0
     assert NO_CALLS_MESSAGE in result.message
     with open(result.calls_uri, newline="") as handle:
@@ -109,7 +114,9 @@ def test_remove_empty_audios_drops_and_counts(warehouse: str, audio_server: str)
     engine.dispose()
     _AudioServer.available = {f"/ok/{turn_id}.flac" for turn_id in rows if turn_id % 3 == 0}
 
-    result = fetch_calls(EN_DAY, call_quantity=30, random_seed=1, remove_empty_audios=True)
+    result = fetch_calls(
+        EN_DAY, call_quantity=30, random_seed=1, remove_empty_audios=True, warehouse_url=warehouse
+    )
     kept = read_rows(result.calls_uri)
     assert result.turns == len(kept) == 30
     assert result.dropped_audio_turns == 60
@@ -129,6 +136,7 @@ def test_window_uses_the_requested_timezone(warehouse: str) -> None:
                 start_time_offset=615,
             ),
             call_quantity=100,
+            warehouse_url=warehouse,
         ).sampled_calls
         == 16
     )

@@ -16,6 +16,7 @@ from skit_pipelines.warehouse.filters import (
     parse_time_offset,
     split_list,
 )
+from tests.conftest import SettingsEnv
 
 NOW = dt.datetime(2026, 3, 10, 20, 0, tzinfo=dt.UTC)  # 2026-03-11 01:30 in Asia/Kolkata
 
@@ -30,11 +31,9 @@ def test_defaults_are_today_in_the_timezone() -> None:
     assert f.min_duration is None
 
 
-def test_empty_timezone_uses_the_setting(monkeypatch: pytest.MonkeyPatch) -> None:
-    from skit_pipelines.config import get_settings
+def test_empty_timezone_uses_the_setting(settings_env: SettingsEnv) -> None:
 
-    monkeypatch.setenv("SKIT_TIMEZONE", "America/New_York")
-    get_settings.cache_clear()
+    settings_env(SKIT_TIMEZONE="America/New_York")
     f = build_call_filters(lang="en", now=NOW)
     assert f.timezone == "America/New_York"
     assert f.start.date() == dt.date(2026, 3, 10)

@@ -19,6 +19,7 @@ from skit_pipelines.stores.intent_metrics import read_intent_metrics
 from skit_pipelines.warehouse.demo_data import generate_demo_warehouse
 from skit_pipelines.warehouse.fetch import fetch_calls
 from skit_pipelines.warehouse.filters import build_call_filters
+from tests.conftest import SettingsEnv
 
 if TYPE_CHECKING:
     from tests.fakes.slack_server import FakeSlackServer
@@ -45,6 +46,7 @@ def demo_tagged_dataset(folder: Path) -> Path:
         build_call_filters(lang="en", start_date="2026-03-06", end_date="2026-03-11", timezone="UTC"),
         call_quantity=150,
         random_seed=3,
+        warehouse_url=url,
     )
     turns = pd.read_csv(fetched.calls_uri, dtype=str, keep_default_na=False, na_values=[""])
     truth = turns["context"].map(lambda text: json.loads(text)["demo_true_intent"])
@@ -234,7 +236,7 @@ def test_layer_breakdowns_and_group_notes_reach_the_artifacts(
 
 
 def test_an_empty_timezone_means_skit_timezone(
-    demo_csv: Path, isolated_settings: Path, monkeypatch: pytest.MonkeyPatch
+    demo_csv: Path, isolated_settings: Path, settings_env: SettingsEnv
 ) -> None:
     """One timezone rule for all pipelines: the parameter, else SKIT_TIMEZONE (it was Asia/Kolkata)."""
     from skit_pipelines.pipelines import PIPELINES
@@ -252,8 +254,7 @@ def test_an_empty_timezone_means_skit_timezone(
     frame = pd.read_csv(demo_csv, dtype=str)
     frame["tagged_time"] = "2026-03-12 09:30:00"  # naive: read in the evaluation's timezone
     frame.to_csv(demo_csv, index=False)
-    monkeypatch.setenv("SKIT_TIMEZONE", "America/New_York")
-    get_settings.cache_clear()
+    settings_env(SKIT_TIMEZONE="America/New_York")
     evaluate_tagged_dataset(str(demo_csv), slu_project_name="tz-slu", mlwr=True)
     (row,) = read_intent_metrics(slu_name="tz-slu")
     tagged = row["tagged_from_date"]

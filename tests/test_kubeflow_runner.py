@@ -7,11 +7,10 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from skit_pipelines.config import get_settings
 from skit_pipelines.pipelines.parameters import InvalidArgumentsError
 from skit_pipelines.runner.base import PipelineRunError, RunState, StepEvent, get_runner
 from skit_pipelines.runner.kubeflow import KubeflowRunner, RunTimeoutError
-from tests.conftest import free_port
+from tests.conftest import SettingsEnv, free_port
 
 if TYPE_CHECKING:
     from tests.fakes.kfp_server import FakeKfpServer
@@ -225,12 +224,13 @@ def test_invalid_arguments_fail_before_any_request(server: FakeKfpServer) -> Non
     assert server.requests == []
 
 
-def test_get_runner_returns_kubeflow_when_host_is_set(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SKIT_KFP_HOST", "http://kfp.example.com:8888/")
-    monkeypatch.setenv("SKIT_KFP_TOKEN", "secret-token")
-    monkeypatch.setenv("SKIT_KFP_EXPERIMENT", "voicebot")
-    monkeypatch.setenv("SKIT_KFP_POLL_SECONDS", "2.5")
-    get_settings.cache_clear()
+def test_get_runner_returns_kubeflow_when_host_is_set(settings_env: SettingsEnv) -> None:
+    settings_env(
+        SKIT_KFP_HOST="http://kfp.example.com:8888/",
+        SKIT_KFP_TOKEN="secret-token",
+        SKIT_KFP_EXPERIMENT="voicebot",
+        SKIT_KFP_POLL_SECONDS="2.5",
+    )
     runner = get_runner()
     assert isinstance(runner, KubeflowRunner)
     assert runner.backend == "kubeflow"
@@ -249,3 +249,17 @@ def test_kfp_server_fixture_points_the_settings_at_the_fake(kfp_server: FakeKfpS
     runner = get_runner()
     assert isinstance(runner, KubeflowRunner)
     assert runner.run(PIPELINE, ARGS).state == RunState.SUCCEEDED
+
+
+def test_submitted_steps_run_the_image_of_the_settings(
+    server: FakeKfpServer, settings_env: SettingsEnv
+) -> None:
+    """SKIT_IMAGE is read when the runner is made from the settings, long after the components were built."""
+    settings_env(SKIT_IMAGE="registry.example.com/skit-pipelines:run-7")
+    server.script_run("RUNNING", "SUCCEEDED")
+    get_runner().run(PIPELINE, ARGS)
+    (body,) = server.submitted_runs
+    executors = body["pipeline_spec"]["deploymentSpec"]["executors"]
+    assert executors and {e["container"]["image"] for e in executors.values()} == {
+        "registry.example.com/skit-pipelines:run-7"
+    }

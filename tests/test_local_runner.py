@@ -12,6 +12,7 @@ from skit_pipelines.pipelines import get_pipeline
 from skit_pipelines.pipelines.parameters import InvalidArgumentsError
 from skit_pipelines.runner.base import RunState, StepEvent, get_runner
 from skit_pipelines.runner.local import LocalRunner, pipeline_steps
+from tests.conftest import SettingsEnv
 from tests.warehouse_factory import build_settings_warehouse
 
 if TYPE_CHECKING:
@@ -137,13 +138,11 @@ def test_a_notification_without_token_shows_as_skipped_not_done(warehouse: str) 
 
 
 def test_an_unreachable_slack_shows_as_failed_but_the_run_succeeds(
-    warehouse: str, monkeypatch: pytest.MonkeyPatch
+    warehouse: str, settings_env: SettingsEnv
 ) -> None:
     from tests.conftest import free_port
 
-    monkeypatch.setenv("SKIT_SLACK_API_URL", f"http://127.0.0.1:{free_port()}/api/")
-    monkeypatch.setenv("SKIT_SLACK_TOKEN", "xoxb-anything")
-    get_settings.cache_clear()
+    settings_env(SKIT_SLACK_API_URL=f"http://127.0.0.1:{free_port()}/api/", SKIT_SLACK_TOKEN="xoxb-anything")
     events: list[StepEvent] = []
     result = get_runner().run(
         "fetch_calls_pipeline",

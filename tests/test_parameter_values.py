@@ -20,6 +20,7 @@ from skit_pipelines.runner.kfp_values import protect, reveal
 from skit_pipelines.runner.local import LocalRunner
 from tests.api_helpers import SIGNING_SECRET, mention_event, signed_slack_post, wait_for
 from tests.api_pipelines import echo_pipeline
+from tests.conftest import SettingsEnv
 
 if TYPE_CHECKING:
     from tests.api_helpers import ApiClient, ThreadedApi
@@ -119,17 +120,15 @@ def test_api_values_reach_the_step_unchanged(client: ApiClient, tmp_path: Path) 
 def test_slack_values_reach_the_step_unchanged(
     slack_server: FakeSlackServer,
     api_env: None,
-    monkeypatch: pytest.MonkeyPatch,
+    settings_env: SettingsEnv,
     tmp_path: Path,
 ) -> None:
     from skit_pipelines.api.endpoints import create_app
-    from skit_pipelines.api.settings import get_api_settings
     from skit_pipelines.pipelines import PIPELINES
     from tests.api_helpers import ThreadedApi
     from tests.api_pipelines import TEST_PIPELINES
 
-    monkeypatch.setenv("SKIT_SLACK_SIGNING_SECRET", SIGNING_SECRET)
-    get_api_settings.cache_clear()
+    settings_env(SKIT_SLACK_SIGNING_SECRET=SIGNING_SECRET)
     server: ThreadedApi = ThreadedApi(create_app(pipelines={**PIPELINES, **TEST_PIPELINES})).start()
     try:
         out = tmp_path / "received.json"

@@ -32,6 +32,7 @@ from skit_pipelines.parameters import (
 from skit_pipelines.pipeline_checks import CHECKS, check_step
 from skit_pipelines.pipelines import PIPELINES
 from skit_pipelines.pipelines.parameters import pipeline_parameters, validate_arguments
+from tests.conftest import SettingsEnv
 
 
 def test_readers() -> None:
@@ -79,12 +80,10 @@ def test_errors_survive_pickling_with_their_parameter() -> None:
 
 
 def test_effective_timezone_is_the_parameter_else_the_setting(
-    monkeypatch: pytest.MonkeyPatch, isolated_settings: object
+    settings_env: SettingsEnv, isolated_settings: object
 ) -> None:
-    from skit_pipelines.config import get_settings
 
-    monkeypatch.setenv("SKIT_TIMEZONE", "America/New_York")
-    get_settings.cache_clear()
+    settings_env(SKIT_TIMEZONE="America/New_York")
     assert effective_timezone("") == "America/New_York"
     assert effective_timezone(" Europe/Paris ") == "Europe/Paris"
     with pytest.raises(InvalidParameterError, match="timezone: unknown timezone"):

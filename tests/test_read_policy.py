@@ -29,6 +29,7 @@ from skit_pipelines.metrics.entity.report import require_columns
 from skit_pipelines.metrics.tagged import intent_data, read_tagged_csv
 from skit_pipelines.readpolicy import ReadPolicy, ReadRefusedError, api_policy
 from tests.api_helpers import ApiClient, WebhookReceiver
+from tests.conftest import SettingsEnv
 from tests.fakes.http import LoopbackHTTPServer, reply
 from tests.test_cli import cli
 from tests.test_eer_pipeline import write_dataset
@@ -45,7 +46,8 @@ MARKER = "SECRET-MARKER-7f3a9c"
 
 def confine(monkeypatch: pytest.MonkeyPatch, readable: str = "") -> None:
     """This test process reads as an API worker does (the same environment the worker sets)."""
-    policy = api_policy(get_settings().effective_artifact_root, readable)
+    settings = get_settings()
+    policy = api_policy(settings.effective_artifact_root, readable, settings.secret_paths)
     for name, value in policy.environment().items():
         monkeypatch.setenv(name, value)
 
@@ -246,14 +248,11 @@ def test_reader_errors_name_the_file_but_never_quote_it(tmp_path: Path, isolated
 
 # -- through the API: refused at submission, confined in the steps, errors without content --------------
 @pytest.fixture
-def readable_dir(
-    tmp_path: Path, isolated_settings: Path, api_env: None, monkeypatch: pytest.MonkeyPatch
-) -> Path:
+def readable_dir(tmp_path: Path, isolated_settings: Path, api_env: None, settings_env: SettingsEnv) -> Path:
     """A folder listed in SKIT_API_READABLE_PATHS (set before the API starts)."""
     folder = tmp_path / "team-data"
     folder.mkdir()
-    monkeypatch.setenv("SKIT_API_READABLE_PATHS", f"{folder},s3://team-bucket/datasets")
-    get_api_settings.cache_clear()
+    settings_env(SKIT_API_READABLE_PATHS=f"{folder},s3://team-bucket/datasets")
     return folder
 
 

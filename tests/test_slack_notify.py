@@ -12,7 +12,7 @@ import pytest
 from skit_pipelines.config import get_settings
 from skit_pipelines.notify import slack
 from skit_pipelines.notify.slack import NotificationResult, build_blocks, format_cc, send_notification
-from tests.conftest import free_port
+from tests.conftest import SettingsEnv, free_port
 
 if TYPE_CHECKING:
     from tests.fakes.slack_server import FakeSlackServer
@@ -27,6 +27,7 @@ def test_message_code_block_cc_and_thread_arrive(slack_server: FakeSlackServer) 
         channel="#ops",
         cc="U111, @jdoe,<@U222>",
         thread_id="1699999999.000200",
+        settings=get_settings(),
     )
 
     assert result == NotificationResult(sent=True, channel=slack_server.CHANNEL, ts=slack_server.TS)
@@ -48,13 +49,10 @@ def test_message_code_block_cc_and_thread_arrive(slack_server: FakeSlackServer) 
     assert slack_server.calls("files.getUploadURLExternal") == []
 
 
-def test_default_channel_no_thread_no_code(
-    slack_server: FakeSlackServer, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("SKIT_SLACK_DEFAULT_CHANNEL", "#skit-alerts")
-    get_settings.cache_clear()
+def test_default_channel_no_thread_no_code(slack_server: FakeSlackServer, settings_env: SettingsEnv) -> None:
+    settings_env(SKIT_SLACK_DEFAULT_CHANNEL="#skit-alerts")
 
-    result = send_notification("done")
+    result = send_notification("done", settings=get_settings())
 
     assert result.sent and result.error == ""
     (req,) = slack_server.calls("chat.postMessage")
@@ -63,24 +61,22 @@ def test_default_channel_no_thread_no_code(
     assert req.json["blocks"] == [{"type": "section", "text": {"type": "mrkdwn", "text": "done"}}]
 
 
-def test_base_url_without_trailing_slash(
-    slack_server: FakeSlackServer, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("SKIT_SLACK_API_URL", slack_server.url.rstrip("/"))
-    get_settings.cache_clear()
+def test_base_url_without_trailing_slash(slack_server: FakeSlackServer, settings_env: SettingsEnv) -> None:
+    settings_env(SKIT_SLACK_API_URL=slack_server.url.rstrip("/"))
 
-    assert send_notification("hi", channel="C999").sent
+    assert send_notification("hi", channel="C999", settings=get_settings()).sent
     assert slack_server.calls("chat.postMessage")[0].path == "/api/chat.postMessage"
 
 
 def test_no_token_logs_and_sends_nothing(
-    slack_server: FakeSlackServer, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+    slack_server: FakeSlackServer, caplog: pytest.LogCaptureFixture, settings_env: SettingsEnv
 ) -> None:
-    monkeypatch.delenv("SKIT_SLACK_TOKEN")
-    get_settings.cache_clear()
+    settings_env(SKIT_SLACK_TOKEN=None)
 
     with caplog.at_level(logging.INFO, logger="skit_pipelines.notify.slack"):
-        result = send_notification("run finished", code_block="aws s3 cp x .", channel="x", cc="U1")
+        result = send_notification(
+            "run finished", code_block="aws s3 cp x .", channel="x", cc="U1", settings=get_settings()
+        )
 
     assert slack_server.requests == []
 
@@ -97,7 +93,7 @@ def test_no_token_logs_and_sends_nothing(
 
 
 def test_no_channel_anywhere(slack_server: FakeSlackServer) -> None:
-    result = send_notification("hello")
+    result = send_notification("hello", settings=get_settings())
 
     assert result.sent is False
     assert "SKIT_SLACK_DEFAULT_CHANNEL" in result.error
@@ -105,12 +101,13 @@ def test_no_channel_anywhere(slack_server: FakeSlackServer) -> None:
 
 
 def test_invalid_auth_is_returned_not_raised(
-    slack_server: FakeSlackServer, monkeypatch: pytest.MonkeyPatch
+    slack_server: FakeSlackServer, settings_env: SettingsEnv
 ) -> None:
-    monkeypatch.setenv("SKIT_SLACK_TOKEN", "xoxb-revoked")
-    get_settings.cache_clear()
+    settings_env(SKIT_SLACK_TOKEN="xoxb-revoked")
 
-    result = send_notification("hello", channel="#ops", file_content="data", file_title="t")
+    result = send_notification(
+        "hello", channel="#ops", file_content="data", file_title="t", settings=get_settings()
+    )
 
     assert result.sent is False
     assert "invalid_auth" in result.error
@@ -122,20 +119,18 @@ def test_invalid_auth_is_returned_not_raised(
 def test_channel_not_found(slack_server: FakeSlackServer) -> None:
     slack_server.respond("chat.postMessage", {"ok": False, "error": "channel_not_found"})
 
-    result = send_notification("hello", channel="#nope")
+    result = send_notification("hello", channel="#nope", settings=get_settings())
 
     assert result == NotificationResult(
         sent=False, channel="#nope", error="Slack API error: channel_not_found"
     )
 
 
-def test_server_down_returns_error_quickly(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SKIT_SLACK_API_URL", f"http://127.0.0.1:{free_port()}/api/")
-    monkeypatch.setenv("SKIT_SLACK_TOKEN", "xoxb-anything")
-    get_settings.cache_clear()
+def test_server_down_returns_error_quickly(settings_env: SettingsEnv) -> None:
+    settings_env(SKIT_SLACK_API_URL=f"http://127.0.0.1:{free_port()}/api/", SKIT_SLACK_TOKEN="xoxb-anything")
 
     started = time.monotonic()
-    result = send_notification("hello", channel="#ops")
+    result = send_notification("hello", channel="#ops", settings=get_settings())
 
     assert time.monotonic() - started < 3
     assert result.sent is False
@@ -151,7 +146,7 @@ def test_rate_limit_is_retried_with_retry_after(slack_server: FakeSlackServer) -
         times=1,
     )
 
-    result = send_notification("hello", channel="#ops")
+    result = send_notification("hello", channel="#ops", settings=get_settings())
 
     assert result.sent, result.error
     assert len(slack_server.calls("chat.postMessage")) == 2
@@ -160,7 +155,7 @@ def test_rate_limit_is_retried_with_retry_after(slack_server: FakeSlackServer) -
 def test_server_error_after_retries_is_returned(slack_server: FakeSlackServer) -> None:
     slack_server.respond("chat.postMessage", {"ok": False, "error": "internal_error"}, status=503)
 
-    result = send_notification("hello", channel="#ops")
+    result = send_notification("hello", channel="#ops", settings=get_settings())
 
     assert result.sent is False
     assert "internal_error" in result.error and "503" in result.error
@@ -176,6 +171,7 @@ def test_file_upload(slack_server: FakeSlackServer) -> None:
         thread_id="1699999999.000200",
         file_title="IRR report",
         file_content=content,
+        settings=get_settings(),
     )
 
     assert result.sent and result.error == ""
@@ -195,7 +191,7 @@ def test_file_upload(slack_server: FakeSlackServer) -> None:
 def test_file_upload_failure_keeps_message_sent(slack_server: FakeSlackServer) -> None:
     slack_server.respond("files.completeUploadExternal", {"ok": False, "error": "not_in_channel"})
 
-    result = send_notification("report ready", channel="#ops", file_content="x")
+    result = send_notification("report ready", channel="#ops", file_content="x", settings=get_settings())
 
     assert result.sent is True
     assert "file upload failed" in result.error and "not_in_channel" in result.error
@@ -205,7 +201,7 @@ def test_long_message_is_split_within_section_limit(slack_server: FakeSlackServe
     lines = [f"line {i:05d} " + "x" * 80 for i in range(100)]  # ~9k characters
     message = "\n".join(lines)
 
-    assert send_notification(message, code_block="y" * 7000, channel="#ops").sent
+    assert send_notification(message, code_block="y" * 7000, channel="#ops", settings=get_settings()).sent
 
     (req,) = slack_server.calls("chat.postMessage")
     texts = [b["text"]["text"] for b in req.json["blocks"]]

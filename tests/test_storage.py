@@ -14,8 +14,8 @@ import boto3
 import pytest
 
 from skit_pipelines import storage
-from skit_pipelines.config import get_settings
 from skit_pipelines.storage import ArtifactNotFoundError
+from tests.conftest import SettingsEnv
 
 KEY_CHARS = re.compile(r"^[A-Za-z0-9._=/-]+$")
 NOW = datetime(2024, 3, 5, 14, 7, 9, tzinfo=UTC)
@@ -273,13 +273,10 @@ def test_s3_download_command(s3_bucket: str, moto_endpoint: str) -> None:
     assert "--recursive" in storage.download_command(uri, recursive=True)
 
 
-def test_s3_client_follows_settings(
-    s3_bucket: str, moto_endpoint: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_s3_client_follows_settings(s3_bucket: str, moto_endpoint: str, settings_env: SettingsEnv) -> None:
     client = storage.s3_client()
     assert client.meta.endpoint_url == moto_endpoint
-    monkeypatch.setenv("SKIT_S3_REGION", "eu-west-1")
-    get_settings.cache_clear()
+    settings_env(SKIT_S3_REGION="eu-west-1")
     assert storage.s3_client().meta.region_name == "eu-west-1"
 
 

@@ -36,7 +36,7 @@ import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
@@ -49,6 +49,9 @@ from skit_pipelines.annotation.errors import (
     LabelStudioUnreachableError,
 )
 from skit_pipelines.errors import SkitPipelinesError
+
+if TYPE_CHECKING:
+    from skit_pipelines.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -130,14 +133,9 @@ class LabelStudioClient:
         self._users: dict[int, str] | None = None
 
     @classmethod
-    def from_settings(cls, url: str = "", token: str = "", **kwargs: Any) -> LabelStudioClient:
-        """A client for ``url``/``token``; empty ones default to the SKIT_LABELSTUDIO_* settings."""
-        from skit_pipelines.config import get_settings
-
-        settings = get_settings()
-        return cls(
-            url or settings.labelstudio_url, token or settings.labelstudio_token.get_secret_value(), **kwargs
-        )
+    def from_settings(cls, settings: Settings, **kwargs: Any) -> LabelStudioClient:
+        """A client for the SKIT_LABELSTUDIO_* settings (which an entry point read)."""
+        return cls(settings.labelstudio_url, settings.labelstudio_token.get_secret_value(), **kwargs)
 
     def __enter__(self) -> LabelStudioClient:
         return self

@@ -328,15 +328,15 @@ def fetch_tagged_dataset(
     *,
     org_id: str = "",
     snapshot_threshold: int = SNAPSHOT_THRESHOLD,
-    url: str = "",
-    token: str = "",
+    url: str,
+    token: str,
 ) -> TaggedDataset:
     """Export the projects of ``request`` and store the flattened tagged CSV in the artifact store."""
     project_ids, window = list(request.project_ids), request.window
     counts = DownloadCounts()
     rows: list[dict[str, str]] = []
     if project_ids:
-        with LabelStudioClient.from_settings(url, token) as client:
+        with LabelStudioClient(url, token) as client:
             users = client.users()
             for project_id in project_ids:
                 tasks = client.export_tasks(project_id, snapshot_threshold=snapshot_threshold)

@@ -151,12 +151,15 @@ class EntityDataset:
 
 
 def build_entity_dataset(
-    tagged_uri: str, *, org_id: str = "", reference: str = "", parser: Any = None
+    tagged_uri: str, *, org_id: str = "", reference: str = "", parser: Any = None, duckling_url: str = ""
 ) -> EntityDataset:
-    """Read the tagged CSV at ``tagged_uri``, add the entity columns, store it as a ``tagged_entity`` CSV."""
+    """Read the tagged CSV at ``tagged_uri``, add the entity columns, store it as a ``tagged_entity`` CSV.
+
+    Values are parsed by ``parser``, else by Duckling at ``duckling_url`` (``SKIT_DUCKLING_URL``), else in
+    process."""
     from skit_pipelines.entities import get_entity_parser
 
-    parser = parser if parser is not None else get_entity_parser()
+    parser = parser if parser is not None else get_entity_parser(duckling_url)
     counts = EntityCounts()
     allow_large_csv_fields()
     with tempfile.TemporaryDirectory(prefix="tagged-entity-") as work:

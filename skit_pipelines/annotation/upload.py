@@ -335,8 +335,8 @@ def tag_calls(
     model_version: str = DEFAULT_MODEL_VERSION,
     batch_size: int = DEFAULT_BATCH_SIZE,
     call_link_template: str = "",
-    url: str = "",
-    token: str = "",
+    url: str,
+    token: str,
     progress: Progress | None = None,
 ) -> TagCallsResult:
     """Upload the turns of ``s3_path`` to each turn project and, when asked, one task per call to the call
@@ -373,7 +373,7 @@ def tag_calls(
         _, rows = read_rows(local, s3_path, required)
 
         result = TagCallsResult(projects=[], rows=len(rows), calls=0, data_label=label)
-        with LabelStudioClient.from_settings(url, token) as client:
+        with LabelStudioClient(url, token) as client:
             if not rows:  # e.g. a sample that matched no calls: check the projects, create nothing
                 for project_id in [*turn_ids, *call_ids]:
                     client.get_project(project_id)

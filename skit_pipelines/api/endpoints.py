@@ -28,7 +28,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.security import OAuth2PasswordBearer
 from pydantic import BaseModel
 
-from skit_pipelines import __version__
+from skit_pipelines import __version__, runtime
 from skit_pipelines.api.auth import AuthError, issue_token, verify_token
 from skit_pipelines.api.errors import error_response, install_error_handlers
 from skit_pipelines.api.health import health
@@ -186,6 +186,7 @@ def create_app(
 def _start(registry: dict[str, Any], settings: Settings | None, api_settings: ApiSettings | None) -> Context:
     settings = settings or get_settings()
     api_settings = api_settings or get_api_settings()
+    runtime.configure(settings.runtime())  # argument checks use the read policy and the timezone default
     store = RunStore.from_url(settings.effective_database_url, create=True)
     service = RunService(store, settings, api_settings, registry)
     watcher = Watcher(service, WorkerPool(store, api_settings), Notifier(store, settings, api_settings))

@@ -187,7 +187,11 @@ class RunService:
 
     def read_policy(self) -> ReadPolicy:
         """What runs created here may read: the artifact root and ``SKIT_API_READABLE_PATHS`` (confined)."""
-        return api_policy(self.settings.effective_artifact_root, self.api_settings.api_readable_paths)
+        return api_policy(
+            self.settings.effective_artifact_root,
+            self.api_settings.api_readable_paths,
+            self.settings.secret_paths,
+        )
 
     # -- runs -------------------------------------------------------------------------------------
     def create_run(
@@ -299,6 +303,7 @@ class RunService:
                     experiment=s.kfp_experiment,
                     ui_url=s.kfp_ui_url,
                     poll_seconds=s.kfp_poll_seconds,
+                    image=s.image,
                 )
                 self._runners[namespace] = runner
             return runner
@@ -307,7 +312,7 @@ class RunService:
         # The run is recorded (by the caller) before anything leaves this process.
         try:
             runner = self.kubeflow_runner(record.namespace)
-            spec = _compiled_spec(key, pipeline)
+            spec = _compiled_spec(pipeline, self.settings.image)
             backend_id = runner.submit(key, spec, record.arguments, run_name=f"{key} {record.run_id}")
         except (PipelineRunError, ValueError) as exc:
             self.store.finish_run(
@@ -405,18 +410,19 @@ class RunService:
         return self.store.list_runs(namespace, pipeline=key, states=states, limit=limit, offset=offset)
 
 
-_SPECS: dict[int, tuple[Any, Any]] = {}
+_SPECS: dict[tuple[int, str], tuple[Any, Any]] = {}
 _SPECS_LOCK = threading.Lock()
 
 
-def _compiled_spec(key: str, pipeline: Any) -> Any:
-    """Compiling takes ~0.1 s and a pipeline does not change while the API runs: compile it once."""
+def _compiled_spec(pipeline: Any, image: str) -> Any:
+    """Compiling takes ~0.1 s and a pipeline does not change while the API runs: compile it once (per
+    image: the ``SKIT_IMAGE`` of the settings the service was given)."""
     import copy
 
     from skit_pipelines.runner.kubeflow import compile_pipeline_spec
 
     with _SPECS_LOCK:
-        cached = _SPECS.get(id(pipeline))
+        cached = _SPECS.get((id(pipeline), image))
         if cached is None or cached[0] is not pipeline:
-            cached = _SPECS[id(pipeline)] = (pipeline, compile_pipeline_spec(pipeline))
+            cached = _SPECS[(id(pipeline), image)] = (pipeline, compile_pipeline_spec(pipeline, image))
     return copy.deepcopy(cached[1])

@@ -20,6 +20,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from skit_pipelines import runtime
 from skit_pipelines.api.settings import get_api_settings
 from skit_pipelines.api.store import RunStore
 from skit_pipelines.config import get_settings
@@ -75,9 +76,12 @@ def _one_line(error: str) -> str:
 def run_worker(run_id: str) -> int:
     settings = get_settings()
     api_settings = get_api_settings()
+    runtime.configure(settings.runtime())
     # Runs of the API read only what its read policy allows; the steps (subprocesses) inherit it.
     os.environ.update(
-        api_policy(settings.effective_artifact_root, api_settings.api_readable_paths).environment()
+        api_policy(
+            settings.effective_artifact_root, api_settings.api_readable_paths, settings.secret_paths
+        ).environment()
     )
     store = RunStore.from_url(settings.effective_database_url)
     try:

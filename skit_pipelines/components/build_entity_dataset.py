@@ -28,6 +28,12 @@ def build_entity_dataset(
 
     Uses the in-process entity parser, or Duckling when SKIT_DUCKLING_URL is set.
     """
+    from skit_pipelines import runtime
+    from skit_pipelines.config import get_settings
+
+    settings = get_settings()  # a step is an entry point: it reads the settings, the code below takes them
+    runtime.configure(settings.runtime())
+
     from skit_pipelines.pipeline_checks import check_step
 
     # the last line of defence, for a YAML submitted straight to a cluster
@@ -41,7 +47,7 @@ def build_entity_dataset(
     logging.getLogger("httpx").setLevel(logging.WARNING)
     ids = [part.strip() for part in f"{labelstudio_project_id},{job_id}".split(",") if part.strip()]
     reference = f"{org_id or 'org'}_{'_'.join(dict.fromkeys(ids)) or 'none'}"
-    result = run_build(dataset_uri, org_id=org_id, reference=reference)
+    result = run_build(dataset_uri, org_id=org_id, reference=reference, duckling_url=settings.duckling_url)
     message = f"{message_prefix}\n{result.message}" if message_prefix else result.message
     print(message)
     counts = result.counts

@@ -15,6 +15,12 @@ def check_tagged_dataset(
 ) -> NamedTuple("CheckTaggedDatasetOutput", [("dataset_uri", str), ("note", str)]):
     """The artifact URI of ``dataset_path`` after checking that it exists (fails fast, naming it), and a note
     naming the date parameters that do not apply to a dataset already downloaded."""
+    from skit_pipelines import runtime
+    from skit_pipelines.config import get_settings
+
+    settings = get_settings()  # a step is an entry point: it reads the settings, the code below takes them
+    runtime.configure(settings.runtime())
+
     from skit_pipelines.pipeline_checks import check_step
 
     # the last line of defence, for a YAML submitted straight to a cluster

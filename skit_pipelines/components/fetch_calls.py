@@ -48,6 +48,12 @@ def fetch_calls(
     The output type is spelled inline because kfp copies only this function's source into each step.
     """
     arguments = dict(locals())
+    from skit_pipelines import runtime
+    from skit_pipelines.config import get_settings
+
+    settings = get_settings()  # a step is an entry point: it reads the settings, the code below takes them
+    runtime.configure(settings.runtime())
+
     from skit_pipelines.pipeline_checks import check_step
 
     # the last line of defence, for a YAML submitted straight to a cluster
@@ -65,6 +71,7 @@ def fetch_calls(
         call_quantity=call_quantity,
         remove_empty_audios=remove_empty_audios,
         random_seed=random_seed,
+        warehouse_url=settings.effective_warehouse_url,
     )
     print(result.message)
     return (

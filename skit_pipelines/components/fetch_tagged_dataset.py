@@ -46,6 +46,12 @@ def fetch_tagged_dataset(
     SKIT_LABELSTUDIO_TOKEN.
     """
     arguments = dict(locals())
+    from skit_pipelines import runtime
+    from skit_pipelines.config import get_settings
+
+    settings = get_settings()  # a step is an entry point: it reads the settings, the code below takes them
+    runtime.configure(settings.runtime())
+
     from skit_pipelines.pipeline_checks import check_step
 
     # the last line of defence, for a YAML submitted straight to a cluster
@@ -59,7 +65,12 @@ def fetch_tagged_dataset(
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
     # kfp needs every parameter in the signature above; below it they travel as one DownloadRequest.
-    result = run_fetch(download_request_from(arguments), org_id=org_id)
+    result = run_fetch(
+        download_request_from(arguments),
+        org_id=org_id,
+        url=settings.labelstudio_url,
+        token=settings.labelstudio_token.get_secret_value(),
+    )
     print(result.message)
     counts = result.counts
     return (

@@ -46,6 +46,12 @@ def gen_eer_metrics(
     them (the reference kept them as given). ``prediction_uri``: a file of predicted entities per id joined
     to the dataset on ``id_column``; rows left out by the join are counted in the notes. The output type is
     spelled inline: kfp copies only this source."""
+    from skit_pipelines import runtime
+    from skit_pipelines.config import get_settings
+
+    settings = get_settings()  # a step is an entry point: it reads the settings, the code below takes them
+    runtime.configure(settings.runtime())
+
     from skit_pipelines.pipeline_checks import check_step
 
     # the last line of defence, for a YAML submitted straight to a cluster

@@ -53,6 +53,12 @@ def gen_irr_metrics(
     ``prediction_uri``: a CSV of predictions (``pred_label_column`` per id) joined to the dataset on
     ``id_column`` (default ``id``, else ``data_id``); ids on one side only are counted in ``data_notes``.
     """
+    from skit_pipelines import runtime
+    from skit_pipelines.config import get_settings
+
+    settings = get_settings()  # a step is an entry point: it reads the settings, the code below takes them
+    runtime.configure(settings.runtime())
+
     from skit_pipelines.pipeline_checks import check_step
 
     # the last line of defence, for a YAML submitted straight to a cluster

@@ -29,6 +29,12 @@ def predict_intents(
 
     The features follow how the model was trained (its metadata); a different ``use_state`` is reported.
     """
+    from skit_pipelines import runtime
+    from skit_pipelines.config import get_settings
+
+    settings = get_settings()  # a step is an entry point: it reads the settings, the code below takes them
+    runtime.configure(settings.runtime())
+
     from skit_pipelines.pipeline_checks import check_step
 
     # the last line of defence, for a YAML submitted straight to a cluster

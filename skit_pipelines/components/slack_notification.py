@@ -21,6 +21,12 @@ def slack_notification(
     as skipped or failed). ``channel`` alone notifies (without cc); neither ``notify`` (cc) nor ``channel``
     means the user asked for no notification.
     """
+    from skit_pipelines import runtime
+    from skit_pipelines.config import get_settings
+
+    settings = get_settings()  # a step is an entry point: it reads the settings, the code below takes them
+    runtime.configure(settings.runtime())
+
     import logging
 
     from skit_pipelines.notify.slack import send_notification
@@ -36,6 +42,7 @@ def slack_notification(
         thread_id=thread_id,
         file_title=file_title,
         file_content=file_content,
+        settings=settings,
     )
     print(f"Slack notification {result.status}")
     return (result.sent, result.status)

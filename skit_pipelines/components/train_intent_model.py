@@ -45,6 +45,12 @@ def train_intent_model(
 
     The output type is spelled inline because kfp copies only this function's source into each step.
     """
+    from skit_pipelines import runtime
+    from skit_pipelines.config import get_settings
+
+    settings = get_settings()  # a step is an entry point: it reads the settings, the code below takes them
+    runtime.configure(settings.runtime())
+
     from skit_pipelines.pipeline_checks import check_step
 
     # the last line of defence, for a YAML submitted straight to a cluster

@@ -46,6 +46,12 @@ def upload_for_annotation(
     ``message_prefix`` is put before the message (the fetch step's own message in fetch_n_tag_calls).
     Reads SKIT_LABELSTUDIO_URL and SKIT_LABELSTUDIO_TOKEN.
     """
+    from skit_pipelines import runtime
+    from skit_pipelines.config import get_settings
+
+    settings = get_settings()  # a step is an entry point: it reads the settings, the code below takes them
+    runtime.configure(settings.runtime())
+
     from skit_pipelines.pipeline_checks import check_step
 
     # the last line of defence, for a YAML submitted straight to a cluster
@@ -74,6 +80,8 @@ def upload_for_annotation(
         model_version=model_version,
         batch_size=batch_size,
         call_link_template=call_link_template,
+        url=settings.labelstudio_url,
+        token=settings.labelstudio_token.get_secret_value(),
     )
     message = f"{message_prefix}\n{result.message}" if message_prefix else result.message
     print(message)

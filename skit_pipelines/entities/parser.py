@@ -19,7 +19,6 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any
 
-from skit_pipelines.config import Settings, get_settings
 from skit_pipelines.entities import numbers, temporal
 from skit_pipelines.entities.model import (
     AMOUNT,
@@ -91,11 +90,11 @@ class InProcessParser(EntityParser):
         raise AssertionError(f"unhandled parsed type {kind}")  # pragma: no cover
 
 
-def get_entity_parser(settings: Settings | None = None) -> EntityParser:
-    """``DucklingParser`` when ``SKIT_DUCKLING_URL`` is set, else the in-process parser."""
-    settings = settings or get_settings()
-    if settings.duckling_url.strip():
+def get_entity_parser(duckling_url: str = "") -> EntityParser:
+    """``DucklingParser`` for a ``duckling_url`` (the ``SKIT_DUCKLING_URL`` setting), else the in-process
+    parser. The URL is a parameter: entity parsing knows nothing of settings."""
+    if duckling_url.strip():
         from skit_pipelines.entities.duckling import DucklingParser
 
-        return DucklingParser(settings.duckling_url.strip())
+        return DucklingParser(duckling_url.strip())
     return InProcessParser()

@@ -29,7 +29,7 @@ from slack_sdk.http_retry.builtin_handlers import ServerErrorRetryHandler
 from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
 from slack_sdk.http_retry.jitter import Jitter
 
-from skit_pipelines.config import Settings, get_settings
+from skit_pipelines.config import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -80,9 +80,11 @@ def send_notification(
     thread_id: str = "",
     file_title: str = "",
     file_content: str = "",
-    settings: Settings | None = None,
+    settings: Settings,
 ) -> NotificationResult:
-    """Post ``message`` (+ code block, cc mentions, file) to ``channel`` or the default one. Never raises."""
+    """Post ``message`` (+ code block, cc mentions, file) to ``channel`` or the default one. Never raises.
+
+    ``settings``: the caller's (token, API URL, default channel); entry points read them, not this module."""
     try:
         return _send(
             message,
@@ -92,7 +94,7 @@ def send_notification(
             thread_id=thread_id,
             file_title=file_title,
             file_content=file_content,
-            settings=settings or get_settings(),
+            settings=settings,
         )
     except Exception as exc:  # a notification must never fail a pipeline
         logger.exception("Slack notification failed unexpectedly")

@@ -12,9 +12,12 @@ import enum
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from skit_pipelines.errors import SkitPipelinesError
+
+if TYPE_CHECKING:
+    from skit_pipelines.config import Settings
 
 
 def new_run_id(now: dt.datetime | None = None) -> str:
@@ -110,11 +113,16 @@ class PipelineRunError(SkitPipelinesError, RuntimeError):
     """The runner could not start or follow a run (as opposed to a run that failed)."""
 
 
-def get_runner() -> Runner:
-    """The runner the settings ask for: Kubeflow when ``SKIT_KFP_HOST`` is set, else local."""
-    from skit_pipelines.config import get_settings
+def get_runner(settings: Settings | None = None) -> Runner:
+    """The runner the settings ask for: Kubeflow when ``SKIT_KFP_HOST`` is set, else local.
 
-    settings = get_settings()
+    An entry point: callers that have read the settings pass them; without, the process's settings are read
+    here (the runner is where a script or a test starts a run).
+    """
+    if settings is None:
+        from skit_pipelines.config import get_settings
+
+        settings = get_settings()
     if settings.kfp_host:
         from skit_pipelines.runner.kubeflow import KubeflowRunner
 

@@ -37,8 +37,10 @@ from typing import Any, TypeVar
 import kfp_server_api
 import urllib3
 import yaml
-from kfp import Client, compiler
+from kfp import Client
 
+from skit_pipelines.compiler import compile_to_file
+from skit_pipelines.components import DEFAULT_IMAGE
 from skit_pipelines.config import Settings
 from skit_pipelines.pipelines import PIPELINES, get_pipeline, normalise_name
 from skit_pipelines.pipelines.parameters import coerce_arguments
@@ -80,17 +82,16 @@ class _Client(Client):
         return self._healthz_api.healthz_service_get_healthz(_request_timeout=self._skit_request_timeout)
 
 
-def compile_pipeline_spec(pipeline: Any) -> dict[str, Any]:
-    """The pipeline compiled as kfp submits it inline in a run: the spec, caching off for every task.
+def compile_pipeline_spec(pipeline: Any, image: str = DEFAULT_IMAGE) -> dict[str, Any]:
+    """The pipeline compiled as kfp submits it inline in a run (every step running ``image``, the
+    ``SKIT_IMAGE`` setting): the spec, caching off for every task.
 
     A pipeline with Kubernetes platform config compiles to two YAML documents; the API then takes
     ``{"pipeline_spec": ..., "platform_spec": ...}`` (as kfp's client sends it).
     """
     with tempfile.TemporaryDirectory(prefix="skit-kfp-") as tmp:
         path = Path(tmp) / "pipeline.yaml"
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=".*non-Python base image.*")
-            compiler.Compiler().compile(pipeline_func=pipeline, package_path=str(path))
+        compile_to_file(pipeline, path, image)
         docs = [doc for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")) if doc]
     spec = docs[0]
     for dag in _dags(spec):
@@ -188,6 +189,7 @@ class KubeflowRunner:
         ui_url: str = "",
         poll_seconds: float = 5.0,
         *,
+        image: str = DEFAULT_IMAGE,
         cancel_grace_seconds: float = 60.0,
         timeout_seconds: float | None = None,
         request_timeout_seconds: float = 30.0,
@@ -207,6 +209,7 @@ class KubeflowRunner:
         self.experiment = experiment or "Default"
         self.ui_url = (ui_url.strip() or self.host).rstrip("/")
         self.poll_seconds = poll_seconds
+        self.image = image
         self.cancel_grace_seconds = cancel_grace_seconds
         self.timeout_seconds = timeout_seconds
         self.request_timeout = (min(10.0, request_timeout_seconds), request_timeout_seconds)
@@ -224,6 +227,7 @@ class KubeflowRunner:
             experiment=settings.kfp_experiment,
             ui_url=settings.kfp_ui_url,
             poll_seconds=settings.kfp_poll_seconds,
+            image=settings.image,
         )
 
     def __repr__(self) -> str:  # never shows the token
@@ -253,7 +257,7 @@ class KubeflowRunner:
         name = normalise_name(pipeline_name)
         pipeline = get_pipeline(name)
         typed = coerce_arguments(name, pipeline, arguments)  # bad input fails before any request
-        spec = compile_pipeline_spec(pipeline)
+        spec = compile_pipeline_spec(pipeline, self.image)
         run_id = self.submit(name, spec, typed, run_name=run_name)
         return self.follow(run_id, on_event=on_event, pipeline=name, pipeline_spec=spec)
 

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from skit_pipelines import storage
-from skit_pipelines.config import get_settings
 from skit_pipelines.parameters import InvalidParameterError
 from skit_pipelines.warehouse import schema
 from skit_pipelines.warehouse.filters import CallFilters
@@ -72,7 +71,7 @@ def fetch_calls(
     call_quantity: int = 200,
     remove_empty_audios: bool = False,
     random_seed: int = -1,
-    warehouse_url: str = "",
+    warehouse_url: str,
 ) -> FetchCallsResult:
     """Sample ``call_quantity`` calls matching ``filters`` and store every turn of them as CSV.
 
@@ -80,12 +79,12 @@ def fetch_calls(
     :func:`~skit_pipelines.warehouse.filters.call_filters_from` in a component); the sample's size and seed
     are checked here, before any query runs. ``random_seed=-1`` draws a fresh seed; the seed used is
     returned so the same sample can be drawn again.
+    ``warehouse_url``: the caller's ``Settings.effective_warehouse_url`` (settings are read by entry points).
     """
     check_sample_size(call_quantity=call_quantity, random_seed=random_seed)
     seed = random_seed if random_seed >= 0 else random.SystemRandom().randrange(2**31)
 
-    url = warehouse_url or get_settings().effective_warehouse_url
-    engine = schema.open_warehouse(url)  # a missing warehouse is an error, never a new empty file
+    engine = schema.open_warehouse(warehouse_url)  # a missing warehouse is an error, never a new empty file
     try:
         with tempfile.TemporaryDirectory(prefix="fetch-calls-") as work:
             csv_path = Path(work) / "calls.csv"

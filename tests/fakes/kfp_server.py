@@ -55,7 +55,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
-from skit_pipelines.config import get_settings
+from tests.conftest import SettingsEnv
 from tests.fakes.http import LoopbackHTTPServer, read_body, reply_json
 
 API = "/apis/v2beta1"
@@ -419,12 +419,10 @@ class FakeKfpServer(LoopbackHTTPServer):
 
 
 @pytest.fixture
-def kfp_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeKfpServer]:
+def kfp_server(settings_env: SettingsEnv) -> Iterator[FakeKfpServer]:
     """A running fake KFP API with a token; the settings point at it (host, token, fast polling)."""
     with FakeKfpServer() as server:
-        monkeypatch.setenv("SKIT_KFP_HOST", server.url)
-        monkeypatch.setenv("SKIT_KFP_TOKEN", FakeKfpServer.TOKEN)
-        monkeypatch.setenv("SKIT_KFP_POLL_SECONDS", "0.05")
-        get_settings.cache_clear()
+        settings_env(
+            SKIT_KFP_HOST=server.url, SKIT_KFP_TOKEN=FakeKfpServer.TOKEN, SKIT_KFP_POLL_SECONDS="0.05"
+        )
         yield server
-    get_settings.cache_clear()

@@ -8,7 +8,7 @@ Use the ``slack_server`` fixture (``pytest_plugins = ["tests.fakes.slack_server"
 the root conftest). It starts the server, points ``SKIT_SLACK_API_URL`` at it and ``SKIT_SLACK_TOKEN`` at
 ``FakeSlackServer.TOKEN``, and clears the settings cache. Then::
 
-    send_notification("hi", channel="#ops")
+    send_notification("hi", channel="#ops", settings=get_settings())
     (req,) = slack_server.calls("chat.postMessage")
     assert req.args["text"] == "hi" and req.authorization == f"Bearer {slack_server.token}"
 
@@ -41,7 +41,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
-from skit_pipelines.config import get_settings
+from tests.conftest import SettingsEnv
 from tests.fakes.http import LoopbackHTTPServer, read_body, reply, reply_json
 
 POST_MESSAGE_CHANNEL = "C123"
@@ -233,11 +233,8 @@ def _parse_multipart(content_type: str, body: bytes) -> dict[str, str]:
 
 
 @pytest.fixture
-def slack_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeSlackServer]:
+def slack_server(settings_env: SettingsEnv) -> Iterator[FakeSlackServer]:
     """A running fake Slack; the settings point at it (API URL and a valid token)."""
     with FakeSlackServer() as server:
-        monkeypatch.setenv("SKIT_SLACK_API_URL", server.url)
-        monkeypatch.setenv("SKIT_SLACK_TOKEN", server.token)
-        get_settings.cache_clear()
+        settings_env(SKIT_SLACK_API_URL=server.url, SKIT_SLACK_TOKEN=server.token)
         yield server
-    get_settings.cache_clear()
