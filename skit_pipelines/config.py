@@ -120,6 +120,7 @@ class Settings(BaseSettings):
             s3_region=self.s3_region,
             timezone=self.timezone,
             secret_paths=self.secret_paths,
+            database_url=self.effective_database_url,
         )
 
     def describe(self) -> list[tuple[str, str, str]]:

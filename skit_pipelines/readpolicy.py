@@ -44,7 +44,6 @@ __all__ = [
     "api_policy",
     "check_readable",
     "check_writable",
-    "content_free_reason",
     "current_policy",
     "is_secret_name",
     "parse_roots",
@@ -69,6 +68,11 @@ class ReadRefusedError(SkitPipelinesError, PermissionError):
 
     def __reduce__(self) -> tuple[Any, ...]:  # keep the fields when pickled across processes
         return (type(self), (self.location, self.reason, self.parameter, self.action))
+
+    @property
+    def safe_reason(self) -> str:
+        """What :func:`skit_pipelines.read_errors.content_free_reason` says: the reason, no content."""
+        return self.reason
 
 
 def is_secret_name(name: str) -> bool:
@@ -246,45 +250,6 @@ class ReadPolicy:
                 "public URLs, or URLs under an http(s) prefix listed in SKIT_API_READABLE_PATHS",
                 parameter,
             )
-
-
-def content_free_reason(exc: BaseException) -> str:
-    """Why reading an input failed, in words that hold nothing of the input's content.
-
-    Parsers put content in their messages (PyYAML quotes the offending lines, ``UnicodeDecodeError`` the
-    byte, pandas and JSON may quote cells). A run's error goes to the caller, its webhook and Slack, so
-    readers describe failures with this: where (line, column, byte offset) and what was expected.
-    """
-    import yaml  # PyYAML is a dependency of the package
-
-    from skit_pipelines.storage import ArtifactNotFoundError  # lazily: storage imports this module
-
-    if isinstance(exc, ReadRefusedError):
-        return exc.reason
-    if isinstance(exc, ArtifactNotFoundError):
-        return f"not found ({exc.detail})" if exc.detail else "not found"
-    if isinstance(exc, UnicodeDecodeError):
-        return f"not {exc.encoding} text (undecodable byte at offset {exc.start})"
-    if isinstance(exc, yaml.MarkedYAMLError) and exc.problem_mark is not None:
-        mark = exc.problem_mark
-        return f"invalid YAML syntax at line {mark.line + 1}, column {mark.column + 1}"
-    if isinstance(exc, yaml.YAMLError):
-        return "invalid YAML syntax"
-    if isinstance(exc, json.JSONDecodeError):
-        return f"invalid JSON at line {exc.lineno}, column {exc.colno}"
-    if isinstance(exc, FileNotFoundError):
-        return "no such file"
-    if isinstance(exc, IsADirectoryError):
-        return "a directory, not a file"
-    if isinstance(exc, PermissionError):
-        return "permission denied"
-    name = type(exc).__name__
-    if name == "ParserError":  # pandas: "Expected 2 fields in line 3, saw 4" is where, not what
-        match = re.search(r"Expected \d+ fields in line \d+, saw \d+", str(exc))
-        return f"malformed CSV ({match.group(0)})" if match else "malformed CSV"
-    if name == "EmptyDataError":
-        return "empty file (expected a CSV with a header row)"
-    return f"unreadable ({name})"
 
 
 def current_policy() -> ReadPolicy:

@@ -39,6 +39,8 @@ class RuntimeConfig:
     timezone: str = "UTC"
     secret_paths: tuple[Path, ...] = ()
     """Files and folders never read nor written by a pipeline (the API's state folder, the run database)."""
+    database_url: str = ""
+    """Where evaluations write their metrics rows (``SKIT_DATABASE_URL``, or SQLite under ``SKIT_HOME``)."""
 
 
 _current: RuntimeConfig | Callable[[], RuntimeConfig] | None = None

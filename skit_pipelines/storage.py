@@ -88,6 +88,11 @@ class ArtifactNotFoundError(SkitPipelinesError, FileNotFoundError):
     def __reduce__(self) -> tuple[Any, ...]:  # keep uri/detail when pickled across processes
         return (type(self), (self.uri, self.detail))
 
+    @property
+    def safe_reason(self) -> str:
+        """What :func:`skit_pipelines.read_errors.content_free_reason` says (the detail is the store's)."""
+        return f"not found ({self.detail})" if self.detail else "not found"
+
 
 # --------------------------------------------------------------------------------------------- locations
 

@@ -31,7 +31,8 @@ from skit_pipelines.metrics.entity.html import render_entity_html
 from skit_pipelines.metrics.entity.report import ID_COLUMN, InvalidEntityDatasetError
 from skit_pipelines.metrics.tagged import dataset_info
 from skit_pipelines.parameters import effective_timezone
-from skit_pipelines.readpolicy import check_readable, content_free_reason
+from skit_pipelines.read_errors import content_free_reason
+from skit_pipelines.readpolicy import check_readable
 from skit_pipelines.stores.entity_metrics import write_entity_metrics
 from skit_pipelines.stores.tables import database_url_or_default
 

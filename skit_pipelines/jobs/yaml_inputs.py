@@ -21,7 +21,8 @@ from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponen
 from skit_pipelines import storage
 from skit_pipelines.errors import SkitPipelinesError
 from skit_pipelines.metrics.intent.scores import LayersSpec
-from skit_pipelines.readpolicy import check_readable, content_free_reason
+from skit_pipelines.read_errors import content_free_reason
+from skit_pipelines.readpolicy import check_readable
 
 __all__ = ["InvalidYamlInputError", "load_alias", "load_groups", "load_layers", "read_yaml_input"]
 

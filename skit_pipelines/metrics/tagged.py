@@ -27,7 +27,7 @@ import pandas as pd
 
 from skit_pipelines.errors import SkitPipelinesError
 from skit_pipelines.metrics.tags import MISSING_LABEL, SEVERAL, intents_from_tags
-from skit_pipelines.readpolicy import content_free_reason
+from skit_pipelines.read_errors import content_free_reason
 
 log = logging.getLogger(__name__)
 

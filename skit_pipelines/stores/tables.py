@@ -13,7 +13,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from skit_pipelines.config import get_settings, mask_url_password
+from skit_pipelines import runtime
+from skit_pipelines.config import mask_url_password
 from skit_pipelines.db import UtcDateTime, create_engine, ensure_sqlite_parent
 from skit_pipelines.errors import SkitPipelinesError
 from skit_pipelines.warehouse.schema import JSONType
@@ -22,12 +23,21 @@ __all__ = ["MetricsWriteError", "database_url_or_default", "insert_rows", "metri
 
 
 def database_url_or_default(database_url: str = "") -> str:
-    """``database_url``, else ``SKIT_DATABASE_URL`` (SQLite under ``SKIT_HOME`` when unset).
+    """``database_url``, else the configured one (``SKIT_DATABASE_URL``, or SQLite under ``SKIT_HOME``).
 
     Why here and not in the metrics: computing a metric needs no settings; only the edge that writes the
-    rows knows where they go. Jobs resolve the URL once and pass it down.
+    rows knows where they go. The entry point put the settings' URL in the runtime configuration
+    (:mod:`skit_pipelines.runtime`).
     """
-    return database_url or get_settings().effective_database_url
+    if database_url:
+        return database_url
+    configured = runtime.current().database_url
+    if not configured:
+        raise MetricsWriteError(
+            "no metrics database: the runtime configuration has no database_url (set SKIT_DATABASE_URL, or "
+            "configure the runtime with Settings.runtime())"
+        )
+    return configured
 
 
 def metrics_table(
