@@ -22,7 +22,7 @@ import pytest
 from skit_pipelines.jobs.model_archive import open_model, upload_model
 from skit_pipelines.jobs.model_inputs import apply_storage_options
 from skit_pipelines.jobs.predict import predict_job
-from skit_pipelines.jobs.train_model import train_job
+from skit_pipelines.jobs.train_model import train_job, train_request_from
 from skit_pipelines.models.archive import ArchiveError, save_model
 from skit_pipelines.models.checkpoint import ModelLoadError
 from skit_pipelines.models.predict import predict_intents
@@ -55,18 +55,22 @@ def trained(tmp_path_factory: pytest.TempPathFactory, xlmr_dir: str) -> dict:
     rows[2]["intent_y"] = ""  # no label
     dataset = write_csv(rows, work / "train.csv")
     result = train_job(
-        dataset_path=dataset,
-        model_path=str(work / "out" / "model.tar.gz"),
-        version="v1",
-        org_id="acme",
-        use_state=True,
-        model_name=xlmr_dir,
-        num_train_epochs=3,
-        seed=7,
-        validation_split=0.25,
-        use_early_stopping=True,
-        early_stopping_patience=1,
-        learning_rate=1e-3,
+        train_request_from(
+            dict(
+                dataset_path=dataset,
+                model_path=str(work / "out" / "model.tar.gz"),
+                version="v1",
+                org_id="acme",
+                use_state=True,
+                model_name=xlmr_dir,
+                num_train_epochs=3,
+                seed=7,
+                validation_split=0.25,
+                use_early_stopping=True,
+                early_stopping_patience=1,
+                learning_rate=1e-3,
+            )
+        )
     )
     extracted = open_model(result.model_uri, work / "opened")
     return {"result": result, "dataset": dataset, "rows": len(rows), "archive": extracted, "work": work}
@@ -292,11 +296,17 @@ def test_model_name_that_cannot_be_loaded_offline(monkeypatch: pytest.MonkeyPatc
 
 def test_parameters_are_checked_before_any_work(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="use_early_stopping needs validation data"):
-        train_job(dataset_path=str(tmp_path / "missing.csv"), use_early_stopping=True)
+        train_job(
+            train_request_from(dict(dataset_path=str(tmp_path / "missing.csv"), use_early_stopping=True))
+        )
     with pytest.raises(ValueError, match="either validation_split or validation_dataset_path"):
-        train_job(dataset_path="x.csv", validation_split=0.1, validation_dataset_path="v.csv")
+        train_job(
+            train_request_from(
+                dict(dataset_path="x.csv", validation_split=0.1, validation_dataset_path="v.csv")
+            )
+        )
     with pytest.raises(ValueError, match="learning_rate must be greater than 0"):
-        train_job(dataset_path="x.csv", learning_rate=0)
+        train_job(train_request_from(dict(dataset_path="x.csv", learning_rate=0)))
     with pytest.raises(ValueError, match="model_path is empty"):
         predict_job(data_path="x.csv", model_path="")
 
@@ -309,7 +319,15 @@ def test_the_message_names_the_architecture_actually_loaded(trained: dict, tmp_p
     assert trained["archive"].metadata["model_type"] == "xlm-roberta"
     dataset = write_csv(tagged_rows(sentences("train")[::8]), tmp_path / "small.csv")
     result = train_job(
-        dataset_path=dataset, model_name=minilm_path(), num_train_epochs=1, max_seq_length=16, org_id="acme"
+        train_request_from(
+            dict(
+                dataset_path=dataset,
+                model_name=minilm_path(),
+                num_train_epochs=1,
+                max_seq_length=16,
+                org_id="acme",
+            )
+        )
     )
     assert "(BertForSequenceClassification, model type bert) on 15 rows" in result.message
     assert "xlmroberta" not in result.message
@@ -321,8 +339,8 @@ _WITHOUT_TORCH = """
 import sys
 sys.modules["torch"] = None
 from skit_pipelines.jobs.predict import predict_job
-from skit_pipelines.jobs.train_model import train_job
-for call in (lambda: train_job(dataset_path=sys.argv[1], model_name="m"),
+from skit_pipelines.jobs.train_model import train_job, train_request_from
+for call in (lambda: train_job(train_request_from(dict(dataset_path=sys.argv[1], model_name="m"))),
              lambda: predict_job(data_path=sys.argv[1], model_path="m.tar.gz")):
     try:
         call()

@@ -45,6 +45,7 @@ def train_intent_model(
 
     The output type is spelled inline because kfp copies only this function's source into each step.
     """
+    arguments = dict(locals())
     from skit_pipelines import runtime
     from skit_pipelines.config import get_settings
 
@@ -54,34 +55,15 @@ def train_intent_model(
     from skit_pipelines.pipeline_checks import check_step
 
     # the last line of defence, for a YAML submitted straight to a cluster
-    check_step("train_voicebot_intent_model_xlmr", locals())
+    check_step("train_voicebot_intent_model_xlmr", arguments)
 
     import logging
 
-    from skit_pipelines.jobs.train_model import train_job
+    from skit_pipelines.jobs.train_model import train_job, train_request_from
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    result = train_job(
-        dataset_path=dataset_path,
-        model_path=model_path,
-        version=version,
-        org_id=org_id,
-        use_state=use_state,
-        model_name=model_name,
-        num_train_epochs=num_train_epochs,
-        learning_rate=learning_rate,
-        max_seq_length=max_seq_length,
-        batch_size=batch_size,
-        seed=seed,
-        use_early_stopping=use_early_stopping,
-        early_stopping_patience=early_stopping_patience,
-        early_stopping_delta=early_stopping_delta,
-        validation_split=validation_split,
-        validation_dataset_path=validation_dataset_path,
-        freeze_embeddings=freeze_embeddings,
-        storage_options=storage_options,
-        model_type=model_type,
-    )
+    # kfp needs every parameter in the signature above; below it they travel as one TrainRequest.
+    result = train_job(train_request_from(arguments))
     print(result.message)
     names = [
         "model_uri",

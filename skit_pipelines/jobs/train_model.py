@@ -2,14 +2,16 @@
 
 Why a job: :mod:`skit_pipelines.models.train` trains on frames in memory; this module fetches the
 datasets from the artifact store, saves and uploads the model archive, and returns its URI and a
-Slack-ready message. Tests call :func:`train_job` directly; the component only forwards parameters.
+Slack-ready message. The component builds one :class:`TrainRequest` from its parameters
+(:func:`train_request_from`) and hands it over; tests build the same request.
 """
 
 from __future__ import annotations
 
 import logging
 import tempfile
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +25,7 @@ from skit_pipelines.readpolicy import check_readable
 
 log = logging.getLogger(__name__)
 
-__all__ = ["TrainJobResult", "train_job"]
+__all__ = ["TrainJobResult", "TrainRequest", "train_job", "train_request_from"]
 
 
 def check_checkpoint_readable(model_name: str) -> None:
@@ -34,6 +36,49 @@ def check_checkpoint_readable(model_name: str) -> None:
     """
     if model_name and model_name.strip() and Path(model_name).expanduser().is_dir():
         check_readable(model_name, parameter="model_name")
+
+
+@dataclass(frozen=True)
+class TrainRequest:
+    """One training run: where the data comes from and the model goes, and how to train (``config``).
+
+    Why one object: kfp needs the step's parameters spelled out in its signature; below the step they travel
+    as this request, built once by :func:`train_request_from`, instead of being listed again at every call.
+    """
+
+    dataset_path: str
+    config: TrainConfig = field(default_factory=TrainConfig)
+    model_path: str = ""
+    validation_dataset_path: str = ""
+    storage_options: str = ""
+    version: str = ""
+    org_id: str = ""
+    model_type: str = "xlmroberta"
+    """Accepted for compatibility with the reference and not used (the checkpoint says what it is)."""
+
+
+_CONFIG_FIELDS = {item.name: item for item in fields(TrainConfig)}
+_REQUEST_FIELDS = {item.name for item in fields(TrainRequest)} - {"config"}
+
+
+def train_request_from(parameters: Mapping[str, Any]) -> TrainRequest:
+    """The train step's parameters (the names of its signature) as one :class:`TrainRequest`.
+
+    Names of :class:`TrainConfig` go to ``config`` (numbers coerced to the field's type, as a YAML or CLI
+    value may arrive as text); the rest are the request's own. An unknown name is a ``TypeError`` naming it,
+    so a renamed parameter cannot be dropped silently.
+    """
+    unknown = sorted(set(parameters) - _REQUEST_FIELDS - set(_CONFIG_FIELDS))
+    if unknown:
+        raise TypeError(f"train_request_from: unknown parameter(s) {', '.join(unknown)}")
+    config_values: dict[str, Any] = {}
+    for name, value in parameters.items():
+        if name in _CONFIG_FIELDS:
+            default = _CONFIG_FIELDS[name].default
+            coerce = type(default) if type(default) in (int, float) else None
+            config_values[name] = coerce(value) if coerce is not None else value
+    own = {name: value for name, value in parameters.items() if name in _REQUEST_FIELDS}
+    return TrainRequest(config=TrainConfig(**config_values), **own)
 
 
 @dataclass
@@ -52,60 +97,24 @@ class TrainJobResult:
     download_command: str
 
 
-def train_job(
-    *,
-    dataset_path: str,
-    model_path: str = "",
-    version: str = "",
-    org_id: str = "",
-    use_state: bool = False,
-    model_name: str = "xlm-roberta-base",
-    num_train_epochs: int = 10,
-    learning_rate: float = 4e-5,
-    max_seq_length: int = 128,
-    batch_size: int = 16,
-    seed: int = 42,
-    use_early_stopping: bool = False,
-    early_stopping_patience: int = 3,
-    early_stopping_delta: float = 0.0,
-    validation_split: float = 0.0,
-    validation_dataset_path: str = "",
-    freeze_embeddings: bool = False,
-    storage_options: str = "",
-    model_type: str = "xlmroberta",
-) -> TrainJobResult:
-    """Train on the tagged CSV at ``dataset_path``; store the archive at ``model_path`` or a generated key.
-
-    ``model_type`` is accepted for compatibility with the reference and not used: the message and the
-    metadata name the architecture of the checkpoint actually loaded.
-    """
+def train_job(request: TrainRequest) -> TrainJobResult:
+    """Train on the tagged CSV at ``request.dataset_path``; keep the archive at ``model_path`` or a new key."""
     require_ml_extra("training")
-    check_checkpoint_readable(model_name)
-    dataset_uri = apply_storage_options(dataset_path, storage_options, "dataset_path")
+    check_checkpoint_readable(request.config.model_name)
+    options = request.storage_options
+    dataset_uri = apply_storage_options(request.dataset_path, options, "dataset_path")
     validation_uri = apply_storage_options(
-        validation_dataset_path, storage_options, "validation_dataset_path"
+        request.validation_dataset_path, options, "validation_dataset_path"
     )
-    output_path = apply_storage_options(model_path, storage_options, "model_path")
-    config = TrainConfig(
-        model_name=model_name,
-        num_train_epochs=int(num_train_epochs),
-        learning_rate=float(learning_rate),
-        max_seq_length=int(max_seq_length),
-        batch_size=int(batch_size),
-        seed=int(seed),
-        use_state=use_state,
-        use_early_stopping=use_early_stopping,
-        early_stopping_patience=int(early_stopping_patience),
-        early_stopping_delta=float(early_stopping_delta),
-        validation_split=float(validation_split),
-        freeze_embeddings=freeze_embeddings,
-    )
+    output_path = apply_storage_options(request.model_path, options, "model_path")
+    config = request.config
     config.validate(has_validation_frame=bool(validation_uri))  # before any download
     with tempfile.TemporaryDirectory(prefix="skit-train-") as scratch:
         work = Path(scratch)
         frame, digest = read_dataset(dataset_uri, work)
         dataset_meta: dict[str, Any] = {"uri": dataset_uri, "sha256": digest, "rows": len(frame)}
         validation_frame = None
+        version, org_id = request.version, request.org_id
         extra: dict[str, Any] = {"dataset": dataset_meta, "version": version, "org_id": org_id}
         if validation_uri:
             validation_frame, val_digest = read_dataset(validation_uri, work, "validation dataset")
@@ -122,7 +131,7 @@ def train_job(
     skipped = ", ".join(f"{n} {reason.replace('_', ' ')}" for reason, n in trained.skipped.items() if n)
     model = trained.checkpoint.model
     lines = [
-        f"Trained {Path(model_name).name or model_name} ({type(model).__name__}, model type "
+        f"Trained {Path(config.model_name).name or config.model_name} ({type(model).__name__}, model type "
         f"{getattr(model.config, 'model_type', '') or 'unknown'}) on {trained.train_rows:,} rows, "
         f"{len(trained.labels)} intents, {len(trained.history)} epochs on {trained.device} "
         f"(final train loss {last.train_loss:.4f}"
