@@ -98,7 +98,7 @@ class TrainJobResult:
 
 
 def train_job(request: TrainRequest) -> TrainJobResult:
-    """Train on the tagged CSV at ``request.dataset_path``; keep the archive at ``model_path`` (or new key)."""
+    """Train on the tagged CSV of ``request``; keep the archive at its ``model_path`` (or a new key)."""
     require_ml_extra("training")
     check_checkpoint_readable(request.config.model_name)
     options = request.storage_options
