@@ -15,10 +15,13 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+from typing import Any
+
+import httpx
 
 from skit_pipelines.errors import SkitPipelinesError
 
-__all__ = ["PrivateTarget", "UnresolvableHost", "is_public_host", "public_addresses"]
+__all__ = ["PrivateTarget", "UnresolvableHost", "pinned_target", "public_addresses"]
 
 
 class PrivateTarget(SkitPipelinesError, ValueError):
@@ -48,10 +51,14 @@ def public_addresses(host: str, port: int) -> list[str]:
     return addresses
 
 
-def is_public_host(host: str, port: int) -> bool:
-    """Whether ``host`` resolves, and only to public addresses (see :func:`public_addresses`)."""
-    try:
-        public_addresses(host, port)
-    except ValueError:
-        return False
-    return True
+def pinned_target(url: httpx.URL, address: str) -> tuple[httpx.URL, dict[str, str], dict[str, Any]]:
+    """Send a request for ``url`` to ``address`` (a checked IP): the target, the headers and the extensions.
+
+    Why: resolving the name again at connect time would let a DNS answer that changed since the check
+    (rebinding) send the request to a private address. The request goes to the IP; the original host name
+    travels as the ``Host`` header and as the TLS server name (SNI), so virtual hosts and certificates work.
+    Send it with ``trust_env=False``: a proxy would resolve the name itself.
+    """
+    headers = {"Host": url.netloc.decode("ascii")}
+    extensions: dict[str, Any] = {"sni_hostname": url.host}
+    return url.copy_with(host=address), headers, extensions

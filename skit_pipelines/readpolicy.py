@@ -34,7 +34,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from skit_pipelines.errors import SkitPipelinesError
-from skit_pipelines.netaddr import is_public_host
+from skit_pipelines.netaddr import public_addresses
 
 __all__ = [
     "ENV_ALLOWED",
@@ -43,6 +43,7 @@ __all__ = [
     "ReadRefusedError",
     "api_policy",
     "check_readable",
+    "url_address",
     "check_writable",
     "current_policy",
     "is_secret_name",
@@ -230,8 +231,18 @@ class ReadPolicy:
         raise ReadRefusedError(text, hint, parameter)
 
     def _check_url(self, text: str, parameter: str) -> None:
+        self.url_address(text, parameter)
+
+    def url_address(self, text: str, parameter: str = "") -> str | None:
+        """The address a fetch of URL ``text`` must connect to, or None when any address will do.
+
+        None when unconfined or under an allowed http(s) prefix (the operator's choice); else the first of
+        the host's addresses, all checked public (a private or unresolvable host is refused). A confined
+        fetch connects to exactly that address (:func:`skit_pipelines.netaddr.pinned_target`): a second
+        DNS lookup at connect time could answer differently (DNS rebinding).
+        """
         if not self.confined:
-            return
+            return None
         parts = urlsplit(text)
         if not parts.hostname:
             raise ReadRefusedError(text, "expected an absolute http(s) URL", parameter)
@@ -241,15 +252,17 @@ class ReadPolicy:
             if root.lower().startswith(("http://", "https://")) and (
                 text == root or text.startswith(root if root.endswith("/") else f"{root}/")
             ):
-                return
+                return None
         port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
-        if not is_public_host(parts.hostname, port):
+        try:
+            return public_addresses(parts.hostname, port)[0]
+        except ValueError:
             raise ReadRefusedError(
                 text,
                 "a loopback, private or unresolvable address: runs started through the API may only fetch "
                 "public URLs, or URLs under an http(s) prefix listed in SKIT_API_READABLE_PATHS",
                 parameter,
-            )
+            ) from None
 
 
 def current_policy() -> ReadPolicy:
@@ -286,6 +299,11 @@ def api_policy(artifact_root: str, readable_paths: str, secret_paths: tuple[Path
 def check_readable(location: str, *, parameter: str = "", urls: bool = False) -> None:
     """Check ``location`` against this process's policy (see :meth:`ReadPolicy.check`)."""
     current_policy().check(location, parameter=parameter, urls=urls)
+
+
+def url_address(location: str, *, parameter: str = "") -> str | None:
+    """The address a fetch of ``location`` must connect to under this process's policy (None: any)."""
+    return current_policy().url_address(location, parameter)
 
 
 def check_writable(location: str, *, parameter: str = "") -> None:

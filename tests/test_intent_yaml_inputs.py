@@ -36,7 +36,10 @@ class YamlServer(LoopbackHTTPServer):
         self.hits.append((handler.path, handler.headers.get("Authorization", "")))
         answers = self.routes.get(handler.path, [(404, "Not Found")])
         status, body = answers.pop(0) if len(answers) > 1 else answers[0]
-        reply(handler, status, body.encode())
+        if 300 <= status < 400:  # the body is the Location
+            reply(handler, status, b"", headers={"Location": body})
+        else:
+            reply(handler, status, body.encode())
 
 
 @pytest.fixture
@@ -82,6 +85,23 @@ def test_http_errors_name_the_parameter(yaml_server: YamlServer) -> None:
     with pytest.raises(InvalidYamlInputError, match=r"eevee_intent_alias_yaml_github_path: GET .* HTTP 404"):
         load_alias(f"{yaml_server.url}/missing.yaml")
     assert len(yaml_server.hits) == 1  # a 404 is not retried
+
+
+def test_redirects_are_followed_hop_by_hop_and_tokens_stay_with_their_host(yaml_server: YamlServer) -> None:
+    """Each hop passes the read policy (and is pinned when confined); another host never sees the token."""
+    port = yaml_server.url.rsplit(":", 1)[1]
+    yaml_server.routes["/moved.yaml"] = [(302, "/alias.yaml")]
+    yaml_server.routes["/alias.yaml"] = [(200, ALIAS)]
+    yaml_server.routes["/elsewhere.yaml"] = [(301, f"http://localhost:{port}/alias.yaml")]
+    token = {"Authorization": "token abc"}
+    assert load_alias(f"{yaml_server.url}/moved.yaml", headers=token)["_cancel_"] == ["_cancel_browse_"]
+    assert yaml_server.hits == [("/moved.yaml", "token abc"), ("/alias.yaml", "token abc")]
+    yaml_server.hits.clear()
+    assert load_alias(f"{yaml_server.url}/elsewhere.yaml", headers=token)["_cancel_"] == ["_cancel_browse_"]
+    assert yaml_server.hits == [("/elsewhere.yaml", "token abc"), ("/alias.yaml", "")]
+    yaml_server.routes["/loop.yaml"] = [(302, "/loop.yaml")]
+    with pytest.raises(InvalidYamlInputError, match="TooManyRedirects"):
+        load_alias(f"{yaml_server.url}/loop.yaml")
 
 
 def test_http_server_errors_are_retried(yaml_server: YamlServer) -> None:

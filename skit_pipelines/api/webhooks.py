@@ -43,7 +43,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from skit_pipelines import __version__
-from skit_pipelines.netaddr import PrivateTarget, public_addresses
+from skit_pipelines.netaddr import PrivateTarget, pinned_target, public_addresses
 
 SIGNATURE_HEADER = "X-Skit-Signature"
 TIMESTAMP_HEADER = "X-Skit-Timestamp"
@@ -120,9 +120,8 @@ def post_to(
     target = httpx.URL(url)
     extensions: dict[str, Any] = {}
     if connect_to is not None:
-        headers["Host"] = target.netloc.decode("ascii")
-        extensions["sni_hostname"] = target.host
-        target = target.copy_with(host=connect_to)
+        target, pinned_headers, extensions = pinned_target(target, connect_to)
+        headers |= pinned_headers
     started = time.monotonic()
     try:
         with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=connect_to is None) as client:

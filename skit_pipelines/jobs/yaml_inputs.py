@@ -21,12 +21,14 @@ from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponen
 from skit_pipelines import storage
 from skit_pipelines.errors import SkitPipelinesError
 from skit_pipelines.metrics.intent.scores import LayersSpec
+from skit_pipelines.netaddr import pinned_target
 from skit_pipelines.read_errors import content_free_reason
-from skit_pipelines.readpolicy import check_readable
+from skit_pipelines.readpolicy import check_readable, url_address
 
 __all__ = ["InvalidYamlInputError", "load_alias", "load_groups", "load_layers", "read_yaml_input"]
 
 TIMEOUT_SECONDS = 30.0
+MAX_REDIRECTS = 5
 TRUE_SIDE_KEYS = ("intent_x", "true")  # eevee names the true side intent_x (spec 5.1)
 PRED_SIDE_KEYS = ("intent_y", "predicted")
 RAW_GITHUB_HINT = "https://raw.githubusercontent.com/<owner>/<repo>/<branch>/<path>"
@@ -49,12 +51,32 @@ def _retryable(exc: BaseException) -> bool:
     reraise=True,
 )
 def _get(url: str, headers: Mapping[str, str]) -> str:
-    # Every hop is checked, so a public URL cannot redirect a confined run to a private address.
-    hooks = {"request": [lambda request: check_readable(str(request.url), urls=True)]}
-    with httpx.Client(timeout=TIMEOUT_SECONDS, follow_redirects=True, event_hooks=hooks) as client:
-        response = client.get(url, headers=dict(headers))
-        response.raise_for_status()
-        return response.text
+    """GET ``url`` and follow up to ``MAX_REDIRECTS`` redirects, each hop checked and, when confined, pinned.
+
+    Why by hand rather than httpx's ``follow_redirects``: every hop must pass the read policy and connect to
+    the address the policy checked (:func:`~skit_pipelines.readpolicy.url_address`), so that neither a
+    redirect nor a changed DNS answer can send a confined run to a private address. Headers given for the
+    first host (tokens) are not sent to another host.
+    """
+    first_host = httpx.URL(url).host
+    for _ in range(MAX_REDIRECTS + 1):
+        check_readable(url, urls=True)
+        address = url_address(url)
+        target = httpx.URL(url)
+        sent = dict(headers) if target.host == first_host else {}
+        extensions: dict[str, Any] = {}
+        if address is not None:
+            target, pinned_headers, extensions = pinned_target(target, address)
+            sent |= pinned_headers
+        with httpx.Client(
+            timeout=TIMEOUT_SECONDS, follow_redirects=False, trust_env=address is None
+        ) as client:
+            response = client.get(target, headers=sent, extensions=extensions)
+        if not response.is_redirect:
+            response.raise_for_status()
+            return response.text
+        url = str(httpx.URL(url).join(response.headers["location"]))
+    raise httpx.TooManyRedirects(f"more than {MAX_REDIRECTS} redirects", request=response.request)
 
 
 def _read_text(path: str, parameter: str, headers: Mapping[str, str]) -> str:
