@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import json
 import random
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from skit_pipelines.asr_nbest import NbestMode, parse_nbest
 from skit_pipelines.warehouse.filters import CallFilters
 from skit_pipelines.warehouse.schema import calls, turns
 
@@ -200,14 +200,7 @@ def turns_query(call_ids: Sequence[int], filters: CallFilters) -> sa.Select:
 
 def _nbest_text(utterances_json: str | None) -> tuple[str, str]:
     """``format_utterances`` (newline-joined first n-best list) and ``primary_utterance``."""
-    if not utterances_json:
-        return "", ""
-    try:
-        nbest = json.loads(utterances_json)
-    except ValueError:
-        return "", ""
-    first = nbest[0] if isinstance(nbest, list) and nbest and isinstance(nbest[0], list) else []
-    texts = [alt.get("transcript", "") for alt in first if isinstance(alt, dict)]
+    texts = parse_nbest(utterances_json, NbestMode.FIRST_LIST)
     return "\n".join(texts), (texts[0] if texts else "")
 
 
