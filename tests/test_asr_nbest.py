@@ -155,3 +155,16 @@ def test_decode_json_cell() -> None:
 def test_mode_must_be_a_mode() -> None:
     with pytest.raises(TypeError):
         parse_nbest("[]", "strict")  # type: ignore[call-overload]
+
+
+@pytest.mark.parametrize(
+    ("cell", "expected"),
+    [
+        ('[[{"transcript": "a", "confidence": NaN}]]', ["a"]),  # not strict JSON: json reads it all the same
+        ('[[{"transcript": "\\ud800x"}]]', ["\ud800x"]),  # a lone surrogate
+        ('[[{"transcript": 18446744073709551616}]]', ["18446744073709551616"]),  # not a float's rendering
+        ('[[{"transcript": 1.5}, {"transcript": null}]]', ["1.5", "None"]),
+    ],
+)
+def test_first_list_reads_what_json_reads(cell: str, expected: list[str]) -> None:
+    assert parse_nbest(cell, NbestMode.FIRST_LIST) == expected
