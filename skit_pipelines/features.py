@@ -16,14 +16,14 @@ never dropped silently. Plain Python: pandas only for the column plumbing.
 
 from __future__ import annotations
 
-import json
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
+from skit_pipelines.asr_nbest import NbestMode, decode_json_cell, parse_nbest
 from skit_pipelines.errors import SkitPipelinesError
 
 #: Columns a turn's ASR alternatives are read from, in order of preference (spec 6.1 + plain text datasets).
@@ -73,51 +73,8 @@ def _is_missing(value: Any) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
-def _decode(value: Any) -> Any:
-    """A JSON string decoded (twice if it was double-encoded); anything else as it is."""
-    for _ in range(2):
-        if not isinstance(value, str):
-            return value
-        text = value.strip()
-        if not text or text[0] not in '[{"':
-            return value
-        try:
-            value = json.loads(text)
-        except json.JSONDecodeError:
-            return value
-    return value
-
-
-def _transcripts(value: Any) -> Iterable[str]:
-    """Transcripts found in one (possibly nested) alternatives value, in order."""
-    if _is_missing(value):
-        return
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        if "transcript" in value:
-            yield from _transcripts(value["transcript"])
-        elif "text" in value:
-            yield from _transcripts(value["text"])
-    elif isinstance(value, (list, tuple)):
-        for item in value:
-            yield from _transcripts(item)
-
-
-def parse_alternatives(value: Any) -> list[str]:
-    """ASR alternatives of one turn as a flat list of non-empty, stripped transcripts.
-
-    >>> parse_alternatives('[[{"transcript": "yes", "confidence": 0.9}, {"transcript": "yeah"}]]')
-    ['yes', 'yeah']
-    >>> parse_alternatives("no thanks")
-    ['no thanks']
-    """
-    decoded = _decode(value)
-    return [text.strip() for text in _transcripts(decoded) if isinstance(text, str) and text.strip()]
-
-
 def _from_data(value: Any, key: str) -> Any:
-    decoded = _decode(value)
+    decoded = decode_json_cell(value)
     return decoded.get(key) if isinstance(decoded, dict) else None
 
 
@@ -150,10 +107,13 @@ def build_model_texts(frame: pd.DataFrame, separators: Separators, use_state: bo
     values = frame[column].tolist()
     if column == "data":
         alternatives = [
-            parse_alternatives(_from_data(v, "utterances") or _from_data(v, "alternatives")) for v in values
+            parse_nbest(
+                _from_data(v, "utterances") or _from_data(v, "alternatives"), NbestMode.ALL_ALTERNATIVES
+            )
+            for v in values
         ]
     else:
-        alternatives = [parse_alternatives(v) for v in values]
+        alternatives = [parse_nbest(v, NbestMode.ALL_ALTERNATIVES) for v in values]
     if use_state:
         if STATE_COLUMN in frame.columns:
             states = ["" if _is_missing(s) else str(s).strip() for s in frame[STATE_COLUMN].tolist()]

@@ -23,7 +23,6 @@ from skit_pipelines.annotation.tasks import (
     call_link,
     call_records,
     call_task,
-    parse_nbest,
     predicted_entity_spans,
     turn_task,
     validate_data_label,
@@ -115,24 +114,6 @@ def test_turn_task_keeps_every_cell_and_attaches_the_prediction() -> None:
 
 def test_turn_without_intent_has_no_prediction() -> None:
     assert "predictions" not in turn_task({**ROW, "intent": "", "entities": ""}, data_label="Live")
-
-
-@pytest.mark.parametrize(
-    ("cell", "expected"),
-    [
-        ("", []),
-        ('[{"transcript": "a"}]', [[{"transcript": "a"}]]),
-        ('[[{"transcript": "a"}]]', [[{"transcript": "a"}]]),
-    ],
-)
-def test_nbest_shapes(cell: str, expected: list) -> None:
-    assert parse_nbest(cell) == expected
-
-
-@pytest.mark.parametrize("cell", ['"hello"', "[1, 2]", "{not json"])
-def test_unreadable_nbest_is_an_error(cell: str) -> None:
-    with pytest.raises(ValueError):
-        parse_nbest(cell)
 
 
 def test_entity_spans_only_where_the_text_occurs() -> None:

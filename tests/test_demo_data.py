@@ -470,3 +470,18 @@ def test_works_on_sqlite_and_postgresql(db_url: str) -> None:
         assert new_id > 150
     finally:
         engine.dispose()
+
+
+def test_a_postgresql_load_leaves_planner_statistics(postgres_schema_url: str) -> None:
+    """Without them every sampled chunk was a sequential scan of ``turns`` (docs/benchmarks.md)."""
+    generate_demo_warehouse(postgres_schema_url, calls=50, seed=1, end_date=END_DATE, days=2)
+    engine = sa.create_engine(postgres_schema_url)
+    with engine.connect() as conn:
+        analyzed = conn.execute(
+            sa.text(
+                "SELECT relname FROM pg_stat_user_tables WHERE schemaname = current_schema() "
+                "AND last_analyze IS NOT NULL"
+            )
+        ).scalars()
+        assert {"calls", "turns"} <= set(analyzed)
+    engine.dispose()

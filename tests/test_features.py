@@ -10,33 +10,11 @@ from skit_pipelines.features import (
     Separators,
     build_model_texts,
     model_text,
-    parse_alternatives,
     true_labels,
 )
 
 XLMR = Separators("<s>", "</s>")
 BERT = Separators("[CLS]", "[SEP]")
-
-
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        ('[[{"transcript": "yes", "confidence": 0.9}, {"transcript": "yeah"}]]', ["yes", "yeah"]),
-        ([[{"transcript": "yes"}], [{"transcript": "no"}]], ["yes", "no"]),  # several n-best lists, flattened
-        ('[{"transcript": " pay my bill "}]', ["pay my bill"]),
-        ('["one", "two"]', ["one", "two"]),
-        ("plain text turn", ["plain text turn"]),
-        ('"[[{\\"transcript\\": \\"double encoded\\"}]]"', ["double encoded"]),
-        ("[noise] hello", ["[noise] hello"]),  # looks like JSON, is not: kept as text
-        ('[[{"transcript": ""}, {"transcript": "  "}]]', []),
-        ("[]", []),
-        ("", []),
-        (None, []),
-        (float("nan"), []),
-    ],
-)
-def test_parse_alternatives(value: object, expected: list[str]) -> None:
-    assert parse_alternatives(value) == expected
 
 
 def test_model_text_wraps_each_alternative_and_the_state() -> None:

@@ -11,7 +11,6 @@ from skit_pipelines.metrics.tagged import (
     InvalidDatasetError,
     dataset_info,
     errors_table,
-    first_transcript,
     intent_data,
     read_tagged_csv,
 )
@@ -145,13 +144,6 @@ def test_labels_are_kept_as_given_unless_normalised(tmp_path) -> None:
         evaluate_intents(frame(data_id=["1"], tag=['[{"type": " a"}]'], **{"raw.intent": ["a"]})).accuracy
         == 0
     )
-
-
-def test_first_transcript_shapes() -> None:
-    assert first_transcript('[[{"transcript": "yes", "confidence": 0.9}, {"transcript": "yeah"}]]') == "yes"
-    assert first_transcript('[{"transcript": "no"}]') == "no"
-    assert first_transcript("[[]]") == "" and first_transcript(None) == ""
-    assert first_transcript("plain words") == "plain words"
 
 
 def test_errors_table_has_text_and_confidence() -> None:

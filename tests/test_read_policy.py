@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING
 import pytest
 
 from skit_pipelines import storage
-from skit_pipelines.annotation.tasks import parse_nbest
 from skit_pipelines.annotation.upload import read_rows
 from skit_pipelines.api.settings import get_api_settings
+from skit_pipelines.asr_nbest import NbestMode, parse_nbest
 from skit_pipelines.config import get_settings
 from skit_pipelines.features import Separators, build_model_texts, true_labels
 from skit_pipelines.jobs.entity_eval import read_entity_dataset
@@ -236,7 +236,7 @@ def test_reader_errors_name_the_file_but_never_quote_it(tmp_path: Path, isolated
         # training and prediction read the same CSVs (eval's s3_path_data=.env quoted its first line here)
         (lambda: true_labels(read_tagged_csv(header_csv)), "", "it has 2 other columns"),
         (lambda: build_model_texts(read_tagged_csv(header_csv), Separators()), "", "2 other columns"),
-        (lambda: parse_nbest(json.dumps([MARKER])), "", "got a JSON list of 1 items"),
+        (lambda: parse_nbest(json.dumps([MARKER]), NbestMode.STRICT), "", "got a JSON list of 1 items"),
     ]
     for read, names, says in cases:
         with pytest.raises(ValueError) as failure:

@@ -6,11 +6,18 @@ import json
 import random
 from collections import Counter
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from skit_pipelines.warehouse.filters import build_call_filters
-from skit_pipelines.warehouse.sampling import TURN_COLUMNS, reservoir_sample, sample_calls_to_csv
+from skit_pipelines.warehouse.sampling import (
+    TURN_COLUMNS,
+    _local_time,
+    reservoir_sample,
+    sample_calls_to_csv,
+    turns_query,
+)
 from tests.warehouse_factory import BASE, build_warehouse, call_row
 
 NOW = BASE
@@ -157,3 +164,29 @@ def test_the_date_window_includes_its_first_instant_and_excludes_the_next_day(
     sampled = {row["call_uuid"] for row in read_rows(tmp_path / "s.csv")}
     assert result.matching_calls == 2 and sampled == {"call-00001", "call-00002"}
     engine.dispose()
+
+
+def test_turns_query_selects_exactly_the_csv_columns() -> None:
+    """The CSV rows are the query's rows with three placeholders filled: the names must line up."""
+    assert list(turns_query([1, 2], filters()).selected_columns.keys()) == list(TURN_COLUMNS)
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Asia/Kolkata", "America/New_York"])
+def test_reftime_text_equals_isoformat_and_strftime(zone: str) -> None:
+    """The fast path (ISO text sliced, offset appended) equals isoformat/strftime, every hour and month."""
+    tz = ZoneInfo(zone)
+    moments = [
+        dt.datetime(
+            2026, month, 1 + hour, hour, 7 * hour % 60, 5, 123456 * (hour % 2), tzinfo=dt.timezone.utc
+        )
+        for month in range(1, 13)
+        for hour in range(24)
+    ]
+    for moment in moments:
+        local = moment.astimezone(tz)
+        expected = (local.isoformat(), local.strftime("%d-%b-%Y %I:%M %p"))
+        sqlite_text = moment.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+        assert _local_time(sqlite_text, tz) == expected  # SQLite: naive UTC text
+        assert _local_time(moment.astimezone(ZoneInfo("Asia/Tokyo")), tz) == expected  # PostgreSQL: aware
+        assert _local_time(local.isoformat(), tz) == expected  # text with its own offset
+    assert _local_time(None, tz) == ("", "")

@@ -26,6 +26,7 @@ from skit_pipelines.annotation.label_config import (
     INTENT_NAME,
     TEXT_NAME,
 )
+from skit_pipelines.asr_nbest import NbestMode, first_list_transcripts, parse_nbest
 from skit_pipelines.parameters import InvalidParameterError
 
 VALID_DATA_LABELS: tuple[str, ...] = ("Client", "Ops", "UAT", "Live")  # skit-labels VALID_DATA_LABELS
@@ -100,34 +101,6 @@ class RowProblem:
 # ------------------------------------------------------------------------------------------------ turns
 
 
-def parse_nbest(value: str) -> list[list[dict[str, Any]]]:
-    """The ASR n-best in its canonical shape ``[[{transcript, confidence, ...}, ...], ...]``.
-
-    A flat list of alternatives (``[{...}, ...]``) is wrapped; an empty cell is ``[]``. Raises ValueError
-    for anything else, saying what was found.
-    """
-    text = (value or "").strip()
-    if not text:
-        return []
-    loaded = json.loads(text)
-    if isinstance(loaded, list) and all(isinstance(item, dict) for item in loaded):
-        return [loaded] if loaded else []
-    if isinstance(loaded, list) and all(isinstance(item, list) for item in loaded):
-        if all(isinstance(alt, dict) for item in loaded for alt in item):
-            return loaded
-    # The cell is not quoted: errors travel to webhooks and Slack, and must not carry a file's content.
-    shape = f"a JSON {type(loaded).__name__}" + (
-        f" of {len(loaded)} items" if isinstance(loaded, list) else ""
-    )
-    raise ValueError(f"utterances is not an ASR n-best list (a list of lists of alternatives), got {shape}")
-
-
-def first_transcripts(nbest: Sequence[Sequence[Mapping[str, Any]]]) -> list[str]:
-    if not nbest:
-        return []
-    return [str(alt.get("transcript", "")) for alt in nbest[0]]
-
-
 def _bot_response(row: Mapping[str, str]) -> str:
     if row.get("bot_response"):
         return row["bot_response"]
@@ -189,8 +162,8 @@ def turn_task(
 
     Raises ValueError (with the reason) for a row whose ``utterances`` cannot be read.
     """
-    nbest = parse_nbest(row.get("utterances", ""))
-    transcripts = first_transcripts(nbest)
+    nbest = parse_nbest(row.get("utterances", ""), NbestMode.STRICT)
+    transcripts = first_list_transcripts(nbest)
     text = row.get("primary_utterance") or (transcripts[0] if transcripts else "")
     data = {
         "text": text,
@@ -365,9 +338,7 @@ __all__ = [
     "call_records",
     "call_task",
     "check_call_link_template",
-    "first_transcripts",
     "missing_columns",
-    "parse_nbest",
     "predicted_entity_spans",
     "predicted_entity_types",
     "turn_task",

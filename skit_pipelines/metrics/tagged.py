@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
+from skit_pipelines.asr_nbest import NbestMode, parse_nbest
 from skit_pipelines.errors import SkitPipelinesError
 from skit_pipelines.metrics.tags import MISSING_LABEL, SEVERAL, intents_from_tags
 from skit_pipelines.read_errors import content_free_reason
@@ -36,7 +37,6 @@ __all__ = [
     "IntentData",
     "InvalidDatasetError",
     "dataset_info",
-    "first_transcript",
     "intent_data",
     "read_tagged_csv",
 ]
@@ -227,23 +227,6 @@ def intent_data(
 # ----------------------------------------------------------------------------------- text, confidence
 
 
-def first_transcript(value: Any) -> str:
-    """The first transcript of an ASR n-best JSON (``[[{"transcript": ...}]]`` or ``[{...}]``), or ''."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    try:
-        data = json.loads(value) if isinstance(value, str) else value
-    except json.JSONDecodeError:
-        return str(value)
-    while isinstance(data, list):
-        if not data:
-            return ""
-        data = data[0]
-    if isinstance(data, dict):
-        return str(data.get("transcript") or data.get("text") or "")
-    return "" if data is None else str(data)
-
-
 def _score_from_prediction(value: Any) -> float:
     try:
         data = json.loads(value) if isinstance(value, str) else value
@@ -261,7 +244,9 @@ def texts(source: pd.DataFrame, rows: np.ndarray) -> list[str] | None:
     """The text of the given rows (first transcript of the n-best, or a plain text column), if any."""
     column = next((c for c in TEXT_COLUMNS if c in source.columns), None)
     if column is not None:
-        return [first_transcript(v) for v in source[column].to_numpy(dtype=object)[rows]]
+        return [
+            parse_nbest(v, NbestMode.FIRST_TRANSCRIPT) for v in source[column].to_numpy(dtype=object)[rows]
+        ]
     column = next((c for c in PLAIN_TEXT_COLUMNS if c in source.columns), None)
     if column is not None:
         return ["" if pd.isna(v) else str(v) for v in source[column].to_numpy(dtype=object)[rows]]

@@ -1067,12 +1067,25 @@ def generate_demo_warehouse(
             )
             _sync_sequences(conn)
             write_marker(conn, seed=seed, calls=calls, generator=GENERATOR)
+            _refresh_statistics(conn)
     finally:
         if collecting:
             gc.enable()
         engine.dispose()
     summary.seconds = round(time.perf_counter() - started, 3)
     return summary
+
+
+def _refresh_statistics(conn: sa.Connection) -> None:
+    """``ANALYZE`` the freshly loaded tables on PostgreSQL, as its manual advises after a bulk load.
+
+    Without statistics (until autovacuum passes, or never where it is off) the planner guesses that half of
+    ``turns`` matches a sample's 500 call ids: every chunk of a sample became a sequential scan of the whole
+    table plus seconds of JIT compilation (4.3 s instead of 0.2 s per chunk, docs/benchmarks.md). SQLite's
+    planner picks the indexes without statistics.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("ANALYZE calls, turns")
 
 
 def _write_batches(
