@@ -98,7 +98,9 @@ def test_the_dumped_file_names_every_field_under_a_header() -> None:
 
 @settings(max_examples=50, deadline=None)
 @given(
-    model_name=st.text(min_size=1, max_size=20).filter(str.strip),
+    model_name=st.text(st.characters(exclude_categories=("Cc", "Cs")), min_size=1, max_size=20).filter(
+        str.strip
+    ),
     epochs=st.integers(1, 1000),
     learning_rate=st.floats(1e-9, 1.0, allow_nan=False),
     max_seq_length=st.integers(8, 4096),
@@ -136,3 +138,10 @@ def test_the_docs_table_lists_every_field_with_its_default() -> None:
     assert set(rows) == set(SluProjectConfig.model_fields)
     for name, text in rows.items():
         assert parse_project_config(f"{name}: {text}\n") == defaults, name
+
+
+@pytest.mark.parametrize("escaped", ["xlm\\x85roberta", "model\\nname", "a\\0b"])
+def test_a_model_name_with_control_characters_is_refused(escaped: str) -> None:
+    """PyYAML writes U+0085 so that it reads back as a space: such a name could not survive slu.yaml."""
+    with pytest.raises(SkitPipelinesError, match="model_name.*without control characters, got U\\+00"):
+        parse_project_config(f'model_name: "{escaped}"\n')

@@ -15,6 +15,7 @@ This module works on text: the job reads and writes the file, so this stays test
 from __future__ import annotations
 
 import difflib
+import unicodedata
 from typing import Any
 
 import yaml
@@ -70,6 +71,18 @@ class SluProjectConfig(BaseModel):
         field = cls.model_fields[info.field_name]
         if isinstance(value, bool) and field.annotation in ("int", "float", int, float):
             raise ValueError("expected a number, got a boolean")
+        return value
+
+    @field_validator("model_name")
+    @classmethod
+    def _printable_model_name(cls, value: str) -> str:
+        """A hub name or a path never holds control characters; YAML would not keep some of them either."""
+        bad = next((char for char in value if unicodedata.category(char) == "Cc"), None)
+        if bad is not None:
+            code = f"U+{ord(bad):04X}"
+            raise ValueError(f"expected a hub name or a path without control characters, got {code}")
+                f"expected a hub name or a path without control characters, got U+{ord(bad):04X}"
+            )
         return value
 
     @model_validator(mode="after")
