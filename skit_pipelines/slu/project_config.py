@@ -81,8 +81,6 @@ class SluProjectConfig(BaseModel):
         if bad is not None:
             code = f"U+{ord(bad):04X}"
             raise ValueError(f"expected a hub name or a path without control characters, got {code}")
-                f"expected a hub name or a path without control characters, got U+{ord(bad):04X}"
-            )
         return value
 
     @model_validator(mode="after")
