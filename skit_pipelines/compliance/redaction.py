@@ -198,7 +198,7 @@ def _engines() -> tuple[Any, Any]:
 _lock = threading.Lock()
 
 
-class Redactor:
+class PiiRedactor:
     """Replaces personal data with the typed tokens of :data:`TOKENS`; one per process is enough."""
 
     def __init__(self) -> None:
@@ -236,7 +236,7 @@ class Redactor:
         return "\n".join(out)
 
 
-def redact_transcripts(transcripts: Sequence[str], redactor: Redactor | None = None) -> list[str]:
+def redact_transcripts(transcripts: Sequence[str], redactor: PiiRedactor | None = None) -> list[str]:
     """Every transcript redacted (the engine loads once, on first use)."""
-    redactor = redactor or Redactor()
+    redactor = redactor or PiiRedactor()
     return [redactor.redact_transcript(text) for text in transcripts]
