@@ -67,6 +67,24 @@ def test_a_transcript_keeps_its_speakers_and_markers(redactor: PiiRedactor) -> N
     ]
 
 
+def test_a_date_answering_a_date_of_birth_question_is_a_dob(redactor: PiiRedactor) -> None:
+    transcript = (
+        "<call>\nBOT: Please confirm your date of birth.\nUSER: march 5 1980\n"
+        "BOT: Thanks. Can you pay by March 5, 2026?\nUSER: maybe by april 2 2026\n</call>"
+    )
+    assert redactor.redact_transcript(transcript) == (
+        "<call>\nBOT: Please confirm your date of birth.\nUSER: <DOB>\n"
+        "BOT: Thanks. Can you pay by March 5, 2026?\nUSER: maybe by april 2 2026\n</call>"
+    )
+
+
+def test_a_name_at_the_start_of_a_line_leaves_the_label(redactor: PiiRedactor) -> None:
+    transcript = "<call>\nBOT: NA\nUSER: John Smith here\nBOT: Thank you John.\n</call>"
+    assert redactor.redact_transcript(transcript) == (
+        "<call>\nBOT: NA\nUSER: <PERSON> here\nBOT: Thank you <PERSON>.\n</call>"
+    )
+
+
 def test_every_token_is_typed_and_documented() -> None:
     import skit_pipelines.compliance.redaction as module
 

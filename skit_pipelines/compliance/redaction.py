@@ -12,7 +12,8 @@ token          what it replaces
 ``<CARD>``     a payment card number (Luhn-checked)
 ``<SSN>``      a US social security number
 ``<ADDRESS>``  a street address ("42 Oak Street") or a place name (spaCy GPE/LOC)
-``<DOB>``      a date of birth: a date said right after "date of birth", "DOB", "born on"...
+``<DOB>``      a date of birth: a date right after "date of birth", "DOB", "born on"..., or (in a
+               transcript) any date in the caller's answer to a question about the date of birth
 ``<NUMBER>``   any other identifier of 4 or more digits (account, reference, last four of a card or SSN)
 =============  ==========================================================================================
 
@@ -78,9 +79,11 @@ _CURRENCY_BEFORE = re.compile(r"(?:[$€£₹]|usd|inr|eur|rs\.?)\s*$", re.IGNOR
 _AMOUNT_AFTER = re.compile(
     r"^(?:[.,]\d|\s*(?:dollars?|bucks|usd|cents?|rupees?|euros?|pounds?)\b)", re.IGNORECASE
 )
-_YEAR_BEFORE = re.compile(
-    rf"(?:(?:{_MONTHS})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?,?|\bin|\bof|\byear)\s*$", re.IGNORECASE
-)
+_YEAR_BEFORE = re.compile(r"\b(?:in|of|year|since|until|by)\s*$", re.IGNORECASE)
+_DATES = re.compile(rf"\b{_DATE}\b", re.IGNORECASE)
+#: A BOT line asking for a date of birth: the dates in the answer that follows are dates of birth.
+_ASKS_DOB = re.compile(r"\b(?:date\s+of\s+birth|birth\s*date|birthday|d\.?o\.?b|born)\b", re.IGNORECASE)
+_LABEL = re.compile(r"^(?:BOT|USER): ", re.MULTILINE)
 
 
 class RedactionUnavailable(SkitPipelinesError, RuntimeError):
@@ -88,19 +91,40 @@ class RedactionUnavailable(SkitPipelinesError, RuntimeError):
 
 
 def _identifier_spans(text: str) -> list[tuple[int, int]]:
-    """Digit runs of 4+ digits that are neither an amount nor the year of a date."""
+    """Digit runs of 4+ digits that are neither an amount, nor part of a date, nor a year."""
+    dates = [(m.start(), m.end()) for m in _DATES.finditer(text)]
     spans = []
     for match in _DIGITS.finditer(text):
         digits = re.sub(r"\D", "", match.group())
         if len(digits) < 4:
             continue
-        before, after = text[: match.start()], text[match.end() :]
+        start, end = match.span()
+        if any(start < d_end and d_start < end for d_start, d_end in dates):
+            continue
+        before, after = text[:start], text[end:]
         if _CURRENCY_BEFORE.search(before) or _AMOUNT_AFTER.match(after):
             continue
         if len(digits) == 4 and 1900 <= int(digits) <= 2100 and _YEAR_BEFORE.search(before):
             continue
-        spans.append((match.start(), match.end()))
+        spans.append((start, end))
     return spans
+
+
+def _content_regions(transcript: str) -> list[tuple[int, int, bool]]:
+    """(start, end, after_a_dob_question) of the spoken text of each BOT/USER line: what may be redacted."""
+    regions = []
+    asked_dob = False
+    offset = 0
+    for line in transcript.split("\n"):
+        label = _LABEL.match(line)
+        if label:
+            start, end = offset + label.end(), offset + len(line)
+            is_user = line.startswith("USER")
+            regions.append((start, end, asked_dob and is_user))
+            if not is_user:
+                asked_dob = bool(_ASKS_DOB.search(line))
+        offset += len(line) + 1
+    return regions
 
 
 def _dob_spans(text: str) -> list[tuple[int, int]]:
@@ -210,6 +234,9 @@ class PiiRedactor:
             entity: OperatorConfig("replace", {"new_value": token}) for entity, token in TOKENS.items()
         }
         self._entities = list(TOKENS)
+        from presidio_analyzer import RecognizerResult
+
+        self._result = RecognizerResult
 
     def redact(self, text: str) -> str:
         """``text`` with every piece of personal data replaced by its token."""
@@ -224,16 +251,32 @@ class PiiRedactor:
         return [self.redact(text) for text in texts]
 
     def redact_transcript(self, transcript: str) -> str:
-        """A transcript (``<call>``, ``BOT:``/``USER:`` lines) with only the spoken text redacted: the speaker
-        labels and markers stay as they are, so the judges can still read the turns."""
-        out: list[str] = []
-        for line in transcript.split("\n"):
-            speaker, sep, said = line.partition(": ")
-            if sep and speaker in ("BOT", "USER"):
-                out.append(f"{speaker}: {self.redact(said)}")
-            else:
-                out.append(line)
-        return "\n".join(out)
+        """A transcript (``<call>``, ``BOT:``/``USER:`` lines) with only the spoken text redacted.
+
+        The speaker labels and markers stay as they are, so the judges can still read the turns. The whole
+        transcript is analysed at once (one spaCy pass, twice as fast as line by line); each finding is cut
+        to the spoken text of the lines it covers. A date in a USER answer to a BOT question about the date
+        of birth is a ``<DOB>`` ("BOT: your date of birth?" / "USER: march 5 1980").
+        """
+        if not transcript.strip():
+            return transcript
+        regions = _content_regions(transcript)
+        found = self._analyzer.analyze(text=transcript, language=LANGUAGE, entities=self._entities)
+        kept = []
+        for result in found:
+            for start, end, _ in regions:
+                lo, hi = max(result.start, start), min(result.end, end)
+                if lo < hi:
+                    kept.append(self._result(result.entity_type, lo, hi, result.score))
+        for start, end, after_dob_question in regions:
+            if after_dob_question:
+                for match in _DATES.finditer(transcript, start, end):
+                    kept.append(self._result("DATE_OF_BIRTH", match.start(), match.end(), 1.0))
+        if not kept:
+            return transcript
+        return self._anonymizer.anonymize(
+            text=transcript, analyzer_results=kept, operators=self._operators
+        ).text
 
 
 def redact_transcripts(transcripts: Sequence[str], redactor: PiiRedactor | None = None) -> list[str]:
