@@ -48,6 +48,13 @@ def test_asks_for_json_at_temperature_zero_and_counts_tokens() -> None:
     assert result.model == "judge-1" and result.attempts == 1 and result.json_mode
 
 
+def test_a_server_that_reports_no_usage_costs_zero_tokens() -> None:
+    with FakeChatCompletionsServer(usage=False) as server:
+        client, _ = client_for(server)
+        result = client.complete_json(MESSAGES)
+    assert result.ok and (result.prompt_tokens, result.completion_tokens) == (0, 0)
+
+
 def test_a_server_without_json_mode_is_asked_again_and_json_is_cut_from_the_text() -> None:
     def prose(body: dict[str, Any]) -> str:
         return 'Sure! Here is my verdict:\n```json\n{"breach": false}\n``` Hope that helps.'
