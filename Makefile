@@ -53,7 +53,7 @@ $(VENV)/.installed: pyproject.toml | $(VENV)/bin/python
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(VENV)/bin/python
-	$(PIP) install -e '.[dev,ml]'
+	$(PIP) install -e '.[dev,ml,compliance]'
 	touch $@ $(VENV)/.installed
 
 # Label Studio is a tool we talk to over HTTP, not a dependency: it lives in its own virtualenv.

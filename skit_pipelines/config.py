@@ -18,6 +18,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from skit_pipelines import __version__
+from skit_pipelines.llm.endpoint import LLMEndpoint
 from skit_pipelines.runtime import RuntimeConfig
 
 DEFAULT_HOME = Path(".skit")
@@ -60,6 +61,14 @@ class Settings(BaseSettings):
     slack_api_url: str = Field("https://slack.com/api/", description="Slack Web API base URL.")
     slack_default_channel: str = Field("", description="Channel used when a pipeline names none.")
     duckling_url: str = Field("", description="Duckling server for entity values (empty: in-process).")
+
+    # An OpenAI-compatible chat-completions server (OpenAI, vLLM, llama.cpp, Ollama, gateways).
+    llm_base_url: str = Field(
+        "", description="Chat-completions base URL, e.g. http://host:8000/v1 (empty: OpenAI)."
+    )
+    llm_api_key: SecretStr = Field(SecretStr(""), description="API key of the LLM server (empty: none sent).")
+    llm_model: str = Field("", description="Model name sent to the LLM server; empty: no LLM configured.")
+    llm_concurrency: int = Field(4, ge=1, le=64, description="LLM requests in flight at once in a batch.")
 
     timezone: str = Field("UTC", description="Timezone used when a pipeline's timezone parameter is empty.")
 
@@ -121,6 +130,15 @@ class Settings(BaseSettings):
             timezone=self.timezone,
             secret_paths=self.secret_paths,
             database_url=self.effective_database_url,
+        )
+
+    def llm(self) -> LLMEndpoint:
+        """The configured chat-completions endpoint (``.configured`` is False when no LLM is set up)."""
+        return LLMEndpoint(
+            model=self.llm_model,
+            base_url=self.llm_base_url,
+            api_key=self.llm_api_key.get_secret_value(),
+            concurrency=self.llm_concurrency,
         )
 
     def describe(self) -> list[tuple[str, str, str]]:

@@ -98,7 +98,7 @@ def isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterat
         monkeypatch.delenv(name, raising=False)
     for name in list(os.environ):
         if (
-            name.startswith(("SKIT_API_", "SKIT_WEBHOOK_", "SKIT_JWT_"))
+            name.startswith(("SKIT_API_", "SKIT_WEBHOOK_", "SKIT_JWT_", "SKIT_LLM_"))
             or name == "SKIT_SLACK_SIGNING_SECRET"
         ):
             monkeypatch.delenv(name)

@@ -1,0 +1,1 @@
+"""Clients of large language models: one OpenAI-compatible chat-completions client at the edge."""
