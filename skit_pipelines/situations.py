@@ -79,7 +79,11 @@ def _clean(text: Any) -> str:
 
 def situation_from_parts(situation: Any, scenario: Any, scenario_category: Any, *, where: str) -> Situation:
     """A :class:`Situation` from its three parts, normalised; an error naming ``where`` when one is empty."""
-    parts = {"situation": _clean(situation), "scenario": _clean(scenario), "scenario_category": _clean(scenario_category)}
+    parts = {
+        "situation": _clean(situation),
+        "scenario": _clean(scenario),
+        "scenario_category": _clean(scenario_category),
+    }
     missing = [name for name, value in parts.items() if not value]
     if missing:
         raise ValueError(f"{where}: empty {', '.join(missing)} (expected situation::scenario::CATEGORY)")
@@ -137,7 +141,9 @@ def parse_situations(value: str, parameter: str = "situations") -> tuple[Situati
     except ValueError as exc:
         raise InvalidParameterError(parameter, f"{parameter}: {exc}") from None
     if not entries:
-        raise InvalidParameterError(parameter, f"{parameter}: no situations given (situation::scenario::CATEGORY)")
+        raise InvalidParameterError(
+            parameter, f"{parameter}: no situations given (situation::scenario::CATEGORY)"
+        )
     situations, problems = [], []
     for number, entry in enumerate(entries, start=1):
         try:
@@ -197,7 +203,8 @@ def parse_situations_file(name: str, text: str) -> tuple[Situation, ...]:
         missing = [column for column in _COLUMNS if column not in (reader.fieldnames or ())]
         if missing:
             raise ValueError(
-                f"{name}: missing column(s) {', '.join(missing)} (has {', '.join(reader.fieldnames or ()) or 'none'})"
+                f"{name}: missing column(s) {', '.join(missing)} "
+                f"(has {', '.join(reader.fieldnames or ()) or 'none'})"
             )
         rows = [row for row in reader if any((row.get(c) or "").strip() for c in _COLUMNS)]
         return _from_records(rows, name)
@@ -215,7 +222,9 @@ def parse_situation_ids(situation_id_list: Any, parameter: str = "situation_id_l
     text = "" if situation_id_list is None else str(situation_id_list)
     items = [item.strip() for item in text.split(",")]
     if not any(items):
-        raise InvalidParameterError(parameter, f"{parameter}: required (a comma list of situation ids, e.g. 3,5)")
+        raise InvalidParameterError(
+            parameter, f"{parameter}: required (a comma list of situation ids, e.g. 3,5)"
+        )
     bad = [item for item in items if not item.isascii() or not item.isdigit() or int(item) <= 0]
     bad = [item for item in bad if item]  # "3,,5" and a trailing comma are forgiven
     if bad:

@@ -1,4 +1,4 @@
-"""The LLM situations registry: ``situation_scenario_mapper``, ``prompt_details``, ``generated_conversations``.
+"""The LLM situations registry: situation_scenario_mapper, prompt_details, generated_conversations.
 
 Tables of spec 8.2 in the database of ``SKIT_DATABASE_URL`` (SQLite embedded, PostgreSQL in production),
 created when first used, like the metrics tables, and upgraded additively when an older table (the
@@ -181,16 +181,22 @@ def _backfill_keys(conn: sa.Connection) -> None:
     (the reference may have raced into duplicates) and is never matched; invalidating it still works.
     """
     table = situation_scenario_mapper
-    taken = set(conn.execute(sa.select(table.c.situation_key).where(table.c.situation_key.is_not(None))).scalars())
+    taken = set(
+        conn.execute(sa.select(table.c.situation_key).where(table.c.situation_key.is_not(None))).scalars()
+    )
     legacy = conn.execute(
-        sa.select(table.c.id, table.c.situation, table.c.scenario, table.c.scenario_category, table.c.is_valid)
+        sa.select(
+            table.c.id, table.c.situation, table.c.scenario, table.c.scenario_category, table.c.is_valid
+        )
         .where(table.c.situation_key.is_(None))
         .order_by(table.c.id)
     ).all()
     for row in legacy:
         try:
             key = situation_key(
-                situation_from_parts(row.situation, row.scenario, row.scenario_category, where=f"row {row.id}")
+                situation_from_parts(
+                    row.situation, row.scenario, row.scenario_category, where=f"row {row.id}"
+                )
             )
         except ValueError:
             continue  # an empty scenario or category: not an entry anyone can add again
