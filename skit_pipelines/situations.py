@@ -104,7 +104,7 @@ def _from_entry(entry: str, where: str) -> Situation:
     parts = entry.split(PART_SEPARATOR)
     if len(parts) != 3:
         raise ValueError(
-            f"{where}: {_shown(entry)} has {len(parts)} part(s); expected situation::scenario::CATEGORY"
+            f"{where} {_shown(entry)} has {len(parts)} part(s); expected situation::scenario::CATEGORY"
         )
     return situation_from_parts(*parts, where=f"{where} {_shown(entry)}")
 
