@@ -34,7 +34,10 @@ def test_entries_are_separated_by_new_lines_bars_or_a_json_list(text: str) -> No
 
 
 def test_entries_equal_after_normalising_count_once_in_order() -> None:
-    assert parse_situations("x::y::Z|A::b::c|X:: Y ::z") == (Situation("x", "y", "Z"), Situation("a", "b", "C"))
+    assert parse_situations("x::y::Z|A::b::c|X:: Y ::z") == (
+        Situation("x", "y", "Z"),
+        Situation("a", "b", "C"),
+    )
 
 
 def test_every_bad_entry_is_named_in_one_error() -> None:
@@ -70,7 +73,10 @@ def test_csv_json_and_text_files() -> None:
         Situation("a", "b", "C"),
     )
     json_text = json.dumps(["a::b::c", {"situation": "D", "scenario": "E", "scenario_category": "f"}])
-    assert parse_situations_file("/tmp/s.json", json_text) == (Situation("a", "b", "C"), Situation("d", "e", "F"))
+    assert parse_situations_file("/tmp/s.json", json_text) == (
+        Situation("a", "b", "C"),
+        Situation("d", "e", "F"),
+    )
     assert parse_situations_file("/tmp/s.txt", "a::b::c\n\nd::e::f\n") == (
         Situation("a", "b", "C"),
         Situation("d", "e", "F"),
@@ -78,7 +84,9 @@ def test_csv_json_and_text_files() -> None:
 
 
 def test_file_errors_name_the_file_and_the_rows() -> None:
-    with pytest.raises(ValueError, match=r"s\.csv: missing column\(s\) scenario_category \(has situation, scenario\)"):
+    with pytest.raises(
+        ValueError, match=r"s\.csv: missing column\(s\) scenario_category \(has situation, scenario\)"
+    ):
         parse_situations_file("s.csv", "situation,scenario\na,b\n")
     with pytest.raises(ValueError, match=r"s\.json item 2: missing scenario_category"):
         parse_situations_file("s.json", json.dumps(["a::b::c", {"situation": "a", "scenario": "b"}]))

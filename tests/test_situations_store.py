@@ -93,7 +93,9 @@ def test_an_unknown_id_changes_nothing_unless_ignored(db_url: str) -> None:
     with pytest.raises(UnknownSituationsError) as info:
         invalidate_situations([a.situation_id, 987654, b.situation_id, 987655], database_url=db_url)
     assert info.value.missing == (987654, 987655)
-    assert "no situation with id 987654, 987655" in str(info.value) and "nothing was changed" in str(info.value)
+    assert "no situation with id 987654, 987655" in str(info.value) and "nothing was changed" in str(
+        info.value
+    )
     assert len(_valid_rows(db_url)) == 2
 
 
@@ -112,9 +114,13 @@ def _legacy_table(url: str, valid_column: bool) -> None:
     with engine.begin() as conn:
         conn.exec_driver_sql(
             f"CREATE TABLE situation_scenario_mapper (id {serial} PRIMARY KEY, situation TEXT NOT NULL, "
-            f"scenario TEXT, scenario_category VARCHAR(511), created_at TIMESTAMP, updated_at TIMESTAMP{extra})"
+            "scenario TEXT, scenario_category VARCHAR(511), created_at TIMESTAMP, "
+            f"updated_at TIMESTAMP{extra})"
         )
-        rows = [("lost job", "asks for time", "PAYMENT_DELAY"), ("lost job", "asks for time", "PAYMENT_DELAY")]
+        rows = [
+            ("lost job", "asks for time", "PAYMENT_DELAY"),
+            ("lost job", "asks for time", "PAYMENT_DELAY"),
+        ]
         rows.append(("angry", "wants manager", "ESCALATION"))
         for situation, scenario, category in rows:
             values = {"s": situation, "sc": scenario, "c": category}
@@ -122,7 +128,9 @@ def _legacy_table(url: str, valid_column: bool) -> None:
             if valid_column:
                 columns, params = columns + ", is_valid", params + ", :v"
                 values["v"] = category != "ESCALATION"
-            conn.execute(sa.text(f"INSERT INTO situation_scenario_mapper ({columns}) VALUES ({params})"), values)
+            conn.execute(
+                sa.text(f"INSERT INTO situation_scenario_mapper ({columns}) VALUES ({params})"), values
+            )
     engine.dispose()
 
 
