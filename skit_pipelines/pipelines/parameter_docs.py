@@ -300,6 +300,12 @@ OVERRIDES: dict[str, dict[str, str]] = {
         ),
         "batch_size": "Training batch size.",
     },
+    "invalidate_llm_situations_in_db": {
+        "notify": (
+            "Comma list of Slack user ids to cc; non-empty posts a Slack message. Also recorded as "
+            "invalidated_by (who asked; the Slack bot puts the requesting user here)."
+        ),
+    },
     "eval_voicebot_xlmr_pipeline": {
         "org_id": "Organisation id; names the report artifacts.",
         "use_state": (
