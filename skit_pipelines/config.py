@@ -36,7 +36,9 @@ class Settings(BaseSettings):
         "",
         description="SQLAlchemy URL of the call warehouse (default: the demo warehouse, SQLite in home).",
     )
-    database_url: str = Field("", description="SQLAlchemy URL for metrics tables and run records.")
+    database_url: str = Field(
+        "", description="SQLAlchemy URL for metrics tables, the LLM situations registry and run records."
+    )
 
     # Artifacts.
     artifact_root: str = Field(

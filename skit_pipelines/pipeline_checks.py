@@ -80,6 +80,24 @@ def _call_link_template(call_link_template: str) -> None:
     check_call_link_template(call_link_template)
 
 
+def _situations(situations: str, situations_path: str) -> None:
+    from skit_pipelines.parameters import InvalidParameterError
+    from skit_pipelines.situations import parse_situations
+
+    if (situations or "").strip():
+        parse_situations(situations)
+    elif not (situations_path or "").strip():  # a file is read and checked by the step
+        raise InvalidParameterError(
+            "situations", "situations: required, or situations_path (situation::scenario::CATEGORY entries)"
+        )
+
+
+def _situation_ids(situation_id_list: str) -> None:
+    from skit_pipelines.situations import parse_situation_ids
+
+    parse_situation_ids(situation_id_list)
+
+
 def _download_sources(**arguments: Any) -> None:
     from skit_pipelines.annotation.download import download_sources
 
@@ -185,6 +203,11 @@ CHECKS: dict[str, tuple[Check, ...]] = {
     "eer_from_tog": EVALUATE,
     "train_voicebot_intent_model_xlmr": TRAIN,
     "eval_voicebot_xlmr_pipeline": PREDICT,
+    "add_llm_situations": (
+        Rule(("situations", "situations_path"), rule=_situations),
+        Uri(("situations_path",)),
+    ),
+    "invalidate_llm_situations_in_db": (Rule(("situation_id_list",), rule=_situation_ids),),
 }
 
 
@@ -219,6 +242,7 @@ INPUT_LOCATIONS: dict[str, dict[str, Location]] = {
         "s3_path_model": Location.ARTIFACT,
         "model_name": Location.MODEL,
     },
+    "add_llm_situations": {"situations_path": Location.ARTIFACT},
 }
 
 # Parameters that name where outputs are written: an absolute path or URI must be under the artifact root

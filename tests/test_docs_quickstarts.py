@@ -40,6 +40,8 @@ COUNTS = {
     "eer_from_tog": "turns",
     "train_voicebot_intent_model_xlmr": "train_rows",
     "eval_voicebot_xlmr_pipeline": "n",
+    "add_llm_situations": "situations_count",
+    "invalidate_llm_situations_in_db": "invalidated",
 }
 
 

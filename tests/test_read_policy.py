@@ -287,6 +287,7 @@ def test_api_refuses_locations_outside_the_allowed_roots_naming_the_parameter(
         ),
         ("train_voicebot_intent_model_xlmr", {"dataset_path": inside, "model_name": "/etc"}, "model_name"),
         ("train_voicebot_intent_model_xlmr", {"dataset_path": inside, "model_path": "/tmp/m"}, "model_path"),
+        ("add_llm_situations", {"situations_path": "/etc/passwd"}, "situations_path"),
         (
             "train_voicebot_intent_model_xlmr",
             {"dataset_path": "other/x.csv", "storage_options": '{"type": "s3", "bucket": "team-bucket"}'},

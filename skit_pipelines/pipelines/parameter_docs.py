@@ -179,8 +179,27 @@ _MODEL = {
     "top_k": "Number of alternatives in intent_x_top_k of the predictions.",
 }
 
+# The LLM situations registry (add_llm_situations, invalidate_llm_situations_in_db).
+_SITUATIONS = {
+    "situations": (
+        "Situations to register, each situation::scenario::CATEGORY (situation and scenario lower-cased, "
+        "category upper-cased), separated by new lines or |, or a JSON list of such strings."
+    ),
+    "situations_path": (
+        "A file of situations (artifact URI or path): CSV with situation, scenario, scenario_category "
+        "columns, a JSON list (strings or objects with those keys), or one entry per line."
+    ),
+    "situation_id_list": "Comma list of situation ids (situation_scenario_mapper.id) to invalidate.",
+    "reason": "Why the situations are invalidated; recorded in invalidation_reason.",
+    "ignore_missing": (
+        "Invalidate the ids that exist and report the unknown ones; default false: an unknown id fails the "
+        "run with nothing changed."
+    ),
+}
+
 PARAMETER_DOCS: dict[str, str] = {
     **_SLACK,
+    **_SITUATIONS,
     **_SAMPLE,
     **_UPLOAD,
     **_DOWNLOAD,
@@ -280,6 +299,12 @@ OVERRIDES: dict[str, dict[str, str]] = {
             "Tagged CSV (artifact URI or path) with ASR alternatives or utterances and intent_y (or tag)."
         ),
         "batch_size": "Training batch size.",
+    },
+    "invalidate_llm_situations_in_db": {
+        "notify": (
+            "Comma list of Slack user ids to cc; non-empty posts a Slack message. Also recorded as "
+            "invalidated_by (who asked; the Slack bot puts the requesting user here)."
+        ),
     },
     "eval_voicebot_xlmr_pipeline": {
         "org_id": "Organisation id; names the report artifacts.",
