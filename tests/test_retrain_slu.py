@@ -152,21 +152,11 @@ def test_gitlab_merge_request_has_the_markdown_table_and_is_opened_once(
         assert gitlab.token not in result.message + result.description
 
         # a re-run of the review step for the same branch finds the open merge request
-        from skit_pipelines.jobs.retrain_slu import Checkout  # noqa: F401 - the type the step takes
-
         again = open_review(
-            _checkout_for(conn, "bot", tmp_path), conn, result.branch, "sandbox", result.description
+            f"{gitlab.base_url}/skit-ai/slu/bot.git", conn, result.branch, "sandbox", result.description
         )
         assert again.url == result.mr_url and not again.created
         assert len(gitlab.calls("POST")) == 1
-
-
-def _checkout_for(conn: SluConnections, name: str, tmp_path: Path):
-    from skit_pipelines.jobs.retrain_slu import open_checkout
-
-    return open_checkout(
-        retrain_request_from({"repo_name": name}), conn, tmp_path / "again", initial_training=False
-    )
 
 
 def test_unknown_repo_branch_or_intent_fail_before_any_work(

@@ -492,19 +492,20 @@ class Review:
 
 
 def open_review(
-    checkout: Checkout, connections: SluConnections, branch: str, target: str, description: str
+    url: str, connections: SluConnections, branch: str, target: str, description: str
 ) -> Review:
-    """Step 8: open (or find) the merge request; without a forge, say how to open it by hand."""
-    forge = connections.forge_for(checkout.url)
+    """Step 8: open (or find) the merge request of the repository at ``url``; without a forge, say how to
+    open it by hand. Idempotent: for a branch with an open merge request, that one is returned."""
+    forge = connections.forge_for(url)
     if forge is None:
         how = (
-            f"No forge is configured for {checkout.shown_url}: open a merge request from branch {branch!r} "
+            f"No forge is configured for {connections.shown(url)}: open a merge request from branch {branch!r} "
             f"into {target!r} by hand, with the comparison Markdown as its description "
             "(or set SKIT_GITLAB_URL/SKIT_GITLAB_TOKEN or SKIT_GITHUB_URL/SKIT_GITHUB_TOKEN)."
         )
         return Review("", False, how)
     mr = open_merge_request(
-        checkout.url,
+        url,
         source_branch=branch,
         target_branch=target,
         description=description,
@@ -612,7 +613,7 @@ def retrain_slu(
             lines,
         )
         commit = publish_branch(checkout, branch, commit_message(prepared, latest, production))
-        review = open_review(checkout, connections, branch, request.target_mr_branch, files.markdown)
+        review = open_review(checkout.url, connections, branch, request.target_mr_branch, files.markdown)
         report = prepared.report
         uris = (files.report_uri, files.confusion_uri, files.html_uri)
         return RetrainResult(

@@ -13,11 +13,13 @@ from typing import Any
 from skit_pipelines.errors import SkitPipelinesError
 from skit_pipelines.pipelines.eer_from_tog import eer_from_tog
 from skit_pipelines.pipelines.eval_voicebot_xlmr_pipeline import eval_voicebot_xlmr_pipeline
+from skit_pipelines.pipelines.evaluate_slu import evaluate_slu
 from skit_pipelines.pipelines.fetch_calls_pipeline import fetch_calls_pipeline
 from skit_pipelines.pipelines.fetch_n_tag_calls import fetch_n_tag_calls
 from skit_pipelines.pipelines.fetch_tagged_calls_dataset import fetch_tagged_calls_dataset
 from skit_pipelines.pipelines.fetch_tagged_entity_dataset import fetch_tagged_entity_dataset
 from skit_pipelines.pipelines.irr_from_tog import irr_from_tog
+from skit_pipelines.pipelines.retrain_slu import retrain_slu
 from skit_pipelines.pipelines.tag_calls import tag_calls
 from skit_pipelines.pipelines.train_voicebot_intent_model_xlmr import train_voicebot_intent_model_xlmr
 
@@ -31,6 +33,8 @@ PIPELINES: dict[str, Any] = {
     "eer_from_tog": eer_from_tog,
     "train_voicebot_intent_model_xlmr": train_voicebot_intent_model_xlmr,
     "eval_voicebot_xlmr_pipeline": eval_voicebot_xlmr_pipeline,
+    "retrain_slu": retrain_slu,
+    "evaluate_slu": evaluate_slu,
 }
 
 
