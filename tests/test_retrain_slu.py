@@ -98,16 +98,16 @@ def test_init_then_retrain_twice_compares_with_the_merged_model(
     assert "precision production" in report.columns and report["precision production"].isna().all()
 
     merge_into_master(project.repo, first.branch)
-    second = retrain_slu(
-        request(dataset_path=csv(tmp_path, "b.csv", rows("test", 2, 1))), conn, now=SECOND
-    )
+    second = retrain_slu(request(dataset_path=csv(tmp_path, "b.csv", rows("test", 2, 1))), conn, now=SECOND)
     assert second.branch == "2026-11-29-11-00-00"
     assert FIRST_TRAINING not in second.description
     assert "Production model (branch master) evaluated on the same test set" in second.description
     assert 0.0 <= second.production_accuracy <= 1.0
     report = pd.read_csv(second.comparison_classification_report, index_col=0)
     assert report.loc["macro avg", "support production"] == report.loc["macro avg", "support latest"]
-    assert second.preparation["used_previous"] and second.preparation["previous_train_rows"] == first.train_rows
+    assert (
+        second.preparation["used_previous"] and second.preparation["previous_train_rows"] == first.train_rows
+    )
 
     # the pushed branch holds data.dvc whose data comes back with dvc pull
     checkout = clone(str(project.repo), tmp_path / "reviewer")

@@ -108,3 +108,45 @@ def init_project(
         checkout.commit(message, AUTHOR)
         checkout.push(BRANCH)
     return SluInitResult(repo, dvc_remote, *counts)
+
+
+def demo_tagged_rows(warehouse_url: str, limit: int = 300) -> pd.DataFrame:
+    """Tagged rows from the demo warehouse: each turn's n-best as ``alternatives``, its demo truth as ``tag``.
+
+    The demo warehouse keeps the true intent of every simulated turn (the demo annotator's truth); turns
+    without one are left out. The first ``limit`` turns in id order: the same warehouse, the same rows.
+    """
+    import json
+
+    import sqlalchemy as sa
+
+    from skit_pipelines.annotation.demo_annotator import TRUE_INTENT_KEY
+    from skit_pipelines.warehouse.schema import open_warehouse, turns
+
+    engine = open_warehouse(warehouse_url)
+    query = sa.select(turns.c.uuid, turns.c.state, turns.c.utterances, turns.c.context, turns.c.intent)
+    out = []
+    with engine.connect() as connection:
+        for row in connection.execute(query.order_by(turns.c.id)):
+            context = row.context if isinstance(row.context, dict) else {}
+            truth = context.get(TRUE_INTENT_KEY)
+            if not truth or not row.utterances:
+                continue
+            out.append(
+                {
+                    "conversation_uuid": row.uuid,
+                    "alternatives": json.dumps(row.utterances),
+                    "state": row.state or "",
+                    "tag": truth,
+                    "raw.intent": row.intent or "",
+                }
+            )
+            if len(out) >= limit:
+                break
+    engine.dispose()
+    if not out:
+        raise SluInitError(
+            f"the demo warehouse ({warehouse_url}) has no turns with a demo truth: run "
+            "`skit-pipelines demo-data` first"
+        )
+    return pd.DataFrame(out)
