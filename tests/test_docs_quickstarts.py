@@ -40,6 +40,8 @@ COUNTS = {
     "eer_from_tog": "turns",
     "train_voicebot_intent_model_xlmr": "train_rows",
     "eval_voicebot_xlmr_pipeline": "n",
+    "retrain_slu": "train_rows",
+    "evaluate_slu": "test_rows",
 }
 
 
