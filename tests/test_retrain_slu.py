@@ -4,6 +4,7 @@ GitLab fake), real DVC with a local remote, a tiny XLM-R trained for one epoch."
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from pathlib import Path
 
 import pandas as pd
@@ -19,11 +20,13 @@ from skit_pipelines.jobs.retrain_slu import (
 )
 from skit_pipelines.jobs.slu_init import SluInitError, init_project
 from skit_pipelines.jobs.slu_repo import SluConnections, default_dvc_venv
+from skit_pipelines.pipeline_checks import location_errors
+from skit_pipelines.readpolicy import ReadPolicy
 from skit_pipelines.slu.comparison import FIRST_TRAINING, REPORT_TITLE
 from skit_pipelines.slu.dataset_steps import DatasetPreparationError
 from skit_pipelines.slu.project_config import SluProjectConfig
 from skit_pipelines.vcs import dvc as dvc_ops
-from skit_pipelines.vcs.errors import DvcNotInstalledError, GitBranchNotFoundError
+from skit_pipelines.vcs.errors import DvcNotInstalledError, GitBranchNotFoundError, PublishError
 from skit_pipelines.vcs.git import clone
 from tests.conftest import skip_or_fail
 from tests.fakes.gitlab import FakeGitLab
@@ -127,8 +130,9 @@ def test_init_then_retrain_twice_compares_with_the_merged_model(
 
 
 def test_gitlab_merge_request_has_the_markdown_table_and_is_opened_once(
-    tmp_path: Path, dvc_exe: str, tiny_model: str
+    tmp_path: Path, dvc_exe: str, tiny_model: str, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.DEBUG)
     served = tmp_path / "served"
     new_project(tmp_path, dvc_exe, tiny_model, "bot", base=served / "skit-ai" / "slu")
     with FakeGitLab(repos=served) as gitlab:
@@ -149,7 +153,10 @@ def test_gitlab_merge_request_has_the_markdown_table_and_is_opened_once(
         assert body["source_branch"] == result.branch and body["target_branch"] == "sandbox"
         assert body["title"] == "Auto retrained changes" and body["remove_source_branch"] is True
         assert f"## {REPORT_TITLE}" in body["description"] and "| precision latest |" in body["description"]
-        assert gitlab.token not in result.message + result.description
+        assert gitlab.token not in result.message + result.description + caplog.text
+        assert any(
+            "Authorization: Basic" in header or header.startswith("Basic") for header in gitlab.git_auth
+        )
 
         # a re-run of the review step for the same branch finds the open merge request
         again = open_review(
@@ -186,3 +193,30 @@ def test_slu_init_never_overwrites_and_takes_a_tagged_csv(tmp_path: Path, dvc_ex
     url_base = connections("https://gitlab.example.org/skit-ai/slu", dvc_exe)
     with pytest.raises(SluInitError, match="local repositories only"):
         init_project("other", url_base, tmp_path / "home")
+
+
+def test_a_dvc_remote_that_cannot_be_written_pushes_no_branch(
+    tmp_path: Path, dvc_exe: str, tiny_model: str
+) -> None:
+    """The data must reach the DVC remote before the branch reaches git: an unwritable remote fails the
+    run with the reason, and no branch claims data the remote does not have."""
+    conn, project = new_project(tmp_path, dvc_exe, tiny_model)
+    project.dvc_remote.rmdir()
+    project.dvc_remote.write_text("not a folder")  # the remote path exists but is no directory
+    data = csv(tmp_path, "a.csv", rows("train", 3, 0))
+    with pytest.raises(PublishError, match="dvc push failed, so branch .* was not pushed"):
+        retrain_slu(request(initial_training=True, dataset_path=data), conn, now=FIRST)
+    assert remote_branches(project.repo) == {"master"}
+
+
+def test_comma_lists_of_dataset_paths_are_each_checked_by_the_read_policy(tmp_path: Path) -> None:
+    allowed = tmp_path / "allowed"
+    allowed.mkdir()
+    policy = ReadPolicy.create(confined=True, allowed=[str(allowed)], secrets=())
+    inside = str(allowed / "a.csv")
+    assert location_errors("retrain_slu", {"dataset_path": f"{inside}, {inside}"}, policy) == {}
+    errors = location_errors("retrain_slu", {"dataset_path": f"{inside},/etc/passwd"}, policy)
+    assert set(errors) == {"dataset_path"} and "/etc/passwd" in errors["dataset_path"]
+    assert set(location_errors("evaluate_slu", {"test_dataset_path": "/etc/passwd"}, policy)) == {
+        "test_dataset_path"
+    }
