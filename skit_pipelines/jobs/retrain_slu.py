@@ -114,6 +114,7 @@ class RetrainRequest:
     production_branch: str = ""
     """Empty: the repository's default branch (the reference assumed ``master``)."""
     use_gpu: bool = False
+    """Asked of the cluster by the pipeline (a GPU-requesting step); training uses CUDA whenever present."""
 
 
 def retrain_request_from(arguments: Mapping[str, Any], *, now: dt.datetime | None = None) -> RetrainRequest:
@@ -491,16 +492,14 @@ class Review:
     how_to: str
 
 
-def open_review(
-    url: str, connections: SluConnections, branch: str, target: str, description: str
-) -> Review:
+def open_review(url: str, connections: SluConnections, branch: str, target: str, description: str) -> Review:
     """Step 8: open (or find) the merge request of the repository at ``url``; without a forge, say how to
     open it by hand. Idempotent: for a branch with an open merge request, that one is returned."""
     forge = connections.forge_for(url)
     if forge is None:
         how = (
-            f"No forge is configured for {connections.shown(url)}: open a merge request from branch {branch!r} "
-            f"into {target!r} by hand, with the comparison Markdown as its description "
+            f"No forge is configured for {connections.shown(url)}: open a merge request from branch "
+            f"{branch!r} into {target!r} by hand, with the comparison Markdown as its description "
             "(or set SKIT_GITLAB_URL/SKIT_GITLAB_TOKEN or SKIT_GITHUB_URL/SKIT_GITHUB_TOKEN)."
         )
         return Review("", False, how)
