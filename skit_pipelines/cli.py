@@ -464,6 +464,9 @@ def slu_init_command(
         str, typer.Option(help="Checkpoint in slu.yaml (a hub name in the cache or a local folder)")
     ] = "xlm-roberta-base",
     epochs: Annotated[int, typer.Option(help="Training epochs in slu.yaml")] = 10,
+    dvc_remote: Annotated[
+        str, typer.Option(help="DVC remote instead of SKIT_HOME/slu-dvc/NAME, e.g. s3://bucket/clients/NAME")
+    ] = "",
 ) -> None:
     """Create a working SLU project repo (bare git remote + DVC remote folder under SKIT_HOME) with slu.yaml.
 
@@ -493,6 +496,8 @@ def slu_init_command(
             data=data,
             data_name=from_csv or ("demo warehouse" if from_demo else ""),
             config=config,
+            dvc_remote=dvc_remote,
+            dvc_endpoint_url=settings.s3_endpoint_url if dvc_remote.startswith("s3://") else "",
         )
     except (SkitPipelinesError, ValueError, OSError) as exc:  # each says what to fix: no traceback
         raise _fail(str(exc)) from None

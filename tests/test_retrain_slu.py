@@ -7,6 +7,7 @@ import datetime as dt
 import logging
 from pathlib import Path
 
+import boto3
 import pandas as pd
 import pytest
 
@@ -201,8 +202,8 @@ def test_a_dvc_remote_that_cannot_be_written_pushes_no_branch(
     """The data must reach the DVC remote before the branch reaches git: an unwritable remote fails the
     run with the reason, and no branch claims data the remote does not have."""
     conn, project = new_project(tmp_path, dvc_exe, tiny_model)
-    project.dvc_remote.rmdir()
-    project.dvc_remote.write_text("not a folder")  # the remote path exists but is no directory
+    Path(project.dvc_remote).rmdir()
+    Path(project.dvc_remote).write_text("not a folder")  # the remote path exists but is no directory
     data = csv(tmp_path, "a.csv", rows("train", 3, 0))
     with pytest.raises(PublishError, match="dvc push failed, so branch .* was not pushed"):
         retrain_slu(request(initial_training=True, dataset_path=data), conn, now=FIRST)
@@ -220,3 +221,31 @@ def test_comma_lists_of_dataset_paths_are_each_checked_by_the_read_policy(tmp_pa
     assert set(location_errors("evaluate_slu", {"test_dataset_path": "/etc/passwd"}, policy)) == {
         "test_dataset_path"
     }
+
+
+def test_retrain_with_an_s3_dvc_remote_on_moto(
+    tmp_path: Path, dvc_exe: str, tiny_model: str, s3_bucket: str, moto_endpoint: str
+) -> None:
+    conn = connections(tmp_path / "repos", dvc_exe)
+    config = SluProjectConfig(model_name=tiny_model, epochs=1, batch_size=8, max_seq_length=32)
+    remote = f"s3://{s3_bucket}/clients/client-bot"
+    project = init_project(
+        "client-bot",
+        conn,
+        tmp_path / "home",
+        config=config,
+        dvc_remote=remote,
+        dvc_endpoint_url=moto_endpoint,
+    )
+    assert project.dvc_remote == remote and not (tmp_path / "home" / "slu-dvc").exists()
+    data = csv(tmp_path, "a.csv", rows("train", 3, 0))
+    result = retrain_slu(request(initial_training=True, dataset_path=data), conn, now=FIRST)
+    assert result.comparison_classification_report.startswith(f"s3://{s3_bucket}/prefix/")
+    listed = boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1").list_objects_v2(
+        Bucket=s3_bucket, Prefix="clients/client-bot/"
+    )
+    assert listed.get("KeyCount", 0) >= 5  # datasets, model files and the directory manifest
+    checkout = clone(str(project.repo), tmp_path / "reviewer")
+    checkout.checkout(result.branch)
+    dvc_ops.Dvc(checkout.path, dvc=dvc_exe).pull()
+    assert (checkout.path / "data/classification/models/labels.json").is_file()

@@ -45,7 +45,7 @@ class SluInitError(SkitPipelinesError, ValueError):
 @dataclass(frozen=True)
 class SluInitResult:
     repo: Path
-    dvc_remote: Path
+    dvc_remote: str
     train_rows: int
     test_rows: int
     intents: int
@@ -64,23 +64,31 @@ def init_project(
     data: pd.DataFrame | None = None,
     data_name: str = "tagged data",
     config: SluProjectConfig | None = None,
+    dvc_remote: str = "",
+    dvc_endpoint_url: str = "",
 ) -> SluInitResult:
-    """Create the project (see the module docstring); ``data`` is a tagged dataset frame or None."""
+    """Create the project (see the module docstring); ``data`` is a tagged dataset frame or None.
+
+    ``dvc_remote`` (e.g. ``s3://bucket/clients/<name>``, with ``dvc_endpoint_url`` for an S3-compatible
+    server) replaces the local DVC remote folder.
+    """
     if "://" in connections.repo_base:
         raise SluInitError(
             f"SKIT_SLU_REPO_BASE is a URL ({connections.shown(connections.repo_base)}): slu init creates "
             "local repositories only; create the project on your forge and push an slu.yaml there"
         )
     repo = Path(connections.repo_url(name))
-    dvc_remote = (Path(home) / "slu-dvc" / name).resolve()
-    for path, what in ((repo, "repository"), (dvc_remote, "DVC remote folder")):
+    local_remote = (Path(home) / "slu-dvc" / name).resolve()
+    targets = [(repo, "repository")] + ([] if dvc_remote else [(local_remote, "DVC remote folder")])
+    for path, what in targets:
         if path.exists():
             raise SluInitError(
                 f"SLU project {name!r} already exists: {what} {path} is there (not overwritten)"
             )
     repo.parent.mkdir(parents=True, exist_ok=True)
     run_git(["init", "--quiet", "--bare", "-b", BRANCH, str(repo)])
-    dvc_remote.mkdir(parents=True)
+    if not dvc_remote:
+        local_remote.mkdir(parents=True)
     counts = (0, 0, 0)
     with tempfile.TemporaryDirectory(prefix="skit-slu-init-") as scratch:
         checkout = clone(str(repo), Path(scratch) / "repo")
@@ -89,7 +97,7 @@ def init_project(
         layout.config_file.write_text(dump_project_config(config or SluProjectConfig()), encoding="utf-8")
         dvc = Dvc(checkout.path, dvc=connections.dvc_program())
         dvc.init()
-        dvc.add_remote(str(dvc_remote))
+        dvc.add_remote(dvc_remote or str(local_remote), endpoint_url=dvc_endpoint_url or None)
         if data is not None:
             prepared = prepare_datasets([(data_name, data)], PreparationOptions(use_previous_dataset=False))
             layout.datasets_dir.mkdir(parents=True, exist_ok=True)
@@ -107,7 +115,7 @@ def init_project(
         checkout.add(*present)
         checkout.commit(message, AUTHOR)
         checkout.push(BRANCH)
-    return SluInitResult(repo, dvc_remote, *counts)
+    return SluInitResult(repo, dvc_remote or str(local_remote), *counts)
 
 
 def demo_tagged_rows(warehouse_url: str, limit: int = 300) -> pd.DataFrame:
