@@ -447,6 +447,73 @@ def demo_command(
     console.print(Text(f"run record and logs: {result.run_dir}"))
 
 
+slu_app = typer.Typer(help="SLU project repositories (Retrain SLU).", no_args_is_help=True)
+app.add_typer(slu_app, name="slu")
+
+
+@slu_app.command("init")
+def slu_init_command(
+    name: Annotated[str, typer.Argument(help="Project name: the repo is <SKIT_SLU_REPO_BASE>/<NAME>.git")],
+    from_csv: Annotated[
+        str, typer.Option("--from-csv", help="A tagged CSV (tag or intent_y, ASR text) as the first data")
+    ] = "",
+    from_demo: Annotated[
+        bool, typer.Option("--from-demo", help="The demo warehouse's turns and their demo truth as the data")
+    ] = False,
+    model_name: Annotated[
+        str, typer.Option(help="Checkpoint in slu.yaml (a hub name in the cache or a local folder)")
+    ] = "xlm-roberta-base",
+    epochs: Annotated[int, typer.Option(help="Training epochs in slu.yaml")] = 10,
+    dvc_remote: Annotated[
+        str, typer.Option(help="DVC remote instead of SKIT_HOME/slu-dvc/NAME, e.g. s3://bucket/clients/NAME")
+    ] = "",
+) -> None:
+    """Create a working SLU project repo (bare git remote + DVC remote folder under SKIT_HOME) with slu.yaml.
+
+    With --from-csv or --from-demo its data is committed as data.dvc (retrain with initial_training=false);
+    without, the first retrain_slu run is the initial training. An existing project is never overwritten.
+    """
+    from skit_pipelines.errors import SkitPipelinesError
+    from skit_pipelines.jobs.slu_init import demo_tagged_rows, init_project
+    from skit_pipelines.jobs.slu_repo import slu_connections_from
+    from skit_pipelines.metrics.tagged import read_tagged_csv
+    from skit_pipelines.slu.project_config import SluProjectConfig
+
+    if from_csv and from_demo:
+        raise _fail("give --from-csv or --from-demo, not both")
+    settings = _settings()
+    try:
+        config = SluProjectConfig(model_name=model_name, epochs=epochs)
+        data = None
+        if from_csv:
+            data = read_tagged_csv(Path(from_csv).expanduser())
+        elif from_demo:
+            data = demo_tagged_rows(settings.demo_warehouse_url)
+        result = init_project(
+            name,
+            slu_connections_from(settings),
+            settings.home,
+            data=data,
+            data_name=from_csv or ("demo warehouse" if from_demo else ""),
+            config=config,
+            dvc_remote=dvc_remote,
+            dvc_endpoint_url=settings.s3_endpoint_url if dvc_remote.startswith("s3://") else "",
+        )
+    except (SkitPipelinesError, ValueError, OSError) as exc:  # each says what to fix: no traceback
+        raise _fail(str(exc)) from None
+    console.print(Text(f"created SLU project {name}: {result.repo}"), soft_wrap=True)
+    console.print(Text(f"DVC remote: {result.dvc_remote}"), soft_wrap=True)
+    if result.initial_training:
+        next_step = f"skit-pipelines run retrain_slu --param repo_name={name} --param initial_training=true "
+        next_step += "--param dataset_path=<tagged.csv>"
+    else:
+        console.print(
+            Text(f"{result.train_rows} train / {result.test_rows} test rows, {result.intents} intents")
+        )
+        next_step = f"skit-pipelines run retrain_slu --param repo_name={name} --param dataset_path=<new.csv>"
+    console.print(Text(f"next: {next_step}"), soft_wrap=True)
+
+
 def _register_api_commands() -> None:
     """``serve`` and ``create-user`` live with the API (imported lazily: FastAPI loads only when used)."""
     from skit_pipelines.api.cli import create_user_command, serve_command

@@ -74,6 +74,30 @@ class Settings(BaseSettings):
 
     timezone: str = Field("UTC", description="Timezone used when a pipeline's timezone parameter is empty.")
 
+    # Retrain SLU (retrain_slu, evaluate_slu, `skit-pipelines slu init`): project repositories and forges.
+    slu_repo_base: str = Field(
+        "",
+        description="Where SLU project repos live: a URL prefix (https GitLab group) or a folder "
+        "(default: <home>/slu-repos); a repo_name that is a full URL or path is used as is.",
+    )
+    git_token: SecretStr = Field(
+        SecretStr(""),
+        description="HTTPS token for cloning and pushing SLU project repos (else a forge token).",
+    )
+    gitlab_url: str = Field(
+        "", description="GitLab base URL for merge requests (default: the repo's host, when it is GitLab)."
+    )
+    gitlab_token: SecretStr = Field(
+        SecretStr(""), description="GitLab token (PRIVATE-TOKEN) for merge requests."
+    )
+    github_url: str = Field(
+        "", description="GitHub API URL for pull requests (default: the repo's host, when it is GitHub)."
+    )
+    github_token: SecretStr = Field(SecretStr(""), description="GitHub token for pull requests.")
+    dvc_executable: str = Field(
+        "", description="The dvc program (default: .venv-dvc next to the package checkout, else dvc on PATH)."
+    )
+
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
@@ -104,6 +128,10 @@ class Settings(BaseSettings):
     @property
     def effective_artifact_root(self) -> str:
         return self.artifact_root or str((self.home / "artifacts").resolve())
+
+    @property
+    def effective_slu_repo_base(self) -> str:
+        return self.slu_repo_base or str((self.home / "slu-repos").resolve())
 
     @property
     def runs_dir(self) -> Path:
@@ -149,6 +177,7 @@ class Settings(BaseSettings):
             "warehouse_url": self.effective_warehouse_url,
             "database_url": self.effective_database_url,
             "artifact_root": self.effective_artifact_root,
+            "slu_repo_base": self.effective_slu_repo_base,
         }
         return describe_settings(self, effective)
 

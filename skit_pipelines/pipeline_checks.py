@@ -189,6 +189,58 @@ PREDICT: tuple[Check, ...] = (
     Range(("top_k",), minimum=1),
 )
 
+
+def _repo_name(repo_name: str) -> None:
+    from skit_pipelines.jobs.slu_repo import SluConnections
+
+    SluConnections(repo_base="").repo_url(repo_name)
+
+
+def _uri_list(parameter: str) -> Any:
+    def check(**arguments: Any) -> None:
+        from skit_pipelines.parameters import check_uri, split_list
+
+        for value in split_list(str(arguments[parameter] or "")):
+            check_uri(value, parameter)
+
+    return check
+
+
+def _branch(parameter: str) -> Any:
+    def check(**arguments: Any) -> None:
+        value = str(arguments[parameter] or "").strip()
+        if value and (value.startswith("-") or " " in value or ".." in value):
+            from skit_pipelines.parameters import InvalidParameterError
+
+            raise InvalidParameterError(parameter, f"{parameter}: {value!r} is not a branch name")
+
+    return check
+
+
+_SLU_COMMON: tuple[Check, ...] = (
+    Required(
+        ("repo_name",), what="the SLU project repository: a name under SKIT_SLU_REPO_BASE, a URL or path"
+    ),
+    Rule(("repo_name",), rule=_repo_name),
+    Rule(("repo_branch",), rule=_branch("repo_branch")),
+    ProjectIds(("labelstudio_project_ids",)),
+    ProjectIds(("job_ids",)),
+    Timezone(("timezone",)),
+    Uri(("alias_yaml_path",), web=True),
+)
+RETRAIN_SLU: tuple[Check, ...] = _SLU_COMMON + (
+    Rule(("dataset_path",), rule=_uri_list("dataset_path")),
+    Rule(("custom_test_dataset_path",), rule=_uri_list("custom_test_dataset_path")),
+    Range(("train_split_percent",), minimum=1, maximum=100),
+    Range(("epochs",), minimum=0),
+    Rule(("target_mr_branch",), rule=_branch("target_mr_branch")),
+    Rule(("production_branch",), rule=_branch("production_branch")),
+)
+EVALUATE_SLU: tuple[Check, ...] = _SLU_COMMON + (
+    Rule(("test_dataset_path",), rule=_uri_list("test_dataset_path")),
+    Rule(("compare_branch",), rule=_branch("compare_branch")),
+)
+
 CHECKS: dict[str, tuple[Check, ...]] = {
     "fetch_calls_pipeline": SAMPLE,
     "fetch_n_tag_calls": SAMPLE + UPLOAD,
@@ -208,6 +260,8 @@ CHECKS: dict[str, tuple[Check, ...]] = {
         Uri(("situations_path",)),
     ),
     "invalidate_llm_situations_in_db": (Rule(("situation_id_list",), rule=_situation_ids),),
+    "retrain_slu": RETRAIN_SLU,
+    "evaluate_slu": EVALUATE_SLU,
 }
 
 
@@ -243,6 +297,18 @@ INPUT_LOCATIONS: dict[str, dict[str, Location]] = {
         "model_name": Location.MODEL,
     },
     "add_llm_situations": {"situations_path": Location.ARTIFACT},
+    "retrain_slu": {
+        "dataset_path": Location.ARTIFACT,
+        "custom_test_dataset_path": Location.ARTIFACT,
+        "alias_yaml_path": Location.ARTIFACT_OR_URL,
+    },
+    "evaluate_slu": {"test_dataset_path": Location.ARTIFACT, "alias_yaml_path": Location.ARTIFACT_OR_URL},
+}
+
+# Input locations that take a comma list of locations: each is checked.
+LIST_LOCATIONS: dict[str, frozenset[str]] = {
+    "retrain_slu": frozenset({"dataset_path", "custom_test_dataset_path"}),
+    "evaluate_slu": frozenset({"test_dataset_path"}),
 }
 
 # Parameters that name where outputs are written: an absolute path or URI must be under the artifact root
@@ -279,25 +345,43 @@ def _is_local_model(value: str) -> bool:
     return "://" in value or value.startswith(("/", ".", "~")) or Path(value).expanduser().is_dir()
 
 
+def _check_location(
+    pipeline: str,
+    parameter: str,
+    value: str,
+    kind: Location | None,
+    arguments: dict[str, Any],
+    policy: ReadPolicy,
+    errors: dict[str, str],
+) -> None:
+    """The read (or write) policy applied to one location; a refusal goes into ``errors``."""
+    try:
+        location = _resolved(pipeline, parameter, value, arguments)
+        if kind is None:
+            if "://" in location or location.startswith(("/", "~")):  # else a key under the root
+                policy.check_write(location, parameter=parameter)
+        else:
+            policy.check(location, parameter=parameter, urls=kind is Location.ARTIFACT_OR_URL)
+    except ReadRefusedError as exc:
+        errors[parameter] = f"{value!r} cannot be {exc.action}: {exc.reason}"
+    except ValueError as exc:  # storage_options that do not parse: named by the training step too
+        errors.setdefault("storage_options", str(exc))
+
+
 def location_errors(pipeline: str, arguments: dict[str, Any], policy: ReadPolicy) -> dict[str, str]:
     """``{parameter: problem}`` for every input location of ``pipeline`` that ``policy`` refuses, and every
-    explicit output location it may not write."""
+    explicit output location it may not write (each item of a comma list, for :data:`LIST_LOCATIONS`)."""
     errors: dict[str, str] = {}
     checks = [(p, kind) for p, kind in INPUT_LOCATIONS.get(pipeline, {}).items()]
     checks += [(p, None) for p in sorted(OUTPUT_LOCATIONS.get(pipeline, ()))]
     for parameter, kind in checks:
         value = str(arguments.get(parameter, "") or "").strip()
+        if parameter in LIST_LOCATIONS.get(pipeline, ()):
+            for item in (v.strip() for v in value.split(",")):
+                if item and parameter not in errors:
+                    _check_location(pipeline, parameter, item, kind, arguments, policy, errors)
+            continue
         if not value or (kind is Location.MODEL and not _is_local_model(value)):
             continue
-        try:
-            location = _resolved(pipeline, parameter, value, arguments)
-            if kind is None:
-                if "://" in location or location.startswith(("/", "~")):  # else a key under the root
-                    policy.check_write(location, parameter=parameter)
-            else:
-                policy.check(location, parameter=parameter, urls=kind is Location.ARTIFACT_OR_URL)
-        except ReadRefusedError as exc:
-            errors[parameter] = f"{value!r} cannot be {exc.action}: {exc.reason}"
-        except ValueError as exc:  # storage_options that do not parse: named by the training step too
-            errors.setdefault("storage_options", str(exc))
+        _check_location(pipeline, parameter, value, kind, arguments, policy, errors)
     return errors

@@ -14,12 +14,14 @@ from skit_pipelines.errors import SkitPipelinesError
 from skit_pipelines.pipelines.add_llm_situations import add_llm_situations
 from skit_pipelines.pipelines.eer_from_tog import eer_from_tog
 from skit_pipelines.pipelines.eval_voicebot_xlmr_pipeline import eval_voicebot_xlmr_pipeline
+from skit_pipelines.pipelines.evaluate_slu import evaluate_slu
 from skit_pipelines.pipelines.fetch_calls_pipeline import fetch_calls_pipeline
 from skit_pipelines.pipelines.fetch_n_tag_calls import fetch_n_tag_calls
 from skit_pipelines.pipelines.fetch_tagged_calls_dataset import fetch_tagged_calls_dataset
 from skit_pipelines.pipelines.fetch_tagged_entity_dataset import fetch_tagged_entity_dataset
 from skit_pipelines.pipelines.invalidate_llm_situations_in_db import invalidate_llm_situations_in_db
 from skit_pipelines.pipelines.irr_from_tog import irr_from_tog
+from skit_pipelines.pipelines.retrain_slu import retrain_slu
 from skit_pipelines.pipelines.tag_calls import tag_calls
 from skit_pipelines.pipelines.train_voicebot_intent_model_xlmr import train_voicebot_intent_model_xlmr
 
@@ -35,6 +37,8 @@ PIPELINES: dict[str, Any] = {
     "eval_voicebot_xlmr_pipeline": eval_voicebot_xlmr_pipeline,
     "add_llm_situations": add_llm_situations,
     "invalidate_llm_situations_in_db": invalidate_llm_situations_in_db,
+    "retrain_slu": retrain_slu,
+    "evaluate_slu": evaluate_slu,
 }
 
 

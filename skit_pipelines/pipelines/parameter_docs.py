@@ -197,6 +197,55 @@ _SITUATIONS = {
     ),
 }
 
+# Retrain SLU and Evaluate SLU (SLU project repositories, docs/slu-projects.md).
+_SLU = {
+    "repo_name": (
+        "SLU project repository: a name under SKIT_SLU_REPO_BASE (e.g. client-bot), or a full URL or path."
+    ),
+    "repo_branch": "Branch of the repository to start from (retrain) or to evaluate.",
+    "custom_test_dataset_path": (
+        "Comma list of tagged CSVs (any artifact URI or path) held out as the test set; then every new row "
+        "trains (train_split_percent is 100)."
+    ),
+    "labelstudio_project_ids": "Comma list of Label Studio project ids whose annotations are the new data.",
+    "job_start_date": "First annotation day of the Label Studio data, YYYY-MM-DD in `timezone`; empty: any.",
+    "job_end_date": "Last annotation day (inclusive), YYYY-MM-DD in `timezone`; empty: no bound.",
+    "remove_intents": "Comma list of intents whose rows leave train and test (after aliases).",
+    "alias_yaml_path": (
+        "Alias YAML {alias: [intent, ...]} (artifact URI, path or URL); listed intents become the alias."
+    ),
+    "initial_training": (
+        "First training of the repository (no data.dvc yet): DVC is initialised; false retrains on the "
+        "previous data (dvc pull)."
+    ),
+    "use_previous_dataset": "Combine the previous train/test sets with the new data.",
+    "epochs": "Training epochs; 0 uses the project's slu.yaml (10 when it says nothing).",
+    "train_split_percent": "Percent of the new rows that train (1-100); the rest join the test set.",
+    "stratify": "Split the new rows so that every intent keeps its share on both sides.",
+    "target_mr_branch": "Branch the merge request targets.",
+    "production_branch": (
+        "Branch whose model is production, compared on the same test set; empty: the repository's default "
+        "branch."
+    ),
+    "compare_branch": (
+        "Branch whose model repo_branch's is compared with; empty: the repository's default branch."
+    ),
+    "test_dataset_path": (
+        "Comma list of tagged CSVs to evaluate on; empty: the Label Studio data if given, else the branch's "
+        "test.csv."
+    ),
+    "core_slu_repo_name": "Accepted for compatibility and unused (the product's trainer replaces slu).",
+    "core_slu_repo_branch": "Accepted for compatibility and unused.",
+    "customization_repo_name": "Accepted for compatibility and unused (no customization service is needed).",
+    "customization_repo_branch": "Accepted for compatibility and unused.",
+}
+_SLU_OVERRIDES = {
+    "job_ids": "Comma list of Label Studio project ids (merged with labelstudio_project_ids).",
+    "dataset_path": "Comma list of tagged CSVs (any artifact URI or path) with new annotated rows.",
+    "timezone": "IANA timezone of job_start_date / job_end_date; empty means SKIT_TIMEZONE.",
+    "use_gpu": "Request one GPU (nvidia.com/gpu) for the retraining step on a Kubeflow cluster.",
+}
+
 PARAMETER_DOCS: dict[str, str] = {
     **_SLACK,
     **_SITUATIONS,
@@ -205,6 +254,7 @@ PARAMETER_DOCS: dict[str, str] = {
     **_DOWNLOAD,
     **_INTENT_EVALUATION,
     **_MODEL,
+    **_SLU,
     "batch_size": "Tasks per import request.",
 }
 """Parameter name → its one-line meaning, shared by every pipeline that has the parameter."""
@@ -241,6 +291,8 @@ _EVALUATION_DOWNLOAD = {
 }
 
 OVERRIDES: dict[str, dict[str, str]] = {
+    "retrain_slu": _SLU_OVERRIDES,
+    "evaluate_slu": {name: _SLU_OVERRIDES[name] for name in ("job_ids", "timezone")},
     "tag_calls": {
         **_UPLOADING,
         "lang": "Language code written into the call-level rows (empty keeps each call's language).",

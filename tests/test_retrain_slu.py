@@ -1,0 +1,251 @@
+"""Retrain SLU end to end on real parts: `slu init`, real git (bare remotes on disk, and over HTTP behind the
+GitLab fake), real DVC with a local remote, a tiny XLM-R trained for one epoch."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from pathlib import Path
+
+import boto3
+import pandas as pd
+import pytest
+
+from skit_pipelines.jobs.retrain_slu import (
+    RetrainSetupError,
+    evaluate_branch,
+    open_review,
+    retrain_request_from,
+    retrain_slu,
+    validate_retraining,
+)
+from skit_pipelines.jobs.slu_init import SluInitError, init_project
+from skit_pipelines.jobs.slu_repo import SluConnections, default_dvc_venv
+from skit_pipelines.pipeline_checks import location_errors
+from skit_pipelines.readpolicy import ReadPolicy
+from skit_pipelines.slu.comparison import FIRST_TRAINING, REPORT_TITLE
+from skit_pipelines.slu.dataset_steps import DatasetPreparationError
+from skit_pipelines.slu.project_config import SluProjectConfig
+from skit_pipelines.vcs import dvc as dvc_ops
+from skit_pipelines.vcs.errors import DvcNotInstalledError, GitBranchNotFoundError, PublishError
+from skit_pipelines.vcs.git import clone
+from tests.conftest import skip_or_fail
+from tests.fakes.gitlab import FakeGitLab
+from tests.model_fixtures import sentences, tagged_rows, tiny_xlmr, write_csv
+from tests.vcs_helpers import remote_branches, sh
+
+FIRST = dt.datetime(2026, 11, 29, 10, 0, 0, tzinfo=dt.timezone.utc)
+SECOND = dt.datetime(2026, 11, 29, 11, 0, 0, tzinfo=dt.timezone.utc)
+
+
+@pytest.fixture(scope="module")
+def dvc_exe() -> str:
+    try:
+        return dvc_ops.executable(default_dvc_venv())
+    except DvcNotInstalledError as exc:
+        skip_or_fail(str(exc))
+        raise
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return tiny_xlmr(tmp_path_factory.mktemp("tiny-xlmr") / "model")
+
+
+def rows(split: str, every: int, seed: int) -> pd.DataFrame:
+    """A few dozen tagged rows of the four test intents (every ``every``-th sentence)."""
+    return pd.DataFrame(tagged_rows(sentences(split)[::every], seed=seed))
+
+
+def csv(tmp_path: Path, name: str, frame: pd.DataFrame) -> str:
+    return write_csv(frame.to_dict("records"), tmp_path / name)
+
+
+def connections(base: Path | str, dvc: str, **tokens: str) -> SluConnections:
+    return SluConnections(repo_base=str(base), dvc=dvc, **tokens)
+
+
+def new_project(tmp_path: Path, dvc: str, model: str, name: str = "client-bot", base: Path | None = None):
+    conn = connections(base or tmp_path / "repos", dvc)
+    config = SluProjectConfig(model_name=model, epochs=1, batch_size=8, max_seq_length=32)
+    result = init_project(name, conn, tmp_path / "home", config=config)
+    return conn, result
+
+
+def request(**parameters):
+    return retrain_request_from({"repo_name": "client-bot", "epochs": 0, **parameters})
+
+
+def merge_into_master(remote: Path, branch: str) -> None:
+    """A reviewer merges the merge request (fast-forward): master now holds the retrained model."""
+    sh("update-ref", "refs/heads/master", f"refs/heads/{branch}", cwd=remote)
+
+
+def test_init_then_retrain_twice_compares_with_the_merged_model(
+    tmp_path: Path, dvc_exe: str, tiny_model: str
+) -> None:
+    conn, project = new_project(tmp_path, dvc_exe, tiny_model)
+    assert project.initial_training and remote_branches(project.repo) == {"master"}
+
+    first = retrain_slu(
+        request(initial_training=True, dataset_path=csv(tmp_path, "a.csv", rows("train", 3, 0))),
+        conn,
+        now=FIRST,
+    )
+    assert first.branch == "2026-11-29-10-00-00" and first.mr_url == ""
+    assert first.branch in remote_branches(project.repo)
+    assert "open a merge request from branch" in first.message and "by hand" in first.message
+    assert FIRST_TRAINING in first.description and REPORT_TITLE in first.description
+    assert first.intents == 4 and first.train_rows > 0 and first.test_rows > 0
+    assert first.production_accuracy == -1.0
+    report = pd.read_csv(first.comparison_classification_report, index_col=0)
+    assert "precision production" in report.columns and report["precision production"].isna().all()
+
+    merge_into_master(project.repo, first.branch)
+    second = retrain_slu(request(dataset_path=csv(tmp_path, "b.csv", rows("test", 2, 1))), conn, now=SECOND)
+    assert second.branch == "2026-11-29-11-00-00"
+    assert FIRST_TRAINING not in second.description
+    assert "Production model (branch master) evaluated on the same test set" in second.description
+    assert 0.0 <= second.production_accuracy <= 1.0
+    report = pd.read_csv(second.comparison_classification_report, index_col=0)
+    assert report.loc["macro avg", "support production"] == report.loc["macro avg", "support latest"]
+    assert (
+        second.preparation["used_previous"] and second.preparation["previous_train_rows"] == first.train_rows
+    )
+
+    # the pushed branch holds data.dvc whose data comes back with dvc pull
+    checkout = clone(str(project.repo), tmp_path / "reviewer")
+    checkout.checkout(second.branch)
+    assert (checkout.path / "data.dvc").is_file() and not (checkout.path / "data").exists()
+    dvc_ops.Dvc(checkout.path, dvc=dvc_exe).pull()
+    train = pd.read_csv(checkout.path / "data/classification/datasets/train.csv")
+    assert len(train) == second.train_rows
+    assert (checkout.path / "data/classification/models/labels.json").is_file()
+    log = sh("log", "-1", "--format=%an <%ae>%n%B", cwd=checkout.path)
+    assert log.startswith("automation <automation@skit.ai>") and "b.csv" in log
+
+    evaluated = evaluate_branch(
+        retrain_request_from({"repo_name": "client-bot", "repo_branch": second.branch}), conn
+    )
+    assert evaluated.test_rows > 0 and 0.0 <= evaluated.production_accuracy <= 1.0
+
+
+def test_gitlab_merge_request_has_the_markdown_table_and_is_opened_once(
+    tmp_path: Path, dvc_exe: str, tiny_model: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    served = tmp_path / "served"
+    new_project(tmp_path, dvc_exe, tiny_model, "bot", base=served / "skit-ai" / "slu")
+    with FakeGitLab(repos=served) as gitlab:
+        conn = connections(
+            f"{gitlab.base_url}/skit-ai/slu", dvc_exe, gitlab_url=gitlab.base_url, gitlab_token=gitlab.token
+        )
+        data = csv(tmp_path, "a.csv", rows("train", 3, 0))
+        result = retrain_slu(
+            retrain_request_from({"repo_name": "bot", "initial_training": True, "dataset_path": data}),
+            conn,
+            now=FIRST,
+        )
+        assert result.mr_url.startswith(gitlab.base_url) and "please review <" in result.message
+        assert result.message.startswith("Finished training bot SLU, please review <")
+        posts = gitlab.calls("POST")
+        assert len(posts) == 1
+        body = posts[0].json
+        assert body["source_branch"] == result.branch and body["target_branch"] == "sandbox"
+        assert body["title"] == "Auto retrained changes" and body["remove_source_branch"] is True
+        assert f"## {REPORT_TITLE}" in body["description"] and "| precision latest |" in body["description"]
+        assert gitlab.token not in result.message + result.description + caplog.text
+        assert any(
+            "Authorization: Basic" in header or header.startswith("Basic") for header in gitlab.git_auth
+        )
+
+        # a re-run of the review step for the same branch finds the open merge request
+        again = open_review(
+            f"{gitlab.base_url}/skit-ai/slu/bot.git", conn, result.branch, "sandbox", result.description
+        )
+        assert again.url == result.mr_url and not again.created
+        assert len(gitlab.calls("POST")) == 1
+
+
+def test_unknown_repo_branch_or_intent_fail_before_any_work(
+    tmp_path: Path, dvc_exe: str, tiny_model: str
+) -> None:
+    conn, project = new_project(tmp_path, dvc_exe, tiny_model)
+    data = csv(tmp_path, "a.csv", rows("train", 3, 0))
+    with pytest.raises(RetrainSetupError, match="'no-such-bot' .* is not reachable"):
+        retrain_slu(request(repo_name="no-such-bot", initial_training=True, dataset_path=data), conn)
+    with pytest.raises(GitBranchNotFoundError, match="branch 'develop' does not exist"):
+        retrain_slu(request(repo_branch="develop", initial_training=True, dataset_path=data), conn)
+    with pytest.raises(DatasetPreparationError, match="remove_intents names intents .*: greet"):
+        retrain_slu(request(initial_training=True, dataset_path=data, remove_intents="greet"), conn)
+    with pytest.raises(Exception, match="initial_training is false but the repository has no data.dvc"):
+        validate_retraining(request(dataset_path=data), conn)
+    assert remote_branches(project.repo) == {"master"}  # nothing was pushed
+
+
+def test_slu_init_never_overwrites_and_takes_a_tagged_csv(tmp_path: Path, dvc_exe: str) -> None:
+    conn = connections(tmp_path / "repos", dvc_exe)
+    result = init_project("seeded", conn, tmp_path / "home", data=rows("train", 3, 0))
+    assert not result.initial_training and result.intents == 4 and result.test_rows > 0
+    checkout = clone(str(result.repo), tmp_path / "look")
+    assert (checkout.path / "data.dvc").is_file() and (checkout.path / "slu.yaml").is_file()
+    with pytest.raises(SluInitError, match="already exists"):
+        init_project("seeded", conn, tmp_path / "home")
+    url_base = connections("https://gitlab.example.org/skit-ai/slu", dvc_exe)
+    with pytest.raises(SluInitError, match="local repositories only"):
+        init_project("other", url_base, tmp_path / "home")
+
+
+def test_a_dvc_remote_that_cannot_be_written_pushes_no_branch(
+    tmp_path: Path, dvc_exe: str, tiny_model: str
+) -> None:
+    """The data must reach the DVC remote before the branch reaches git: an unwritable remote fails the
+    run with the reason, and no branch claims data the remote does not have."""
+    conn, project = new_project(tmp_path, dvc_exe, tiny_model)
+    Path(project.dvc_remote).rmdir()
+    Path(project.dvc_remote).write_text("not a folder")  # the remote path exists but is no directory
+    data = csv(tmp_path, "a.csv", rows("train", 3, 0))
+    with pytest.raises(PublishError, match="dvc push failed, so branch .* was not pushed"):
+        retrain_slu(request(initial_training=True, dataset_path=data), conn, now=FIRST)
+    assert remote_branches(project.repo) == {"master"}
+
+
+def test_comma_lists_of_dataset_paths_are_each_checked_by_the_read_policy(tmp_path: Path) -> None:
+    allowed = tmp_path / "allowed"
+    allowed.mkdir()
+    policy = ReadPolicy.create(confined=True, allowed=[str(allowed)], secrets=())
+    inside = str(allowed / "a.csv")
+    assert location_errors("retrain_slu", {"dataset_path": f"{inside}, {inside}"}, policy) == {}
+    errors = location_errors("retrain_slu", {"dataset_path": f"{inside},/etc/passwd"}, policy)
+    assert set(errors) == {"dataset_path"} and "/etc/passwd" in errors["dataset_path"]
+    assert set(location_errors("evaluate_slu", {"test_dataset_path": "/etc/passwd"}, policy)) == {
+        "test_dataset_path"
+    }
+
+
+def test_retrain_with_an_s3_dvc_remote_on_moto(
+    tmp_path: Path, dvc_exe: str, tiny_model: str, s3_bucket: str, moto_endpoint: str
+) -> None:
+    conn = connections(tmp_path / "repos", dvc_exe)
+    config = SluProjectConfig(model_name=tiny_model, epochs=1, batch_size=8, max_seq_length=32)
+    remote = f"s3://{s3_bucket}/clients/client-bot"
+    project = init_project(
+        "client-bot",
+        conn,
+        tmp_path / "home",
+        config=config,
+        dvc_remote=remote,
+        dvc_endpoint_url=moto_endpoint,
+    )
+    assert project.dvc_remote == remote and not (tmp_path / "home" / "slu-dvc").exists()
+    data = csv(tmp_path, "a.csv", rows("train", 3, 0))
+    result = retrain_slu(request(initial_training=True, dataset_path=data), conn, now=FIRST)
+    assert result.comparison_classification_report.startswith(f"s3://{s3_bucket}/prefix/")
+    listed = boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1").list_objects_v2(
+        Bucket=s3_bucket, Prefix="clients/client-bot/"
+    )
+    assert listed.get("KeyCount", 0) >= 5  # datasets, model files and the directory manifest
+    checkout = clone(str(project.repo), tmp_path / "reviewer")
+    checkout.checkout(result.branch)
+    dvc_ops.Dvc(checkout.path, dvc=dvc_exe).pull()
+    assert (checkout.path / "data/classification/models/labels.json").is_file()
