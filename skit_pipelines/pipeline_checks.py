@@ -305,6 +305,10 @@ INPUT_LOCATIONS: dict[str, dict[str, Location]] = {
     "evaluate_slu": {"test_dataset_path": Location.ARTIFACT, "alias_yaml_path": Location.ARTIFACT_OR_URL},
 }
 
+# The parameter naming a repository a run clones and pushes to: confined (API/Slack) runs may only name a
+# project under SKIT_SLU_REPO_BASE, never a URL or a path.
+REPOSITORY_PARAMETERS: dict[str, str] = {"retrain_slu": "repo_name", "evaluate_slu": "repo_name"}
+
 # Input locations that take a comma list of locations: each is checked.
 LIST_LOCATIONS: dict[str, frozenset[str]] = {
     "retrain_slu": frozenset({"dataset_path", "custom_test_dataset_path"}),
@@ -374,6 +378,16 @@ def location_errors(pipeline: str, arguments: dict[str, Any], policy: ReadPolicy
     errors: dict[str, str] = {}
     checks = [(p, kind) for p, kind in INPUT_LOCATIONS.get(pipeline, {}).items()]
     checks += [(p, None) for p in sorted(OUTPUT_LOCATIONS.get(pipeline, ()))]
+    repository = REPOSITORY_PARAMETERS.get(pipeline)
+    if repository and policy.confined:
+        from skit_pipelines.jobs.slu_repo import SluConnections
+
+        try:
+            SluConnections(repo_base="", names_only=True).repo_url(str(arguments.get(repository, "") or ""))
+        except ReadRefusedError as exc:
+            errors[repository] = exc.reason
+        except ValueError:
+            pass  # a malformed name: the pipeline's checks say so
     for parameter, kind in checks:
         value = str(arguments.get(parameter, "") or "").strip()
         if parameter in LIST_LOCATIONS.get(pipeline, ()):

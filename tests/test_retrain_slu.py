@@ -22,7 +22,7 @@ from skit_pipelines.jobs.retrain_slu import (
 from skit_pipelines.jobs.slu_init import SluInitError, init_project
 from skit_pipelines.jobs.slu_repo import SluConnections, default_dvc_venv
 from skit_pipelines.pipeline_checks import location_errors
-from skit_pipelines.readpolicy import ReadPolicy
+from skit_pipelines.readpolicy import ReadPolicy, ReadRefusedError
 from skit_pipelines.slu.comparison import FIRST_TRAINING, REPORT_TITLE
 from skit_pipelines.slu.dataset_steps import DatasetPreparationError
 from skit_pipelines.slu.project_config import SluProjectConfig
@@ -221,6 +221,27 @@ def test_comma_lists_of_dataset_paths_are_each_checked_by_the_read_policy(tmp_pa
     assert set(location_errors("evaluate_slu", {"test_dataset_path": "/etc/passwd"}, policy)) == {
         "test_dataset_path"
     }
+
+
+def test_api_and_slack_runs_may_only_name_a_project_under_the_repo_base(tmp_path: Path) -> None:
+    """A run clones and pushes: from the API or Slack it must not reach any repository the worker can."""
+    confined = ReadPolicy.create(confined=True, allowed=[str(tmp_path)], secrets=())
+    for name in (
+        str(tmp_path / "elsewhere.git"),
+        "file:///srv/git/other.git",
+        "https://git.example.com/x.git",
+    ):
+        errors = location_errors("retrain_slu", {"repo_name": name}, confined)
+        assert "a full URL or path is for the CLI" in errors["repo_name"], name
+        assert "repo_name" in location_errors("evaluate_slu", {"repo_name": name}, confined)
+    assert location_errors("retrain_slu", {"repo_name": "client-bot"}, confined) == {}
+    open_policy = ReadPolicy.create(confined=False, allowed=[], secrets=())
+    assert location_errors("retrain_slu", {"repo_name": str(tmp_path / "x.git")}, open_policy) == {}
+    # the step itself (the worker sets the confined policy in its environment) refuses the same
+    step = SluConnections(repo_base=str(tmp_path / "repos"), names_only=True)
+    with pytest.raises(ReadRefusedError, match="a full URL or path is for the CLI"):
+        step.repo_url(str(tmp_path / "elsewhere.git"))
+    assert step.repo_url("client-bot") == str(tmp_path / "repos" / "client-bot.git")
 
 
 def test_retrain_with_an_s3_dvc_remote_on_moto(

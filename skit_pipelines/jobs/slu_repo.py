@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from skit_pipelines.errors import SkitPipelinesError
 from skit_pipelines.forge import UnknownForgeError, forge_kind, parse_remote
 from skit_pipelines.forge.remote import default_api_url
+from skit_pipelines.readpolicy import ReadRefusedError, current_policy
 from skit_pipelines.vcs.dvc import executable
 from skit_pipelines.vcs.git import GitCredentials
 from skit_pipelines.vcs.redact import strip_url_credentials
@@ -72,6 +73,9 @@ class SluConnections:
     github_token: str = ""
     labelstudio_url: str = ""
     labelstudio_token: str = ""
+    names_only: bool = False
+    """Only project names under ``repo_base``: runs started through the API or Slack (a confined read policy)
+    must not point a run, which clones and pushes, at any repository or folder the worker can reach."""
 
     def __repr__(self) -> str:  # a dataclass repr would print the tokens
         return f"SluConnections(repo_base={self.repo_base!r}, dvc={self.dvc!r}, tokens='***')"
@@ -92,6 +96,13 @@ class SluConnections:
         if not name:
             raise InvalidRepoNameError("repo_name is empty: name the SLU project repository")
         if _is_location(name):
+            if self.names_only:
+                raise ReadRefusedError(
+                    name,
+                    "runs started through the API or Slack name a project under SKIT_SLU_REPO_BASE; a full "
+                    "URL or path is for the CLI",
+                    "repo_name",
+                )
             return str(Path(name).expanduser()) if "://" not in name and not name.startswith("git@") else name
         if not _REPO_NAME.match(name) or ".." in name.split("/"):
             raise InvalidRepoNameError(
@@ -144,7 +155,10 @@ class SluConnections:
 
 
 def slu_connections_from(settings: Any) -> SluConnections:
-    """The connections of an entry point's settings (:class:`skit_pipelines.config.Settings`)."""
+    """The connections of an entry point's settings (:class:`skit_pipelines.config.Settings`).
+
+    ``names_only`` follows this process's read policy: a step of an API or Slack run is confined.
+    """
 
     def secret(value: Any) -> str:
         return value.get_secret_value() if hasattr(value, "get_secret_value") else str(value or "")
@@ -159,4 +173,5 @@ def slu_connections_from(settings: Any) -> SluConnections:
         github_token=secret(settings.github_token),
         labelstudio_url=settings.labelstudio_url,
         labelstudio_token=secret(settings.labelstudio_token),
+        names_only=current_policy().confined,
     )
