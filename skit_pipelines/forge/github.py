@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from skit_pipelines.forge.errors import ForgeError
 from skit_pipelines.forge.http import ForgeHTTP
 from skit_pipelines.forge.merge_request_types import MergeRequest, MergeRequestSpec
 from skit_pipelines.forge.remote import RemoteProject
@@ -38,23 +37,16 @@ def open_github_pull_request(
             found = client.call_expecting(list, "GET", path, params=params)
             return _pull_request(found[0], created=False) if found else None
 
-        def find_or_create() -> MergeRequest:
-            existing = find()
-            if existing is not None:
-                return existing
+        def create() -> MergeRequest:
             payload = {
                 "title": spec.title,
                 "head": spec.source_branch,
                 "base": spec.target_branch,
                 "body": spec.description,
             }
-            try:
-                return _pull_request(client.call_expecting(dict, "POST", path, json=payload), created=True)
-            except ForgeError as exc:
-                if exc.status == 422:  # "A pull request already exists": opened concurrently since find()
-                    raced = find()
-                    if raced is not None:
-                        return raced
-                raise
+            return _pull_request(client.call_expecting(dict, "POST", path, json=payload), created=True)
 
-        return client.retrying(find_or_create, f"open a pull request from {spec.source_branch!r}")
+        # 422 "A pull request already exists": opened concurrently since find()
+        return client.find_or_open(
+            find, create, conflict_status=422, what=f"open a pull request from {spec.source_branch!r}"
+        )

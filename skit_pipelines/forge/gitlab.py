@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from skit_pipelines.forge.errors import ForgeError
 from skit_pipelines.forge.http import ForgeHTTP
 from skit_pipelines.forge.merge_request_types import MergeRequest, MergeRequestSpec
 from skit_pipelines.forge.remote import RemoteProject
@@ -30,10 +29,7 @@ def open_gitlab_merge_request(
             found = client.call_expecting(list, "GET", path, params=params)
             return _merge_request(found[0], created=False) if found else None
 
-        def find_or_create() -> MergeRequest:
-            existing = find()
-            if existing is not None:
-                return existing
+        def create() -> MergeRequest:
             payload = {
                 "title": spec.title,
                 "source_branch": spec.source_branch,
@@ -41,13 +37,9 @@ def open_gitlab_merge_request(
                 "description": spec.description,
                 "remove_source_branch": True,
             }
-            try:
-                return _merge_request(client.call_expecting(dict, "POST", path, json=payload), created=True)
-            except ForgeError as exc:
-                if exc.status == 409:  # opened concurrently since find(): GitLab refuses a second one
-                    raced = find()
-                    if raced is not None:
-                        return raced
-                raise
+            return _merge_request(client.call_expecting(dict, "POST", path, json=payload), created=True)
 
-        return client.retrying(find_or_create, f"open a merge request from {spec.source_branch!r}")
+        # 409: opened concurrently since find(); GitLab refuses a second one
+        return client.find_or_open(
+            find, create, conflict_status=409, what=f"open a merge request from {spec.source_branch!r}"
+        )

@@ -127,6 +127,31 @@ class ForgeHTTP:
                 forge=self.name,
             ) from None
 
+    def find_or_open(
+        self, find: Callable[[], T | None], create: Callable[[], T], *, conflict_status: int, what: str
+    ) -> T:
+        """The open request ``find`` returns, else the one ``create`` opens: retried as one step.
+
+        Why one step: a POST that reached the server but whose answer was lost is found on the retry instead
+        of opened twice; and when the forge refuses a second request (``conflict_status``: GitLab 409,
+        GitHub 422) because a concurrent run opened one since ``find``, that one is returned.
+        """
+
+        def step() -> T:
+            existing = find()
+            if existing is not None:
+                return existing
+            try:
+                return create()
+            except ForgeError as exc:
+                if exc.status == conflict_status:
+                    raced = find()
+                    if raced is not None:
+                        return raced
+                raise
+
+        return self.retrying(step, what)
+
     def error(self, method: str, path: str, response: httpx.Response) -> ForgeError:
         hint = " (check the token and its scope)" if response.status_code in (401, 403) else ""
         message = (
