@@ -130,3 +130,18 @@ def test_secret_key_keeps_a_users_env_lines(tmp_path: Path) -> None:
     env_file.write_text("SECRET_KEY=mine\n")
     local_server.ensure_secret_key(tmp_path)
     assert env_file.read_text() == "SECRET_KEY=mine\n"
+
+
+def test_values_that_look_like_options_reach_label_studio() -> None:
+    """A generated password may begin with '-': Label Studio's own parser must read it as the value."""
+    import argparse
+
+    credentials = local_server.Credentials("admin@example.com", "-Xq1_-abc", "-" + "0" * 39)
+    command = local_server.start_command(Path("label-studio"), 8080, credentials)
+    parser = argparse.ArgumentParser()  # parses options as label-studio start does (argparse, long options)
+    for option in ("--internal-host", "--port", "--username", "--password", "--user-token"):
+        parser.add_argument(option)
+    parser.add_argument("--no-browser", action="store_true")
+    parser.add_argument("--enable-legacy-api-token", action="store_true")
+    parsed = parser.parse_args(command[2:])
+    assert (parsed.password, parsed.user_token, parsed.port) == ("-Xq1_-abc", "-" + "0" * 39, "8080")

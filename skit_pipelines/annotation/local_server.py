@@ -165,6 +165,25 @@ def ensure_secret_key(data_dir: Path) -> None:
         handle.write(f"{separator}SECRET_KEY={secrets.token_urlsafe(50)}\n")
 
 
+def start_command(program: Path, port: int, credentials: Credentials) -> list[str]:
+    """``label-studio start`` for ``credentials`` on 127.0.0.1:``port``.
+
+    Every value is attached to its option (``--password=...``): a generated password may begin with ``-``
+    (``token_urlsafe`` uses that character), and argparse would take it for an option and refuse to start.
+    """
+    return [
+        str(program),
+        "start",
+        "--no-browser",
+        "--internal-host=127.0.0.1",
+        f"--port={port}",
+        f"--username={credentials.username}",
+        f"--password={credentials.password}",
+        f"--user-token={credentials.token}",
+        "--enable-legacy-api-token",
+    ]
+
+
 def start(
     data_dir: Path,
     credentials: Credentials,
@@ -190,22 +209,7 @@ def start(
         "NO_PROXY": "127.0.0.1,localhost",
     }
     log_path = data_dir / "server.log"
-    command = [
-        str(program),
-        "start",
-        "--no-browser",
-        "--internal-host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--username",
-        credentials.username,
-        "--password",
-        credentials.password,
-        "--user-token",
-        credentials.token,
-        "--enable-legacy-api-token",
-    ]
+    command = start_command(program, port, credentials)
     with open(log_path, "ab") as log:
         process = subprocess.Popen(
             command,
