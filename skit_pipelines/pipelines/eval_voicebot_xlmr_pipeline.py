@@ -18,8 +18,8 @@ from skit_pipelines.components.gen_irr_metrics import gen_irr_metrics
 from skit_pipelines.components.predict_intents import predict_intents
 from skit_pipelines.pipelines.notify import notify_in_slack
 from skit_pipelines.pipelines.parameter_docs import with_parameter_docs
+from skit_pipelines.pipelines.placement import on_gpu_or_cpu
 
-GPU_RESOURCE = "nvidia.com/gpu"
 MODEL_PREDICTION_COLUMN = "intent_x"
 
 EvalXlmrOutput = NamedTuple(
@@ -63,17 +63,11 @@ def eval_voicebot_xlmr_pipeline(
             top_k=top_k,
             true_label_column=true_label_column,
         )
-        with dsl.If(use_gpu == True, name="gpu"):  # noqa: E712 - kfp builds the condition from ==
-            on_gpu = (
-                predict_intents(**arguments)
-                .set_accelerator_type(GPU_RESOURCE)
-                .set_accelerator_limit(1)
-                .set_caching_options(enable_caching=False)
-            )
-        with dsl.Else(name="cpu"):
-            on_cpu = predict_intents(**arguments).set_caching_options(enable_caching=False)
+        predicted = on_gpu_or_cpu(
+            use_gpu, lambda: predict_intents(**arguments).set_caching_options(enable_caching=False)
+        )
         model_metrics = gen_irr_metrics(
-            dataset_uri=dsl.OneOf(on_gpu.outputs["predictions_uri"], on_cpu.outputs["predictions_uri"]),
+            dataset_uri=predicted("predictions_uri"),
             org_id=org_id,
             true_label_column=true_label_column,
             pred_label_column=MODEL_PREDICTION_COLUMN,

@@ -15,8 +15,7 @@ from kfp import dsl
 from skit_pipelines.components.retrain_slu_from_repo import retrain_slu_from_repo
 from skit_pipelines.pipelines.notify import notify_in_slack
 from skit_pipelines.pipelines.parameter_docs import with_parameter_docs
-
-GPU_RESOURCE = "nvidia.com/gpu"
+from skit_pipelines.pipelines.placement import on_gpu_or_cpu
 
 RetrainSluOutput = NamedTuple(
     "RetrainSluOutput",
@@ -92,21 +91,12 @@ def retrain_slu(
         .set_display_name("Validate Training Setup")
         .set_caching_options(enable_caching=False)
     )
-    with dsl.If(use_gpu == True, name="gpu"):  # noqa: E712 - kfp builds the condition from ==
-        on_gpu = (
-            retrain_slu_from_repo(**arguments)
-            .after(validation)
-            .set_accelerator_type(GPU_RESOURCE)
-            .set_accelerator_limit(1)
-            .set_caching_options(enable_caching=False)
-        )
-    with dsl.Else(name="cpu"):
-        on_cpu = (
+    either = on_gpu_or_cpu(
+        use_gpu,
+        lambda: (
             retrain_slu_from_repo(**arguments).after(validation).set_caching_options(enable_caching=False)
-        )
-
-    def either(name: str) -> dsl.OneOf:
-        return dsl.OneOf(on_gpu.outputs[name], on_cpu.outputs[name])
+        ),
+    )
 
     notify_in_slack(
         either("message"),

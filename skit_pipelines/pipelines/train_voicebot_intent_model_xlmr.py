@@ -13,8 +13,7 @@ from kfp import dsl
 from skit_pipelines.components.train_intent_model import train_intent_model
 from skit_pipelines.pipelines.notify import notify_in_slack
 from skit_pipelines.pipelines.parameter_docs import with_parameter_docs
-
-GPU_RESOURCE = "nvidia.com/gpu"
+from skit_pipelines.pipelines.placement import on_gpu_or_cpu
 
 TrainIntentModelPipelineOutput = NamedTuple(
     "TrainIntentModelPipelineOutput",
@@ -72,18 +71,9 @@ def train_voicebot_intent_model_xlmr(
         storage_options=storage_options,
         model_type=model_type,
     )
-    with dsl.If(use_gpu == True, name="gpu"):  # noqa: E712 - kfp builds the condition from ==
-        on_gpu = (
-            train_intent_model(**arguments)
-            .set_accelerator_type(GPU_RESOURCE)
-            .set_accelerator_limit(1)
-            .set_caching_options(enable_caching=False)
-        )
-    with dsl.Else(name="cpu"):
-        on_cpu = train_intent_model(**arguments).set_caching_options(enable_caching=False)
-
-    def either(name: str) -> dsl.OneOf:
-        return dsl.OneOf(on_gpu.outputs[name], on_cpu.outputs[name])
+    either = on_gpu_or_cpu(
+        use_gpu, lambda: train_intent_model(**arguments).set_caching_options(enable_caching=False)
+    )
 
     notify_in_slack(
         either("message"),
