@@ -98,6 +98,12 @@ def _situation_ids(situation_id_list: str) -> None:
     parse_situation_ids(situation_id_list)
 
 
+def _generation(**arguments: Any) -> None:
+    from skit_pipelines.conversations.request import generation_request_from
+
+    generation_request_from(**arguments)
+
+
 def _download_sources(**arguments: Any) -> None:
     from skit_pipelines.annotation.download import download_sources
 
@@ -260,6 +266,21 @@ CHECKS: dict[str, tuple[Check, ...]] = {
         Uri(("situations_path",)),
     ),
     "invalidate_llm_situations_in_db": (Rule(("situation_id_list",), rule=_situation_ids),),
+    "generate_and_tag_conversations": (
+        Rule(
+            (
+                "situation_id_list",
+                "scenario_category",
+                "n_iter",
+                "n_choice",
+                "labelstudio_project_id",
+                "project_title",
+                "data_label",
+            ),
+            rule=_generation,
+        ),
+        Uri(("prompt_file_path",)),
+    ),
     "retrain_slu": RETRAIN_SLU,
     "evaluate_slu": EVALUATE_SLU,
 }
@@ -297,6 +318,7 @@ INPUT_LOCATIONS: dict[str, dict[str, Location]] = {
         "model_name": Location.MODEL,
     },
     "add_llm_situations": {"situations_path": Location.ARTIFACT},
+    "generate_and_tag_conversations": {"prompt_file_path": Location.ARTIFACT},
     "retrain_slu": {
         "dataset_path": Location.ARTIFACT,
         "custom_test_dataset_path": Location.ARTIFACT,

@@ -37,6 +37,9 @@ DEFAULT_ENTITY_TYPES: tuple[str, ...] = (
     "amount",
     "people",
 )
+CONVERSATION_TEXT_NAME = "call"  # generated conversations (generate_and_tag_conversations)
+CONVERSATION_VERDICT_NAME = "conversation_verdict"
+
 DEFAULT_DISPOSITIONS: tuple[str, ...] = ("resolved", "not resolved", "transferred", "dropped")
 
 
@@ -76,6 +79,11 @@ def call_label_config(dispositions: Sequence[str] = DEFAULT_DISPOSITIONS) -> str
     root = _template("call.xml")
     _fill(root, "Choices", CALL_DISPOSITION_NAME, "Choice", _unique(dispositions) or DEFAULT_DISPOSITIONS)
     return ET.tostring(root, encoding="unicode")
+
+
+def conversation_label_config() -> str:
+    """The conversation-tagging config (generated conversations with their situation), as shipped."""
+    return ET.tostring(_template("conversation.xml"), encoding="unicode")
 
 
 def add_choices(label_config: str, name: str, values: Sequence[str]) -> str:

@@ -19,6 +19,7 @@ from skit_pipelines.pipelines.fetch_calls_pipeline import fetch_calls_pipeline
 from skit_pipelines.pipelines.fetch_n_tag_calls import fetch_n_tag_calls
 from skit_pipelines.pipelines.fetch_tagged_calls_dataset import fetch_tagged_calls_dataset
 from skit_pipelines.pipelines.fetch_tagged_entity_dataset import fetch_tagged_entity_dataset
+from skit_pipelines.pipelines.generate_and_tag_conversations import generate_and_tag_conversations
 from skit_pipelines.pipelines.invalidate_llm_situations_in_db import invalidate_llm_situations_in_db
 from skit_pipelines.pipelines.irr_from_tog import irr_from_tog
 from skit_pipelines.pipelines.retrain_slu import retrain_slu
@@ -37,6 +38,7 @@ PIPELINES: dict[str, Any] = {
     "eval_voicebot_xlmr_pipeline": eval_voicebot_xlmr_pipeline,
     "add_llm_situations": add_llm_situations,
     "invalidate_llm_situations_in_db": invalidate_llm_situations_in_db,
+    "generate_and_tag_conversations": generate_and_tag_conversations,
     "retrain_slu": retrain_slu,
     "evaluate_slu": evaluate_slu,
 }

@@ -197,6 +197,39 @@ _SITUATIONS = {
     ),
 }
 
+# Generated conversations (generate_and_tag_conversations): new names here, shared names in OVERRIDES.
+_GENERATION = {
+    "scenario_category": (
+        "Generate for every valid situation of this category (upper-cased as registered); with "
+        "situation_id_list, the union of both."
+    ),
+    "n_iter": (
+        "Rounds of generation per situation; n_iter × n_choice conversations per situation (at most 100)."
+    ),
+    "n_choice": "Conversations per round; n_iter × n_choice conversations per situation.",
+    "model": "LLM model name for this run; empty means SKIT_LLM_MODEL. Unused without an LLM configured.",
+    "prompt_file_path": (
+        "A prompt template (YAML with name: conversation_generator, version, system, user; artifact URI or "
+        "path) replacing the packaged one; its version gets the file's hash. Unused without an LLM."
+    ),
+    "project_name": "Experiment name stored with the generated_conversations rows.",
+}
+_GENERATION_OVERRIDES = {
+    "situation_id_list": (
+        "Comma list of situation ids (situation_scenario_mapper.id, as add_llm_situations returns them) "
+        "to generate conversations for; invalidated ones are skipped, unknown ones fail the run."
+    ),
+    "client_id": (
+        "Client id recorded with the rows and naming the artifact folder ({client_id}_{template_id})."
+    ),
+    "template_id": "Template id recorded with the rows and naming the artifact folder.",
+    "labelstudio_project_id": "Label Studio project id (one) that gets one task per valid conversation.",
+    "project_title": (
+        "Label Studio project to find by title, or to create with the conversation-tagging config "
+        "(instead of labelstudio_project_id)."
+    ),
+}
+
 # Retrain SLU and Evaluate SLU (SLU project repositories, docs/slu-projects.md).
 _SLU = {
     "repo_name": (
@@ -249,6 +282,7 @@ _SLU_OVERRIDES = {
 PARAMETER_DOCS: dict[str, str] = {
     **_SLACK,
     **_SITUATIONS,
+    **_GENERATION,
     **_SAMPLE,
     **_UPLOAD,
     **_DOWNLOAD,
@@ -291,6 +325,7 @@ _EVALUATION_DOWNLOAD = {
 }
 
 OVERRIDES: dict[str, dict[str, str]] = {
+    "generate_and_tag_conversations": _GENERATION_OVERRIDES,
     "retrain_slu": _SLU_OVERRIDES,
     "evaluate_slu": {name: _SLU_OVERRIDES[name] for name in ("job_ids", "timezone")},
     "tag_calls": {

@@ -41,12 +41,15 @@ __all__ = [
     "StoredSituation",
     "UnknownSituationsError",
     "add_situations",
+    "ensure_tables",
     "generated_conversations",
     "invalidate_situations",
+    "open_database",
     "prompt_details",
     "read_situations",
     "situation_key",
     "situation_scenario_mapper",
+    "writer_connection",
 ]
 
 metadata = sa.MetaData()
@@ -85,6 +88,15 @@ prompt_details = sa.Table(
     sa.Column("links_to_prompt_in_s3", sa.Text),
     sa.Column("created_at", UtcDateTime()),
     sa.Column("updated_at", UtcDateTime()),
+    # which template (name, version) the row is: one row per prompt version (stores/conversations.py)
+    sa.Column("prompt_name", sa.String(200)),
+    sa.Column("prompt_version", sa.String(200)),
+)
+_PROMPT_VERSION = sa.Index(
+    "uq_prompt_details_name_version",
+    prompt_details.c.prompt_name,
+    prompt_details.c.prompt_version,
+    unique=True,
 )
 
 generated_conversations = sa.Table(
@@ -99,7 +111,14 @@ generated_conversations = sa.Table(
     sa.Column("project_name", sa.Text),
     sa.Column("created_at", UtcDateTime()),
     sa.Column("updated_at", UtcDateTime()),
+    # one row per conversation: its identity (conversations.model.conversation_key) and what made it
+    sa.Column("conversation_key", sa.String(64)),
+    sa.Column("generator", sa.String(50)),
+    sa.Column("model", sa.Text),
     sa.Index("ix_generated_conversations_situation_id", "situation_id"),
+)
+_CONVERSATION_KEY = sa.Index(
+    "uq_generated_conversations_key", generated_conversations.c.conversation_key, unique=True
 )
 
 _LOCK_KEY = 0x5C1751  # pg_advisory_xact_lock key: one schema creation/upgrade at a time
@@ -160,7 +179,7 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
-def _open(database_url: str) -> tuple[sa.Engine, str]:
+def open_database(database_url: str) -> tuple[sa.Engine, str]:
     url = database_url_or_default(database_url)
     try:
         ensure_sqlite_parent(url)
@@ -169,7 +188,7 @@ def _open(database_url: str) -> tuple[sa.Engine, str]:
         raise SituationsStoreError(f"cannot open the database {mask_url_password(url)}: {exc}") from exc
 
 
-def _writer(engine: sa.Engine) -> sa.Connection:
+def writer_connection(engine: sa.Engine) -> sa.Connection:
     """A connection whose transactions take SQLite's write lock at BEGIN (no-op on PostgreSQL)."""
     return engine.connect().execution_options(immediate=True)
 
@@ -207,29 +226,42 @@ def _backfill_keys(conn: sa.Connection) -> None:
         conn.execute(sa.update(table).where(table.c.id == row.id).values(situation_key=key))
 
 
-def _upgrade(conn: sa.Connection) -> None:
-    """Columns and the index an older ``situation_scenario_mapper`` lacks, added (never dropped)."""
-    table = situation_scenario_mapper
-    inspector = sa.inspect(conn)
-    present = {column["name"] for column in inspector.get_columns(table.name)}
+def _add_missing_columns(conn: sa.Connection, table: sa.Table) -> None:
+    """Columns an older ``table`` lacks, added (never dropped); new columns are nullable or defaulted."""
+    present = {column["name"] for column in sa.inspect(conn).get_columns(table.name)}
     for column in table.columns:
         if column.name not in present:  # is_valid arrives NOT NULL DEFAULT TRUE: old rows are valid
             ddl = sa.schema.CreateColumn(column).compile(dialect=conn.dialect)
             conn.exec_driver_sql(f"ALTER TABLE {table.name} ADD COLUMN {ddl}")
-    if {index["name"] for index in inspector.get_indexes(table.name)} & {_VALID_KEY.name}:
+
+
+def _upgrade(conn: sa.Connection) -> None:
+    """Columns and the index an older ``situation_scenario_mapper`` lacks, added (never dropped)."""
+    table = situation_scenario_mapper
+    _add_missing_columns(conn, table)
+    if {index["name"] for index in sa.inspect(conn).get_indexes(table.name)} & {_VALID_KEY.name}:
         return
     _backfill_keys(conn)
     _VALID_KEY.create(conn, checkfirst=True)
 
 
 def ensure_tables(engine: sa.Engine) -> None:
-    """Create the three tables if absent and upgrade an older mapper table, one process at a time."""
-    with _writer(engine) as conn, conn.begin():
+    """Create the three tables if absent and upgrade older ones, one process at a time.
+
+    Older ``prompt_details`` / ``generated_conversations`` tables (the reference's, or this package's before
+    conversations were generated) get the new columns and unique indexes; their old rows keep NULL there,
+    which a unique index allows any number of times.
+    """
+    with writer_connection(engine) as conn, conn.begin():
         if conn.dialect.name == "postgresql":
             conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_LOCK_KEY)))
         inspector = sa.inspect(conn)
         if inspector.has_table(situation_scenario_mapper.name):
             _upgrade(conn)
+        for table, index in ((prompt_details, _PROMPT_VERSION), (generated_conversations, _CONVERSATION_KEY)):
+            if inspector.has_table(table.name):
+                _add_missing_columns(conn, table)
+                index.create(conn, checkfirst=True)
         metadata.create_all(conn, checkfirst=True)
 
 
@@ -270,12 +302,12 @@ def add_situations(situations: Sequence[Situation], database_url: str = "") -> l
     Rows are inserted in key order, so two runs adding overlapping lists lock the index in the same order
     (no deadlock); a concurrent insert of the same key makes this one wait and then reuse that row.
     """
-    engine, url = _open(database_url)
+    engine, url = open_database(database_url)
     keys = {situation: situation_key(situation) for situation in situations}
     try:
         ensure_tables(engine)
         found: dict[Situation, tuple[int, bool]] = {}
-        with _writer(engine) as conn, conn.begin():
+        with writer_connection(engine) as conn, conn.begin():
             for situation in sorted(keys, key=keys.__getitem__):
                 found[situation] = _add_one(conn, situation, keys[situation])
     except SkitPipelinesError:
@@ -308,10 +340,10 @@ def invalidate_situations(
     ``ignore_missing``.
     """
     table = situation_scenario_mapper
-    engine, url = _open(database_url)
+    engine, url = open_database(database_url)
     try:
         ensure_tables(engine)
-        with _writer(engine) as conn, conn.begin():
+        with writer_connection(engine) as conn, conn.begin():
             query = sa.select(table.c.id, table.c.is_valid).where(table.c.id.in_(list(ids)))
             if conn.dialect.name == "postgresql":
                 query = query.with_for_update()
@@ -359,7 +391,7 @@ def invalidate_situations(
 def read_situations(database_url: str = "", ids: Iterable[int] | None = None) -> list[dict[str, Any]]:
     """Rows of ``situation_scenario_mapper`` (optionally only ``ids``), by id; [] when there is no table."""
     table = situation_scenario_mapper
-    engine, _ = _open(database_url)
+    engine, _ = open_database(database_url)
     try:
         if not sa.inspect(engine).has_table(table.name):
             return []
