@@ -42,6 +42,7 @@ COUNTS = {
     "eval_voicebot_xlmr_pipeline": "n",
     "add_llm_situations": "situations_count",
     "invalidate_llm_situations_in_db": "invalidated",
+    "generate_and_tag_conversations": "valid",
     "retrain_slu": "train_rows",
     "evaluate_slu": "test_rows",
 }
