@@ -109,7 +109,7 @@ def test_quickstart_runs_as_written_on_the_demo_data(
 ) -> None:
     (script,) = marked_blocks(page, "quickstart")
     extra: dict[str, str] = {}
-    if "tag_calls" in script or "demo-annotate" in script:  # the pipelines that use Label Studio
+    if any(word in script for word in ("tag_calls", "tag_conversations", "demo-annotate")):  # Label Studio
         labelstudio = request.getfixturevalue("labelstudio")
         extra = {"SKIT_LABELSTUDIO_URL": labelstudio.url, "SKIT_LABELSTUDIO_TOKEN": labelstudio.token}
     before = set(_run_records(demo_home))
