@@ -438,10 +438,10 @@ def generate_and_tag(
     selection = _situations(request, database_url)
     by_id = {s.situation_id: s for s in selection.valid}
     endpoint = dataclasses.replace(llm, model=request.model) if request.model else llm
+    prompt = _prompt(request.prompt_file_path) if endpoint.configured else None  # a bad file: nothing done
     with LabelStudioClient(labelstudio_url, labelstudio_token) as labelstudio:
         project = _project(labelstudio, request)
-        if endpoint.configured:
-            prompt = _prompt(request.prompt_file_path)
+        if prompt is not None:
             with ChatClient(endpoint) as client:
                 outputs, usage = _llm_outputs(client, prompt, selection.valid, request.per_situation, limits)
             result = GenerationResult(
