@@ -269,7 +269,8 @@ def test_pipeline_with_the_rules_judge_on_sqlite(turns_uri: str, slack_server: F
     (post,) = slack_server.calls("chat.postMessage")
     text = post.args["text"]
     assert "Tried generating report for 4 calls. Among these 2 had compliance breaches" in text
-    assert f"Report: {outputs['report_uri']}" in text and outputs["csv_uri"] in text
+    assert f"Report: {outputs['report_uri']}" in text
+    assert f"cp {outputs['csv_uri']} ." in str(post.args["blocks"])  # the download command, as a code block
 
     again = runner.run("publish_compliance_breaches", {"lang": "en", **DAY})
     assert again.state == RunState.SUCCEEDED, again.error
