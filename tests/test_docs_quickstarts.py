@@ -44,6 +44,7 @@ COUNTS = {
     "invalidate_llm_situations_in_db": "invalidated",
     "retrain_slu": "train_rows",
     "evaluate_slu": "test_rows",
+    "publish_compliance_breaches": "calls",
 }
 
 
