@@ -62,7 +62,7 @@ def test_verdicts_point_at_numbered_lines_and_count_tokens() -> None:
     assert (fine.is_breach, fine.judge_error) == (False, "")
     assert breach.tokens > 0 and json.loads(breach.output)["is_breach"] is True
     assert (judge.name, judge.model, judge.prompt_version) == ("llm", "judge-1", "1")
-    sent = server.requests[0].body
+    (sent,) = [r.body for r in server.requests if "mother" in r.user_text]  # concurrent: any order
     assert sent["temperature"] == 0 and sent["response_format"] == {"type": "json_object"}
     system, user = sent["messages"]
     assert "must not reveal private debt information" in system["content"]
@@ -136,7 +136,8 @@ def test_a_slow_server_is_a_timeout_error() -> None:
 
 def test_a_server_without_json_mode_is_asked_again() -> None:
     def prose(body: dict[str, Any]) -> str:
-        return 'Verdict:\n```json\n{"is_breach": true, "explanation": "told the mother", "evidence_turn": 3}\n```'
+        verdict = {"is_breach": True, "explanation": "told the mother", "evidence_turn": 3}
+        return f"Verdict:\n```json\n{json.dumps(verdict)}\n```"
 
     with FakeChatCompletionsServer(answer=prose, json_mode_supported=False) as server:
         judge, _ = judge_for(server, concurrency=1)
@@ -216,4 +217,9 @@ def test_a_prompt_file_replaces_the_packaged_prompt(tmp_path: Path) -> None:
     assert server.requests[0].body["messages"][0]["content"] == "Judge it ($ amounts)."
     path.write_text('name: compliance_judge\nversion: "7"\nuser: "no placeholder"\n')
     with pytest.raises(PromptTemplateError, match=r"has no \$transcript placeholder"):
+        select_judge("llm", endpoint, str(path))
+    path.write_text(
+        'name: compliance_judge\nversion: "7"\nsystem: "Amounts like $50 matter."\nuser: $transcript\n'
+    )
+    with pytest.raises(PromptTemplateError, match=r"write \$\$ for a literal dollar sign"):
         select_judge("llm", endpoint, str(path))

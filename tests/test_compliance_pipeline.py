@@ -306,3 +306,17 @@ def test_pipeline_with_the_llm_judge_on_postgresql(
     assert {(r["judge"], r["model"], r["prompt_version"]) for r in stored} == {("llm", "judge-1", "1")}
     log = (Path(first.run_dir) / "run.log").read_text()
     assert SECRET not in log and not any(pii in log for pii in PII)
+
+
+def test_api_and_slack_runs_may_read_a_prompt_file_only_where_allowed(tmp_path: Path) -> None:
+    from skit_pipelines.pipeline_checks import location_errors
+    from skit_pipelines.readpolicy import ReadPolicy
+
+    allowed = tmp_path / "allowed"
+    allowed.mkdir()
+    policy = ReadPolicy.create(confined=True, allowed=[str(allowed)], secrets=())
+    assert (
+        location_errors("publish_compliance_breaches", {"prompt_file": str(allowed / "p.yaml")}, policy) == {}
+    )
+    errors = location_errors("publish_compliance_breaches", {"prompt_file": "/etc/passwd"}, policy)
+    assert set(errors) == {"prompt_file"}

@@ -22,7 +22,9 @@ def frame(rows: list[dict]) -> pd.DataFrame:
         "is_breach": True,
         "compliance_output": "",
         "tokens_consumed": 0,
-        "call_information": "<call>\nBOT: am I speaking with <PERSON>?\nUSER: no\nBOT: you owe $50.00\n</call>",
+        "call_information": (
+            "<call>\nBOT: am I speaking with <PERSON>?\nUSER: no\nBOT: you owe $50.00\n</call>"
+        ),
         "judge": "rules",
         "model": "rules",
         "prompt_version": "rules-1",

@@ -124,6 +124,7 @@ class LLMJudge:
             raise PromptTemplateError(
                 f"prompt {prompt.name!r} ({prompt.source}) has no $transcript placeholder"
             )
+        prompt.render(transcript="")  # a template that cannot render (a lone "$") fails here, not per call
         self.client = client
         self.prompt = prompt
         self.max_chars = max_chars
