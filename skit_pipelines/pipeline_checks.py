@@ -135,6 +135,12 @@ def _training(validation_dataset_path: str, **arguments: Any) -> None:
     TrainConfig(**arguments).validate(has_validation_frame=bool((validation_dataset_path or "").strip()))
 
 
+def _judge(judge: str, prompt_file: str) -> None:
+    from skit_pipelines.compliance.judges import check_judge
+
+    check_judge(judge, prompt_file)
+
+
 _WINDOW = ("start_date", "end_date", "start_date_offset", "end_date_offset", "timezone")
 
 SAMPLE: tuple[Check, ...] = (
@@ -283,6 +289,27 @@ CHECKS: dict[str, tuple[Check, ...]] = {
     ),
     "retrain_slu": RETRAIN_SLU,
     "evaluate_slu": EVALUATE_SLU,
+    "publish_compliance_breaches": (
+        # the call filters this pipeline has (the others take their defaults in the fetch step)
+        Rule(
+            (
+                "lang",
+                "template_id",
+                "start_date",
+                "end_date",
+                "start_date_offset",
+                "end_date_offset",
+                "reported",
+                "client_id",
+                "flow_ids",
+                "timezone",
+            ),
+            rule=_call_filters,
+        ),
+        Rule(("call_quantity", "random_seed"), rule=_sample_size),
+        Rule(("judge", "prompt_file"), rule=_judge),
+        Uri(("prompt_file",)),
+    ),
 }
 
 
@@ -325,6 +352,7 @@ INPUT_LOCATIONS: dict[str, dict[str, Location]] = {
         "alias_yaml_path": Location.ARTIFACT_OR_URL,
     },
     "evaluate_slu": {"test_dataset_path": Location.ARTIFACT, "alias_yaml_path": Location.ARTIFACT_OR_URL},
+    "publish_compliance_breaches": {"prompt_file": Location.ARTIFACT},
 }
 
 # The parameter naming a repository a run clones and pushes to: confined (API/Slack) runs may only name a

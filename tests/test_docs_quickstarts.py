@@ -45,6 +45,7 @@ COUNTS = {
     "generate_and_tag_conversations": "valid",
     "retrain_slu": "train_rows",
     "evaluate_slu": "test_rows",
+    "publish_compliance_breaches": "calls",
 }
 
 

@@ -78,9 +78,14 @@ class PromptTemplate:
             raise PromptTemplateError(f"prompt {self.name!r} ({self.source}) needs a value for: {needed}")
         text = {key: str(value) for key, value in values.items()}
         messages = []
-        if self.system.strip():
-            messages.append({"role": "system", "content": string.Template(self.system).substitute(text)})
-        messages.append({"role": "user", "content": string.Template(self.user).substitute(text)})
+        try:
+            if self.system.strip():
+                messages.append({"role": "system", "content": string.Template(self.system).substitute(text)})
+            messages.append({"role": "user", "content": string.Template(self.user).substitute(text)})
+        except ValueError as exc:  # a lone "$" (e.g. "$50" in an example): "$$" writes a dollar sign
+            raise PromptTemplateError(
+                f"prompt {self.name!r} ({self.source}): {exc}; write $$ for a literal dollar sign"
+            ) from None
         return messages
 
 

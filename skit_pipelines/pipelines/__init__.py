@@ -22,6 +22,7 @@ from skit_pipelines.pipelines.fetch_tagged_entity_dataset import fetch_tagged_en
 from skit_pipelines.pipelines.generate_and_tag_conversations import generate_and_tag_conversations
 from skit_pipelines.pipelines.invalidate_llm_situations_in_db import invalidate_llm_situations_in_db
 from skit_pipelines.pipelines.irr_from_tog import irr_from_tog
+from skit_pipelines.pipelines.publish_compliance_breaches import publish_compliance_breaches
 from skit_pipelines.pipelines.retrain_slu import retrain_slu
 from skit_pipelines.pipelines.tag_calls import tag_calls
 from skit_pipelines.pipelines.train_voicebot_intent_model_xlmr import train_voicebot_intent_model_xlmr
@@ -41,6 +42,7 @@ PIPELINES: dict[str, Any] = {
     "generate_and_tag_conversations": generate_and_tag_conversations,
     "retrain_slu": retrain_slu,
     "evaluate_slu": evaluate_slu,
+    "publish_compliance_breaches": publish_compliance_breaches,
 }
 
 

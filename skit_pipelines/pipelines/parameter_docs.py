@@ -279,10 +279,23 @@ _SLU_OVERRIDES = {
     "use_gpu": "Request one GPU (nvidia.com/gpu) for the retraining step on a Kubeflow cluster.",
 }
 
+# Publish compliance breaches (docs/compliance.md).
+_COMPLIANCE = {
+    "judge": (
+        "Who judges each call: auto (the LLM when SKIT_LLM_* configure one, else rules), llm (an "
+        "OpenAI-compatible server; an error when none is configured) or rules (deterministic, no LLM)."
+    ),
+    "prompt_file": (
+        "A prompt template file (artifact URI or path) named compliance_judge that replaces the packaged "
+        "prompt of the llm judge; empty: the packaged one."
+    ),
+}
+
 PARAMETER_DOCS: dict[str, str] = {
     **_SLACK,
     **_SITUATIONS,
     **_GENERATION,
+    **_COMPLIANCE,
     **_SAMPLE,
     **_UPLOAD,
     **_DOWNLOAD,
