@@ -38,6 +38,8 @@ from skit_pipelines.errors import SkitPipelinesError
 if TYPE_CHECKING:
     from pydantic_settings import BaseSettings
 
+    from skit_pipelines.config import Settings
+
 RUN_ID_VARIABLE = "SKIT_KFP_RUN_ID"
 TASK_VARIABLE = "SKIT_KFP_TASK"
 RUN_ID_FIELD_PATH = "metadata.labels['pipeline/runid']"
@@ -103,25 +105,24 @@ class PodConfig:
     publish_outputs: bool = True
 
     @classmethod
-    def from_settings(cls, settings: BaseSettings) -> PodConfig:
+    def from_settings(cls, settings: Settings) -> PodConfig:
         """Read the ``SKIT_KFP_*`` pod settings. Cluster mode (``enabled``) is on when a Kubeflow host, a
         secret, a config map, a GPU placement, an image pull secret or per-step resources are set."""
-        get = functools.partial(getattr, settings)
         step_variables = default_step_variables(settings)
-        secrets = _sources("SKIT_KFP_SECRET", get("kfp_secret"), get("kfp_secret_keys"), step_variables)
+        secrets = _sources("SKIT_KFP_SECRET", settings.kfp_secret, settings.kfp_secret_keys, step_variables)
         config_maps = _sources(
-            "SKIT_KFP_CONFIG_MAP", get("kfp_config_map"), get("kfp_config_map_keys"), step_variables
+            "SKIT_KFP_CONFIG_MAP", settings.kfp_config_map, settings.kfp_config_map_keys, step_variables
         )
-        selector = _node_selector(get("kfp_gpu_node_selector"))
-        toleration = _toleration(get("kfp_gpu_toleration"))
-        pull_secrets = tuple(_names(get("kfp_image_pull_secret")))
-        overrides = _resource_overrides(get("kfp_resources"))
+        selector = _node_selector(settings.kfp_gpu_node_selector)
+        toleration = _toleration(settings.kfp_gpu_toleration)
+        pull_secrets = tuple(_names(settings.kfp_image_pull_secret))
+        overrides = _resource_overrides(settings.kfp_resources)
         default = Resources(
-            cpu=_cpu("SKIT_KFP_CPU_REQUEST", get("kfp_cpu_request")),
-            memory=_memory("SKIT_KFP_MEMORY_REQUEST", get("kfp_memory_request")),
+            cpu=_cpu("SKIT_KFP_CPU_REQUEST", settings.kfp_cpu_request),
+            memory=_memory("SKIT_KFP_MEMORY_REQUEST", settings.kfp_memory_request),
         )
         enabled = bool(
-            get("kfp_host") or secrets or config_maps or selector or toleration or pull_secrets or overrides
+            settings.kfp_host or secrets or config_maps or selector or toleration or pull_secrets or overrides
         )
         return cls(
             enabled=enabled,
