@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 
 SKIT_HOME ?= .skit
 
-.PHONY: demo test all compile bench bench-models labelstudio lint install install-dev clean clean-state
+.PHONY: demo test all compile image bench bench-models labelstudio lint install install-dev clean clean-state
 
 ## demo: create .venv, build a demo call warehouse, sample calls on the local runner, print the result
 demo: $(VENV)/.installed
@@ -24,6 +24,18 @@ test: $(VENV)/.installed-dev $(LS_VENV)/bin/label-studio $(DVC_VENV)/bin/dvc
 all: compile
 compile: $(VENV)/.installed
 	$(BIN)/skit-pipelines compile --out-dir build
+
+## image: build the step image (SKIT_IMAGE): make image IMAGE=registry.example.com/<team>/skit-pipelines:<version>
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml | head -n 1)
+IMAGE ?= skit-pipelines:$(VERSION)
+DOCKER ?= docker
+image:
+	@if ! command -v $(DOCKER) >/dev/null 2>&1 || ! $(DOCKER) info >/dev/null 2>&1; then \
+		echo "make image: skipped: no Docker daemon here ($(DOCKER) info failed)."; \
+		echo "Build on a machine with Docker: $(DOCKER) build -t $(IMAGE) ."; \
+	else \
+		$(DOCKER) build -t $(IMAGE) . && echo "built $(IMAGE); push it and set SKIT_IMAGE=$(IMAGE)"; \
+	fi
 
 ## bench: benchmarks, printed as ratios against baselines measured in the same run
 bench: $(VENV)/.installed-dev $(LS_VENV)/bin/label-studio

@@ -285,13 +285,24 @@ def compile_command(
     """Compile pipelines to kfp v2 YAML (build/<pipeline>.yaml) for upload to a Kubeflow cluster."""
     from skit_pipelines.compiler import compile_all
     from skit_pipelines.pipelines import UnknownPipelineError
+    from skit_pipelines.podconfig import PodConfig, PodConfigError
 
+    settings = _settings()
     try:
-        paths = compile_all(out_dir, pipelines or None, image=_settings().image)
-    except UnknownPipelineError as exc:
+        pod_config = PodConfig.from_settings(settings)  # the same configuration a cluster run submits
+        paths = compile_all(out_dir, pipelines or None, image=settings.image, pod_config=pod_config)
+    except (UnknownPipelineError, PodConfigError) as exc:
         raise _fail(str(exc)) from None
     for path in paths:
         console.print(Text(f"wrote {path}"), soft_wrap=True)
+    if pod_config.enabled and not (pod_config.secrets or pod_config.config_maps):
+        console.print(
+            Text(
+                "note: cluster mode without SKIT_KFP_SECRET or SKIT_KFP_CONFIG_MAP: the steps will run with "
+                "embedded defaults (SQLite and artifacts inside each pod)"
+            ),
+            soft_wrap=True,
+        )
 
 
 @app.command("demo-data")

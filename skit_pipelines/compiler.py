@@ -6,7 +6,9 @@ is used by tests, which load each file back with kfp and compare its inputs with
 
 The container image is set here, not when the components are imported: pipelines are built at import,
 before any settings are read, with :data:`skit_pipelines.components.DEFAULT_IMAGE`; the caller (the
-``compile`` command, the Kubeflow runner, the API) passes the image it read from ``SKIT_IMAGE``.
+``compile`` command, the Kubeflow runner, the API) passes the image it read from ``SKIT_IMAGE``. The same
+caller passes the pod configuration it read from the ``SKIT_KFP_*`` settings
+(:mod:`skit_pipelines.podconfig`): ``compile`` and a cluster run shape the steps' pods with one function.
 """
 
 from __future__ import annotations
@@ -23,19 +25,29 @@ from kfp.dsl.types import type_utils
 from skit_pipelines.components import DEFAULT_IMAGE
 from skit_pipelines.localfiles import atomic_path
 from skit_pipelines.pipelines import PIPELINES, get_pipeline, normalise_name
+from skit_pipelines.podconfig import PodConfig, configure_pipeline
 
 DEFAULT_BUILD_DIR = Path("build")
 
 
-def compile_to_file(pipeline: base_component.BaseComponent, path: Path, image: str = DEFAULT_IMAGE) -> None:
-    """What ``kfp.compiler.Compiler().compile`` does, with every container step running ``image``.
+def compile_to_file(
+    pipeline: base_component.BaseComponent,
+    path: Path,
+    image: str = DEFAULT_IMAGE,
+    pod_config: PodConfig | None = None,
+) -> None:
+    """What ``kfp.compiler.Compiler().compile`` does, with every container step running ``image`` and
+    configured by ``pod_config`` (none, or a disabled one: the YAML a laptop compiles).
 
-    The pipeline's own spec is left alone (the image is set on a copy), so compiling twice with two images
-    gives two files and the registry's pipelines stay as they were built.
+    The pipeline's own spec is left alone (the image is set on a copy, the pod configuration on a rebuilt
+    pipeline), so compiling twice with two images gives two files and the registry's pipelines stay as
+    they were built.
     """
     if not isinstance(pipeline, base_component.BaseComponent):
         compiler.Compiler().compile(pipeline_func=pipeline, package_path=str(path))  # kfp's error message
         return
+    if pod_config is not None:
+        pipeline = configure_pipeline(pipeline, pod_config)
     with warnings.catch_warnings(), type_utils.TypeCheckManager(enable=True):
         # Our components run on our own image, which kfp cannot tell is a Python image.
         warnings.filterwarnings("ignore", message=".*non-Python base image.*")
@@ -62,7 +74,12 @@ def _set_image(spec: Any, image: str) -> None:
             executor["container"]["image"] = image
 
 
-def compile_pipeline(name: str, out_dir: Path = DEFAULT_BUILD_DIR, image: str = DEFAULT_IMAGE) -> Path:
+def compile_pipeline(
+    name: str,
+    out_dir: Path = DEFAULT_BUILD_DIR,
+    image: str = DEFAULT_IMAGE,
+    pod_config: PodConfig | None = None,
+) -> Path:
     """Compile one registered pipeline to ``out_dir/<name>.yaml`` and return the path."""
     key = normalise_name(name)
     pipeline = get_pipeline(key)
@@ -71,12 +88,15 @@ def compile_pipeline(name: str, out_dir: Path = DEFAULT_BUILD_DIR, image: str = 
     target = out_dir / f"{key}.yaml"
     # kfp insists on a .yaml path: atomic_path's temporary name keeps the extension.
     with atomic_path(target) as tmp:
-        compile_to_file(pipeline, tmp, image)
+        compile_to_file(pipeline, tmp, image, pod_config)
     return target
 
 
 def compile_all(
-    out_dir: Path = DEFAULT_BUILD_DIR, names: list[str] | None = None, image: str = DEFAULT_IMAGE
+    out_dir: Path = DEFAULT_BUILD_DIR,
+    names: list[str] | None = None,
+    image: str = DEFAULT_IMAGE,
+    pod_config: PodConfig | None = None,
 ) -> list[Path]:
     """Compile ``names`` (default: every registered pipeline), every step running ``image``."""
-    return [compile_pipeline(name, out_dir, image) for name in (names or sorted(PIPELINES))]
+    return [compile_pipeline(name, out_dir, image, pod_config) for name in (names or sorted(PIPELINES))]

@@ -54,7 +54,50 @@ class Settings(BaseSettings):
     kfp_experiment: str = Field("Default", description="Kubeflow experiment that runs are filed under.")
     kfp_ui_url: str = Field("", description="Kubeflow UI base URL for run links (default: kfp_host).")
     kfp_poll_seconds: float = Field(5.0, description="How often a Kubeflow run is polled.")
-    image: str = Field(f"skit-pipelines:{__version__}", description="Container image of every component.")
+    image: str = Field(
+        f"skit-pipelines:{__version__}",
+        description="Container image of every step; on a cluster a registry path such as "
+        "registry.example.com/<team>/skit-pipelines:<version> (default: the local tag).",
+    )
+    # How steps run as pods on a cluster (skit_pipelines/podconfig.py; README "Running on a Kubeflow
+    # Pipelines cluster"). Setting any of these (or kfp_host) turns cluster mode on for compile and run.
+    kfp_secret: str = Field(
+        "",
+        description="Kubernetes secret(s), comma-separated, whose keys (SKIT_* settings, AWS_*) become every "
+        "step's environment; only the names go into the YAML.",
+    )
+    kfp_secret_keys: str = Field(
+        "",
+        description="Keys taken from SKIT_KFP_SECRET, comma-separated and required (default: every "
+        "SKIT_* step setting and AWS_* name, each used when present).",
+    )
+    kfp_config_map: str = Field(
+        "",
+        description="Kubernetes config map(s), comma-separated, whose keys become every step's environment.",
+    )
+    kfp_config_map_keys: str = Field(
+        "", description="Keys taken from SKIT_KFP_CONFIG_MAP (default: as SKIT_KFP_SECRET_KEYS)."
+    )
+    kfp_gpu_node_selector: str = Field(
+        "",
+        description="label=value that GPU steps (use_gpu) are scheduled on, "
+        "e.g. nvidia.com/gpu.present=true.",
+    )
+    kfp_gpu_toleration: str = Field(
+        "",
+        description="Taint GPU steps tolerate: key=value:Effect, key:Effect or key "
+        "(e.g. nvidia.com/gpu:NoSchedule).",
+    )
+    kfp_image_pull_secret: str = Field(
+        "", description="Image pull secret(s) of the step pods, comma-separated (a private registry)."
+    )
+    kfp_cpu_request: str = Field("500m", description="CPU request of a step without its own default.")
+    kfp_memory_request: str = Field("1Gi", description="Memory request of a step without its own default.")
+    kfp_resources: dict[str, dict[str, str]] = Field(
+        default_factory=dict,
+        description='Requests per component, JSON: {"train-intent-model": {"cpu": "4", "memory": "16Gi"}} '
+        "(defaults: training and SLU retraining 2 CPU / 8Gi, prediction 1 CPU / 4Gi).",
+    )
 
     # Annotation, notifications, entity parsing.
     labelstudio_url: str = Field("", description="Label Studio base URL.")

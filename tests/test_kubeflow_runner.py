@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -102,7 +103,8 @@ def test_failed_run_reports_failed_step_and_error(server: FakeKfpServer) -> None
 
     assert result.state == RunState.FAILED and not result.succeeded
     assert result.failed_step == "fetch-calls"
-    assert result.error == "task 'fetch-calls' failed: ValueError: no calls match"
+    # The failing step's own message, named by the step (a cluster's run error is often "exit status 1").
+    assert result.error == "step fetch-calls failed: ValueError: no calls match"
     assert StepEvent("fetch-calls", RunState.FAILED, "ValueError: no calls match") in events
     assert events[-1].step == PIPELINE and events[-1].state == RunState.FAILED
 
@@ -114,7 +116,15 @@ def test_failed_run_without_run_error_uses_the_task_error(server: FakeKfpServer)
     )
     result = make_runner(server).run(PIPELINE, ARGS)
     assert result.failed_step == "fetch-calls"  # the step, not the root DAG
-    assert result.error == "KeyError: 'lang'"
+    assert result.error == "step fetch-calls failed: KeyError: 'lang'"
+
+
+def test_failed_run_with_only_a_run_error_names_the_step(server: FakeKfpServer) -> None:
+    server.script_run(
+        ("FAILED", {"fetch-calls": "FAILED"}), error="failed to execute component: exit status 1"
+    )
+    result = make_runner(server).run(PIPELINE, ARGS)
+    assert result.error == "step fetch-calls failed: failed to execute component: exit status 1"
 
 
 @pytest.mark.timeout(30)
@@ -259,7 +269,44 @@ def test_submitted_steps_run_the_image_of_the_settings(
     server.script_run("RUNNING", "SUCCEEDED")
     get_runner().run(PIPELINE, ARGS)
     (body,) = server.submitted_runs
-    executors = body["pipeline_spec"]["deploymentSpec"]["executors"]
+    # SKIT_KFP_HOST is cluster mode: the spec travels with its Kubernetes platform spec.
+    assert set(body["pipeline_spec"]) == {"pipeline_spec", "platform_spec"}
+    executors = body["pipeline_spec"]["pipeline_spec"]["deploymentSpec"]["executors"]
     assert executors and {e["container"]["image"] for e in executors.values()} == {
         "registry.example.com/skit-pipelines:run-7"
     }
+
+
+def test_the_submitted_spec_is_what_compile_writes(
+    server: FakeKfpServer, settings_env: SettingsEnv, tmp_path: Path
+) -> None:
+    """`compile` and a cluster run apply one configuration: the body's spec and platform spec are the YAML."""
+    import yaml
+
+    from skit_pipelines.compiler import compile_pipeline
+
+    settings_env(SKIT_KFP_SECRET="skit-pipelines-env", SKIT_KFP_GPU_TOLERATION="nvidia.com/gpu:NoSchedule")
+    runner = get_runner()
+    assert isinstance(runner, KubeflowRunner)
+    server.script_run("RUNNING", "SUCCEEDED")
+    runner.run(PIPELINE, ARGS)
+    (body,) = server.submitted_runs
+    path = compile_pipeline(PIPELINE, tmp_path, image=runner.image, pod_config=runner.pod_config)
+    spec, platform = yaml.safe_load_all(path.read_text())
+    assert body["pipeline_spec"]["platform_spec"] == platform
+    submitted = body["pipeline_spec"]["pipeline_spec"]
+    for task in submitted["root"]["dag"]["tasks"].values():
+        assert task.pop("cachingOptions") == {"enableCache": False}  # the one difference: caching off
+    for task in spec["root"]["dag"]["tasks"].values():
+        task.pop("cachingOptions", None)
+    assert submitted == spec
+
+
+def test_the_fake_server_refuses_a_malformed_inline_spec(server: FakeKfpServer) -> None:
+    runner = make_runner(server)
+    with pytest.raises(PipelineRunError, match="400.*pipeline_spec lacks pipelineInfo"):
+        runner.submit(PIPELINE, {"root": {}}, ARGS)
+    with pytest.raises(PipelineRunError, match="400.*platform_spec has no platforms.kubernetes"):
+        runner.submit(
+            PIPELINE, {"pipeline_spec": {"pipelineInfo": {}, "root": {}}, "platform_spec": {}}, ARGS
+        )

@@ -27,6 +27,7 @@ ENTRY_POINTS = {
     "api/endpoints.py",
     "api/worker.py",
     "runner/base.py",
+    "runner/kfp_cluster_step.py",
 }
 ENTRY_POINT_FOLDERS = ("components/",)
 

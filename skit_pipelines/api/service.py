@@ -295,16 +295,7 @@ class RunService:
         with self._runners_lock:
             runner = self._runners.get(namespace)
             if runner is None:
-                s = self.settings
-                runner = KubeflowRunner(
-                    host=s.kfp_host,
-                    token=s.kfp_token.get_secret_value(),
-                    namespace=namespace,
-                    experiment=s.kfp_experiment,
-                    ui_url=s.kfp_ui_url,
-                    poll_seconds=s.kfp_poll_seconds,
-                    image=s.image,
-                )
+                runner = KubeflowRunner.from_settings(self.settings, namespace=namespace)
                 self._runners[namespace] = runner
             return runner
 
@@ -312,7 +303,7 @@ class RunService:
         # The run is recorded (by the caller) before anything leaves this process.
         try:
             runner = self.kubeflow_runner(record.namespace)
-            spec = _compiled_spec(pipeline, self.settings.image)
+            spec = _compiled_spec(pipeline, self.settings.image, runner.pod_config)
             backend_id = runner.submit(key, spec, record.arguments, run_name=f"{key} {record.run_id}")
         except (PipelineRunError, ValueError) as exc:
             self.store.finish_run(
@@ -410,19 +401,20 @@ class RunService:
         return self.store.list_runs(namespace, pipeline=key, states=states, limit=limit, offset=offset)
 
 
-_SPECS: dict[tuple[int, str], tuple[Any, Any]] = {}
+_SPECS: dict[tuple[int, str, str], tuple[Any, Any]] = {}
 _SPECS_LOCK = threading.Lock()
 
 
-def _compiled_spec(pipeline: Any, image: str) -> Any:
+def _compiled_spec(pipeline: Any, image: str, pod_config: Any = None) -> Any:
     """Compiling takes ~0.1 s and a pipeline does not change while the API runs: compile it once (per
-    image: the ``SKIT_IMAGE`` of the settings the service was given)."""
+    image and pod configuration: the ``SKIT_IMAGE`` and ``SKIT_KFP_*`` settings the service was given)."""
     import copy
 
     from skit_pipelines.runner.kubeflow import compile_pipeline_spec
 
+    key = (id(pipeline), image, repr(pod_config))
     with _SPECS_LOCK:
-        cached = _SPECS.get((id(pipeline), image))
+        cached = _SPECS.get(key)
         if cached is None or cached[0] is not pipeline:
-            cached = _SPECS[(id(pipeline), image)] = (pipeline, compile_pipeline_spec(pipeline, image))
+            cached = _SPECS[key] = (pipeline, compile_pipeline_spec(pipeline, image, pod_config))
     return copy.deepcopy(cached[1])

@@ -15,6 +15,11 @@ every ``poll_seconds``, turn each change of a task's state into a :class:`StepEv
 FAILED, SKIPPED and CANCELED as final, and report a run stuck in CANCELING for longer than
 ``cancel_grace_seconds`` as CANCELED (a cluster whose pods ignore SIGTERM can stay there for ages).
 
+Outputs: when a run is final, the outputs each succeeded step published to the artifact store are read
+back and the pipeline's outputs resolved from its spec (``runner/kfp_outputs.py`` says why the KFP API
+cannot give them), so the API, webhooks and Slack report a cluster run as they report a local one. A
+failed run's error names the failing step and carries its own message.
+
 Why errors are rewritten: kfp raises ``ApiException``/urllib3 errors whose text is the whole HTTP
 response, headers included. A user needs one line: which server, what we were doing, what it answered
 (e.g. ``Kubeflow Pipelines at http://host refused the token (401) while checking the API``).
@@ -44,7 +49,9 @@ from skit_pipelines.components import DEFAULT_IMAGE
 from skit_pipelines.config import Settings
 from skit_pipelines.pipelines import PIPELINES, get_pipeline, normalise_name
 from skit_pipelines.pipelines.parameters import coerce_arguments
+from skit_pipelines.podconfig import PodConfig
 from skit_pipelines.runner.base import EventCallback, PipelineRunError, RunResult, RunState, StepEvent
+from skit_pipelines.runner.kfp_outputs import pipeline_outputs, read_step_outputs
 
 logger = logging.getLogger(__name__)
 
@@ -82,16 +89,19 @@ class _Client(Client):
         return self._healthz_api.healthz_service_get_healthz(_request_timeout=self._skit_request_timeout)
 
 
-def compile_pipeline_spec(pipeline: Any, image: str = DEFAULT_IMAGE) -> dict[str, Any]:
+def compile_pipeline_spec(
+    pipeline: Any, image: str = DEFAULT_IMAGE, pod_config: PodConfig | None = None
+) -> dict[str, Any]:
     """The pipeline compiled as kfp submits it inline in a run (every step running ``image``, the
-    ``SKIT_IMAGE`` setting): the spec, caching off for every task.
+    ``SKIT_IMAGE`` setting, its pod shaped by ``pod_config`` as ``compile`` shapes it): the spec, caching
+    off for every task.
 
     A pipeline with Kubernetes platform config compiles to two YAML documents; the API then takes
     ``{"pipeline_spec": ..., "platform_spec": ...}`` (as kfp's client sends it).
     """
     with tempfile.TemporaryDirectory(prefix="skit-kfp-") as tmp:
         path = Path(tmp) / "pipeline.yaml"
-        compile_to_file(pipeline, path, image)
+        compile_to_file(pipeline, path, image, pod_config)
         docs = [doc for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")) if doc]
     spec = docs[0]
     for dag in _dags(spec):
@@ -190,6 +200,8 @@ class KubeflowRunner:
         poll_seconds: float = 5.0,
         *,
         image: str = DEFAULT_IMAGE,
+        pod_config: PodConfig | None = None,
+        outputs_root: str | None = None,
         cancel_grace_seconds: float = 60.0,
         timeout_seconds: float | None = None,
         request_timeout_seconds: float = 30.0,
@@ -210,6 +222,8 @@ class KubeflowRunner:
         self.ui_url = (ui_url.strip() or self.host).rstrip("/")
         self.poll_seconds = poll_seconds
         self.image = image
+        self.pod_config = pod_config
+        self.outputs_root = outputs_root  # where steps publish their outputs (None: the runtime's root)
         self.cancel_grace_seconds = cancel_grace_seconds
         self.timeout_seconds = timeout_seconds
         self.request_timeout = (min(10.0, request_timeout_seconds), request_timeout_seconds)
@@ -219,15 +233,18 @@ class KubeflowRunner:
         self._client_lock = threading.Lock()
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> KubeflowRunner:
+    def from_settings(cls, settings: Settings, *, namespace: str | None = None) -> KubeflowRunner:
+        """The runner the settings describe (the API passes each request's ``namespace``)."""
         return cls(
             host=settings.kfp_host,
             token=settings.kfp_token.get_secret_value(),
-            namespace=settings.kfp_namespace,
+            namespace=settings.kfp_namespace if namespace is None else namespace,
             experiment=settings.kfp_experiment,
             ui_url=settings.kfp_ui_url,
             poll_seconds=settings.kfp_poll_seconds,
             image=settings.image,
+            pod_config=PodConfig.from_settings(settings),
+            outputs_root=settings.effective_artifact_root,
         )
 
     def __repr__(self) -> str:  # never shows the token
@@ -257,7 +274,7 @@ class KubeflowRunner:
         name = normalise_name(pipeline_name)
         pipeline = get_pipeline(name)
         typed = coerce_arguments(name, pipeline, arguments)  # bad input fails before any request
-        spec = compile_pipeline_spec(pipeline, self.image)
+        spec = compile_pipeline_spec(pipeline, self.image, self.pod_config)
         run_id = self.submit(name, spec, typed, run_name=run_name)
         return self.follow(run_id, on_event=on_event, pipeline=name, pipeline_spec=spec)
 
@@ -488,33 +505,64 @@ class KubeflowRunner:
 
     def _result(self, run: Any, pipeline: str, steps: tuple[set[str], set[str]]) -> RunResult:
         state = _state(run.state)
-        failed = [task for task in self._tasks(run) if _state(task.state) == RunState.FAILED]
-        failed_step = ""
+        tasks = self._tasks(run)
+        failed = [task for task in tasks if _state(task.state) == RunState.FAILED]
+        leaves, containers = steps
+        failed_task = None
         if failed:
-            leaves, containers = steps
             preferred = (
                 [t for t in failed if t.display_name in leaves]
                 or [t for t in failed if not t.child_tasks and t.display_name not in containers]
                 or failed
             )
-            failed_step = preferred[0].display_name
-        error = ""
-        if run.error is not None and run.error.message:
-            error = _one_line(run.error.message, limit=2000)
-        elif state == RunState.FAILED:
-            task_errors = [t.error.message for t in failed if t.error is not None and t.error.message]
-            error = _one_line(task_errors[0], limit=2000) if task_errors else ""
-            error = error or (f"step {failed_step} failed" if failed_step else "run failed")
+            failed_task = preferred[0]
+        failed_step = failed_task.display_name if failed_task is not None else ""
+        error = self._error(run, state, failed_task, failed)
+        outputs: dict[str, Any] = {}
+        step_outputs: dict[str, dict[str, Any]] = {}
+        if state.is_final:
+            succeeded = [
+                t.display_name
+                for t in tasks
+                if _state(t.state) == RunState.SUCCEEDED and t.display_name not in containers
+            ]
+            step_outputs = read_step_outputs(run.run_id, dict.fromkeys(succeeded), self.outputs_root)
+            if state == RunState.SUCCEEDED:  # as kfp: a failed run has no pipeline outputs
+                outputs = pipeline_outputs(_inner_spec(run.pipeline_spec), step_outputs)
         return RunResult(
             run_id=run.run_id,
             pipeline=pipeline,
             backend=self.backend,
             state=state,
             run_url=self.run_url(run.run_id),
-            outputs={},
+            outputs=outputs,
             failed_step=failed_step,
             error=error,
+            step_outputs=step_outputs,
         )
+
+    @staticmethod
+    def _error(run: Any, state: RunState, failed_task: Any, failed: list[Any]) -> str:
+        """One line: the failing step's name and its own message for a failed run, else the run's error.
+
+        The task's message comes first: a cluster's run error is often only "exit status 1".
+        """
+        run_error = ""
+        if run.error is not None and run.error.message:
+            run_error = _one_line(run.error.message, limit=2000)
+        if state != RunState.FAILED:
+            return run_error
+        candidates = ([failed_task] if failed_task is not None else []) + failed
+        task_message = next(
+            (t.error.message for t in candidates if t.error is not None and t.error.message), ""
+        )
+        message = _one_line(task_message, limit=2000) if task_message else run_error
+        if failed_task is None:
+            return message or "run failed"
+        name = failed_task.display_name
+        if not message:
+            return f"step {name} failed"
+        return message if name in message else f"step {name} failed: {message}"
 
     def _emit_task_events(
         self, run: Any, steps: tuple[set[str], set[str]], seen: dict[str, RunState], on_event: EventCallback

@@ -15,6 +15,13 @@ Routes (exactly those kfp 2.17's ``Client`` and our runner call, answered in the
   ``GET /apis/v2beta1/runs[?experiment_id=]``, ``GET /apis/v2beta1/runs/{id}``
 - ``POST /apis/v2beta1/runs/{id}:terminate`` (kfp's ``terminate_run``; v2beta1 has no ``:cancel`` route)
 
+Payloads are checked as the API server checks them: an inline ``pipeline_spec`` is either a PipelineSpec
+(``pipelineInfo``, ``root``, ``deploymentSpec``) or, with Kubernetes platform config, ``{"pipeline_spec":
+<PipelineSpec>, "platform_spec": {"platforms": {"kubernetes": ...}}}``; anything else is a 400. Task details
+carry what a KFP 2.x server reports (``pod_name``, ``executor_detail``, state, error), never parameter
+outputs: the v2beta1 API has none (cluster steps publish theirs to the artifact store, see
+``skit_pipelines/runner/kfp_outputs.py``).
+
 Errors are grpc-gateway shaped: ``{"error": msg, "code": <grpc code>, "message": msg, "details": []}``.
 With ``token`` set, a request without ``Authorization: Bearer <token>`` gets 401 on every route.
 
@@ -345,6 +352,9 @@ class FakeKfpServer(LoopbackHTTPServer):
             return self._error(400, "Invalid input error: run display_name is empty")
         if not body.get("pipeline_spec") and not body.get("pipeline_version_reference"):
             return self._error(400, "Invalid input error: run has no pipeline_spec and no pipeline version")
+        problem = self._spec_problem(body.get("pipeline_spec"))
+        if problem:
+            return self._error(400, f"Invalid input error: {problem}")
         experiment_id = body.get("experiment_id")
         if experiment_id and experiment_id not in self.experiments:
             return self._error(404, f"Experiment {experiment_id} not found")
@@ -354,6 +364,25 @@ class FakeKfpServer(LoopbackHTTPServer):
             script = self._make_script((), "", None, ("CANCELING", "CANCELED"), None)
         run = self._store_run(body, script)
         return 200, self._view(run)
+
+    @staticmethod
+    def _spec_problem(spec: Any) -> str:
+        """Why an inline pipeline spec would be refused ('' when it is acceptable or absent)."""
+        if spec is None:
+            return ""
+        if not isinstance(spec, dict):
+            return "pipeline_spec is not an object"
+        if "platform_spec" in spec:
+            platforms = (
+                spec["platform_spec"].get("platforms") if isinstance(spec["platform_spec"], dict) else None
+            )
+            if not isinstance(platforms, dict) or "kubernetes" not in platforms:
+                return "platform_spec has no platforms.kubernetes"
+            spec = spec.get("pipeline_spec")
+            if not isinstance(spec, dict):
+                return "pipeline_spec with a platform_spec needs the PipelineSpec under pipeline_spec"
+        missing = [key for key in ("pipelineInfo", "root") if key not in spec]
+        return f"pipeline_spec lacks {', '.join(missing)}" if missing else ""
 
     def _store_run(self, body: dict[str, Any], script: RunScript) -> FakeRun:
         run_id = script.run_id or str(uuid.uuid4())
@@ -392,6 +421,8 @@ class FakeKfpServer(LoopbackHTTPServer):
                 "end_time": _now() if task_state in FINAL_STATES else EPOCH,
                 "state": task_state,
                 "execution_id": str(index + 1),
+                "pod_name": f"run-{run.run_id[:8]}-system-container-impl-{index + 1000}",
+                "executor_detail": {"main_job": f"run-{run.run_id[:8]}-{index + 1000}"},
             }
             if task_state == "FAILED" and name in run.script.task_errors:
                 detail["error"] = {"code": 2, "message": run.script.task_errors[name], "details": []}
