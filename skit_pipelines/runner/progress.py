@@ -125,7 +125,8 @@ class RunProgressView:
             or now - last >= self.plain_interval
         ):
             self._plain_printed[step] = now
-            self.console.print(Text(f"  ▶ {step}: {progress.describe()}"))
+            # one line each, never wrapped: a log reader greps for them
+            self.console.print(Text(f"  ▶ {step}: {progress.describe()}"), soft_wrap=True)
 
     def _label(self, step: str, state: RunState) -> str:
         detail = self.details.get(step)
