@@ -91,7 +91,7 @@ def test_other_lines_are_not_progress(line: str) -> None:
             "loss must be a number, got None",
         ),
         (
-            '{"event": "step", "epoch": 1, "epochs": 2, "step": 1, "steps": 2, "loss": "low", "elapsed_s": 1}',
+            '{"event":"step", "epoch": 1, "epochs": 2, "step": 1, "steps": 2, "loss": "low", "elapsed_s": 0}',
             "loss must be a number, got 'low'",
         ),
         (

@@ -1,4 +1,4 @@
-"""The CLI's run view with a training step that reports progress: a bar per epoch (live), plain lines (logs)."""
+"""The CLI run view of a training step: a progress bar per epoch (live) and plain lines (logs)."""
 
 import io
 
