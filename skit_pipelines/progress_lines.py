@@ -9,12 +9,13 @@ API's run status) recognises them with :func:`parse_progress_line`.
 The format, documented in docs/api.md and the README: the prefix ``skit-progress `` followed by one JSON
 object on the same line::
 
-    skit-progress {"event":"step","epoch":2,"epochs":8,"step":120,"steps":470,"loss":0.4321,
+    skit-progress {"event":"batch","epoch":2,"epochs":8,"batch":120,"batches":470,"loss":0.4321,
                    "elapsed_s":301.2,"eta_s":912.0,"validation_loss":null,...}
 
-``event`` is ``step`` (inside an epoch; ``loss`` is the epoch's mean training loss so far) or ``epoch``
-(the epoch is over; the validation fields are set when there is validation data). Readers ignore keys they
-do not know, so a field can be added without breaking an older reader. Pure: no settings, no storage.
+``event`` is ``batch`` (after a batch; ``loss`` is the epoch's mean training loss so far) or ``epoch`` (the
+epoch is over; the validation fields are set when there is validation data). ``batch``/``batches`` count
+the batches of the current epoch; ``eta_s`` is the time left for the whole training. Readers ignore keys
+they do not know, so a field can be added without breaking an older reader. Pure: no settings, no storage.
 """
 
 from __future__ import annotations
@@ -29,8 +30,8 @@ from typing import IO, Any
 from skit_pipelines.errors import SkitPipelinesError
 
 PREFIX = "skit-progress "
-EVENTS = ("step", "epoch")
-_INTS = ("epoch", "epochs", "step", "steps")
+EVENTS = ("batch", "epoch")
+_INTS = ("epoch", "epochs", "batch", "batches")
 _FLOATS = ("loss", "elapsed_s")
 _OPTIONAL_FLOATS = ("eta_s", "validation_loss", "validation_accuracy", "validation_macro_f1")
 
@@ -46,8 +47,8 @@ class TrainingProgress:
     event: str
     epoch: int
     epochs: int
-    step: int
-    steps: int
+    batch: int
+    batches: int
     loss: float
     elapsed_s: float
     eta_s: float | None = None
@@ -66,7 +67,7 @@ class TrainingProgress:
         if self.event == "epoch":
             parts.append(f"done, train loss {format_loss(self.loss)}")
         else:
-            parts.append(f"batch {self.step}/{self.steps}, loss {format_loss(self.loss)}")
+            parts.append(f"batch {self.batch}/{self.batches}, loss {format_loss(self.loss)}")
         if self.validation_loss is not None:
             parts.append(f"validation loss {format_loss(self.validation_loss)}")
         if self.validation_accuracy is not None:
@@ -146,7 +147,7 @@ def parse_progress_line(line: str) -> TrainingProgress | None:
 
 
 class ProgressPrinter:
-    """A :data:`ProgressCallback` that prints progress lines to ``stream``, flushed, at most one step line
+    """A :data:`ProgressCallback` that prints progress lines to ``stream``, flushed, at most one batch line
     every ``min_interval`` seconds.
 
     Why throttle here: the loop reports every batch (thousands in a long training); a reader needs a line
@@ -164,7 +165,7 @@ class ProgressPrinter:
 
     def __call__(self, progress: TrainingProgress) -> None:
         now = self.clock()
-        boundary = progress.event == "epoch" or progress.step in (1, progress.steps)
+        boundary = progress.event == "epoch" or progress.batch in (1, progress.batches)
         if not boundary and self._last is not None and now - self._last < self.min_interval:
             return
         self._last = now

@@ -17,14 +17,14 @@ from skit_pipelines.progress_lines import (
 )
 
 STEP = TrainingProgress(
-    event="step", epoch=2, epochs=8, step=120, steps=470, loss=0.43214, elapsed_s=301.25, eta_s=912.4
+    event="batch", epoch=2, epochs=8, batch=120, batches=470, loss=0.43214, elapsed_s=301.25, eta_s=912.4
 )
 EPOCH = TrainingProgress(
     event="epoch",
     epoch=3,
     epochs=8,
-    step=470,
-    steps=470,
+    batch=470,
+    batches=470,
     loss=0.2,
     elapsed_s=400.0,
     eta_s=650.0,
@@ -44,15 +44,15 @@ def test_a_line_reads_back_as_the_progress_it_reports(progress: TrainingProgress
 
 def test_the_documented_example_parses() -> None:
     line = (
-        'skit-progress {"event":"step","epoch":2,"epochs":8,"step":120,"steps":470,"loss":0.4321,'
+        'skit-progress {"event":"batch","epoch":2,"epochs":8,"batch":120,"batches":470,"loss":0.4321,'
         '"elapsed_s":301.2,"eta_s":912.0,"validation_loss":null,"future_field":"ignored"}'
     )
     progress = parse_progress_line(line)
-    assert progress == TrainingProgress("step", 2, 8, 120, 470, 0.4321, 301.2, eta_s=912.0)
+    assert progress == TrainingProgress("batch", 2, 8, 120, 470, 0.4321, 301.2, eta_s=912.0)
 
 
 def test_a_diverging_loss_is_written_as_null_and_read_as_nan() -> None:
-    line = format_progress_line(TrainingProgress("step", 1, 1, 1, 2, math.nan, 1.0, eta_s=math.inf))
+    line = format_progress_line(TrainingProgress("batch", 1, 1, 1, 2, math.nan, 1.0, eta_s=math.inf))
     payload = json.loads(line.removeprefix(PREFIX))
     assert payload["loss"] is None and payload["eta_s"] is None
     progress = parse_progress_line(line)
@@ -73,29 +73,30 @@ def test_other_lines_are_not_progress(line: str) -> None:
     [
         ("{not json", "not JSON after 'skit-progress'"),
         ("[1, 2]", "expected a JSON object, got list"),
-        ('{"event": "batch"}', "event must be one of step, epoch, got 'batch'"),
+        ('{"event": "step"}', "event must be one of batch, epoch, got 'step'"),
         (
-            '{"event": "step", "epoch": 1, "epochs": 2, "step": 1}',
-            "steps must be a whole number >= 0, got None",
+            '{"event": "batch", "epoch": 1, "epochs": 2, "batch": 1}',
+            "batches must be a whole number >= 0, got None",
         ),
         (
-            '{"event": "step", "epoch": -1, "epochs": 2, "step": 1, "steps": 2}',
+            '{"event": "batch", "epoch": -1, "epochs": 2, "batch": 1, "batches": 2}',
             "epoch must be a whole number",
         ),
         (
-            '{"event": "step", "epoch": true, "epochs": 2, "step": 1, "steps": 2}',
+            '{"event": "batch", "epoch": true, "epochs": 2, "batch": 1, "batches": 2}',
             "epoch must be a whole number",
         ),
         (
-            '{"event": "step", "epoch": 1, "epochs": 2, "step": 1, "steps": 2, "elapsed_s": 1}',
+            '{"event": "batch", "epoch": 1, "epochs": 2, "batch": 1, "batches": 2, "elapsed_s": 1}',
             "loss must be a number, got None",
         ),
         (
-            '{"event":"step", "epoch": 1, "epochs": 2, "step": 1, "steps": 2, "loss": "low", "elapsed_s": 0}',
+            '{"event": "batch", "epoch": 1, "epochs": 2, "batch": 1, "batches": 2, "loss": "low",'
+            ' "elapsed_s": 0}',
             "loss must be a number, got 'low'",
         ),
         (
-            '{"event": "epoch", "epoch": 1, "epochs": 2, "step": 1, "steps": 2, "loss": 1, "elapsed_s": 1,'
+            '{"event": "epoch", "epoch": 1, "epochs": 2, "batch": 1, "batches": 2, "loss": 1, "elapsed_s": 1,'
             ' "validation_accuracy": "high"}',
             "validation_accuracy must be a number, got 'high'",
         ),
@@ -129,7 +130,7 @@ def test_the_printer_prints_epoch_boundaries_always_and_batches_at_most_every_in
 
     def batch(step: int, at: float) -> None:
         clock.now = at
-        printer(TrainingProgress("step", 1, 2, step, 10, 1.0, at))
+        printer(TrainingProgress("batch", 1, 2, step, 10, 1.0, at))
 
     batch(1, 0.0)  # first batch of the epoch: printed
     batch(2, 0.5)  # within the interval: not printed
@@ -140,10 +141,10 @@ def test_the_printer_prints_epoch_boundaries_always_and_batches_at_most_every_in
     clock.now = 2.4
     printer(TrainingProgress("epoch", 1, 2, 10, 10, 0.9, 2.4, validation_accuracy=0.5))
     lines = [parse_progress_line(line) for line in stream.getvalue().splitlines()]
-    assert [(p.event, p.step) for p in lines if p is not None] == [
-        ("step", 1),
-        ("step", 4),
-        ("step", 10),
+    assert [(p.event, p.batch) for p in lines if p is not None] == [
+        ("batch", 1),
+        ("batch", 4),
+        ("batch", 10),
         ("epoch", 10),
     ]
     assert len(lines) == 4

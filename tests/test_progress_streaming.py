@@ -1,4 +1,5 @@
-"""A step's output reaches the run's log while the step runs, and its progress lines become progress events.
+"""A step's output reaches the run's log while the step runs, and its progress lines become progress events;
+the training loop reports every batch and epoch, and the training job prints them as progress lines.
 
 No timing assertions: ``progress_pipeline``'s step waits, after each epoch's lines, for a file that the test
 creates only once it has found those lines in ``run.log``; with block-buffered output the step would wait in
@@ -11,10 +12,13 @@ own settings can make the output stream.
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from skit_pipelines.config import get_settings
-from skit_pipelines.progress_lines import PREFIX, TrainingProgress, format_progress_line
+from skit_pipelines.jobs.train_model import train_job, train_request_from
+from skit_pipelines.models.train import TrainConfig, train_intent_classifier
+from skit_pipelines.progress_lines import PREFIX, TrainingProgress, format_progress_line, parse_progress_line
 from skit_pipelines.runner.base import RunState, StepEvent, get_runner
 from skit_pipelines.runner.local import LocalRunner
 from tests.api_pipelines import progress_pipeline
@@ -24,6 +28,11 @@ from tests.model_fixtures import sentences, tagged_rows, tiny_xlmr, write_csv
 @pytest.fixture(autouse=True)
 def buffered_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("PYTHONUNBUFFERED", raising=False)
+
+
+@pytest.fixture(scope="module")
+def xlmr_dir(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return tiny_xlmr(tmp_path_factory.mktemp("tiny-xlmr-progress") / "model")
 
 
 def run_log(runs_dir: Path) -> str:
@@ -75,7 +84,7 @@ def test_step_output_is_in_the_run_log_while_the_step_runs(tmp_path: Path) -> No
 
 
 @pytest.mark.slow
-def test_a_multi_epoch_training_streams_its_progress(tmp_path: Path) -> None:
+def test_a_multi_epoch_training_streams_its_progress(tmp_path: Path, xlmr_dir: str) -> None:
     dataset = write_csv(tagged_rows(sentences("train")), tmp_path / "train.csv")  # 120 rows, 4 intents
     model_path = tmp_path / "models" / "model.tar.gz"
     events: list[StepEvent] = []
@@ -92,7 +101,7 @@ def test_a_multi_epoch_training_streams_its_progress(tmp_path: Path) -> None:
         "train_voicebot_intent_model_xlmr",
         {
             "dataset_path": dataset,
-            "model_name": tiny_xlmr(tmp_path / "tiny-xlmr"),
+            "model_name": xlmr_dir,
             "num_train_epochs": 3,
             "batch_size": 32,
             "validation_split": 0.2,
@@ -110,11 +119,60 @@ def test_a_multi_epoch_training_streams_its_progress(tmp_path: Path) -> None:
     assert steps == {"train-intent-model-2"}  # the CPU copy of the step
     epochs = [p for p in reports if p.event == "epoch"]
     assert [p.epoch for p in epochs] == [1, 2, 3]
-    assert all(p.epochs == 3 and p.steps == 3 for p in reports)  # 96 training rows in batches of 32
+    assert all(p.epochs == 3 and p.batches == 3 for p in reports)  # 96 training rows in batches of 32
     assert all(p.validation_accuracy is not None and p.validation_loss is not None for p in epochs)
     for epoch in (1, 2, 3):  # each epoch's first and last batch are always reported, then the epoch
-        of_epoch = [(p.event, p.step) for p in reports if p.epoch == epoch]
-        assert of_epoch[0] == ("step", 1) and of_epoch[-2:] == [("step", 3), ("epoch", 3)]
+        of_epoch = [(p.event, p.batch) for p in reports if p.epoch == epoch]
+        assert of_epoch[0] == ("batch", 1) and of_epoch[-2:] == [("batch", 3), ("epoch", 3)]
     assert epochs[-1].eta_s == 0.0
     final = [i for i, e in enumerate(events) if e.step == "train-intent-model-2" and e.state.is_final]
     assert final and all(i < final[0] for i, e in enumerate(events) if e.progress is not None)
+
+
+def test_the_training_loop_reports_every_batch_and_every_epoch(xlmr_dir: str) -> None:
+    frame = pd.DataFrame(tagged_rows(sentences("train")))  # 120 rows
+    config = TrainConfig(model_name=xlmr_dir, num_train_epochs=2, batch_size=40, validation_split=0.25)
+    reports: list[TrainingProgress] = []
+    trained = train_intent_classifier(frame, config, on_progress=reports.append)
+
+    assert [(p.event, p.epoch, p.batch) for p in reports] == [
+        ("batch", 1, 1),
+        ("batch", 1, 2),
+        ("batch", 1, 3),  # 90 training rows in batches of 40
+        ("epoch", 1, 3),
+        ("batch", 2, 1),
+        ("batch", 2, 2),
+        ("batch", 2, 3),
+        ("epoch", 2, 3),
+    ]
+    assert all(p.epochs == 2 and p.batches == 3 for p in reports)
+    epochs = [p for p in reports if p.event == "epoch"]
+    for report, stats in zip(epochs, trained.history, strict=True):  # the epoch report is the history's
+        assert report.loss == stats.train_loss
+        assert report.validation_loss == stats.validation_loss
+        assert report.validation_accuracy == stats.validation_accuracy
+        assert report.validation_macro_f1 == stats.validation_macro_f1
+    assert all(p.validation_loss is None for p in reports if p.event == "batch")
+    assert epochs[-1].eta_s == 0.0 and all(p.eta_s is not None and p.eta_s >= 0 for p in reports)
+    elapsed = [p.elapsed_s for p in reports]
+    assert elapsed == sorted(elapsed)
+
+
+def test_the_training_job_prints_progress_lines_on_its_output(
+    tmp_path: Path, xlmr_dir: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dataset = write_csv(tagged_rows(sentences("train")), tmp_path / "train.csv")
+    request = train_request_from({"dataset_path": dataset, "model_name": xlmr_dir, "num_train_epochs": 2})
+    result = train_job(request)
+
+    reports = [parse_progress_line(line) for line in capsys.readouterr().out.splitlines()]
+    printed = [(p.event, p.epoch, p.batch) for p in reports if p is not None]
+    # 120 rows in batches of 16: 8 a epoch; the first and the last batch and the epoch always printed
+    for epoch in (1, 2):
+        of_epoch = [item for item in printed if item[1] == epoch]
+        assert of_epoch[0] == ("batch", epoch, 1) and of_epoch[-2:] == [
+            ("batch", epoch, 8),
+            ("epoch", epoch, 8),
+        ]
+    assert [item for item in printed if item[0] == "epoch"] == [("epoch", 1, 8), ("epoch", 2, 8)]
+    assert result.epochs_run == 2

@@ -12,7 +12,7 @@ STEPS = ["train-intent-model", "slack-notification"]
 
 
 def batch(epoch: int, step: int, loss: float, eta: float = 90.0) -> StepEvent:
-    progress = TrainingProgress("step", epoch, 3, step, 40, loss, 10.0 * epoch, eta_s=eta)
+    progress = TrainingProgress("batch", epoch, 3, step, 40, loss, 10.0 * epoch, eta_s=eta)
     return StepEvent("train-intent-model", RunState.RUNNING, progress=progress)
 
 

@@ -431,8 +431,8 @@ class LoopClock:
                 event=event,
                 epoch=epoch,
                 epochs=self.epochs,
-                step=step,
-                steps=self.steps_per_epoch,
+                batch=step,
+                batches=self.steps_per_epoch,
                 loss=loss,
                 elapsed_s=now - self.started,
                 eta_s=self.eta(now, epoch, step),
@@ -478,7 +478,7 @@ def train_epoch(
         optimizer.zero_grad(set_to_none=True)
         total_loss += float(loss.detach()) * len(positions)
         seen += len(positions)
-        clock.report("step", epoch, step, total_loss / seen)
+        clock.report("batch", epoch, step, total_loss / seen)
         now = time.perf_counter()
         if now - last_report > 30 and step < clock.steps_per_epoch:
             last_report = now

@@ -120,7 +120,7 @@ class RunProgressView:
         last = self._plain_printed.get(step)
         if (
             progress.event == "epoch"
-            or progress.step == 1
+            or progress.batch == 1
             or last is None
             or now - last >= self.plain_interval
         ):
@@ -165,13 +165,13 @@ def epoch_row(progress: TrainingProgress) -> tuple[RenderableType, RenderableTyp
     """``  epoch 2/8 | ━━━━━━━━━━━━╸━━━━━━ 120/470 loss 0.4321 | ETA 5m12s``: one row under the step."""
     done = progress.event == "epoch"
     bar = ProgressBar(
-        total=max(progress.steps, 1),
-        completed=progress.steps if done else progress.step,
+        total=max(progress.batches, 1),
+        completed=progress.batches if done else progress.batch,
         width=BAR_WIDTH,
         complete_style="green" if done else "yellow",
         finished_style="green",
     )
-    numbers = [f"{progress.step}/{progress.steps}", f"loss {format_loss(progress.loss)}"]
+    numbers = [f"{progress.batch}/{progress.batches}", f"loss {format_loss(progress.loss)}"]
     if progress.validation_loss is not None:
         numbers.append(f"val loss {format_loss(progress.validation_loss)}")
     if progress.validation_accuracy is not None:
