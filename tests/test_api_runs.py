@@ -349,7 +349,7 @@ def test_a_run_that_asks_for_it_gets_a_pending_webhook_first_and_null_paths_on_f
 
 
 # -- schema upgrade ---------------------------------------------------------------------------------------
-NEW_COLUMNS = ("idempotency_key", "request_hash", "notify_pending")
+NEW_COLUMNS = ("idempotency_key", "request_hash", "notify_pending", "progress")
 
 
 def test_a_database_of_the_previous_version_is_upgraded_and_keeps_its_runs(db_url: str) -> None:
@@ -377,6 +377,7 @@ def test_a_database_of_the_previous_version_is_upgraded_and_keeps_its_runs(db_ur
     try:
         old = store.get_run("old-1")
         assert old is not None and old.idempotency_key is None and old.notify_pending is False
+        assert old.progress == {}
         assert store.claim_slots(2) == ["old-1"]
         keyed = RunRecord("new-1", "p", "skit", "local", RunState.PENDING, idempotency_key="k1")
         store.insert_run(keyed)

@@ -55,6 +55,8 @@ runs = sa.Table(
     sa.Column("idempotency_key", sa.String(200), nullable=True),
     sa.Column("request_hash", sa.String(64), nullable=False, server_default=""),
     sa.Column("notify_pending", sa.Boolean, nullable=False, server_default=sa.false()),
+    # The latest progress line of a running step (JSON: the step and its TrainingProgress), or "".
+    sa.Column("progress", sa.Text, nullable=False, server_default=""),
 )
 sa.Index("ix_api_runs_namespace_created", runs.c.namespace, runs.c.created_at)
 sa.Index("ix_api_runs_state", runs.c.state, runs.c.backend)

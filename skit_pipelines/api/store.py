@@ -87,12 +87,14 @@ class RunRecord:
     idempotency_key: str | None = None
     request_hash: str = ""
     notify_pending: bool = False
+    progress: dict[str, Any] = field(default_factory=dict)
+    """The latest progress line a step printed: ``{"step": ..., **TrainingProgress.as_dict()}``, or {}."""
 
     @classmethod
     def from_row(cls, row: Any) -> RunRecord:
         data = dict(row._mapping)
-        for key in ("arguments", "outputs", "step_states"):
-            data[key] = json.loads(data[key] or "{}")
+        for key in ("arguments", "outputs", "step_states", "progress"):
+            data[key] = json.loads(data.get(key) or "{}")
         for key in ("heartbeat_at", "created_at", "started_at", "updated_at", "finished_at"):
             data[key] = _utc(data[key])
         data["state"] = RunState(data["state"])
@@ -353,8 +355,9 @@ class RunStore:
         return result.rowcount == 1
 
     def update_progress(self, run_id: str, **values: Any) -> None:
-        """Non-final changes (state, step states, backend run id, url); ignored once the run is final."""
-        for key in ("outputs", "step_states"):
+        """Non-final changes (state, step states, progress, backend run id, url); ignored once the run is
+        final."""
+        for key in ("outputs", "step_states", "progress"):
             if key in values:
                 values[key] = json.dumps(values[key], default=str)
         if isinstance(values.get("state"), RunState):

@@ -97,13 +97,16 @@ def started_webhook_body(run: RunRecord) -> dict[str, Any]:
 def status_body(
     run: RunRecord, deliveries: list[Delivery], attempts: dict[str, list[dict[str, Any]]]
 ) -> dict:
-    """``GET .../runs/{run_id}``: the webhook's fields plus steps, times and notification outcomes."""
+    """``GET .../runs/{run_id}``: the webhook's fields plus steps, the latest progress line of a training step
+    (``progress``: step, epoch, batch, loss, validation scores, ETA; null before any, and on Kubeflow), times
+    and notification outcomes."""
     response = run_response(run)
     response |= {
         "backend": run.backend,
         "backend_run_id": run.backend_run_id,
         "arguments": run.arguments,
         "steps": run.step_states,
+        "progress": run.progress or None,
         "created_by": run.created_by,
         "source": run.source,
         "created_at": _iso(run.created_at),

@@ -2,9 +2,9 @@
 
 ``python -m skit_pipelines.api.worker <run-id>`` is started by the API's worker pool (its own session, so
 stopping or restarting the API does not stop the run). While the pipeline runs, a thread keeps the run's
-heartbeat fresh and every step event is written to the run; at the end the final state, outputs, error and
-error logs are written in one transaction together with the notifications the run owes. The API that is
-alive then (the same one or a restarted one) sends them.
+heartbeat fresh and every step event (and the latest progress line of a training step) is written to the
+run; at the end the final state, outputs, error and error logs are written in one transaction together with
+the notifications the run owes. The API that is alive then (the same one or a restarted one) sends them.
 """
 
 from __future__ import annotations
@@ -112,6 +112,12 @@ def run_worker(run_id: str) -> int:
 
         def on_event(event: StepEvent) -> None:
             nonlocal run_dir
+            if event.progress is not None:  # a progress line (throttled by the step): only that changed
+                try:
+                    store.update_progress(run_id, progress={"step": event.step, **event.progress.as_dict()})
+                except Exception:
+                    logger.warning("progress of run %s not written", run_id, exc_info=True)
+                return
             steps[event.step] = event.state.value
             progress: dict[str, Any] = {"step_states": steps}
             if not run_dir:

@@ -28,6 +28,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import shutil
+import sys
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -347,12 +348,14 @@ def train_model(layout: SluLayout, config: SluProjectConfig, epochs: int, prepar
     """Step 5: train on ``train.csv`` with the project's config (``epochs`` > 0 overrides it), save it."""
     from skit_pipelines.models.archive import save_model
     from skit_pipelines.models.train import TrainConfig, train_intent_classifier
+    from skit_pipelines.progress_lines import ProgressPrinter
 
     if epochs > 0:
         config = config.overridden(epochs=epochs)
     check_checkpoint_readable(config.model_name)
     train_config = TrainConfig(**config.trainer_arguments(), label_column=LABEL)
-    trained = train_intent_classifier(prepared.train, train_config)
+    # progress lines on the step's output: the CLI view and the API's run status show them
+    trained = train_intent_classifier(prepared.train, train_config, on_progress=ProgressPrinter(sys.stdout))
     if layout.models_dir.exists():
         shutil.rmtree(layout.models_dir)
     save_model(trained, layout.models_dir, extra_metadata={"trained_by": "retrain_slu"})

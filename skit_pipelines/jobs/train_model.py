@@ -9,6 +9,7 @@ Slack-ready message. The component builds one :class:`TrainRequest` from its par
 from __future__ import annotations
 
 import logging
+import sys
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -21,6 +22,7 @@ from skit_pipelines.jobs.model_inputs import apply_storage_options, read_dataset
 from skit_pipelines.models.archive import save_model
 from skit_pipelines.models.checkpoint import require_ml_extra
 from skit_pipelines.models.train import TrainConfig, train_intent_classifier
+from skit_pipelines.progress_lines import ProgressCallback, ProgressPrinter
 from skit_pipelines.readpolicy import check_readable
 
 log = logging.getLogger(__name__)
@@ -97,8 +99,12 @@ class TrainJobResult:
     download_command: str
 
 
-def train_job(request: TrainRequest) -> TrainJobResult:
-    """Train on the tagged CSV of ``request``; keep the archive at its ``model_path`` (or a new key)."""
+def train_job(request: TrainRequest, on_progress: ProgressCallback | None = None) -> TrainJobResult:
+    """Train on the tagged CSV of ``request``; keep the archive at its ``model_path`` (or a new key).
+
+    Progress goes to ``on_progress``; by default it is printed as progress lines on stdout (the step's
+    output), which the local runner turns into the CLI's progress bars and the API's ``progress`` field.
+    """
     require_ml_extra("training")
     check_checkpoint_readable(request.config.model_name)
     options = request.storage_options
@@ -123,7 +129,12 @@ def train_job(request: TrainRequest) -> TrainJobResult:
                 "sha256": val_digest,
                 "rows": len(validation_frame),
             }
-        trained = train_intent_classifier(frame, config, validation_frame=validation_frame)
+        trained = train_intent_classifier(
+            frame,
+            config,
+            validation_frame=validation_frame,
+            on_progress=on_progress or ProgressPrinter(sys.stdout),
+        )
         folder = save_model(trained, work / "model", extra_metadata=extra)
         reference = "-".join(part for part in (org_id, version) if part) or "intent-model"
         model_uri = upload_model(folder, reference=reference, output_path=output_path)

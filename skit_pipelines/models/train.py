@@ -41,6 +41,7 @@ from skit_pipelines.models.checkpoint import (
     require_ml_extra,
 )
 from skit_pipelines.models.inference import collate, encode, length_grouped_batches, predict_logits
+from skit_pipelines.progress_lines import ProgressCallback, TrainingProgress, format_duration
 
 log = logging.getLogger(__name__)
 
@@ -221,13 +222,6 @@ def split_validation(examples: Examples, share: float, seed: int) -> tuple[Examp
         )
 
     return subset(sorted(train_pos)), subset(sorted(val_pos))
-
-
-def _format_seconds(seconds: float) -> str:
-    seconds = max(0, int(round(seconds)))
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}h{minutes:02d}m{secs:02d}s" if hours else f"{minutes}m{secs:02d}s"
 
 
 def _validation_scores(
@@ -416,10 +410,35 @@ class LoopClock:
     epochs: int
     steps_per_epoch: int
     started: float
+    on_progress: ProgressCallback | None = None
 
     @property
     def total_steps(self) -> int:
         return self.steps_per_epoch * self.epochs
+
+    def eta(self, now: float, epoch: int, step: int) -> float:
+        """Seconds left for the whole training after ``step`` batches of ``epoch``, at the pace so far."""
+        done = (epoch - 1) * self.steps_per_epoch + step
+        return (now - self.started) / max(done, 1) * (self.total_steps - done)
+
+    def report(self, event: str, epoch: int, step: int, loss: float, **scores: float | None) -> None:
+        """Hand a :class:`TrainingProgress` to the callback (the step prints it as a progress line)."""
+        if self.on_progress is None:
+            return
+        now = time.perf_counter()
+        self.on_progress(
+            TrainingProgress(
+                event=event,
+                epoch=epoch,
+                epochs=self.epochs,
+                batch=step,
+                batches=self.steps_per_epoch,
+                loss=loss,
+                elapsed_s=now - self.started,
+                eta_s=self.eta(now, epoch, step),
+                **scores,
+            )
+        )
 
 
 def train_epoch(
@@ -434,7 +453,8 @@ def train_epoch(
     epoch: int,
     clock: LoopClock,
 ) -> EpochStats:
-    """One pass over the training rows in length-grouped batches, logging a progress line every 30 s.
+    """One pass over the training rows in length-grouped batches: a progress report after every batch (the
+    callback throttles), a log line every 30 s.
 
     ``optimisation`` is what :func:`build_optimizer` returns: optimiser, scheduler, trainable parameters.
     """
@@ -458,11 +478,11 @@ def train_epoch(
         optimizer.zero_grad(set_to_none=True)
         total_loss += float(loss.detach()) * len(positions)
         seen += len(positions)
+        clock.report("batch", epoch, step, total_loss / seen)
         now = time.perf_counter()
         if now - last_report > 30 and step < clock.steps_per_epoch:
             last_report = now
-            done = (epoch - 1) * clock.steps_per_epoch + step
-            eta = (now - clock.started) / done * (clock.total_steps - done)
+            eta = clock.eta(now, epoch, step)
             log.info(
                 "epoch %d/%d: batch %d/%d, loss %.4f, ETA %s",
                 epoch,
@@ -470,7 +490,7 @@ def train_epoch(
                 step,
                 clock.steps_per_epoch,
                 total_loss / seen,
-                _format_seconds(eta),
+                format_duration(eta),
             )
     return EpochStats(
         epoch=epoch,
@@ -507,15 +527,22 @@ def _log_epoch(stats: EpochStats, config: TrainConfig, clock: LoopClock) -> None
         stats.train_loss,
         scores,
         stats.seconds,
-        _format_seconds(remaining),
+        format_duration(remaining),
     )
 
 
 def training_loop(
-    model: Any, tokenizer: Any, data: EncodedData, config: TrainConfig, device: str, labels: list[str]
+    model: Any,
+    tokenizer: Any,
+    data: EncodedData,
+    config: TrainConfig,
+    device: str,
+    labels: list[str],
+    on_progress: ProgressCallback | None = None,
 ) -> LoopResult:
     """Step 4, train: epochs of AdamW steps, each scored on the validation rows when there are any, with
-    early stopping; a progress line per epoch (and every 30 s inside a long one) with an ETA."""
+    early stopping; a log line per epoch (and every 30 s inside a long one) with an ETA, and a
+    :class:`TrainingProgress` to ``on_progress`` after every batch and every epoch."""
     import torch
 
     steps_per_epoch = math.ceil(len(data.train_ids) / config.batch_size)
@@ -536,7 +563,7 @@ def training_loop(
     history: list[EpochStats] = []
     best = BestEpoch(delta=config.early_stopping_delta)
     stopped_early = False
-    clock = LoopClock(config.num_train_epochs, steps_per_epoch, time.perf_counter())
+    clock = LoopClock(config.num_train_epochs, steps_per_epoch, time.perf_counter(), on_progress)
     for epoch in range(1, config.num_train_epochs + 1):
         stats = train_epoch(
             model, tokenizer, data, optimisation, generator, config, device, epoch=epoch, clock=clock
@@ -545,6 +572,15 @@ def training_loop(
             best.update(evaluate_epoch(model, tokenizer, data, config, device, stats), epoch, model)
         history.append(stats)
         _log_epoch(stats, config, clock)
+        clock.report(
+            "epoch",
+            epoch,
+            steps_per_epoch,
+            stats.train_loss,
+            validation_loss=stats.validation_loss,
+            validation_accuracy=stats.validation_accuracy,
+            validation_macro_f1=stats.validation_macro_f1,
+        )
         if config.use_early_stopping and best.bad_epochs >= config.early_stopping_patience:
             stopped_early = epoch < config.num_train_epochs
             log.info(
@@ -558,14 +594,20 @@ def training_loop(
 
 
 def train_intent_classifier(
-    frame: pd.DataFrame, config: TrainConfig, *, validation_frame: pd.DataFrame | None = None
+    frame: pd.DataFrame,
+    config: TrainConfig,
+    *,
+    validation_frame: pd.DataFrame | None = None,
+    on_progress: ProgressCallback | None = None,
 ) -> TrainedModel:
     """Fine-tune ``config.model_name`` on ``frame`` (a tagged dataset) and return the trained model.
 
     The steps: load data (:func:`load_examples`) -> encode labels and texts (:func:`label_set`,
     :func:`encode_examples`) -> build the model (:func:`build_model`) -> train with progress lines and
     validation each epoch (:func:`training_loop`) -> keep the best epoch's weights. Saving the archive is
-    :mod:`skit_pipelines.models.archive`'s job (the caller's).
+    :mod:`skit_pipelines.models.archive`'s job (the caller's). ``on_progress`` receives a
+    :class:`~skit_pipelines.progress_lines.TrainingProgress` after every batch and every epoch (a step prints
+    them as progress lines: :class:`~skit_pipelines.progress_lines.ProgressPrinter`).
 
     The label set is the sorted set of training labels. Validation rows whose label never occurs in
     training cannot be scored by a classifier that lacks that class: they are counted and left out.
@@ -586,7 +628,7 @@ def train_intent_classifier(
     labels, label_counts = label_set(examples, config.label_column)
     model = build_model(config, labels, device)
     data = encode_examples(tokenizer, examples, validation, labels, config.max_seq_length, skipped)
-    loop = training_loop(model, tokenizer, data, config, device, labels)
+    loop = training_loop(model, tokenizer, data, config, device, labels, on_progress)
     if loop.best_state is not None:
         model.load_state_dict(loop.best_state)
         log.info("kept the model of epoch %d (lowest validation loss %.4f)", loop.best_epoch, loop.best_loss)

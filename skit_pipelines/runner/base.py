@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from skit_pipelines.errors import SkitPipelinesError
+from skit_pipelines.progress_lines import TrainingProgress
 
 if TYPE_CHECKING:
     from skit_pipelines.config import Settings
@@ -49,11 +50,16 @@ FINAL_STATES = frozenset({RunState.SUCCEEDED, RunState.SKIPPED, RunState.FAILED,
 
 @dataclass(frozen=True)
 class StepEvent:
-    """A step (task) of a run changed state."""
+    """A step (task) of a run changed state, or (``progress`` set, state RUNNING) reported its progress.
+
+    ``progress`` comes from a progress line the step printed (:mod:`skit_pipelines.progress_lines`); only
+    the local runner sees step output, so Kubeflow runs send none.
+    """
 
     step: str
     state: RunState
     detail: str = ""
+    progress: TrainingProgress | None = None
 
 
 @dataclass

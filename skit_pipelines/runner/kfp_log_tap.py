@@ -13,6 +13,11 @@ step fails (kfp then returns no pipeline outputs at all). A step's ``message`` o
 its event, and a message starting with ``skipped:`` or ``failed:`` makes the event SKIPPED or FAILED: a
 step that did not do its job (a Slack notification without a token) is not shown as done. Such a step does
 not fail the run; only kfp's own FAILURE does.
+
+Progress: a line a step prints in the format of :mod:`skit_pipelines.progress_lines` (the training loop's
+epoch, batch, loss, validation scores and ETA) becomes a RUNNING event carrying that progress, and the latest
+one of each step is kept (``task_progress``). Every line is on disk before its event is sent, so whoever
+reacts to an event finds the line in ``run.log``.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import IO, Any
 
+from skit_pipelines.progress_lines import ProgressLineError, TrainingProgress, parse_progress_line
 from skit_pipelines.runner.base import EventCallback, RunState, StepEvent
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -53,6 +59,7 @@ class KfpLogTap(io.TextIOBase):
         self.pipeline_status: str | None = None
         self.failed_tasks: list[str] = []
         self.task_outputs: dict[str, dict[str, Any]] = {}
+        self.task_progress: dict[str, TrainingProgress] = {}
         self._output_files: dict[str, str] = {}
 
     def writable(self) -> bool:
@@ -64,9 +71,10 @@ class KfpLogTap(io.TextIOBase):
         for line in lines:
             clean = _ANSI.sub("", line)
             self._log_file.write(clean + "\n")
-            self._handle_line(clean)
-        if lines:  # on disk line by line: if the process is killed, the API shows what the step said
+            # on disk line by line, before its event: if the process is killed, the API shows what the step
+            # said, and a progress event's line is already in the log
             self._log_file.flush()
+            self._handle_line(clean)
         return len(text)
 
     def flush(self) -> None:
@@ -125,8 +133,21 @@ class KfpLogTap(io.TextIOBase):
             task_lines.append(task_line)
             if match := _WROTE_OUTPUT.match(task_line):
                 self._output_files[self.current_task] = match["path"]
+            self._progress(self.current_task, task_line)
             if len(task_lines) > 2000:  # keep memory bounded on chatty steps; the full log is on disk
                 del task_lines[:1000]
+
+    def _progress(self, task: str, line: str) -> None:
+        """A progress line of ``task`` → the task's latest progress and a RUNNING event carrying it."""
+        try:
+            progress = parse_progress_line(line)
+        except ProgressLineError:  # a malformed report is an ordinary line of the log, never a failure
+            return
+        if progress is None:
+            return
+        self.task_progress[task] = progress
+        if self._on_event is not None:
+            self._on_event(StepEvent(step=task, state=RunState.RUNNING, progress=progress))
 
     def _read_outputs(self, task: str) -> dict[str, Any]:
         """The parameter outputs the step wrote ({} when it wrote none or the file is unreadable)."""

@@ -12,7 +12,8 @@ consequences we cannot accept and kfp offers no hook for:
 executor input into a private folder (mode 0700, inside the run's temp folder) and runs
 ``<this interpreter> -m skit_pipelines.runner.kfp_step_main <folder> <function>``, which calls kfp's own
 executor on them. It also swaps the tokens of :mod:`skit_pipelines.runner.kfp_values` back into the
-values. Nothing else changes: kfp still builds the executor input, streams the output, reads the outputs.
+values, and sets ``PYTHONUNBUFFERED`` so that the step's output is streamed line by line instead of in 8 KiB
+blocks. Nothing else changes: kfp still builds the executor input, streams the output, reads the outputs.
 
 kfp picks its handler from ``kfp.local.subprocess_task_handler.SubprocessTaskHandler`` when each task
 starts, so :func:`install` replaces that one attribute. The adaptation depends on kfp's internals, hence the
@@ -81,7 +82,9 @@ class PrivateArgsTaskHandler(subprocess_task_handler.SubprocessTaskHandler):
             Path(folder, "executor_input.json").write_text(json.dumps(executor_input), encoding="utf-8")
             command = [sys.executable, "-m", "skit_pipelines.runner.kfp_step_main", folder, function]
             return_code = subprocess_task_handler.run_local_subprocess(
-                full_command=command, env_vars={**self.env_vars, "_KFP_RUNTIME": "true"}
+                full_command=command,
+                # unbuffered output: the step's lines reach the run's log as they are written
+                env_vars={**self.env_vars, "_KFP_RUNTIME": "true", "PYTHONUNBUFFERED": "1"},
             )
         return status.Status.SUCCESS if return_code == 0 else status.Status.FAILURE
 

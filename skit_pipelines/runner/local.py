@@ -215,6 +215,7 @@ class LocalRunner:
             "failed_step": failed_step,
             "error": error,
             "step_states": {step: s.value for step, s in tap.task_states.items()},
+            "progress": {step: p.as_dict() for step, p in tap.task_progress.items()},
             "finished_at": dt.datetime.now(dt.timezone.utc).isoformat(),
             "seconds": round(time.monotonic() - t0, 3),
         }

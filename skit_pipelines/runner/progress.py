@@ -3,6 +3,11 @@
 Why a separate class: the runner only emits :class:`StepEvent` objects, so the same run can feed a terminal
 view, a webhook or a log. The view writes to the stream it was given *when it was created*, because the
 local runner temporarily redirects ``sys.stdout`` to capture kfp's output while steps run.
+
+A step that reports progress (model training: :mod:`skit_pipelines.progress_lines`) gets a progress bar per
+epoch under its row: batches done of the epoch, loss, validation scores once the epoch is over, and the ETA
+of the whole training (the last :data:`EPOCH_ROWS` epochs are shown). Without a terminal the view prints
+plain lines instead: every finished epoch, and the running epoch at most every ``plain_interval`` seconds.
 """
 
 from __future__ import annotations
@@ -10,12 +15,18 @@ from __future__ import annotations
 import time
 from typing import IO, Any
 
-from rich.console import Console
+from rich.console import Console, RenderableType
 from rich.live import Live
+from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
+from skit_pipelines.progress_lines import TrainingProgress, format_duration, format_loss
 from skit_pipelines.runner.base import RunState, StepEvent
+
+EPOCH_ROWS = 5
+"""Epochs shown under a training step (the latest ones): enough to compare, few enough for a terminal."""
+BAR_WIDTH = 24
 
 _STYLE = {
     RunState.PENDING: ("·", "dim"),
@@ -31,8 +42,19 @@ _STYLE = {
 class RunProgressView:
     """``with RunProgressView(steps, file) as view: runner.run(..., on_event=view.update)``."""
 
-    def __init__(self, pipeline: str, steps: list[str], file: IO[str], *, live: bool | None = None) -> None:
+    def __init__(
+        self,
+        pipeline: str,
+        steps: list[str],
+        file: IO[str],
+        *,
+        live: bool | None = None,
+        plain_interval: float = 10.0,
+    ) -> None:
         self.pipeline = pipeline
+        self.plain_interval = plain_interval
+        self.progress: dict[str, dict[int, TrainingProgress]] = {}
+        self._plain_printed: dict[str, float] = {}
         self.console = Console(file=file, highlight=False)
         self.states: dict[str, RunState] = {step: RunState.PENDING for step in steps}
         self.details: dict[str, str] = {}
@@ -66,6 +88,9 @@ class RunProgressView:
             self._live.__exit__(*exc)
 
     def update(self, event: StepEvent) -> None:
+        if event.progress is not None:
+            self._update_progress(event.step, event.progress)
+            return
         now = time.monotonic()
         self.states[event.step] = event.state
         if event.state == RunState.RUNNING:
@@ -83,6 +108,26 @@ class RunProgressView:
                 Text(f"  {symbol} {event.step}: {self._label(event.step, event.state)}{timing}")
             )
 
+    def _update_progress(self, step: str, progress: TrainingProgress) -> None:
+        """Keep the step's latest report of each epoch; print it when there is no live view (throttled)."""
+        epochs = self.progress.setdefault(step, {})
+        epochs[progress.epoch] = progress
+        for old in sorted(epochs)[:-EPOCH_ROWS]:
+            del epochs[old]
+        if self._live is not None:
+            return
+        now = time.monotonic()
+        last = self._plain_printed.get(step)
+        if (
+            progress.event == "epoch"
+            or progress.batch == 1
+            or last is None
+            or now - last >= self.plain_interval
+        ):
+            self._plain_printed[step] = now
+            # one line each, never wrapped: a log reader greps for them
+            self.console.print(Text(f"  ▶ {step}: {progress.describe()}"), soft_wrap=True)
+
     def _label(self, step: str, state: RunState) -> str:
         detail = self.details.get(step)
         return state.value.lower() + (f": {detail}" if detail else "")
@@ -92,6 +137,10 @@ class RunProgressView:
             return ""
         end = self.finished.get(step, time.monotonic())
         return f" ({end - self.started[step]:.1f}s)"
+
+    def render(self) -> Table:
+        """The table the live view shows: one row per step, and under a training step a bar per epoch."""
+        return self._render()
 
     def _render(self) -> Table:
         table = Table(
@@ -107,4 +156,29 @@ class RunProgressView:
             symbol, style = _STYLE.get(state, ("?", ""))
             label = Text(f"{symbol} {self._label(step, state)}", style=style)
             table.add_row(Text(step), label, self._elapsed(step).strip(" ()"))
+            for progress in self.progress.get(step, {}).values():
+                table.add_row(*epoch_row(progress))
         return table
+
+
+def epoch_row(progress: TrainingProgress) -> tuple[RenderableType, RenderableType, RenderableType]:
+    """``  epoch 2/8 | ━━━━━━━━━━━━╸━━━━━━ 120/470 loss 0.4321 | ETA 5m12s``: one row under the step."""
+    done = progress.event == "epoch"
+    bar = ProgressBar(
+        total=max(progress.batches, 1),
+        completed=progress.batches if done else progress.batch,
+        width=BAR_WIDTH,
+        complete_style="green" if done else "yellow",
+        finished_style="green",
+    )
+    numbers = [f"{progress.batch}/{progress.batches}", f"loss {format_loss(progress.loss)}"]
+    if progress.validation_loss is not None:
+        numbers.append(f"val loss {format_loss(progress.validation_loss)}")
+    if progress.validation_accuracy is not None:
+        numbers.append(f"val acc {progress.validation_accuracy:.3f}")
+    if progress.validation_macro_f1 is not None:
+        numbers.append(f"val F1 {progress.validation_macro_f1:.3f}")
+    cell = Table.grid(padding=(0, 1))
+    cell.add_row(bar, Text(" ".join(numbers), style="" if done else "yellow"))
+    eta = "" if progress.eta_s is None else f"ETA {format_duration(progress.eta_s)}"
+    return Text(f"  epoch {progress.epoch}/{progress.epochs}", style="dim"), cell, Text(eta, style="dim")
