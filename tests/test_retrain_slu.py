@@ -214,6 +214,10 @@ def test_gitlab_merge_request_has_the_markdown_table_and_is_opened_once(
         )
         assert result.mr_url.startswith(gitlab.base_url) and "please review <" in result.message
         assert result.message.startswith("Finished training bot SLU, please review <")
+        steps = ["checkout", "new data", "previous data", "prepare", "train", "evaluate", "production"]
+        assert list(result.seconds) == [*steps, "comparison", "publish", "merge request"]
+        assert all(s >= 0 for s in result.seconds.values()) and result.seconds["train"] > 0
+        assert "step times: checkout " in caplog.text and " train " in caplog.text
         posts = gitlab.calls("POST")
         assert len(posts) == 1
         body = posts[0].json
