@@ -38,7 +38,7 @@ image:
 	fi
 
 ## bench: benchmarks, printed as ratios against baselines measured in the same run
-bench: $(VENV)/.installed-dev $(LS_VENV)/bin/label-studio
+bench: $(VENV)/.installed-dev $(LS_VENV)/bin/label-studio $(DVC_VENV)/bin/dvc
 	$(BIN)/python -m bench
 
 ## bench-models: BANKING77 intent model benchmark on the CPU (~15 min; not part of CI)

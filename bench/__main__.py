@@ -2,7 +2,7 @@
 
     python -m bench                 # everything; warehouse: 190k calls (~1M turns) on SQLite and PostgreSQL
     python -m bench --calls 10000   # a quicker pass
-    python -m bench --only eval,api # some groups: warehouse, runner, eval, annotation, api
+    python -m bench --only eval,api # some groups: warehouse, runner, eval, annotation, api, retrain
     python -m bench --no-postgres   # where no PostgreSQL server is reachable
 
 The model benchmark (BANKING77 training, ~15 min) is separate: ``make bench-models``.
@@ -97,7 +97,7 @@ def _warehouse(args: argparse.Namespace) -> list[Measurement]:
     return results
 
 
-GROUPS = ("warehouse", "runner", "eval", "annotation", "api")
+GROUPS = ("warehouse", "runner", "eval", "annotation", "api", "retrain")
 
 
 def main() -> None:
@@ -128,6 +128,7 @@ def main() -> None:
     from bench.api_load import bench_api_load, bench_login_flood
     from bench.entity_eval import bench_entity_eval
     from bench.intent_eval import bench_intent_eval
+    from bench.retrain import bench_retrain
     from bench.runner_overhead import bench_runner_overhead
 
     console.print("machine: " + ", ".join(f"{k}={v}" for k, v in machine().items()))
@@ -150,6 +151,9 @@ def main() -> None:
         results += bench_api_load()
         console.print("HTTP API during a login flood of 60 connections ...")
         results += bench_login_flood()
+    if "retrain" in groups:
+        console.print("retrain_slu overhead around training (MiniLM, 1,500 rows, 2 epochs) ...")
+        results.append(bench_retrain())
 
     console.print(_table(results))
     console.print(f"saved {save(results, 'bench')}")

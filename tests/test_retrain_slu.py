@@ -1,16 +1,25 @@
 """Retrain SLU end to end on real parts: `slu init`, real git (bare remotes on disk, and over HTTP behind the
-GitLab fake), real DVC with a local remote, a tiny XLM-R trained for one epoch."""
+GitLab fake), real DVC with a local remote, a tiny XLM-R trained for one epoch, a real Label Studio.
 
-from __future__ import annotations
+The first test is the whole loop on the local runner: `slu init` -> `retrain_slu` from a tagged CSV -> a
+reviewer merges -> annotators tag new turns in Label Studio -> `retrain_slu` on those annotations, compared
+with the merged model, proposed as a GitLab merge request. The others call the job directly.
+"""
 
 import datetime as dt
+import json
 import logging
+import re
+import uuid
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import boto3
 import pandas as pd
 import pytest
 
+from skit_pipelines.annotation.client import LabelStudioClient
+from skit_pipelines.annotation.upload import tag_calls
 from skit_pipelines.jobs.retrain_slu import (
     RetrainSetupError,
     evaluate_branch,
@@ -20,31 +29,34 @@ from skit_pipelines.jobs.retrain_slu import (
     validate_retraining,
 )
 from skit_pipelines.jobs.slu_init import SluInitError, init_project
-from skit_pipelines.jobs.slu_repo import SluConnections, default_dvc_venv
+from skit_pipelines.jobs.slu_repo import SluConnections
 from skit_pipelines.pipeline_checks import location_errors
 from skit_pipelines.readpolicy import ReadPolicy, ReadRefusedError
+from skit_pipelines.runner.base import RunResult, get_runner
 from skit_pipelines.slu.comparison import FIRST_TRAINING, REPORT_TITLE
 from skit_pipelines.slu.dataset_steps import DatasetPreparationError
 from skit_pipelines.slu.project_config import SluProjectConfig
 from skit_pipelines.vcs import dvc as dvc_ops
-from skit_pipelines.vcs.errors import DvcNotInstalledError, GitBranchNotFoundError, PublishError
-from skit_pipelines.vcs.git import clone
-from tests.conftest import skip_or_fail
+from skit_pipelines.vcs.errors import GitBranchNotFoundError, PublishError
+from skit_pipelines.vcs.git import BRANCH_TIME_FORMAT, clone
+from tests.conftest import SettingsEnv
 from tests.fakes.gitlab import FakeGitLab
-from tests.model_fixtures import sentences, tagged_rows, tiny_xlmr, write_csv
+from tests.model_fixtures import sentences, tiny_xlmr
+from tests.slu_helpers import connections, csv, dvc_program, merge_into_master, new_project, rows
 from tests.vcs_helpers import remote_branches, sh
 
+if TYPE_CHECKING:
+    from tests.fakes.slack_server import FakeSlackServer
+    from tests.labelstudio_server import LabelStudioServer
+
+pytest_plugins = ["tests.labelstudio_server", "tests.fakes.slack_server"]
+
 FIRST = dt.datetime(2026, 11, 29, 10, 0, 0, tzinfo=dt.timezone.utc)
-SECOND = dt.datetime(2026, 11, 29, 11, 0, 0, tzinfo=dt.timezone.utc)
 
 
 @pytest.fixture(scope="module")
 def dvc_exe() -> str:
-    try:
-        return dvc_ops.executable(default_dvc_venv())
-    except DvcNotInstalledError as exc:
-        skip_or_fail(str(exc))
-        raise
+    return dvc_program()
 
 
 @pytest.fixture(scope="module")
@@ -52,80 +64,134 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> str:
     return tiny_xlmr(tmp_path_factory.mktemp("tiny-xlmr") / "model")
 
 
-def rows(split: str, every: int, seed: int) -> pd.DataFrame:
-    """A few dozen tagged rows of the four test intents (every ``every``-th sentence)."""
-    return pd.DataFrame(tagged_rows(sentences(split)[::every], seed=seed))
-
-
-def csv(tmp_path: Path, name: str, frame: pd.DataFrame) -> str:
-    return write_csv(frame.to_dict("records"), tmp_path / name)
-
-
-def connections(base: Path | str, dvc: str, **tokens: str) -> SluConnections:
-    return SluConnections(repo_base=str(base), dvc=dvc, **tokens)
-
-
-def new_project(tmp_path: Path, dvc: str, model: str, name: str = "client-bot", base: Path | None = None):
-    conn = connections(base or tmp_path / "repos", dvc)
-    config = SluProjectConfig(model_name=model, epochs=1, batch_size=8, max_seq_length=32)
-    result = init_project(name, conn, tmp_path / "home", config=config)
-    return conn, result
-
-
 def request(**parameters):
     return retrain_request_from({"repo_name": "client-bot", "epochs": 0, **parameters})
 
 
-def merge_into_master(remote: Path, branch: str) -> None:
-    """A reviewer merges the merge request (fast-forward): master now holds the retrained model."""
-    sh("update-ref", "refs/heads/master", f"refs/heads/{branch}", cwd=remote)
+def run_retrain(arguments: dict[str, Any]) -> dict[str, Any]:
+    """``retrain_slu`` on the local runner, as `skit-pipelines run` starts it; its outputs."""
+    result: RunResult = get_runner().run(
+        "retrain_slu", {"repo_name": "client-bot", "channel": "#ml", **arguments}
+    )
+    assert result.succeeded, result.error
+    return result.outputs
 
 
-def test_init_then_retrain_twice_compares_with_the_merged_model(
-    tmp_path: Path, dvc_exe: str, tiny_model: str
+def annotate_new_turns(tmp_path: Path, labelstudio: "LabelStudioServer") -> tuple[int, int]:
+    """New turns (the held-out wordings of the four intents) uploaded to a new Label Studio project, then
+    tagged through the API as annotators do: every task its intent, except one task left untouched and one
+    annotation cancelled (both left out of the download). Returns the project id and the tagged tasks."""
+    pairs = sentences("test")
+    turns = pd.DataFrame(
+        {
+            "conversation_uuid": [f"t-{i}" for i in range(len(pairs))],
+            "call_uuid": [f"c-{i}" for i in range(len(pairs))],
+            "utterances": [json.dumps([[{"transcript": text, "confidence": 0.9}]]) for text, _ in pairs],
+            "state": "COF",
+            "reftime": "2026-11-20T10:00:00+00:00",
+            "audio_url": [f"https://audio.example/{i}.wav" for i in range(len(pairs))],
+            "intent": [intent for _, intent in pairs],  # the deployed model's prediction, shown to annotators
+        }
+    )
+    turns.to_csv(tmp_path / "turns.csv", index=False)
+    upload = tag_calls(
+        s3_path=str(tmp_path / "turns.csv"),
+        project_title=f"retrain {uuid.uuid4().hex[:8]}",
+        url=labelstudio.url,
+        token=labelstudio.token,
+    )
+    (project,) = upload.projects
+    truth = dict(pairs)
+    with LabelStudioClient(labelstudio.url, labelstudio.token) as client:
+        tasks = sorted(client.iter_tasks(project.project_id, include="id,data"), key=lambda t: t["id"])
+        assert len(tasks) == len(pairs)
+        _untouched, cancelled, *rest = tasks
+        client.create_annotation(cancelled["id"], [], was_cancelled=True)
+        for task in rest:
+            intent = truth[task["data"]["text"]]
+            choice = {"from_name": "tag", "to_name": "transcript", "type": "choices"}
+            client.create_annotation(task["id"], [{**choice, "value": {"choices": [intent]}}])
+    return project.project_id, len(rest)
+
+
+def test_init_then_retrain_twice_the_second_time_from_label_studio_annotations(
+    tmp_path: Path,
+    dvc_exe: str,
+    tiny_model: str,
+    settings_env: SettingsEnv,
+    labelstudio_env: "LabelStudioServer",
+    slack_server: "FakeSlackServer",
 ) -> None:
-    conn, project = new_project(tmp_path, dvc_exe, tiny_model)
+    served = tmp_path / "served"
+    conn, project = new_project(tmp_path, dvc_exe, tiny_model, base=served / "skit-ai")
     assert project.initial_training and remote_branches(project.repo) == {"master"}
 
-    first = retrain_slu(
-        request(initial_training=True, dataset_path=csv(tmp_path, "a.csv", rows("train", 3, 0))),
-        conn,
-        now=FIRST,
+    # 1. A first training from a tagged CSV, the repository reached as a local path: no forge, so the
+    #    message says how to open the merge request by hand.
+    settings_env(SKIT_SLU_REPO_BASE=str(served / "skit-ai"), SKIT_DVC_EXECUTABLE=dvc_exe)
+    first = run_retrain(
+        {"initial_training": True, "dataset_path": csv(tmp_path, "a.csv", rows("train", 3, 0))}
     )
-    assert first.branch == "2026-11-29-10-00-00" and first.mr_url == ""
-    assert first.branch in remote_branches(project.repo)
-    assert "open a merge request from branch" in first.message and "by hand" in first.message
-    assert FIRST_TRAINING in first.description and REPORT_TITLE in first.description
-    assert first.intents == 4 and first.train_rows > 0 and first.test_rows > 0
-    assert first.production_accuracy == -1.0
-    report = pd.read_csv(first.comparison_classification_report, index_col=0)
+    assert re.fullmatch(r"\d{4}(-\d\d){5}", first["branch"]) and first["mr_url"] == ""
+    dt.datetime.strptime(first["branch"], BRANCH_TIME_FORMAT)
+    assert first["branch"] in remote_branches(project.repo)
+    description = Path(first["comparison_markdown"]).read_text()
+    assert FIRST_TRAINING in description and REPORT_TITLE in description
+    assert first["intents"] == 4 and first["train_rows"] > 0 and first["test_rows"] > 0
+    report = pd.read_csv(first["comparison_classification_report"], index_col=0)
     assert "precision production" in report.columns and report["precision production"].isna().all()
+    (message,) = [json.dumps(c.args) for c in slack_server.calls("chat.postMessage")]
+    assert f"Finished training client-bot SLU on branch {first['branch']}" in message
+    assert f"open a merge request from branch '{first['branch']}' into 'sandbox' by hand" in message
 
-    merge_into_master(project.repo, first.branch)
-    second = retrain_slu(request(dataset_path=csv(tmp_path, "b.csv", rows("test", 2, 1))), conn, now=SECOND)
-    assert second.branch == "2026-11-29-11-00-00"
-    assert FIRST_TRAINING not in second.description
-    assert "Production model (branch master) evaluated on the same test set" in second.description
-    assert 0.0 <= second.production_accuracy <= 1.0
-    report = pd.read_csv(second.comparison_classification_report, index_col=0)
-    assert report.loc["macro avg", "support production"] == report.loc["macro avg", "support latest"]
+    # 2. A reviewer merges it; annotators tag new turns in Label Studio; the same repository, now behind
+    #    the GitLab fake, is retrained on those annotations and compared with the merged model.
+    merge_into_master(project.repo, first["branch"])
+    project_id, tagged = annotate_new_turns(tmp_path, labelstudio_env)
+    with FakeGitLab(repos=served) as gitlab:
+        settings_env(
+            SKIT_SLU_REPO_BASE=f"{gitlab.base_url}/skit-ai",
+            SKIT_GITLAB_URL=gitlab.base_url,
+            SKIT_GITLAB_TOKEN=gitlab.token,
+        )
+        second = run_retrain({"labelstudio_project_ids": str(project_id), "timezone": "Asia/Kolkata"})
+        (post,) = gitlab.calls("POST")
+        assert second["mr_url"] == f"{gitlab.base_url}/skit-ai/client-bot/-/merge_requests/1"
+    assert second["branch"] != first["branch"] and second["new_rows"] == tagged
+    body = post.json
+    assert (body["source_branch"], body["target_branch"]) == (second["branch"], "sandbox")
+    mr = body["description"]
+    assert mr == Path(second["comparison_markdown"]).read_text()
+    assert f"## {REPORT_TITLE}" in mr and "| precision latest | precision production |" in mr.replace(
+        "  ", " "
+    )
+    assert FIRST_TRAINING not in mr
+    assert "Production model (branch master) evaluated on the same test set" in mr
+    assert f"labelstudio projects {project_id}" in mr
     assert (
-        second.preparation["used_previous"] and second.preparation["previous_train_rows"] == first.train_rows
+        f"previous dataset: {first['train_rows']:,} train + {first['test_rows']:,} test rows combined" in mr
+    )
+    report = pd.read_csv(second["comparison_classification_report"], index_col=0)
+    assert report["precision production"].notna().any()
+    assert report.loc["macro avg", "support production"] == report.loc["macro avg", "support latest"]
+    review = f"please review <{second['mr_url']}|this MR>"
+    assert f"Finished training client-bot SLU, {review}" in json.dumps(
+        slack_server.calls("chat.postMessage")[-1].args
     )
 
-    # the pushed branch holds data.dvc whose data comes back with dvc pull
+    # 3. The pushed branch holds data.dvc whose data comes back with dvc pull.
     checkout = clone(str(project.repo), tmp_path / "reviewer")
-    checkout.checkout(second.branch)
+    checkout.checkout(second["branch"])
     assert (checkout.path / "data.dvc").is_file() and not (checkout.path / "data").exists()
     dvc_ops.Dvc(checkout.path, dvc=dvc_exe).pull()
     train = pd.read_csv(checkout.path / "data/classification/datasets/train.csv")
-    assert len(train) == second.train_rows
+    assert len(train) == second["train_rows"]
     assert (checkout.path / "data/classification/models/labels.json").is_file()
     log = sh("log", "-1", "--format=%an <%ae>%n%B", cwd=checkout.path)
-    assert log.startswith("automation <automation@skit.ai>") and "b.csv" in log
+    assert log.startswith("automation <automation@skit.ai>") and f"labelstudio projects {project_id}" in log
 
     evaluated = evaluate_branch(
-        retrain_request_from({"repo_name": "client-bot", "repo_branch": second.branch}), conn
+        retrain_request_from({"repo_name": "client-bot", "repo_branch": second["branch"]}), conn
     )
     assert evaluated.test_rows > 0 and 0.0 <= evaluated.production_accuracy <= 1.0
 
@@ -148,6 +214,10 @@ def test_gitlab_merge_request_has_the_markdown_table_and_is_opened_once(
         )
         assert result.mr_url.startswith(gitlab.base_url) and "please review <" in result.message
         assert result.message.startswith("Finished training bot SLU, please review <")
+        steps = ["checkout", "new data", "previous data", "prepare", "train", "evaluate", "production"]
+        assert list(result.seconds) == [*steps, "comparison", "publish", "merge request"]
+        assert all(s >= 0 for s in result.seconds.values()) and result.seconds["train"] > 0
+        assert "step times: checkout " in caplog.text and " train " in caplog.text
         posts = gitlab.calls("POST")
         assert len(posts) == 1
         body = posts[0].json

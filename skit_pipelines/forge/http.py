@@ -117,7 +117,9 @@ class ForgeHTTP:
             return retrying(step)
         except _RetryableForgeAnswer as exc:
             request = exc.response.request
-            raise self.error(request.method, request.url.raw_path.decode(), exc.response) from None
+            raise self.error(
+                request.method, request.url.raw_path.decode(), exc.response, attempts=self.attempts
+            ) from None
         except httpx.TransportError as exc:
             raise ForgeError(
                 self.redact(
@@ -152,10 +154,12 @@ class ForgeHTTP:
 
         return self.retrying(step, what)
 
-    def error(self, method: str, path: str, response: httpx.Response) -> ForgeError:
+    def error(self, method: str, path: str, response: httpx.Response, *, attempts: int = 1) -> ForgeError:
+        """The error of a failed answer; ``attempts`` > 1 says that a server error was retried."""
         hint = " (check the token and its scope)" if response.status_code in (401, 403) else ""
+        tried = f" ({attempts} attempts)" if attempts > 1 else ""
         message = (
-            f"{self.name} answered HTTP {response.status_code} to {method} {self.api_url}{path}: "
+            f"{self.name} answered HTTP {response.status_code} to {method} {self.api_url}{path}{tried}: "
             f"{server_message(response)}{hint}"
         )
         return ForgeError(self.redact(message), forge=self.name, status=response.status_code)

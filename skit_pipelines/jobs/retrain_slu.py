@@ -40,9 +40,10 @@ import pandas as pd
 from skit_pipelines import storage
 from skit_pipelines.annotation.download import DownloadRequest, download_request, fetch_tagged_dataset
 from skit_pipelines.errors import SkitPipelinesError
-from skit_pipelines.forge import open_merge_request
+from skit_pipelines.forge import ForgeError, open_merge_request
 from skit_pipelines.jobs.model_inputs import read_dataset
 from skit_pipelines.jobs.slu_repo import SluConnections
+from skit_pipelines.jobs.step_times import StepTimes
 from skit_pipelines.jobs.train_model import check_checkpoint_readable
 from skit_pipelines.jobs.yaml_inputs import load_alias
 from skit_pipelines.metrics.tagged import read_tagged_csv
@@ -76,6 +77,7 @@ __all__ = [
     "RetrainRequest",
     "RetrainResult",
     "RetrainSetupError",
+    "ReviewError",
     "evaluate_branch",
     "retrain_request_from",
     "retrain_slu",
@@ -89,6 +91,10 @@ PREDICTED = "intent_x"
 
 class RetrainSetupError(SkitPipelinesError, ValueError):
     """The repository, a branch, a dataset or the DVC setup is not usable; the message says which."""
+
+
+class ReviewError(SkitPipelinesError, RuntimeError):
+    """The branch and its data were published but the forge refused or failed the merge request."""
 
 
 # ------------------------------------------------------------------------------------------ the request
@@ -542,6 +548,8 @@ class RetrainResult:
     message: str
     download_commands: str
     preparation: dict[str, Any] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+    """Wall time of each step (``train``, ``publish``, ...), in the order they ran."""
 
 
 @dataclass
@@ -579,43 +587,60 @@ def _message(request: RetrainRequest, review: Review, branch: str, comparison: P
 def retrain_slu(
     request: RetrainRequest, connections: SluConnections, *, now: dt.datetime | None = None
 ) -> RetrainResult:
-    """Steps 1-8 (see the module docstring); a failure leaves nothing pushed that claims to be done."""
+    """Steps 1-8 (see the module docstring); a failure leaves nothing pushed that claims to be done.
+
+    A merge request that cannot be opened after the branch was pushed fails the run with
+    :class:`ReviewError`, which says that the branch and its data are published and how to open the merge
+    request by hand. The wall time of each step is logged and returned (``seconds``).
+    """
     now = now or dt.datetime.now(dt.timezone.utc)
     run = run_name(now)
+    times = StepTimes()
     with tempfile.TemporaryDirectory(prefix="skit-slu-retrain-") as scratch:
         work = Path(scratch)
-        checkout = open_checkout(request, connections, work)
-        new = read_new_data(request, connections, work)
-        branch = start_branch(checkout, request.repo_branch, now)
-        previous = restore_previous(checkout)
-        prepared = prepare(request, checkout, new, previous)
-        layout = checkout.layout
-        _write_datasets(layout, prepared)
-        trained = train_model(layout, checkout.config, request.epochs, prepared)
+        with times.step("checkout"):
+            checkout = open_checkout(request, connections, work)
+        with times.step("new data"):
+            new = read_new_data(request, connections, work)
+        with times.step("previous data"):
+            branch = start_branch(checkout, request.repo_branch, now)
+            previous = restore_previous(checkout)
+        with times.step("prepare"):
+            prepared = prepare(request, checkout, new, previous)
+            layout = checkout.layout
+            _write_datasets(layout, prepared)
+        with times.step("train"):
+            trained = train_model(layout, checkout.config, request.epochs, prepared)
         log.info("%s", trained)
-        latest = evaluate_model(layout.models_dir, prepared.evaluation, "latest model")
-        write_metrics(layout, run, latest)
-        production, why = evaluate_production(checkout, prepared.evaluation, work)
-        comparison = compare_with_production(
-            latest.report,
-            latest.confusion,
-            production.report if production else None,
-            production.confusion if production else None,
-            production_ref=f"branch {checkout.production_branch}",
-        )
-        lines = [*prepared.report.lines(), trained, *new.notes]
-        if why:
-            lines.append(f"production: none ({why})")
-        files = write_comparison(
-            comparison,
-            layout,
-            run,
-            request.repo_name.replace("/", "_"),
-            f"Retrained {request.repo_name} SLU",
-            lines,
-        )
-        commit = publish_branch(checkout, branch, commit_message(prepared, latest, production))
-        review = open_review(checkout.url, connections, branch, request.target_mr_branch, files.markdown)
+        with times.step("evaluate"):
+            latest = evaluate_model(layout.models_dir, prepared.evaluation, "latest model")
+            write_metrics(layout, run, latest)
+        with times.step("production"):
+            production, why = evaluate_production(checkout, prepared.evaluation, work)
+        with times.step("comparison"):
+            comparison = compare_with_production(
+                latest.report,
+                latest.confusion,
+                production.report if production else None,
+                production.confusion if production else None,
+                production_ref=f"branch {checkout.production_branch}",
+            )
+            lines = [*prepared.report.lines(), trained, *new.notes]
+            if why:
+                lines.append(f"production: none ({why})")
+            files = write_comparison(
+                comparison,
+                layout,
+                run,
+                request.repo_name.replace("/", "_"),
+                f"Retrained {request.repo_name} SLU",
+                lines,
+            )
+        with times.step("publish"):
+            commit = publish_branch(checkout, branch, commit_message(prepared, latest, production))
+        with times.step("merge request"):
+            review = _open_review_of_published(request, checkout, connections, branch, commit, files)
+        log.info("%s", times.line())
         report = prepared.report
         uris = (files.report_uri, files.confusion_uri, files.html_uri)
         return RetrainResult(
@@ -636,7 +661,30 @@ def retrain_slu(
             message=checkout.redact(_message(request, review, branch, comparison)),
             download_commands="\n".join(storage.download_command(uri) for uri in uris),
             preparation=report.to_dict(),
+            seconds=dict(times.seconds),
         )
+
+
+def _open_review_of_published(
+    request: RetrainRequest,
+    checkout: Checkout,
+    connections: SluConnections,
+    branch: str,
+    commit: str,
+    files: ComparisonFiles,
+) -> Review:
+    """Step 8 after a successful publish: a forge failure says what is done and what is left to do."""
+    try:
+        return open_review(checkout.url, connections, branch, request.target_mr_branch, files.markdown)
+    except ForgeError as exc:
+        raise ReviewError(
+            checkout.redact(
+                f"branch {branch!r} was pushed to {checkout.shown_url} (commit {commit[:12]}, its data in "
+                f"the DVC remote), but its merge request into {request.target_mr_branch!r} was not opened: "
+                f"{exc}. Open it by hand from {branch!r} into {request.target_mr_branch!r}, with the "
+                f"description in {files.markdown_uri}."
+            )
+        ) from exc
 
 
 @dataclass

@@ -1,5 +1,11 @@
 """A fake GitHub REST API on 127.0.0.1: exactly the pull-request endpoints ``skit_pipelines.forge`` uses.
 
+The API answers at the root (``api.github.com``'s shape) and under ``/api/v3`` (GitHub Enterprise Server's),
+so one server can also serve the repositories' git, as an Enterprise host does: with ``repos`` (a folder of
+bare repositories ``<owner>/<repo>.git``), ``/<owner>/<repo>.git/...`` is git over HTTP (see
+:class:`tests.fakes.forge.ForgeFake`), and a remote ``<base_url>/<owner>/<repo>.git`` has API
+``<base_url>/api/v3``.
+
 - ``GET /repos/{owner}/{repo}/pulls?head=owner:branch&state=open`` lists the matching open pull requests.
 - ``POST /repos/{owner}/{repo}/pulls`` (JSON ``title``, ``head``, ``base``, ``body``) answers 201 with
   ``number`` and ``html_url``; a second open one for the same head is refused with 422, as GitHub does.
@@ -11,22 +17,25 @@ from __future__ import annotations
 
 import re
 from http.server import BaseHTTPRequestHandler
+from pathlib import Path
 from typing import Any
 
 from tests.fakes.forge import ForgeFake
 from tests.fakes.http import reply_json
 
-_PULLS = re.compile(r"^/repos/(?P<owner>[^/]+)/(?P<repo>[^/]+)/pulls$")
+_PULLS = re.compile(r"^(?:/api/v3)?/repos/(?P<owner>[^/]+)/(?P<repo>[^/]+)/pulls$")
 
 
 class FakeGitHub(ForgeFake):
     thread_name = "fake-github"
 
-    def __init__(self, token: str = ForgeFake.TOKEN) -> None:
-        super().__init__(token)
+    def __init__(self, token: str = ForgeFake.TOKEN, *, repos: Path | None = None) -> None:
+        super().__init__(token, repos=repos)
         self.pulls: dict[str, list[dict[str, Any]]] = {}  # "owner/repo" -> pull requests
 
     def handle(self, handler: BaseHTTPRequestHandler) -> None:
+        if self.serve_git(handler):
+            return
         request = self.record(handler)
         if request.headers.get("authorization") != f"Bearer {self.token}":
             reply_json(handler, 401, {"message": "Bad credentials", "status": "401"})

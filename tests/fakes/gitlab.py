@@ -8,10 +8,8 @@ API (``PRIVATE-TOKEN: <token>`` required, else 401 ``{"message": "401 Unauthoriz
 ``:id`` is the url-encoded project path, as GitLab accepts it.
 
 Git (when ``repos`` is given, a folder of bare repositories ``<group>/<name>.git``): ``/<path>.git/...`` is
-served by the real ``git http-backend`` (clone, fetch, push), behind HTTP Basic auth whose password must be
-the token (any user name), as GitLab does for personal access tokens; ``git_auth`` records every
-Authorization header git sent. Small repositories only: git sends a body over ``http.postBuffer`` (1 MiB)
-chunked, which this fake does not read.
+served by the real ``git http-backend`` (see :class:`tests.fakes.forge.ForgeFake`), behind HTTP Basic auth
+whose password must be the token, as GitLab does for personal access tokens.
 
 Every API request is recorded in ``requests``; ``lose_created_answers = n`` makes the next n creates succeed
 but answer 500, as when a proxy loses the answer.
@@ -19,17 +17,14 @@ but answer 500, as when a proxy loses the answer.
 
 from __future__ import annotations
 
-import base64
-import os
 import re
-import subprocess
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
 
 from tests.fakes.forge import ForgeFake
-from tests.fakes.http import read_body, reply, reply_json
+from tests.fakes.http import reply_json
 
 _MERGE_REQUESTS = re.compile(r"^/api/v4/projects/(?P<id>[^/]+)/merge_requests$")
 
@@ -38,16 +33,12 @@ class FakeGitLab(ForgeFake):
     thread_name = "fake-gitlab"
 
     def __init__(self, token: str = ForgeFake.TOKEN, *, repos: Path | None = None) -> None:
-        super().__init__(token)
-        self.repos = repos
+        super().__init__(token, repos=repos)
         self.merge_requests: dict[str, list[dict[str, Any]]] = {}  # project path -> merge requests
-        self.git_auth: list[str] = []
         self.lose_created_answers = 0  # that many creates succeed but answer 500 (a lost answer)
 
     def handle(self, handler: BaseHTTPRequestHandler) -> None:
-        path = urlsplit(handler.path).path
-        if ".git/" in path and self.repos is not None:
-            self._git(handler)
+        if self.serve_git(handler):
             return
         request = self.record(handler)
         if request.headers.get("private-token") != self.token:
@@ -103,58 +94,3 @@ class FakeGitLab(ForgeFake):
             reply_json(handler, 500, {"message": "500 Internal Server Error"})
             return
         reply_json(handler, 201, mr)
-
-    # ----------------------------------------------------------------------- git smart HTTP (http-backend)
-
-    def _git(self, handler: BaseHTTPRequestHandler) -> None:
-        authorization = handler.headers.get("Authorization", "")
-        if authorization:
-            self.git_auth.append(authorization)
-        if not self._git_authorised(authorization):
-            reply(
-                handler,
-                401,
-                b"HTTP Basic: Access denied\n",
-                content_type="text/plain",
-                headers={"WWW-Authenticate": 'Basic realm="GitLab"'},
-            )
-            return
-        parts = urlsplit(handler.path)
-        body = read_body(handler)
-        env = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "GIT_PROJECT_ROOT": str(self.repos),
-            "GIT_HTTP_EXPORT_ALL": "1",
-            "PATH_INFO": unquote(parts.path),
-            "QUERY_STRING": parts.query,
-            "REQUEST_METHOD": handler.command,
-            "CONTENT_TYPE": handler.headers.get("Content-Type", ""),
-            "CONTENT_LENGTH": str(len(body)),
-            "REMOTE_USER": "fake-user",  # http-backend allows receive-pack (push) to an authenticated user
-            "REMOTE_ADDR": "127.0.0.1",
-        }
-        if handler.headers.get("Content-Encoding"):
-            env["HTTP_CONTENT_ENCODING"] = handler.headers["Content-Encoding"]
-        if handler.headers.get("Git-Protocol"):
-            env["GIT_PROTOCOL"] = handler.headers["Git-Protocol"]
-        done = subprocess.run(["git", "http-backend"], input=body, env=env, capture_output=True, check=False)
-        head, _, payload = done.stdout.partition(b"\r\n\r\n")
-        status = 200
-        headers: dict[str, str] = {}
-        for line in head.decode("latin-1").split("\r\n"):
-            name, _, value = line.partition(":")
-            if name.lower() == "status":
-                status = int(value.strip().split()[0])
-            elif name and name.lower() not in ("content-length",):
-                headers[name] = value.strip()
-        content_type = headers.pop("Content-Type", None)
-        reply(handler, status, payload, content_type=content_type, headers=headers)
-
-    def _git_authorised(self, authorization: str) -> bool:
-        if not authorization.startswith("Basic "):
-            return False
-        try:
-            _user, _, password = base64.b64decode(authorization[6:]).decode().partition(":")
-        except ValueError:
-            return False
-        return password == self.token
