@@ -270,7 +270,9 @@ def _compile_audit() -> tuple[Machine, Weighted[Script]]:
         for index, script in enumerate(spec.scripts):
             steps = []
             for step in script.steps:
-                state = State(step.state, None, Weighted((option, option[1]) for option in answers[step.caller]))
+                state = State(
+                    step.state, None, Weighted((option, option[1]) for option in answers[step.caller])
+                )
                 final = [(option, option[1]) for option in answers[step.caller] if option[0] not in _RETRY]
                 steps.append(ScriptStep(state, _AUDIT.bot[step.bot], Weighted(final)))
                 states.append(state)
@@ -902,7 +904,13 @@ class CallWriter:
         script = AUDIT_SCRIPTS.pick(rng)
         words = _audit_words(rng, scope)
         he, his, him = ("she", "her", "her") if words["first"] in _AUDIT_SHE else ("he", "his", "him")
-        scope.ctx.spoken = {"first": words["first"], "dob": _date_of_birth(rng), "he": he, "his": his, "him": him}
+        scope.ctx.spoken = {
+            "first": words["first"],
+            "dob": _date_of_birth(rng),
+            "he": he,
+            "his": his,
+            "him": him,
+        }
         label = script.label.as_context()
         walk = Walk(disposition=None)
         clock = rng.uniform(0.5, 2.0)
@@ -1017,7 +1025,7 @@ def _audit_words(rng: random.Random, scope: CallScope) -> dict[str, str]:
 
 
 def _date_of_birth(rng: random.Random) -> str:
-    """A debtor's date of birth as a caller says it ("march 5 1980", "03/05/1980", "the 5th of march 1980")."""
+    """The debtor's date of birth as said: "march 5 1980", "03/05/1980", "the 5th of march 1980"."""
     day = dt.date(rng.randint(1950, 2003), rng.randint(1, 12), rng.randint(1, 28))
     return _pick(rng, _AUDIT.dob_forms).format(
         month=_MONTHS["en"][day.month - 1],

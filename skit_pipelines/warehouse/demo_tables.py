@@ -284,7 +284,9 @@ AUDIT_CASES: dict[str, bool] = {
 #: What a callee's answer establishes (see debt_audit.yaml).
 Callee = Literal["debtor", "verified", "refused", "third_party"]
 #: Placeholders a debt_audit.yaml phrase may use (filled per call by the generator).
-AUDIT_PLACEHOLDERS = frozenset({"name", "first", "company", "agent", "amount", "amount_dollars", "due", "phone"})
+AUDIT_PLACEHOLDERS = frozenset(
+    {"name", "first", "company", "agent", "amount", "amount_dollars", "due", "phone"}
+)
 AMOUNT_PLACEHOLDERS = frozenset({"amount", "amount_dollars"})
 #: A script has one turn per step plus at most two re-asks each: 3-5 steps keep calls at 3-15 turns.
 AUDIT_STEPS = (3, 5)
@@ -540,7 +542,9 @@ def _check_audit(tables: DemoTables) -> None:
     for client in tables.clients:
         audited = any(flow.machine == audit.machine for flow in client.flows)
         if audited and {lang for lang, _ in client.languages} != {"en"}:
-            problems.append(f"clients.yaml: client {client.client_id}: the {audit.machine} flow is English only")
+            problems.append(
+                f"clients.yaml: client {client.client_id}: the {audit.machine} flow is English only"
+            )
     if problems:
         raise DemoTablesError("\n".join(f"debt_audit.yaml: {p}" for p in problems))
 
