@@ -14,7 +14,9 @@ Why it is shaped like this:
   plausible confusion (``inform_pay_later`` is mistaken for ``ask_for_installment`` far more often than
   ``_confirm_`` for ``_cancel_``), and the truth is kept in each turn's ``context`` (``demo_true_intent``,
   ``demo_true_entities``, ``demo_transcript``), so evaluation demos have real errors to find and a key to
-  check them against.
+  check them against. The debt-collection audit flow (``debt_audit.yaml``, client 106) walks scripts instead
+  of a state machine: each script fixes what the bot discloses and when, and every turn of its calls carries
+  the call's compliance label (``demo_compliance``: breach or not, and which case), for judging the judges.
 - **Deterministic.** Everything, uuids included, comes from one seeded :class:`random.Random`: the same seed
   and arguments write identical rows, so tests can assert exact values and a bug report can name a seed.
   The wall clock is only read to default ``now``, where the data ends: no call lies in the future.
