@@ -2,7 +2,7 @@
 
     python -m bench                 # everything; warehouse: 190k calls (~1M turns) on SQLite and PostgreSQL
     python -m bench --calls 10000   # a quicker pass
-    python -m bench --only eval,api # some groups: warehouse, runner, eval, annotation, api, retrain
+    python -m bench --only eval,api # groups: warehouse, runner, eval, annotation, api, retrain, compliance
     python -m bench --no-postgres   # where no PostgreSQL server is reachable
 
 The model benchmark (BANKING77 training, ~15 min) is separate: ``make bench-models``.
@@ -97,7 +97,7 @@ def _warehouse(args: argparse.Namespace) -> list[Measurement]:
     return results
 
 
-GROUPS = ("warehouse", "runner", "eval", "annotation", "api", "retrain")
+GROUPS = ("warehouse", "runner", "eval", "annotation", "api", "retrain", "compliance")
 
 
 def main() -> None:
@@ -108,6 +108,12 @@ def main() -> None:
         "--calls", type=int, default=190_000, help="calls in the benchmark warehouse (~1M turns)"
     )
     parser.add_argument("--sample", type=int, default=10_000, help="calls to sample")
+    parser.add_argument(
+        "--compliance-calls",
+        type=int,
+        default=5000,
+        help="calls in the compliance benchmark's warehouse (~9%% of them debt-collection audit calls)",
+    )
     parser.add_argument("--no-postgres", action="store_true", help="skip the PostgreSQL benchmarks")
     parser.add_argument("--postgres-url", default=os.environ.get("SKIT_TEST_POSTGRES_URL", DEFAULT_POSTGRES))
     parser.add_argument("--only", default=",".join(GROUPS), help=f"comma list of groups: {', '.join(GROUPS)}")
@@ -126,6 +132,7 @@ def main() -> None:
 
     from bench.annotation import bench_annotation_local
     from bench.api_load import bench_api_load, bench_login_flood
+    from bench.compliance import bench_compliance
     from bench.entity_eval import bench_entity_eval
     from bench.intent_eval import bench_intent_eval
     from bench.retrain import bench_retrain
@@ -154,6 +161,9 @@ def main() -> None:
     if "retrain" in groups:
         console.print("retrain_slu overhead around training (MiniLM, 1,500 rows, 2 epochs) ...")
         results.append(bench_retrain())
+    if "compliance" in groups:
+        console.print(f"compliance audit on the demo ground truth ({args.compliance_calls} calls) ...")
+        results += bench_compliance(args.compliance_calls)
 
     console.print(_table(results))
     console.print(f"saved {save(results, 'bench')}")

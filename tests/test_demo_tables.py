@@ -12,7 +12,9 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
+from skit_pipelines.compliance.ground_truth import CASES
 from skit_pipelines.warehouse.demo_tables import (
+    AUDIT_CASES,
     DATA_DIR,
     DATA_PACKAGE,
     FILES,
@@ -181,3 +183,90 @@ def test_a_file_that_is_not_a_mapping_is_named(tmp_path: Path) -> None:
         match=r"^caller\.yaml: \(top level\): expected a mapping with string keys, got a list of 2$",
     ):
         read_demo_tables(tmp_path)
+
+
+# -- the debt-collection audit flow: its labels follow from its scripts -------------------------------------
+
+
+def _audit_script(t: dict[str, Any], case: str, index: int) -> dict[str, Any]:
+    script: dict[str, Any] = t["debt_audit.yaml"]["cases"][case]["scripts"][index]
+    return script
+
+
+def _verified_told_too_early(t: dict[str, Any]) -> None:
+    # swap the security question and the amount: filed as verified, the steps now say otherwise
+    steps = _audit_script(t, "verified_debtor_told", 0)["steps"]
+    steps[1]["bot"], steps[2]["bot"] = "amount_to_debtor", "dob_question"
+
+
+def _third_party_told_an_amount(t: dict[str, Any]) -> None:
+    _audit_script(t, "third_party_told_nothing", 1)["steps"][1]["bot"] = "message_with_amount"
+
+
+def _no_case_at_all(t: dict[str, Any]) -> None:
+    for step in _audit_script(t, "third_party_told_nothing", 1)["steps"]:
+        step.pop("callee", None)
+
+
+def _mixed_phrase_set(t: dict[str, Any]) -> None:
+    t["debt_audit.yaml"]["bot"]["better_time"].append("Also, the balance is {amount}.")
+
+
+def _unknown_placeholder(t: dict[str, Any]) -> None:
+    t["debt_audit.yaml"]["bot"]["offer_message"][0] = "Can I leave a message for {nickname}?"
+
+
+def _unknown_answer_intent(t: dict[str, Any]) -> None:
+    t["debt_audit.yaml"]["caller"]["take_message"] = [["nosuch_intent", 1, None]]
+    for case in t["debt_audit.yaml"]["cases"].values():
+        for script in case["scripts"]:
+            for step in script["steps"]:
+                if step["caller"] == "message_answers":
+                    step["caller"] = "take_message"
+
+
+def _unknown_callee(t: dict[str, Any]) -> None:
+    _audit_script(t, "verified_debtor_told", 0)["steps"][0]["callee"] = "boss"
+
+
+@pytest.mark.parametrize(
+    ("breakage", "message"),
+    [
+        (
+            _verified_told_too_early,
+            "debt_audit.yaml: cases.verified_debtor_told.scripts[0]: its steps make it "
+            "'told_before_verification', not 'verified_debtor_told'",
+        ),
+        (
+            _third_party_told_an_amount,
+            "cases.third_party_told_nothing.scripts[1]: its steps make it 'third_party_told_amount'",
+        ),
+        (
+            _no_case_at_all,
+            "scripts[1]: tells no amount and no third party answers: it fits no compliance case",
+        ),
+        (_mixed_phrase_set, "debt_audit.yaml: bot.better_time: some phrases tell an amount and some do not"),
+        (_unknown_placeholder, "debt_audit.yaml: bot.offer_message: unknown placeholder(s) nickname"),
+        (_unknown_answer_intent, "caller.take_message: intent 'nosuch_intent' has no English template"),
+        (_unknown_callee, "debt_audit.yaml: cases.verified_debtor_told.scripts[0].steps[0].callee"),
+    ],
+)
+def test_an_audit_script_whose_steps_say_another_case_is_refused(
+    tmp_path: Path, breakage: Callable[[dict[str, Any]], None], message: str
+) -> None:
+    tables = _copy_tables()
+    breakage(tables)
+    _write(tmp_path, tables)
+    with pytest.raises(DemoTablesError) as err:
+        read_demo_tables(tmp_path)
+    assert message in str(err.value)
+
+
+def test_every_audit_script_has_its_label() -> None:
+    tables = load_demo_tables()
+    labels = tables.audit_labels
+    assert {case for case, _ in labels} == set(AUDIT_CASES)
+    for (case, _), label in labels.items():
+        assert label.case == case and label.breach == AUDIT_CASES[case]
+        assert (label.step is None) == (case == "third_party_told_nothing")
+    assert CASES == AUDIT_CASES  # the scorer's copy of the cases is the generator's

@@ -14,7 +14,9 @@ Why it is shaped like this:
   plausible confusion (``inform_pay_later`` is mistaken for ``ask_for_installment`` far more often than
   ``_confirm_`` for ``_cancel_``), and the truth is kept in each turn's ``context`` (``demo_true_intent``,
   ``demo_true_entities``, ``demo_transcript``), so evaluation demos have real errors to find and a key to
-  check them against.
+  check them against. The debt-collection audit flow (``debt_audit.yaml``, client 106) walks scripts instead
+  of a state machine: each script fixes what the bot discloses and when, and every turn of its calls carries
+  the call's compliance label (``demo_compliance``: breach or not, and which case), for judging the judges.
 - **Deterministic.** Everything, uuids included, comes from one seeded :class:`random.Random`: the same seed
   and arguments write identical rows, so tests can assert exact values and a bug report can name a seed.
   The wall clock is only read to default ``now``, where the data ends: no call lies in the future.
@@ -49,10 +51,10 @@ import sqlalchemy as sa
 
 from skit_pipelines.warehouse import schema
 from skit_pipelines.warehouse.demo_marker import check_demo_or_empty, write_marker
-from skit_pipelines.warehouse.demo_tables import Client, Flow, Option, load_demo_tables
+from skit_pipelines.warehouse.demo_tables import AuditLabel, Client, Flow, Option, load_demo_tables
 
 T = TypeVar("T")
-GENERATOR = "skit_pipelines.warehouse.demo_data v2"  # bump when the rows of a seed change
+GENERATOR = "skit_pipelines.warehouse.demo_data v3"  # bump when the rows of a seed change
 UTC = dt.timezone.utc
 
 MIN_TURNS = 3
@@ -131,6 +133,10 @@ _NUMBER_WORDS = _TABLES.number_words
 _WORD_NUMBERS = {word: digits for digits, word in _NUMBER_WORDS.items()}
 _FILLERS = _TABLES.fillers
 _ASR_LATENCY = _TABLES.asr_latency
+_AUDIT = _TABLES.audit
+#: The machine of the debt-collection audit flow (debt_audit.yaml), walked by script, not by state options.
+AUDIT_MACHINE = _AUDIT.machine
+_AUDIT_SHE = frozenset(_AUDIT.she)
 
 # Call-level rates: tuning of the simulation, not content, so they stay next to the code that uses them.
 #: Fewer calls at weekends (Monday = 0).
@@ -214,22 +220,73 @@ def _compile_state(name: str, expects: str | None, options: list[Option]) -> Sta
     return State(name, expects, Weighted(compiled))
 
 
+def _confusions(states: Iterable[State]) -> tuple[frozenset[str], dict[str, Weighted[str]]]:
+    """A machine's intents and, per intent, the production SLU's plausible mistakes among them."""
+    intents = frozenset(opt[0] for state in states for opt in state.options.items) | {"_oos_"}
+    intents -= {SILENCE}
+    confusions = {}
+    for intent in sorted(intents):
+        candidates = [(c, w) for c, w in _CONFUSIONS.get(intent, []) if c in intents and c != intent]
+        confusions[intent] = Weighted(candidates or [("_oos_" if intent != "_oos_" else "_repeat_", 1.0)])
+    return intents, confusions
+
+
 def _compile_machine(name: str) -> Machine:
     topics = [(intent, weight, "AGENT_TRANSFER", None) for intent, weight in _TRANSFER_TOPICS[name]]
     specs = {**_SHARED_STATES, "TRANSFER_REASON": (None, _TRANSFER_BASE + topics), **_MACHINE_STATES[name]}
     states = {state: _compile_state(state, *spec) for state, spec in specs.items()}
-    intents = frozenset(opt[0] for state in states.values() for opt in state.options.items) | {"_oos_"}
-    intents -= {SILENCE}
-    confusions = {}
-    for intent in intents:
-        candidates = [(c, w) for c, w in _CONFUSIONS.get(intent, []) if c in intents and c != intent]
-        confusions[intent] = Weighted(candidates or [("_oos_" if intent != "_oos_" else "_repeat_", 1.0)])
+    intents, confusions = _confusions(states.values())
     skips = {**_SKIP_IF_FILLED["*"], **_SKIP_IF_FILLED.get(name, {})}
     return Machine(name, states, intents, confusions, skips)
 
 
+#: Answers after which the bot asks the same step again.
+_RETRY = frozenset({SILENCE, "_repeat_"})
+
+
+@dataclass(frozen=True)
+class ScriptStep:
+    """One step of an audit script: the turn's state (its options are the caller's answers), the bot's
+    phrases, and the answers without re-asks (drawn when the step was already asked ``MAX_VISITS`` times)."""
+
+    state: State
+    phrases: tuple[str, ...]
+    final: Weighted[tuple[str, str, str | None, str | None]]
+
+
+@dataclass(frozen=True)
+class Script:
+    steps: tuple[ScriptStep, ...]
+    label: AuditLabel
+
+
+def _compile_audit() -> tuple[Machine, Weighted[Script]]:
+    """The audit flow's machine (its intents and confusions) and its scripts, weighted case x script."""
+    answers = {
+        name: [(intent, weight, "", disposition) for intent, weight, disposition in options]
+        for name, options in _AUDIT.caller.items()
+    }
+    scripts, states = [], []
+    for case, spec in _AUDIT.cases.items():
+        total = sum(script.weight for script in spec.scripts)
+        for index, script in enumerate(spec.scripts):
+            steps = []
+            for step in script.steps:
+                state = State(
+                    step.state, None, Weighted((option, option[1]) for option in answers[step.caller])
+                )
+                final = [(option, option[1]) for option in answers[step.caller] if option[0] not in _RETRY]
+                steps.append(ScriptStep(state, _AUDIT.bot[step.bot], Weighted(final)))
+                states.append(state)
+            label = _TABLES.audit_labels[(case, index)]
+            scripts.append((Script(tuple(steps), label), spec.weight * script.weight / total))
+    intents, confusions = _confusions(states)
+    return Machine(AUDIT_MACHINE, {}, intents, confusions, {}), Weighted(scripts)
+
+
 TEMPLATES = _compile_templates()
 MACHINES = {name: _compile_machine(name) for name in _MACHINE_STATES}
+MACHINES[AUDIT_MACHINE], AUDIT_SCRIPTS = _compile_audit()
 _CLIENT_PICK = Weighted((client, client.weight) for client in CLIENTS)
 _FLOW_PICK = {client.client_id: Weighted((flow, flow.weight) for flow in client.flows) for client in CLIENTS}
 _LANG_PICK = {client.client_id: Weighted(client.languages) for client in CLIENTS}
@@ -255,6 +312,8 @@ class UtteranceContext:
     due_amount: int
     digits: int
     anchor: dt.date | None = None
+    #: Call facts a caller template may say that are words, not entities ({first}, {dob} of the audit flow).
+    spoken: dict[str, str] = field(default_factory=dict)
 
     @property
     def today(self) -> dt.date:
@@ -407,6 +466,9 @@ def _fill(rng: random.Random, template: Template, ctx: UtteranceContext) -> tupl
     for index, part in enumerate(template.parts):
         if index % 2 == 0:
             pieces.append(part)
+            continue
+        if part in ctx.spoken:
+            pieces.append(ctx.spoken[part])
             continue
         text, raw = _resolve(rng, ctx, part)
         pieces.append(text)
@@ -628,7 +690,7 @@ def _call_vars(rng: random.Random, plan: CallPlan, language: str, local_start: d
         "renewals": rng.randint(5, 30),
         "cards": rng.randint(3, 15),
         "support": rng.randint(3, 15),
-    }[machine]
+    }["collections" if machine == AUDIT_MACHINE else machine]
     if machine == "cards" and rng.random() < 0.4:
         offset = -rng.randint(1, 6)  # a dispatched card
     due = local_start.date() + dt.timedelta(days=offset)
@@ -761,7 +823,7 @@ class CallWriter:
         rng, client, flow = self.rng, plan.client, plan.flow
         call_type = "CALL_TEST" if rng.random() < CALL_TEST_RATE else flow.call_type
         scope = self._scope(plan)
-        walk = self._walk(scope)
+        walk = self._walk_script(scope) if scope.machine.name == AUDIT_MACHINE else self._walk(scope)
         row = {
             "id": scope.call_id,
             "uuid": scope.call_uuid,
@@ -837,6 +899,45 @@ class CallWriter:
                 return walk
             cursor.move(nxt, walk)
 
+    def _walk_script(self, scope: CallScope) -> Walk:
+        """Walk an audit script (debt_audit.yaml): one step after another, a step asked again after a
+        ``_repeat_`` or a silence (at most ``MAX_VISITS`` times); every turn carries the script's label."""
+        rng = self.rng
+        script = AUDIT_SCRIPTS.pick(rng)
+        words = _audit_words(rng, scope)
+        he, his, him = ("she", "her", "her") if words["first"] in _AUDIT_SHE else ("he", "his", "him")
+        scope.ctx.spoken = {
+            "first": words["first"],
+            "dob": _date_of_birth(rng),
+            "he": he,
+            "his": his,
+            "him": him,
+        }
+        label = script.label.as_context()
+        walk = Walk(disposition=None)
+        clock = rng.uniform(0.5, 2.0)
+        for step in script.steps:
+            previous = None
+            phrase = _pick(rng, step.phrases).format_map(words)  # a re-ask repeats it, as bots do
+            for visit in range(MAX_VISITS):
+                options = step.state.options if visit < MAX_VISITS - 1 else step.final
+                intent, _, _, disposition = options.pick(rng)
+                bot = _REPROMPT["en"] + phrase if previous == SILENCE else phrase
+                clock += len(bot) * 0.06 + rng.uniform(0.2, 0.9)
+                reftime = scope.plan.start + dt.timedelta(seconds=clock)
+                scope.ctx.now = reftime.astimezone(scope.ctx.zone)
+                turn, spoken, _ = self._turn(scope, step.state, intent, bot, reftime)
+                turn["context"]["demo_compliance"] = label
+                walk.turns.append(turn)
+                clock += spoken + turn["asr_latency"] + turn["slu_latency"]
+                walk.disposition = disposition or walk.disposition
+                previous = intent
+                if intent not in _RETRY:
+                    break
+        walk.disposition = walk.disposition or _AUDIT.default_disposition
+        walk.seconds = clock + len(_CLOSING["en"]) * 0.06 + rng.uniform(0.5, 2.5)
+        return walk
+
     def _end_of_call(self, walk: Walk, cursor: Cursor, nxt: str, machine: str) -> str | None:
         """Decide whether the call ends after this turn, and record how it ended."""
         count = len(walk.turns)
@@ -908,6 +1009,34 @@ class CallWriter:
             "slu_latency": round(slu_latency, 3),
         }
         return turn, spoken, {p for p, _, _ in true_entities}
+
+
+def _audit_words(rng: random.Random, scope: CallScope) -> dict[str, str]:
+    """What an audit phrase may say about this call (debt_audit.yaml's placeholders)."""
+    call_vars = scope.call_vars
+    return {
+        "name": call_vars.name,
+        "first": call_vars.name.split()[0],
+        "company": call_vars.company,
+        "agent": _pick(rng, _AUDIT.agents),
+        "amount": call_vars.amount_text,
+        "amount_dollars": f"{call_vars.due_amount} dollars",
+        "due": call_vars.due_text,
+        "phone": _pick(rng, _AUDIT.callback_numbers),
+    }
+
+
+def _date_of_birth(rng: random.Random) -> str:
+    """The debtor's date of birth as said: "march 5 1980", "03/05/1980", "the 5th of march 1980"."""
+    day = dt.date(rng.randint(1950, 2003), rng.randint(1, 12), rng.randint(1, 28))
+    return _pick(rng, _AUDIT.dob_forms).format(
+        month=_MONTHS["en"][day.month - 1],
+        d=day.day,
+        dom=_ordinal(day.day),
+        mm=f"{day.month:02d}",
+        dd=f"{day.day:02d}",
+        year=day.year,
+    )
 
 
 def _bot_response(machine: str, state: str, language: str, call_vars: CallVars, reprompt: bool) -> str:

@@ -18,11 +18,12 @@ Why they live in YAML package data (``skit_pipelines/warehouse/data/demo/*.yaml`
 from __future__ import annotations
 
 import dataclasses
+import string
 import uuid
 from functools import cache, cached_property
 from importlib import resources
 from importlib.resources.abc import Traversable
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import yaml
 from pydantic import (
@@ -41,7 +42,15 @@ from skit_pipelines.errors import SkitPipelinesError
 
 DATA_PACKAGE = "skit_pipelines.warehouse"
 DATA_DIR = "data/demo"
-FILES = ("clients.yaml", "dialogue.yaml", "bot.yaml", "caller.yaml", "entities.yaml", "asr.yaml")
+FILES = (
+    "clients.yaml",
+    "dialogue.yaml",
+    "bot.yaml",
+    "caller.yaml",
+    "entities.yaml",
+    "asr.yaml",
+    "debt_audit.yaml",
+)
 #: libyaml's safe loader when present (about 10x faster at import), else PyYAML's own; same result.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _NAMESPACE = uuid.UUID("5b0f0d2e-6d1a-4f57-9f1e-3c6a2b7e9d10")
@@ -118,6 +127,7 @@ Form = Annotated[
 ]
 Skip = Annotated[tuple[Text, Text], _fixed("a [placeholder, state] pair", 2)]
 Bounds = Annotated[tuple[Number, Number], _fixed("a [low, high] pair", 2)]
+Answer = Annotated[tuple[Text, Number, Text | None], _fixed("[intent, weight, disposition]", 3)]
 #: A state's spec: (placeholder the bot expects or None, options).
 StateSpec = tuple[str | None, list[Option]]
 
@@ -196,6 +206,9 @@ class DemoTables:
     number_words: dict[str, str]
     fillers: dict[str, tuple[str, ...]]
     asr_latency: dict[str, float]
+    audit: DemoAuditFile
+    #: (case, script index) -> the script's label, derived from its steps by :func:`audit_label`
+    audit_labels: dict[tuple[str, int], AuditLabel]
 
 
 class DemoState(BaseModel):
@@ -259,6 +272,101 @@ class DemoAsrFile(BaseModel):
     number_words: dict[str, Text]
     fillers: dict[str, Texts]
     latency: dict[str, Number]
+
+
+#: The compliance cases of the debt-collection audit flow, and whether each is a breach.
+AUDIT_CASES: dict[str, bool] = {
+    "verified_debtor_told": False,
+    "told_before_verification": True,
+    "third_party_told_amount": True,
+    "third_party_told_nothing": False,
+}
+#: What a callee's answer establishes (see debt_audit.yaml).
+Callee = Literal["debtor", "verified", "refused", "third_party"]
+#: Placeholders a debt_audit.yaml phrase may use (filled per call by the generator).
+AUDIT_PLACEHOLDERS = frozenset(
+    {"name", "first", "company", "agent", "amount", "amount_dollars", "due", "phone"}
+)
+AMOUNT_PLACEHOLDERS = frozenset({"amount", "amount_dollars"})
+#: A script has one turn per step plus at most two re-asks each: 3-5 steps keep calls at 3-15 turns.
+AUDIT_STEPS = (3, 5)
+
+
+class AuditStep(BaseModel):
+    """One step of a debt-collection audit script: the bot's phrase set, the caller's answer set."""
+
+    model_config = _RECORD
+    state: Text
+    bot: Text
+    caller: Text
+    callee: Callee | None = None
+
+
+class AuditScript(BaseModel):
+    model_config = _RECORD
+    weight: Number
+    steps: list[AuditStep]
+
+
+class AuditCase(BaseModel):
+    model_config = _RECORD
+    weight: Number
+    scripts: list[AuditScript]
+
+
+class DemoAuditFile(BaseModel):
+    """debt_audit.yaml: the debt-collection audit flow, whose calls carry a known compliance label."""
+
+    model_config = _FILE
+    machine: Text
+    default_disposition: Text
+    agents: Texts
+    callback_numbers: Texts
+    dob_forms: Texts
+    she: Texts
+    bot: dict[str, Texts]
+    caller: dict[str, list[Answer]]
+    cases: dict[str, AuditCase]
+
+
+@dataclasses.dataclass(frozen=True)
+class AuditLabel:
+    """A call's compliance ground truth (turn context ``demo_compliance``) and the step that decided it."""
+
+    breach: bool
+    case: str
+    step: int | None  # 0-based step whose bot line first told an amount; None when none did
+
+    def as_context(self) -> dict[str, Any]:
+        return {"breach": self.breach, "case": self.case}
+
+
+def _placeholders(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+def discloses(phrases: tuple[str, ...]) -> bool:
+    """Whether a phrase set tells the amount owed (every phrase of a set does, or none)."""
+    return bool(_placeholders(phrases[0]) & AMOUNT_PLACEHOLDERS)
+
+
+def audit_label(steps: list[AuditStep], bot: dict[str, tuple[str, ...]]) -> AuditLabel:
+    """The label a script's steps imply: the first bot line telling an amount decides, against what the
+    callee had established by then (a third party, a verified debtor, or neither yet); a script that tells
+    no amount is "third party told nothing" only if a third party answered. Raises ``ValueError`` for a
+    script that fits no case."""
+    callee: str | None = None
+    for index, step in enumerate(steps):
+        if discloses(bot[step.bot]):
+            if callee == "third_party":
+                return AuditLabel(True, "third_party_told_amount", index)
+            if callee != "verified":
+                return AuditLabel(True, "told_before_verification", index)
+            return AuditLabel(False, "verified_debtor_told", index)
+        callee = step.callee or callee
+    if callee == "third_party":
+        return AuditLabel(False, "third_party_told_nothing", None)
+    raise ValueError("tells no amount and no third party answers: it fits no compliance case")
 
 
 def _path(loc: tuple[int | str, ...]) -> str:
@@ -338,6 +446,7 @@ def read_demo_tables(root: Traversable) -> DemoTables:
     caller = _load(root, "caller.yaml", DemoCallerFile)
     entities = _load(root, "entities.yaml", DemoEntitiesFile)
     asr = _load(root, "asr.yaml", DemoAsrFile)
+    audit = _load(root, "debt_audit.yaml", DemoAuditFile)
     tables = DemoTables(
         clients=clients.clients,
         names=clients.names,
@@ -374,15 +483,77 @@ def read_demo_tables(root: Traversable) -> DemoTables:
         number_words=asr.number_words,
         fillers=asr.fillers,
         asr_latency=asr.latency,
+        audit=audit,
+        audit_labels=_audit_labels(audit),
     )
     _check_references(tables)
+    _check_audit(tables)
     return tables
+
+
+def _audit_labels(audit: DemoAuditFile) -> dict[tuple[str, int], AuditLabel]:
+    """Each script's label derived from its steps; a script that says another case than its own is refused
+    (the label is ground truth: it must follow from what the bot says, not from where a script is filed)."""
+    problems, labels = [], {}
+    for case, spec in audit.cases.items():
+        where = f"debt_audit.yaml: cases.{case}"
+        if case not in AUDIT_CASES:
+            problems.append(f"{where}: unknown case (known: {', '.join(AUDIT_CASES)})")
+            continue
+        for index, script in enumerate(spec.scripts):
+            at = f"{where}.scripts[{index}]"
+            low, high = AUDIT_STEPS
+            if not low <= len(script.steps) <= high:
+                problems.append(f"{at}: has {len(script.steps)} steps, expected {low} to {high}")
+            missing = [s.bot for s in script.steps if s.bot not in audit.bot]
+            missing += [s.caller for s in script.steps if s.caller not in audit.caller]
+            if missing:
+                problems.append(f"{at}: {', '.join(map(repr, missing))} not defined in debt_audit.yaml")
+                continue
+            try:
+                label = audit_label(script.steps, audit.bot)
+            except ValueError as exc:
+                problems.append(f"{at}: {exc}")
+                continue
+            if label.case != case:
+                problems.append(f"{at}: its steps make it {label.case!r}, not {case!r}")
+            labels[(case, index)] = label
+    if problems:
+        raise DemoTablesError("\n".join(problems))
+    return labels
+
+
+def _check_audit(tables: DemoTables) -> None:
+    """Phrases use known placeholders and tell an amount all or none; answers use known intents; the
+    audit flow's clients speak English (its phrases are English only)."""
+    audit, problems = tables.audit, []
+    for name, phrases in audit.bot.items():
+        for phrase in phrases:
+            unknown = _placeholders(phrase) - AUDIT_PLACEHOLDERS
+            if unknown:
+                problems.append(f"bot.{name}: unknown placeholder(s) {', '.join(sorted(unknown))}")
+        if len({bool(_placeholders(p) & AMOUNT_PLACEHOLDERS) for p in phrases}) > 1:
+            problems.append(f"bot.{name}: some phrases tell an amount and some do not")
+    known = set(tables.templates["en"]) | {"_silence_"}
+    for name, answers in audit.caller.items():
+        for intent, _, _ in answers:
+            if intent not in known:
+                problems.append(f"caller.{name}: intent {intent!r} has no English template in caller.yaml")
+    for client in tables.clients:
+        audited = any(flow.machine == audit.machine for flow in client.flows)
+        if audited and {lang for lang, _ in client.languages} != {"en"}:
+            problems.append(
+                f"clients.yaml: client {client.client_id}: the {audit.machine} flow is English only"
+            )
+    if problems:
+        raise DemoTablesError("\n".join(f"debt_audit.yaml: {p}" for p in problems))
 
 
 def _check_references(tables: DemoTables) -> None:
     """Every name a client or flow uses must be defined by the table the generator looks it up in."""
+    machines = {**tables.machine_states, tables.audit.machine: {}}
     checks = [
-        (f"clients[{i}].flows[{j}].machine", flow.machine, "dialogue.yaml", "machines", tables.machine_states)
+        (f"clients[{i}].flows[{j}].machine", flow.machine, "dialogue.yaml", "machines", machines)
         for i, client in enumerate(tables.clients)
         for j, flow in enumerate(client.flows)
     ]
