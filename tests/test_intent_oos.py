@@ -142,9 +142,8 @@ def test_an_evaluation_with_out_of_scope_reports_it_everywhere() -> None:
     assert evaluation.headline()["oos_recall"] == 0.5
 
     per_turn = evaluation.predictions()
-    assert list(per_turn.columns) == [
-        "id", "text", "true", "predicted", "model_predicted", "correct", "confidence", "top_k", "out_of_scope",
-    ]  # fmt: skip
+    columns = "id text true predicted model_predicted correct confidence top_k out_of_scope".split()
+    assert list(per_turn.columns) == columns
     assert list(per_turn["correct"]) == [True, True, True, False, False]
     assert list(per_turn["out_of_scope"]) == [False, False, True, True, False]
     assert list(per_turn["confidence"]) == [0.9, 0.8, 0.3, 0.7, 0.2]  # intent_x_confidence, the model's
