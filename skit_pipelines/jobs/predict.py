@@ -10,7 +10,6 @@ import logging
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from skit_pipelines import storage
 from skit_pipelines.jobs.model_archive import open_model
@@ -21,6 +20,7 @@ from skit_pipelines.models.predict import (
     CONFIDENCE_COLUMN,
     MODEL_PREDICTION_COLUMN,
     PREDICTION_COLUMN,
+    Predictions,
     predict_intents,
 )
 from skit_pipelines.parameters import parse_optional_bool, parse_optional_fraction
@@ -125,11 +125,12 @@ def predict_job(
     )
 
 
-def _threshold_sentence(result: Any) -> str:
+def _threshold_sentence(result: Predictions) -> str:
     """What the confidence threshold did, in words (where it came from, how many rows it sent away)."""
     if result.confidence_threshold is None:
-        return f"No confidence threshold (none given, none stored in the model): {PREDICTION_COLUMN} is " + (
-            "always the model's best intent."
+        return (
+            "No confidence threshold (none given, none stored in the model): "
+            f"{PREDICTION_COLUMN} is always the model's best intent."
         )
     origin = "given" if result.threshold_source == "argument" else "recommended by training"
     return (
