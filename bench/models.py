@@ -83,6 +83,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", stream=sys.stdout)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+    from skit_pipelines import runtime
+    from skit_pipelines.config import get_settings
     from skit_pipelines.jobs.model_archive import open_model
     from skit_pipelines.jobs.train_model import recommend_threshold
     from skit_pipelines.metrics.intent.oos import out_of_scope_scores
@@ -90,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     from skit_pipelines.models.predict import predict_intents
     from skit_pipelines.models.train import TrainConfig, train_intent_classifier
 
+    runtime.configure(get_settings().runtime())  # an entry point: opening the archive applies the read policy
     train = pd.read_csv(data / "train.csv").rename(columns={"category": "intent_y"})
     test = pd.read_csv(data / "test.csv").rename(columns={"category": "intent_y"})
     if args.limit:
