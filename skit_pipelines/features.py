@@ -11,7 +11,9 @@ ASR columns arrive in several shapes depending on where a dataset came from (war
 annotation ``alternatives``, a flattened ``data`` JSON, or a plain ``text`` column of a public dataset):
 ``[[{"transcript": …}, …]]``, ``[{"transcript": …}]``, ``["plain", "strings"]``, a JSON string of any of
 those, or a bare string. All are accepted; rows whose alternatives are empty are counted and reported,
-never dropped silently. Plain Python: pandas only for the column plumbing.
+never dropped silently. Only the n-best columns (:data:`NBEST_SOURCES`) are decoded as JSON: a ``text``
+cell is the sentence itself, so ``'"hello"'`` or ``'[1,2]'`` stay what the user wrote. Plain Python:
+pandas only for the column plumbing.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from skit_pipelines.errors import SkitPipelinesError
 
 #: Columns a turn's ASR alternatives are read from, in order of preference (spec 6.1 + plain text datasets).
 TEXT_SOURCES = ("utterances", "alternatives", "data", "text")
+#: The columns that hold an ASR n-best (JSON); any other text source is plain text, never decoded.
+NBEST_SOURCES = ("utterances", "alternatives", "data")
 STATE_COLUMN = "state"
 TAG_COLUMN = "tag"
 
@@ -112,8 +116,10 @@ def build_model_texts(frame: pd.DataFrame, separators: Separators, use_state: bo
             )
             for v in values
         ]
-    else:
+    elif column in NBEST_SOURCES:
         alternatives = [parse_nbest(v, NbestMode.ALL_ALTERNATIVES) for v in values]
+    else:  # plain text: one alternative, the cell as written
+        alternatives = [[] if _is_missing(v) or not str(v).strip() else [str(v).strip()] for v in values]
     if use_state:
         if STATE_COLUMN in frame.columns:
             states = ["" if _is_missing(s) else str(s).strip() for s in frame[STATE_COLUMN].tolist()]

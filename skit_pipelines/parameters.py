@@ -114,6 +114,44 @@ def parse_int(value: Any, parameter: str) -> int:
         raise InvalidParameterError(parameter, f"{parameter}: expected an integer, got {value!r}") from None
 
 
+_TRUE_WORDS = frozenset({"true", "1", "yes", "y", "on"})
+_FALSE_WORDS = frozenset({"false", "0", "no", "n", "off"})
+
+
+def parse_optional_bool(value: Any, parameter: str) -> bool | None:
+    """True/False from a bool or its words (``"true"``, ``"no"``, ...); empty (or None) is None: "not
+    given", for parameters whose default follows something else (e.g. how a model archive was trained)."""
+    if value is None or isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if not text:
+        return None
+    if text in _TRUE_WORDS:
+        return True
+    if text in _FALSE_WORDS:
+        return False
+    raise InvalidParameterError(
+        parameter, f"{parameter}: expected true, false or empty (the default), got {value!r}"
+    )
+
+
+def parse_optional_fraction(value: Any, parameter: str) -> float | None:
+    """A number in [0, 1] (``"0.4"`` too); empty (or None) is None: "not given"."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        if isinstance(value, bool):
+            raise TypeError
+        number = float(value)
+    except (TypeError, ValueError):
+        raise InvalidParameterError(
+            parameter, f"{parameter}: expected a number in [0, 1] or empty, got {value!r}"
+        ) from None
+    if not 0 <= number <= 1:  # NaN fails too
+        raise InvalidParameterError(parameter, f"{parameter}: must be in [0, 1], got {value!r}")
+    return number
+
+
 # Keep a day of margin at both ends of the calendar: windows add a day, and timezones shift by hours.
 _FIRST_DAY, _LAST_DAY = dt.date.min + dt.timedelta(days=1), dt.date.max - dt.timedelta(days=1)
 

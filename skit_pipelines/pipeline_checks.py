@@ -141,6 +141,35 @@ def _judge(judge: str, prompt_file: str) -> None:
     check_judge(judge, prompt_file)
 
 
+def _optional_use_state(use_state: Any) -> None:
+    from skit_pipelines.parameters import parse_optional_bool
+
+    parse_optional_bool(use_state, "use_state")
+
+
+def _optional_threshold(confidence_threshold: Any) -> None:
+    from skit_pipelines.parameters import parse_optional_fraction
+
+    parse_optional_fraction(confidence_threshold, "confidence_threshold")
+
+
+def _fallback_intent(*, required: bool) -> Any:
+    """The fallback intent is a label like any other: one line, no surrounding blanks; training needs one."""
+
+    def check(fallback_intent: Any) -> None:
+        from skit_pipelines.parameters import InvalidParameterError
+
+        value = str(fallback_intent or "")
+        if required and not value.strip():
+            raise InvalidParameterError("fallback_intent", "fallback_intent: give an intent name, e.g. _oos_")
+        if value != value.strip() or "\n" in value:
+            raise InvalidParameterError(
+                "fallback_intent", f"fallback_intent: {value!r} has surrounding blanks or a line break"
+            )
+
+    return check
+
+
 _WINDOW = ("start_date", "end_date", "start_date_offset", "end_date_offset", "timezone")
 
 SAMPLE: tuple[Check, ...] = (
@@ -193,12 +222,16 @@ TRAIN: tuple[Check, ...] = (
         ),
         rule=_training,
     ),
+    Rule(("fallback_intent",), rule=_fallback_intent(required=True)),
 )
 PREDICT: tuple[Check, ...] = (
     Uri(("s3_path_data",)),
     Uri(("s3_path_model",)),
     Range(("batch_size",), minimum=1),
     Range(("top_k",), minimum=1),
+    Rule(("use_state",), rule=_optional_use_state),
+    Rule(("confidence_threshold",), rule=_optional_threshold),
+    Rule(("fallback_intent",), rule=_fallback_intent(required=False)),
 )
 
 

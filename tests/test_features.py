@@ -65,6 +65,17 @@ def test_utterances_win_over_alternatives_and_data_json_is_read() -> None:
     assert build_model_texts(plain, BERT).texts == ["[CLS] I lost my card [SEP]"]
 
 
+def test_a_text_cell_that_looks_like_json_is_the_sentence_itself() -> None:
+    """Only n-best columns are decoded: a plain text column keeps '"hello"' and '[1,2]' as written."""
+    plain = pd.DataFrame({"text": ['"hello"', "[1,2]", '[[{"transcript": "x"}]]', "  ", None]})
+    texts = build_model_texts(plain, XLMR)
+    assert texts.texts[:3] == ['<s> "hello" </s>', "<s> [1,2] </s>", '<s> [[{"transcript": "x"}]] </s>']
+    assert texts.empty_rows == [3, 4]
+    # the same cells in an n-best column are decoded, as before
+    nbest = build_model_texts(pd.DataFrame({"alternatives": ['"hello"', "[1,2]"]}), XLMR)
+    assert nbest.texts == ["<s> hello </s>", ""]
+
+
 def test_missing_columns_are_named() -> None:
     with pytest.raises(FeatureError, match="none of the ASR text columns utterances, alternatives"):
         build_model_texts(pd.DataFrame({"foo": [1]}), XLMR)

@@ -19,10 +19,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from skit_pipelines import runtime
+from skit_pipelines.config import get_settings
 from skit_pipelines.jobs.model_archive import open_model, upload_model
 from skit_pipelines.jobs.model_inputs import apply_storage_options
 from skit_pipelines.jobs.predict import predict_job
 from skit_pipelines.jobs.train_model import train_job, train_request_from
+from skit_pipelines.metrics.intent.oos import OutOfScopeSpec, choose_threshold
 from skit_pipelines.models.archive import ArchiveError, save_model
 from skit_pipelines.models.checkpoint import ModelLoadError
 from skit_pipelines.models.predict import predict_intents
@@ -34,7 +37,8 @@ from skit_pipelines.models.train import (
     label_set,
     train_intent_classifier,
 )
-from tests.conftest import import_or_skip
+from skit_pipelines.parameters import InvalidParameterError
+from tests.conftest import forget_settings, import_or_skip
 from tests.model_fixtures import minilm_path, sentences, tagged_rows, tiny_xlmr, write_csv
 
 EXPECTED_LABELS = ["check_balance", "goodbye", "pay_bill", "talk_to_agent"]
@@ -54,24 +58,30 @@ def trained(tmp_path_factory: pytest.TempPathFactory, xlmr_dir: str) -> dict:
     rows[1]["alternatives"] = json.dumps([[{"transcript": "  "}]])  # blank ASR text
     rows[2]["intent_y"] = ""  # no label
     dataset = write_csv(rows, work / "train.csv")
-    result = train_job(
-        train_request_from(
-            dict(
-                dataset_path=dataset,
-                model_path=str(work / "out" / "model.tar.gz"),
-                version="v1",
-                org_id="acme",
-                use_state=True,
-                model_name=xlmr_dir,
-                num_train_epochs=3,
-                seed=7,
-                validation_split=0.25,
-                use_early_stopping=True,
-                early_stopping_patience=1,
-                learning_rate=1e-3,
+    # A module fixture runs before the per-test settings isolation: it configures its own (as an entry point).
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SKIT_HOME", str(work / "skit-home"))
+        forget_settings()
+        runtime.configure(lambda: get_settings().runtime())
+        result = train_job(
+            train_request_from(
+                dict(
+                    dataset_path=dataset,
+                    model_path=str(work / "out" / "model.tar.gz"),
+                    version="v1",
+                    org_id="acme",
+                    use_state=True,
+                    model_name=xlmr_dir,
+                    num_train_epochs=3,
+                    seed=7,
+                    validation_split=0.25,
+                    use_early_stopping=True,
+                    early_stopping_patience=1,
+                    learning_rate=1e-3,
+                )
             )
         )
-    )
+    forget_settings()
     extracted = open_model(result.model_uri, work / "opened")
     return {"result": result, "dataset": dataset, "rows": len(rows), "archive": extracted, "work": work}
 
@@ -101,6 +111,11 @@ def test_archive_holds_labels_as_json_and_full_metadata(trained: dict) -> None:
     assert meta["version"] == "v1" and meta["org_id"] == "acme" and meta["device"] == "cpu"
     assert {"python", "torch", "transformers", "skit-pipelines"} <= set(meta["libraries"])
     assert sum(meta["label_counts"].values()) == meta["train_rows"]
+    # validation without out-of-scope rows: nothing to trade off, so no threshold (and the reason)
+    assert meta["fallback_intent"] == "_oos_" and meta["out_of_scope"]["confidence_threshold"] is None
+    assert "no out-of-scope rows in the validation data" in meta["out_of_scope"]["reason"]
+    assert archive.confidence_threshold is None and archive.fallback_intent == "_oos_"
+    assert "No confidence threshold recommended: no out-of-scope rows" in result.message
 
     history = meta["history"]
     assert 1 <= len(history) <= 3 and meta["epochs_run"] == len(history)
@@ -198,12 +213,100 @@ def test_predict_every_row_with_unseen_truth_labels(trained: dict, tmp_path: Pat
 def test_predict_job_stores_predictions_and_reports_use_state_mismatch(trained: dict, tmp_path: Path) -> None:
     data = write_csv(tagged_rows(sentences("test")[:8]), tmp_path / "test.csv")
     result = predict_job(
-        data_path=data, model_path=trained["result"].model_uri, org_id="acme", use_state=False
+        data_path=data, model_path=trained["result"].model_uri, org_id="acme", use_state="false"
     )
     stored = pd.read_csv(result.predictions_uri)
-    assert len(stored) == 8 and {"intent_x", "intent_x_confidence", "intent_x_top_k"} <= set(stored.columns)
+    columns = {"intent_x", "intent_x_model", "intent_x_confidence", "intent_x_top_k"}
+    assert len(stored) == 8 and columns <= set(stored.columns)
     assert "use_state=False ignored: the model was trained with use_state=True" in result.message
     assert result.rows == 8 and result.unseen_truth_rows == 0
+    assert "No confidence threshold (none given, none stored in the model)" in result.message
+    spec = OutOfScopeSpec.from_json(result.out_of_scope)
+    assert spec == OutOfScopeSpec(
+        "_oos_", None, "none", tuple(EXPECTED_LABELS), "intent_x_model", "intent_x_confidence"
+    )
+    # the default (empty) follows the archive: nothing to report
+    default = predict_job(data_path=data, model_path=trained["result"].model_uri, use_state="")
+    assert "use_state" not in default.message
+    with pytest.raises(InvalidParameterError, match="use_state: expected true, false or empty"):
+        predict_job(data_path=data, model_path=trained["result"].model_uri, use_state="maybe")
+    with pytest.raises(InvalidParameterError, match="confidence_threshold: must be in \\[0, 1\\]"):
+        predict_job(data_path=data, model_path=trained["result"].model_uri, confidence_threshold="1.5")
+
+
+def test_a_confidence_threshold_turns_low_confidence_predictions_into_the_fallback(
+    trained: dict, tmp_path: Path
+) -> None:
+    frame = pd.DataFrame(tagged_rows(sentences("test")))
+    plain = predict_intents(frame, trained["archive"]).frame
+    confidence = plain["intent_x_confidence"]
+    threshold = float(confidence.median())  # about half the rows are below it
+    low = confidence < threshold
+    assert 0 < low.sum() < len(frame)
+
+    given = predict_intents(frame, trained["archive"], confidence_threshold=threshold)
+    out = given.frame
+    assert (out.loc[low, "intent_x"] == "_oos_").all()  # below the threshold: the fallback
+    assert (out.loc[~low, "intent_x"] == plain.loc[~low, "intent_x"]).all()  # at or above: the model's
+    assert (out["intent_x_model"] == plain["intent_x"]).all()  # the model's own best intent is kept
+    assert (out["intent_x_confidence"] == confidence).all()
+    assert (given.fallback_rows, given.threshold_source) == (int(low.sum()), "argument")
+
+    # an archive whose training stored a threshold (and another fallback name) applies it by default
+    stored = tmp_path / "stored"
+    shutil.copytree(trained["archive"].path, stored)
+    meta = json.loads((stored / "metadata.json").read_text())
+    meta["out_of_scope"] = {"fallback_intent": "sorry", "confidence_threshold": threshold}
+    (stored / "metadata.json").write_text(json.dumps(meta))
+    archive = open_model(str(stored), tmp_path / "opened")
+    by_default = predict_intents(frame, archive)
+    assert (by_default.frame["intent_x"] == out["intent_x"].replace("_oos_", "sorry")).all()
+    assert (by_default.threshold_source, by_default.confidence_threshold) == ("archive", threshold)
+    switched_off = predict_intents(frame, archive, confidence_threshold=0.0)
+    assert (switched_off.frame["intent_x"] == plain["intent_x"]).all() and switched_off.fallback_rows == 0
+    renamed = predict_intents(frame, archive, fallback_intent="_oos_")
+    assert set(renamed.frame.loc[low, "intent_x"]) == {"_oos_"}
+
+
+def test_training_with_out_of_scope_validation_rows_stores_a_threshold(tmp_path: Path) -> None:
+    train = write_csv(tagged_rows(sentences("train")[::10]), tmp_path / "train.csv")  # 12 rows, 4 intents
+    validation_rows = tagged_rows(sentences("test")[::6])  # 8 in-scope rows
+    validation_rows += tagged_rows([("what is the weather like", "_oos_"), ("play some music", "_oos_")])
+    validation_rows += tagged_rows([("book me a flight", "book_flight")])  # an intent never trained
+    validation = write_csv(validation_rows, tmp_path / "validation.csv")
+    result = train_job(
+        train_request_from(
+            dict(
+                dataset_path=train,
+                validation_dataset_path=validation,
+                model_name=minilm_path(),
+                num_train_epochs=1,
+                max_seq_length=24,
+                batch_size=8,
+                model_path=str(tmp_path / "model.tar.gz"),
+            )
+        )
+    )
+    archive = open_model(result.model_uri, tmp_path / "opened")
+    stored = archive.metadata["out_of_scope"]
+    assert (stored["in_scope_rows"], stored["oos_rows"]) == (8, 3)
+    assert stored["fallback_intent"] == "_oos_" and "in-scope accuracy + OOS recall" in stored["criterion"]
+    threshold = stored["confidence_threshold"]
+    assert isinstance(threshold, float) and 0 <= threshold <= 1
+    assert archive.confidence_threshold == threshold == result.confidence_threshold
+    assert f"Recommended confidence threshold {threshold:g}" in result.message
+    # the stored threshold is what an evaluation on the validation rows would have chosen
+    predicted = predict_intents(pd.DataFrame(validation_rows), archive, confidence_threshold=0.0).frame
+    again = choose_threshold(
+        predicted["intent_y"],
+        predicted["intent_x_model"],
+        predicted["intent_x_confidence"],
+        fallback_intent="_oos_",
+        known_labels=archive.labels,
+    )
+    assert again.confidence_threshold == pytest.approx(threshold, abs=0.011)
+    applied = predict_intents(pd.DataFrame(validation_rows), archive)
+    assert applied.threshold_source == "archive" and applied.confidence_threshold == threshold
 
 
 # ------------------------------------------------------------------------------------------ bad input
@@ -244,6 +347,10 @@ def test_validation_dataset_rows_that_cannot_be_scored_are_counted(caplog: pytes
     assert result.validation_rows == 4 and result.train_rows == 12 and result.best_epoch == 1
     (epoch,) = result.history
     assert epoch.validation_loss is not None and epoch.validation_accuracy in {0, 0.25, 0.5, 0.75, 1.0}
+    # every validation row with text is scored for the threshold, the unseen label included
+    scored = result.validation_outputs
+    assert scored is not None and scored.truth.count("never_trained") == 1 and len(scored.truth) == 5
+    assert set(scored.predicted) <= set(result.labels) and all(0 < c <= 1 for c in scored.confidence)
 
 
 def test_label_set_is_sorted_with_counts_and_needs_two_classes() -> None:
@@ -340,6 +447,7 @@ import sys
 sys.modules["torch"] = None
 from skit_pipelines.jobs.predict import predict_job
 from skit_pipelines.jobs.train_model import train_job, train_request_from
+from skit_pipelines.metrics.intent.oos import OutOfScopeSpec, choose_threshold
 for call in (lambda: train_job(train_request_from(dict(dataset_path=sys.argv[1], model_name="m"))),
              lambda: predict_job(data_path=sys.argv[1], model_path="m.tar.gz")):
     try:

@@ -5,6 +5,7 @@ evaluation with a model is checked against an in-process prediction with the sam
 pipeline provably evaluates the model's own ``intent_x`` and not the production ``raw.intent``.
 """
 
+import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,9 +20,10 @@ from skit_pipelines.runner.base import RunState, StepEvent, get_runner
 from tests.model_fixtures import sentences, tagged_rows, tiny_xlmr, write_csv
 
 if TYPE_CHECKING:
+    from tests.api_helpers import ApiClient
     from tests.fakes.slack_server import FakeSlackServer
 
-pytest_plugins = ["tests.fakes.slack_server"]
+pytest_plugins = ["tests.fakes.slack_server", "tests.api_fixtures"]
 
 PRODUCTION_ONLY = "production_only_intent"  # a label no trained model can predict
 
@@ -70,19 +72,37 @@ def test_train_predict_evaluate_end_to_end(
     )
     assert model_uri in str(post.args["blocks"])  # the download command
 
+    # A threshold near the tiny model's confidences sends some turns to the fallback intent.
+    archive = open_model(model_uri, tmp_path / "opened")
+    plain = predict_intents(pd.DataFrame(test_rows), archive).frame
+    threshold = round(float(plain["intent_x_confidence"].median()), 4)
     evaluated = runner.run(
         "eval_voicebot_xlmr_pipeline",
-        {"s3_path_data": test_csv, "org_id": "acme", "s3_path_model": model_uri},
+        {
+            "s3_path_data": test_csv,
+            "org_id": "acme",
+            "s3_path_model": model_uri,
+            "confidence_threshold": str(threshold),
+        },
     )
     assert evaluated.state == RunState.SUCCEEDED, evaluated.error
-    # The same archive predicting in-process gives the accuracy the pipeline reported: it evaluated intent_x.
-    archive = open_model(model_uri, tmp_path / "opened")
-    predicted = predict_intents(pd.DataFrame(test_rows), archive).frame["intent_x"]
-    expected = float((predicted == pd.Series([r["intent_y"] for r in test_rows])).mean())
+    # The same archive predicting in-process gives the accuracy the pipeline reported: it evaluated intent_x,
+    # after the threshold.
+    predicted = predict_intents(pd.DataFrame(test_rows), archive, confidence_threshold=threshold).frame
+    assert (predicted["intent_x"] == "_oos_").sum() > 0
+    expected = float((predicted["intent_x"] == pd.Series([r["intent_y"] for r in test_rows])).mean())
     assert evaluated.outputs["n"] == len(test_rows)
     assert evaluated.outputs["accuracy"] == pytest.approx(expected)
     matrix = pd.read_csv(evaluated.outputs["confusion_matrix_uri"], index_col=0)
-    assert PRODUCTION_ONLY not in matrix.columns and set(matrix.columns) <= set(archive.labels)
+    assert PRODUCTION_ONLY not in matrix.columns and set(matrix.columns) <= {*archive.labels, "_oos_"}
+    per_turn = pd.read_csv(evaluated.outputs["predictions_uri"])
+    assert len(per_turn) == len(test_rows)
+    assert list(per_turn["model_predicted"]) == list(predicted["intent_x_model"])
+    assert list(per_turn["predicted"]) == list(predicted["intent_x"])
+    errors = pd.read_csv(evaluated.outputs["errors_uri"])
+    assert len(errors) == int((~per_turn["correct"]).sum())
+    page = Path(evaluated.outputs["html_report_uri"]).read_text()
+    assert "<h2>Out of scope</h2>" in page and "Threshold sweep" in page
 
     production = runner.run("eval_voicebot_xlmr_pipeline", {"s3_path_data": test_csv, "org_id": "acme"})
     assert production.state == RunState.SUCCEEDED, production.error
@@ -103,6 +123,26 @@ def test_eval_without_a_model_scores_the_production_predictions(tmp_path: Path) 
     assert result.outputs["n"] == 8 and result.outputs["accuracy"] == pytest.approx(6 / 8)
     ran = {e.step for e in events if e.state == RunState.SUCCEEDED}
     assert ran == {"gen-irr-metrics-2"}  # no prediction step without a model
+    # The per-turn predictions and the errors are outputs of the run, in its run.json too.
+    per_turn = pd.read_csv(result.outputs["predictions_uri"])
+    assert list(per_turn["correct"]) == [False, False] + [True] * 6
+    assert list(pd.read_csv(result.outputs["errors_uri"])["id"]) == [0, 1]  # data_id of the wrong rows
+    recorded = json.loads((Path(result.run_dir) / "run.json").read_text())
+    for name in ("predictions_uri", "errors_uri"):
+        assert recorded["outputs"][name] == result.outputs[name]
+
+
+def test_the_api_status_lists_the_per_turn_outputs(client: "ApiClient", isolated_settings: Path) -> None:
+    rows = tagged_rows(sentences("test")[:4])
+    rows[0]["raw.intent"] = "goodbye" if rows[0]["intent_y"] != "goodbye" else "pay_bill"
+    data = write_csv(rows, isolated_settings / "artifacts" / "eval" / "tagged.csv")  # a readable location
+    created = client.run("eval_voicebot_xlmr_pipeline", {"s3_path_data": data, "org_id": "acme"})
+    assert created.status_code == 200, created.text
+    final = client.wait_final(created.json()["response"]["run_id"], timeout=120)["response"]
+    assert final["state"] == "SUCCEEDED", final
+    outputs = final["outputs"]
+    assert outputs["predictions_uri"] in final["uris"] and outputs["errors_uri"] in final["uris"]
+    assert len(pd.read_csv(outputs["errors_uri"])) == 1
 
 
 def test_bad_dataset_fails_the_training_step_with_its_reason(tmp_path: Path) -> None:

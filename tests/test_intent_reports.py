@@ -11,7 +11,12 @@ from matplotlib import image as mpimg
 from skit_pipelines.jobs.compare import compare_confusions, compare_reports, read_report
 from skit_pipelines.metrics.intent.compare import to_csv, to_html, to_markdown
 from skit_pipelines.metrics.intent.evaluation import evaluate_intents, html_report
-from skit_pipelines.metrics.intent.reports import confusion_heatmap_png, top_confusions_png
+from skit_pipelines.metrics.intent.oos import threshold_sweep
+from skit_pipelines.metrics.intent.reports import (
+    confusion_heatmap_png,
+    threshold_sweep_png,
+    top_confusions_png,
+)
 from skit_pipelines.metrics.intent.scores import classification_report, confusion_counts, report_frame
 
 
@@ -39,6 +44,17 @@ def test_heatmap_scales_with_labels_and_folds_the_tail() -> None:
 def test_top_confusions_png_with_and_without_errors() -> None:
     assert decode_png(top_confusions_png(random_confusion(30, 2000))).shape[1] > 600
     assert decode_png(top_confusions_png(confusion_counts(["a", "b"], ["a", "b"]))).ndim == 3
+
+
+def test_threshold_sweep_png_with_and_without_a_threshold() -> None:
+    rng = np.random.default_rng(0)
+    truth = rng.choice(["a", "b", "_oos_"], 200)
+    model = np.where(rng.random(200) < 0.7, truth, "a")
+    sweep = threshold_sweep(truth, model, rng.random(200), fallback_intent="_oos_", known_labels=["a", "b"])
+    with_line = decode_png(threshold_sweep_png(sweep, threshold=0.42))
+    without = decode_png(threshold_sweep_png(sweep))
+    assert with_line.shape == without.shape and with_line.shape[1] > 500
+    assert not np.array_equal(with_line, without)  # the dashed line of the threshold in use
 
 
 def test_html_report_is_self_contained_and_has_the_numbers() -> None:

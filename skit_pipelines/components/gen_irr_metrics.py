@@ -23,6 +23,8 @@ def gen_irr_metrics(
     normalise_labels: bool = False,
     prediction_uri: str = "",
     id_column: str = "",
+    out_of_scope: str = "",
+    write_predictions: bool = False,
 ) -> NamedTuple(
     "IrrMetricsOutput",
     [
@@ -30,6 +32,7 @@ def gen_irr_metrics(
         ("confusion_matrix_uri", str),
         ("intent_report_uri", str),
         ("errors_uri", str),
+        ("predictions_uri", str),
         ("breakdowns_uri", str),
         ("heatmap_uri", str),
         ("top_confusions_uri", str),
@@ -52,6 +55,9 @@ def gen_irr_metrics(
     ``normalise_labels`` compares labels as stripped text (the reference kept them as given).
     ``prediction_uri``: a CSV of predictions (``pred_label_column`` per id) joined to the dataset on
     ``id_column`` (default ``id``, else ``data_id``); ids on one side only are counted in ``data_notes``.
+    ``out_of_scope``: JSON from a prediction step (fallback intent, threshold, the model's intents): adds
+    the out-of-scope scores and the threshold sweep. ``write_predictions``: store every evaluated turn as
+    ``predictions_uri`` (else it is empty).
     """
     from skit_pipelines import runtime
     from skit_pipelines.config import get_settings
@@ -87,6 +93,8 @@ def gen_irr_metrics(
         slu_project_name=slu_project_name,
         mlwr=mlwr,
         note=note,
+        out_of_scope=out_of_scope,
+        write_predictions=write_predictions,
     )
     print(result.message)
     names = [
@@ -94,6 +102,7 @@ def gen_irr_metrics(
         "confusion_matrix_uri",
         "intent_report_uri",
         "errors_uri",
+        "predictions_uri",
         "breakdowns_uri",
         "heatmap_uri",
         "top_confusions_uri",
@@ -101,7 +110,7 @@ def gen_irr_metrics(
     ]
     kappa = 1.0 if math.isnan(result.kappa) else result.kappa
     return (
-        *[result.artifacts[name] for name in names],
+        *[result.artifacts.get(name, "") for name in names],
         result.n,
         result.accuracy,
         result.weighted_f1,

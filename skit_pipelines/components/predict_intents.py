@@ -10,10 +10,12 @@ def predict_intents(
     data_path: str,
     model_path: str,
     org_id: str = "",
-    use_state: bool = False,
+    use_state: str = "",
     batch_size: int = 32,
     top_k: int = 3,
     true_label_column: str = "intent_y",
+    confidence_threshold: str = "",
+    fallback_intent: str = "",
 ) -> NamedTuple(
     "PredictIntentsOutput",
     [
@@ -23,11 +25,15 @@ def predict_intents(
         ("unseen_truth_rows", int),
         ("device", str),
         ("message", str),
+        ("out_of_scope", str),
     ],
 ):
-    """Add intent_x, intent_x_confidence and intent_x_top_k to every row (GPU when torch sees one).
+    """Add intent_x, intent_x_model, intent_x_confidence and intent_x_top_k to every row (GPU when torch
+    sees one); below the confidence threshold intent_x is the fallback intent.
 
     The features follow how the model was trained (its metadata); a different ``use_state`` is reported.
+    Empty ``use_state``, ``confidence_threshold`` and ``fallback_intent`` are the archive's own.
+    ``out_of_scope`` (JSON) tells the evaluation step how out of scope was decided.
     """
     from skit_pipelines import runtime
     from skit_pipelines.config import get_settings
@@ -53,7 +59,17 @@ def predict_intents(
         batch_size=batch_size,
         top_k=top_k,
         true_label_column=true_label_column,
+        confidence_threshold=confidence_threshold,
+        fallback_intent=fallback_intent,
     )
     print(result.message)
-    names = ["predictions_uri", "rows", "empty_text_rows", "unseen_truth_rows", "device", "message"]
+    names = [
+        "predictions_uri",
+        "rows",
+        "empty_text_rows",
+        "unseen_truth_rows",
+        "device",
+        "message",
+        "out_of_scope",
+    ]
     return tuple(getattr(result, name) for name in names)

@@ -26,6 +26,7 @@ def train_intent_model(
     freeze_embeddings: bool = False,
     storage_options: str = "",
     model_type: str = "xlmroberta",
+    fallback_intent: str = "_oos_",
 ) -> NamedTuple(
     "TrainIntentModelOutput",
     [

@@ -40,7 +40,12 @@ from skit_pipelines.metrics.intent.evaluation import (
     html_report,
     slack_message,
 )
-from skit_pipelines.metrics.intent.reports import confusion_heatmap_png, top_confusions_png
+from skit_pipelines.metrics.intent.oos import OutOfScopeSpec
+from skit_pipelines.metrics.intent.reports import (
+    confusion_heatmap_png,
+    threshold_sweep_png,
+    top_confusions_png,
+)
 from skit_pipelines.metrics.intent.scores import LayersSpec
 from skit_pipelines.metrics.json_values import json_safe
 from skit_pipelines.parameters import effective_timezone
@@ -117,6 +122,7 @@ def compute(
     pred_label_column: str,
     normalise_labels: bool,
     id_column: str,
+    out_of_scope: OutOfScopeSpec | None = None,
 ) -> IntentEvaluation:
     """Join the predictions (when given) and compute every metric; see :func:`evaluate_intents`."""
     return evaluate_intents(
@@ -129,6 +135,7 @@ def compute(
         normalise_labels=normalise_labels,
         predictions=inputs.predictions,
         id_column=id_column,
+        out_of_scope=out_of_scope,
     )
 
 
@@ -147,10 +154,13 @@ def write_artifacts(
     title: str = "Intent evaluation",
     details: dict[str, Any] | None = None,
     max_heatmap_labels: int = 100,
+    write_predictions: bool = False,
 ) -> dict[str, str]:
     """Store every artifact; return ``{name: uri}`` (names are the component's output names).
 
-    The HTML report comes last because it links every other artifact by its URI.
+    ``write_predictions`` adds the per-turn predictions CSV (``predictions_uri``); an evaluation with an
+    out-of-scope part adds its threshold sweep (CSV and PNG). The HTML report comes last because it links
+    every other artifact by its URI.
     """
 
     def put(data: bytes, file_type: str, ext: str) -> str:
@@ -164,6 +174,10 @@ def write_artifacts(
     rasa = json.dumps(json_safe(evaluation.intent_report_json()), indent=2)
     uris["intent_report_uri"] = put(rasa.encode(), "intent-report", ".json")
     uris["errors_uri"] = put(evaluation.errors.to_csv(index=False).encode(), "irr-errors", ".csv")
+    if write_predictions:
+        uris["predictions_uri"] = put(
+            evaluation.predictions().to_csv(index=False).encode(), "irr-predictions", ".csv"
+        )
     uris["breakdowns_uri"] = put(
         json.dumps(breakdowns_json(evaluation), indent=2).encode(), "irr-breakdowns", ".json"
     )
@@ -173,6 +187,13 @@ def write_artifacts(
     }
     uris["heatmap_uri"] = put(images["heatmap"], "irr-confusion-heatmap", ".png")
     uris["top_confusions_uri"] = put(images["top_confusions"], "irr-top-confusions", ".png")
+    oos = evaluation.out_of_scope
+    if oos is not None and oos.sweep is not None:
+        uris["threshold_sweep_uri"] = put(
+            oos.sweep.to_csv(index=False).encode(), "irr-threshold-sweep", ".csv"
+        )
+        images["threshold_sweep"] = threshold_sweep_png(oos.sweep, threshold=oos.spec.confidence_threshold)
+        uris["threshold_sweep_png_uri"] = put(images["threshold_sweep"], "irr-threshold-sweep", ".png")
     page = html_report(evaluation, title=title, images=images, artifacts=dict(uris), details=details or {})
     uris["html_report_uri"] = put(page.encode(), "irr-report", ".html")
     return uris
@@ -304,6 +325,8 @@ def evaluate_tagged_dataset(
     mlwr: bool = False,
     database_url: str = "",
     note: str = "",
+    out_of_scope: str = "",
+    write_predictions: bool = False,
 ) -> IrrResult:
     """Evaluate the tagged CSV at ``dataset_uri``, store every artifact, and with ``mlwr`` the metrics rows.
 
@@ -313,7 +336,10 @@ def evaluate_tagged_dataset(
     :func:`evaluate_intents`. ``prediction_uri``: a CSV of predictions per id (``pred_label_column``),
     joined to the dataset on ``id_column`` (default ``id``, else ``data_id``); the dataset's own prediction
     column is then unused. ``database_url``: where the rows go (default ``SKIT_DATABASE_URL``).
+    ``out_of_scope``: the JSON a prediction step wrote (:class:`OutOfScopeSpec`): adds in-scope accuracy,
+    OOS precision/recall/F1 and the threshold sweep. ``write_predictions``: also store every evaluated turn.
     """
+    spec = OutOfScopeSpec.from_json(out_of_scope)  # a malformed one fails before any download
     try:
         inputs = read_inputs(
             dataset_uri,
@@ -328,6 +354,7 @@ def evaluate_tagged_dataset(
             pred_label_column=pred_label_column,
             normalise_labels=normalise_labels,
             id_column=id_column,
+            out_of_scope=spec,
         )
     except tagged.InvalidDatasetError as exc:
         if not note.strip():
@@ -352,7 +379,11 @@ def evaluate_tagged_dataset(
     )
     name = reference or (f"job-{dataset_job_id}" if dataset_job_id else "irr")
     artifacts = write_artifacts(
-        evaluation, reference=name, details=details, title=f"Intent evaluation - {slu_project_name or name}"
+        evaluation,
+        reference=name,
+        details=details,
+        title=f"Intent evaluation - {slu_project_name or name}",
+        write_predictions=write_predictions,
     )
     written = 0
     if mlwr:

@@ -19,15 +19,16 @@ from typing import Any
 from skit_pipelines import storage
 from skit_pipelines.jobs.model_archive import upload_model
 from skit_pipelines.jobs.model_inputs import apply_storage_options, read_dataset
+from skit_pipelines.metrics.intent.oos import ThresholdChoice, choose_threshold
 from skit_pipelines.models.archive import save_model
 from skit_pipelines.models.checkpoint import require_ml_extra
-from skit_pipelines.models.train import TrainConfig, train_intent_classifier
+from skit_pipelines.models.train import TrainConfig, TrainedModel, train_intent_classifier
 from skit_pipelines.progress_lines import ProgressCallback, ProgressPrinter
 from skit_pipelines.readpolicy import check_readable
 
 log = logging.getLogger(__name__)
 
-__all__ = ["TrainJobResult", "TrainRequest", "train_job", "train_request_from"]
+__all__ = ["TrainJobResult", "TrainRequest", "recommend_threshold", "train_job", "train_request_from"]
 
 
 def check_checkpoint_readable(model_name: str) -> None:
@@ -97,6 +98,37 @@ class TrainJobResult:
     device: str
     message: str
     download_command: str
+    confidence_threshold: float | None = None
+
+
+def recommend_threshold(trained: TrainedModel) -> ThresholdChoice:
+    """The confidence threshold recommended on the validation rows (the archive stores it), or why none.
+
+    Why here and not in training: the criterion is a metric (:mod:`skit_pipelines.metrics.intent.oos`),
+    which the model code does not import; training leaves every validation row's scores behind for it.
+    """
+    scored = trained.validation_outputs
+    if scored is None:
+        return ThresholdChoice(
+            None, reason="no validation data (validation_split or validation_dataset_path)"
+        )
+    return choose_threshold(
+        scored.truth,
+        scored.predicted,
+        scored.confidence,
+        fallback_intent=trained.config.fallback_intent,
+        known_labels=trained.labels,
+    )
+
+
+def _threshold_line(choice: ThresholdChoice, fallback_intent: str) -> str:
+    if choice.confidence_threshold is None:
+        return f"No confidence threshold recommended: {choice.reason}."
+    return (
+        f"Recommended confidence threshold {choice.confidence_threshold:g} (below it: {fallback_intent!r}); "
+        f"on {choice.in_scope_rows:,} in-scope and {choice.oos_rows:,} out-of-scope validation rows: "
+        f"in-scope accuracy {choice.in_scope_accuracy:.3f}, OOS recall {choice.oos_recall:.3f}."
+    )
 
 
 def train_job(request: TrainRequest, on_progress: ProgressCallback | None = None) -> TrainJobResult:
@@ -135,6 +167,9 @@ def train_job(request: TrainRequest, on_progress: ProgressCallback | None = None
             validation_frame=validation_frame,
             on_progress=on_progress or ProgressPrinter(sys.stdout),
         )
+        choice = recommend_threshold(trained)
+        extra["out_of_scope"] = choice.as_metadata(config.fallback_intent)
+        log.info(_threshold_line(choice, config.fallback_intent))
         folder = save_model(trained, work / "model", extra_metadata=extra)
         reference = "-".join(part for part in (org_id, version) if part) or "intent-model"
         model_uri = upload_model(folder, reference=reference, output_path=output_path)
@@ -151,6 +186,7 @@ def train_job(request: TrainRequest, on_progress: ProgressCallback | None = None
     ]
     if skipped:
         lines.append(f"Rows left out: {skipped}.")
+    lines.append(_threshold_line(choice, config.fallback_intent))
     lines.append("Download binaries:")
     return TrainJobResult(
         model_uri=model_uri,
@@ -163,4 +199,5 @@ def train_job(request: TrainRequest, on_progress: ProgressCallback | None = None
         device=trained.device,
         message="\n".join(lines),
         download_command=storage.download_command(model_uri),
+        confidence_threshold=choice.confidence_threshold,
     )

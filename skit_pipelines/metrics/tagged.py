@@ -253,9 +253,11 @@ def texts(source: pd.DataFrame, rows: np.ndarray) -> list[str] | None:
     return None
 
 
-def confidences(source: pd.DataFrame, rows: np.ndarray) -> np.ndarray | None:
-    """Confidence of the prediction for the given rows (``raw.intent_score`` or ``raw.prediction``)."""
-    column = next((c for c in SCORE_COLUMNS if c in source.columns), None)
+def confidences(source: pd.DataFrame, rows: np.ndarray, pred_column: str = "") -> np.ndarray | None:
+    """Confidence of the prediction for the given rows: ``<pred_column>_confidence`` (a model's
+    ``intent_x_confidence``) when present, else ``raw.intent_score`` or the score in ``raw.prediction``."""
+    own = f"{pred_column}_confidence" if pred_column else ""
+    column = own if own in source.columns else next((c for c in SCORE_COLUMNS if c in source.columns), None)
     if column is not None:
         return pd.to_numeric(source[column].iloc[rows], errors="coerce").to_numpy(dtype=np.float64)
     column = next((c for c in PREDICTION_JSON_COLUMNS if c in source.columns), None)
@@ -284,9 +286,29 @@ def errors_table(data: IntentData, true_labels: np.ndarray, pred_labels: np.ndar
     if renamed.any():
         table["true_original"] = original_true
         table["predicted_original"] = original_pred
-    scores = confidences(data.source, rows)
+    scores = confidences(data.source, rows, data.pred_column)
     if scores is not None:
         table["confidence"] = scores
+    return table
+
+
+def predictions_table(data: IntentData, true_labels: np.ndarray, pred_labels: np.ndarray) -> pd.DataFrame:
+    """Every evaluated row: id, text, true, predicted, correct, the confidence and the top-k alternatives
+    (``<pred_column>_top_k``) when the dataset has them: the per-example view behind the aggregate scores."""
+    rows = data.frame["row"].to_numpy()
+    table = pd.DataFrame({"id": data.frame["id"].to_numpy(dtype=object)})
+    text = texts(data.source, rows)
+    if text is not None:
+        table["text"] = text
+    table["true"] = true_labels
+    table["predicted"] = pred_labels
+    table["correct"] = true_labels == pred_labels
+    scores = confidences(data.source, rows, data.pred_column)
+    if scores is not None:
+        table["confidence"] = scores
+    top_k = f"{data.pred_column}_top_k"
+    if top_k in data.source.columns:
+        table["top_k"] = data.source[top_k].to_numpy(dtype=object)[rows]
     return table
 
 

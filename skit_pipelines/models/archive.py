@@ -6,7 +6,8 @@ Layout (one folder, ``model/`` at the top of the tarball)::
     model/tokenizer.json, tokenizer_config.json, ...   save_pretrained of its tokenizer
     model/labels.json     {"labels": [...]} in class-index order: plain JSON, never a pickle
     model/metadata.json   how it was made: dataset sha256, parameters, per-epoch loss and validation
-                          metrics, label counts, skipped rows, library versions, device, timings
+                          metrics, label counts, skipped rows, library versions, device, timings, and
+                          ``out_of_scope``: the fallback intent and the recommended confidence threshold
 
 Why JSON labels: the reference pickled a scikit-learn LabelEncoder, which ties an archive to one
 scikit-learn version and executes code on load. Why search on extraction: the reference expected
@@ -39,6 +40,7 @@ LABELS_FILE = "labels.json"
 METADATA_FILE = "metadata.json"
 FILE_TYPE = "intent_classifier_xlmr"
 ARCHIVE_FORMAT = 1
+DEFAULT_FALLBACK_INTENT = "_oos_"
 _LIBRARIES = (
     "skit-pipelines",
     "torch",
@@ -66,6 +68,18 @@ class ModelArchive:
     @property
     def use_state(self) -> bool:
         return bool(self.metadata.get("use_state", False))
+
+    @property
+    def fallback_intent(self) -> str:
+        """The intent a prediction below the threshold becomes (training's choice, else ``_oos_``)."""
+        stored = self.metadata.get("out_of_scope", {}).get("fallback_intent")
+        return str(stored or self.metadata.get("fallback_intent") or DEFAULT_FALLBACK_INTENT)
+
+    @property
+    def confidence_threshold(self) -> float | None:
+        """The threshold training recommended on validation data; None where none was (or could be) chosen."""
+        stored = self.metadata.get("out_of_scope", {}).get("confidence_threshold")
+        return None if stored is None else float(stored)
 
 
 def sha256_of(path: str | os.PathLike[str]) -> str:

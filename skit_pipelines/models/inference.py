@@ -7,8 +7,25 @@ turns mixed with a few long ones; results are put back in the original order.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator, Sequence
 from typing import Any
+
+
+def autocast(device: str) -> contextlib.AbstractContextManager[Any]:
+    """Mixed precision (bfloat16 autocast) on a CUDA device that supports it; a no-op everywhere else.
+
+    Why bfloat16 and no gradient scaler: it keeps float32's exponent range, so losses cannot underflow and
+    the training step stays the plain one; float16 would need a GradScaler around every optimiser step.
+    GPUs without bfloat16 (before Ampere) and the CPU run in float32, exactly as before.
+    """
+    if not str(device).startswith("cuda"):
+        return contextlib.nullcontext()
+    import torch
+
+    if not torch.cuda.is_bf16_supported():
+        return contextlib.nullcontext()
+    return torch.autocast(device_type="cuda", dtype=torch.bfloat16)
 
 
 def encode(tokenizer: Any, texts: Sequence[str], max_seq_length: int) -> list[list[int]]:
@@ -63,8 +80,19 @@ def predict_logits(
     num_labels = int(model.config.num_labels)
     logits = np.zeros((len(encoded), num_labels), dtype=np.float32)
     model.eval()
-    with torch.inference_mode():
+    with torch.inference_mode(), autocast(device):
         for positions in sorted_batches([len(ids) for ids in encoded], batch_size):
             batch = collate(tokenizer, [encoded[i] for i in positions], device)
             logits[positions] = model(**batch).logits.float().cpu().numpy()
     return logits
+
+
+def predict_probabilities(
+    model: Any, tokenizer: Any, encoded: Sequence[list[int]], batch_size: int, device: str
+) -> Any:
+    """Class probabilities (softmax of :func:`predict_logits`), rows in input order; shared by prediction
+    and by training's scoring of validation rows, so both read confidences the same way."""
+    import torch
+
+    logits = predict_logits(model, tokenizer, encoded, batch_size, device)
+    return torch.softmax(torch.from_numpy(logits), dim=1).numpy() if len(logits) else logits

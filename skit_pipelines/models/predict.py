@@ -8,6 +8,12 @@ errors the model cannot avoid, which an evaluation should show, not hide).
 Every row gets a prediction, in input order, including rows without ASR text (counted and reported):
 dropping them would silently change what an evaluation measures. The features are built exactly as in
 training (same separators, ``use_state`` from the archive's metadata unless overridden).
+
+Out of scope: a row whose confidence is below the confidence threshold gets the fallback intent
+(``_oos_`` unless training named another) as ``intent_x``; ``intent_x_model`` keeps the model's own best
+intent, so that an evaluation can sweep thresholds afterwards. The threshold is the caller's, else the one
+training recommended and stored in the archive, else none (see :mod:`skit_pipelines.metrics.intent.oos`
+for how it is chosen).
 """
 
 from __future__ import annotations
@@ -23,11 +29,12 @@ import pandas as pd
 from skit_pipelines.features import FeatureError, Separators, build_model_texts, true_labels
 from skit_pipelines.models.archive import ArchiveError, ModelArchive
 from skit_pipelines.models.checkpoint import load_classifier, load_tokenizer, pick_device, require_ml_extra
-from skit_pipelines.models.inference import encode, predict_logits
+from skit_pipelines.models.inference import encode, predict_probabilities
 
 log = logging.getLogger(__name__)
 
 PREDICTION_COLUMN = "intent_x"
+MODEL_PREDICTION_COLUMN = "intent_x_model"
 CONFIDENCE_COLUMN = "intent_x_confidence"
 TOP_K_COLUMN = "intent_x_top_k"
 
@@ -43,6 +50,10 @@ class Predictions:
     load_seconds: float = 0.0  # loading the tokenizer and the model
     empty_text_rows: int = 0
     unseen_truth_labels: dict[str, int] = field(default_factory=dict)
+    fallback_intent: str = ""
+    confidence_threshold: float | None = None
+    threshold_source: str = "none"  # "argument", "archive" or "none"
+    fallback_rows: int = 0  # rows sent to the fallback intent by the threshold
 
     @property
     def rows(self) -> int:
@@ -62,17 +73,28 @@ def predict_intents(
     top_k: int = 3,
     device: str = "auto",
     true_label_column: str = "intent_y",
+    confidence_threshold: float | None = None,
+    fallback_intent: str = "",
 ) -> Predictions:
-    """Add ``intent_x``, ``intent_x_confidence`` and ``intent_x_top_k`` (JSON) to a copy of ``frame``.
+    """Add ``intent_x``, ``intent_x_model``, ``intent_x_confidence`` and ``intent_x_top_k`` (JSON) to a
+    copy of ``frame``.
 
-    ``use_state`` None means "as the model was trained" (the archive's metadata).
+    ``use_state`` None means "as the model was trained" (the archive's metadata). ``confidence_threshold``
+    None means the archive's recommended one (none stored: no threshold); 0 turns it off.
+    ``fallback_intent`` empty means the archive's (``_oos_`` unless training named another).
     """
     require_ml_extra("prediction")
     import numpy as np
-    import torch
 
     if top_k < 1:
         raise ValueError(f"top_k must be at least 1, got {top_k}")
+    if confidence_threshold is not None and not 0 <= confidence_threshold <= 1:
+        raise ValueError(f"confidence_threshold must be in [0, 1], got {confidence_threshold!r}")
+    fallback = fallback_intent.strip() or archive.fallback_intent
+    threshold, source = confidence_threshold, "argument"
+    if threshold is None:
+        threshold = archive.confidence_threshold
+        source = "none" if threshold is None else "archive"
     started = time.perf_counter()
     trained_with_state = archive.use_state
     if use_state is None:
@@ -106,14 +128,21 @@ def predict_intents(
             "the state alone" if use_state else "an empty text",
         )
     max_len = int(archive.metadata.get("parameters", {}).get("max_seq_length", 128))
-    logits = predict_logits(model, tokenizer, encode(tokenizer, texts.texts, max_len), batch_size, device)
-    probs = torch.softmax(torch.from_numpy(logits), dim=1).numpy() if len(logits) else logits
+    probs = predict_probabilities(
+        model, tokenizer, encode(tokenizer, texts.texts, max_len), batch_size, device
+    )
     k = min(top_k, len(archive.labels))
     best = np.argsort(-probs, axis=1)[:, :k] if len(probs) else np.zeros((0, k), dtype=int)
     labels = archive.labels
     out = frame.copy()
-    out[PREDICTION_COLUMN] = [labels[row[0]] for row in best]
-    out[CONFIDENCE_COLUMN] = [round(float(probs[i, row[0]]), 6) for i, row in enumerate(best)]
+    model_labels = np.asarray([labels[row[0]] for row in best], dtype=object)
+    confidences = np.asarray([round(float(probs[i, row[0]]), 6) for i, row in enumerate(best)])
+    final = model_labels.copy()
+    if threshold is not None:
+        final[confidences < threshold] = fallback
+    out[PREDICTION_COLUMN] = final
+    out[MODEL_PREDICTION_COLUMN] = model_labels
+    out[CONFIDENCE_COLUMN] = confidences
     out[TOP_K_COLUMN] = [
         json.dumps([{"intent": labels[j], "score": round(float(probs[i, j]), 6)} for j in row])
         for i, row in enumerate(best)
@@ -137,6 +166,10 @@ def predict_intents(
         load_seconds=loaded - started,
         empty_text_rows=texts.empty_count,
         unseen_truth_labels=unseen,
+        fallback_intent=fallback,
+        confidence_threshold=threshold,
+        threshold_source=source,
+        fallback_rows=int((final != model_labels).sum()),
     )
     log.info(
         "predicted %d rows on %s in %.1f s (%.0f rows/s; model loaded in %.1f s)",

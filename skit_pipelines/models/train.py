@@ -17,7 +17,9 @@ The steps of :func:`train_intent_classifier`, one function each: load data (:fun
 encode labels and texts (:func:`label_set`, :func:`encode_examples`) -> build the model
 (:func:`build_model`, :func:`build_optimizer`) -> train with progress lines (:func:`training_loop`,
 :func:`train_epoch`) -> evaluate each epoch (:func:`evaluate_epoch`, :class:`BestEpoch`) -> keep the best
-weights. Saving the archive is :mod:`skit_pipelines.models.archive`'s, called by the job.
+weights -> score every validation row with them (:func:`score_validation`: what a recommended confidence
+threshold is chosen on). Mixed precision (bfloat16 autocast) is used on a CUDA GPU only. Saving the
+archive is :mod:`skit_pipelines.models.archive`'s, called by the job.
 """
 
 from __future__ import annotations
@@ -40,7 +42,14 @@ from skit_pipelines.models.checkpoint import (
     pick_device,
     require_ml_extra,
 )
-from skit_pipelines.models.inference import collate, encode, length_grouped_batches, predict_logits
+from skit_pipelines.models.inference import (
+    autocast,
+    collate,
+    encode,
+    length_grouped_batches,
+    predict_logits,
+    predict_probabilities,
+)
 from skit_pipelines.progress_lines import ProgressCallback, TrainingProgress, format_duration
 
 log = logging.getLogger(__name__)
@@ -71,6 +80,7 @@ class TrainConfig:
     max_grad_norm: float = 1.0
     freeze_embeddings: bool = False
     device: str = "auto"
+    fallback_intent: str = "_oos_"
 
     def validate(self, has_validation_frame: bool = False) -> None:
         """Raise ValueError naming the first parameter that is out of range."""
@@ -84,6 +94,7 @@ class TrainConfig:
             (self.early_stopping_delta >= 0, "early_stopping_delta", "0 or more"),
             (0 <= self.warmup_ratio < 1, "warmup_ratio", "in [0, 1)"),
         ]
+        checks.append((bool(str(self.fallback_intent).strip()), "fallback_intent", "a non-empty intent name"))
         for ok, name, expected in checks:
             if not ok:
                 raise ValueError(f"{name} must be {expected}, got {getattr(self, name)!r}")
@@ -118,6 +129,19 @@ class Examples:
 
 
 @dataclass
+class ValidationOutputs:
+    """Every validation row scored by the kept model: its truth, the model's best label and its confidence.
+
+    Why all rows, including those whose label the model never saw: they are the out-of-scope examples a
+    recommended confidence threshold is chosen on (:mod:`skit_pipelines.metrics.intent.oos`).
+    """
+
+    truth: list[str]
+    predicted: list[str]
+    confidence: list[float]
+
+
+@dataclass
 class TrainedModel:
     """A fine-tuned checkpoint and everything the archive's metadata records about how it was made."""
 
@@ -134,6 +158,7 @@ class TrainedModel:
     skipped: dict[str, int]
     label_counts: dict[str, int]
     seconds: float
+    validation_outputs: ValidationOutputs | None = None
 
     def metadata(self) -> dict[str, Any]:
         return {
@@ -145,6 +170,7 @@ class TrainedModel:
             "parameters": asdict(self.config),
             "separators": {"start": self.separators.start, "end": self.separators.end},
             "use_state": self.config.use_state,
+            "fallback_intent": self.config.fallback_intent,
             "train_rows": self.train_rows,
             "validation_rows": self.validation_rows,
             "skipped_rows": self.skipped,
@@ -470,7 +496,8 @@ def train_epoch(
     for step, positions in enumerate(batches, start=1):
         batch = collate(tokenizer, [data.train_ids[i] for i in positions], device)
         targets = torch.tensor([data.train_targets[i] for i in positions], device=device)
-        loss = model(**batch, labels=targets).loss
+        with autocast(device):  # bfloat16 on a CUDA GPU, float32 on the CPU
+            loss = model(**batch, labels=targets).loss
         loss.backward()
         torch.nn.utils.clip_grad_norm_(trainable, config.max_grad_norm)
         optimizer.step()
@@ -593,6 +620,25 @@ def training_loop(
     return LoopResult(history, best.epoch, best.loss, best.state, stopped_early)
 
 
+def score_validation(
+    model: Any, tokenizer: Any, validation: Examples, labels: list[str], config: TrainConfig, device: str
+) -> ValidationOutputs:
+    """Step 6, score every validation row (seen labels or not) with the kept model, for the threshold."""
+    probabilities = predict_probabilities(
+        model,
+        tokenizer,
+        encode(tokenizer, validation.texts, config.max_seq_length),
+        config.batch_size,
+        device,
+    )
+    best = probabilities.argmax(axis=1)
+    return ValidationOutputs(
+        truth=list(validation.labels),
+        predicted=[labels[i] for i in best],
+        confidence=[float(probabilities[i, j]) for i, j in enumerate(best)],
+    )
+
+
 def train_intent_classifier(
     frame: pd.DataFrame,
     config: TrainConfig,
@@ -633,6 +679,11 @@ def train_intent_classifier(
         model.load_state_dict(loop.best_state)
         log.info("kept the model of epoch %d (lowest validation loss %.4f)", loop.best_epoch, loop.best_loss)
     model.eval()
+    scored = (
+        score_validation(model, tokenizer, validation, labels, config, device)
+        if validation is not None
+        else None
+    )
     return TrainedModel(
         checkpoint=Checkpoint(tokenizer=tokenizer, model=model, name=config.model_name),
         labels=labels,
@@ -647,4 +698,5 @@ def train_intent_classifier(
         skipped=skipped,
         label_counts=label_counts,
         seconds=time.perf_counter() - started,
+        validation_outputs=scored,
     )

@@ -6,6 +6,12 @@ Without a model it evaluates the production predictions in ``pred_label_column``
 intent evaluation step of ``irr_from_tog`` (``gen_irr_metrics``), so the reports are the same artifacts:
 classification report and confusion matrix CSVs, intent_report.json, errors, PNGs and an HTML report.
 
+With a model, a prediction whose confidence is below ``confidence_threshold`` (empty: the threshold
+training recommended and stored in the archive; none stored: no threshold) becomes ``fallback_intent``
+(empty: the archive's, ``_oos_`` by default), and the report adds in-scope accuracy, out-of-scope
+precision/recall/F1 and a threshold sweep. Both branches output the per-turn predictions CSV and the errors
+CSV (``predictions_uri``, ``errors_uri``), so the CLI, the API, webhooks and Slack show them.
+
 The prediction step requests a GPU only when ``use_gpu`` is true (a GPU copy of the step under
 ``dsl.If``, a plain one under ``dsl.Else``, joined with ``dsl.OneOf``); the local runner ignores the request.
 """
@@ -28,6 +34,8 @@ EvalXlmrOutput = NamedTuple(
         ("report_uri", str),
         ("confusion_matrix_uri", str),
         ("html_report_uri", str),
+        ("predictions_uri", str),
+        ("errors_uri", str),
         ("n", int),
         ("accuracy", float),
         ("weighted_f1", float),
@@ -40,7 +48,7 @@ EvalXlmrOutput = NamedTuple(
 def eval_voicebot_xlmr_pipeline(
     s3_path_data: str,
     org_id: str,
-    use_state: bool = True,
+    use_state: str = "",
     model_name: str = "xlm-roberta-base",
     s3_path_model: str = "",
     notify: str = "",
@@ -51,6 +59,8 @@ def eval_voicebot_xlmr_pipeline(
     batch_size: int = 32,
     top_k: int = 3,
     use_gpu: bool = False,
+    confidence_threshold: str = "",
+    fallback_intent: str = "",
 ) -> EvalXlmrOutput:
     """Evaluate intents of a tagged dataset: a model archive's own predictions, or the production ones."""
     with dsl.If(s3_path_model != "", name="with-model"):
@@ -62,6 +72,8 @@ def eval_voicebot_xlmr_pipeline(
             batch_size=batch_size,
             top_k=top_k,
             true_label_column=true_label_column,
+            confidence_threshold=confidence_threshold,
+            fallback_intent=fallback_intent,
         )
         predicted = on_gpu_or_cpu(
             use_gpu, lambda: predict_intents(**arguments).set_caching_options(enable_caching=False)
@@ -71,6 +83,8 @@ def eval_voicebot_xlmr_pipeline(
             org_id=org_id,
             true_label_column=true_label_column,
             pred_label_column=MODEL_PREDICTION_COLUMN,
+            out_of_scope=predicted("out_of_scope"),
+            write_predictions=True,
         ).set_caching_options(enable_caching=False)
         notify_in_slack(
             model_metrics.outputs["message"],
@@ -85,6 +99,7 @@ def eval_voicebot_xlmr_pipeline(
             org_id=org_id,
             true_label_column=true_label_column,
             pred_label_column=pred_label_column,
+            write_predictions=True,
         ).set_caching_options(enable_caching=False)
         notify_in_slack(
             production_metrics.outputs["message"],
@@ -101,6 +116,8 @@ def eval_voicebot_xlmr_pipeline(
         report_uri=either("report_uri"),
         confusion_matrix_uri=either("confusion_matrix_uri"),
         html_report_uri=either("html_report_uri"),
+        predictions_uri=either("predictions_uri"),
+        errors_uri=either("errors_uri"),
         n=either("n"),
         accuracy=either("accuracy"),
         weighted_f1=either("weighted_f1"),

@@ -177,6 +177,15 @@ _MODEL = {
         "in pred_label_column instead."
     ),
     "top_k": "Number of alternatives in intent_x_top_k of the predictions.",
+    "fallback_intent": (
+        "The out-of-scope intent: a prediction below the confidence threshold becomes it, and validation "
+        "rows with this label (or an intent absent from training) are the out-of-scope examples the "
+        "recommended threshold is chosen on."
+    ),
+    "confidence_threshold": (
+        "Predictions with a lower confidence become fallback_intent (0 turns this off); empty uses the "
+        "threshold training recommended and stored in the model archive (none stored: no threshold)."
+    ),
 }
 
 # The LLM situations registry (add_llm_situations, invalidate_llm_situations_in_db).
@@ -409,8 +418,12 @@ OVERRIDES: dict[str, dict[str, str]] = {
     "eval_voicebot_xlmr_pipeline": {
         "org_id": "Organisation id; names the report artifacts.",
         "use_state": (
-            "Whether the model text carries the bot state; the model archive's own setting (from its "
-            "training) is what prediction uses, and a different value is reported in the step log."
+            "Whether the model text carries the bot state: empty (the default) follows the model archive "
+            "(how it was trained); true/false different from the archive is reported, not applied."
+        ),
+        "fallback_intent": (
+            "The out-of-scope intent predictions below the threshold become; empty uses the model "
+            "archive's (_oos_ unless training named another)."
         ),
         "model_name": "Accepted for compatibility and ignored: the checkpoint is inside the model archive.",
         "pred_label_column": (

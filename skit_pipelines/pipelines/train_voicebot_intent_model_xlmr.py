@@ -4,6 +4,11 @@ The training step runs on the CPU unless ``use_gpu`` asks for a GPU: kfp has no 
 request, so the step exists twice (a GPU-requesting copy under ``dsl.If(use_gpu)`` and a plain one under
 ``dsl.Else``) and ``dsl.OneOf`` picks the outputs of the one that ran. The local runner ignores accelerator
 requests; on any machine the step uses a GPU whenever torch sees one.
+
+With validation data (``validation_split`` or ``validation_dataset_path``) training recommends a confidence
+threshold (maximising in-scope accuracy + out-of-scope recall on the validation rows, where out of scope
+is the ``fallback_intent`` label or an intent absent from training) and stores it in the archive's
+metadata; prediction and evaluation apply it unless given another.
 """
 
 from typing import NamedTuple
@@ -44,6 +49,7 @@ def train_voicebot_intent_model_xlmr(
     validation_split: float = 0.0,
     validation_dataset_path: str = "",
     freeze_embeddings: bool = False,
+    fallback_intent: str = "_oos_",
     use_gpu: bool = False,
     notify: str = "",
     channel: str = "",
@@ -70,6 +76,7 @@ def train_voicebot_intent_model_xlmr(
         freeze_embeddings=freeze_embeddings,
         storage_options=storage_options,
         model_type=model_type,
+        fallback_intent=fallback_intent,
     )
     either = on_gpu_or_cpu(
         use_gpu, lambda: train_intent_model(**arguments).set_caching_options(enable_caching=False)

@@ -7,6 +7,8 @@ comparison) call it on frames in memory.
 - :func:`evaluate_intents`: the truth and prediction of each row (with counts of everything odd), the
   alias renaming, one confusion matrix and everything derived from it (report, kappa, Rasa report, top
   confusions), the errors table, and the group and layer breakdowns.
+- with an :class:`~skit_pipelines.metrics.intent.oos.OutOfScopeSpec`, the out-of-scope scores (in-scope
+  accuracy, OOS precision/recall/F1) and the threshold sweep (:mod:`~skit_pipelines.metrics.intent.oos`).
 - :func:`html_report`, :func:`breakdowns_json`: what the artifacts hold.
 - :func:`slack_message`: the run's summary for Slack and the console.
 """
@@ -24,9 +26,16 @@ import pandas as pd
 from skit_pipelines.metrics import tagged
 from skit_pipelines.metrics.intent import reports
 from skit_pipelines.metrics.intent import scores as intents
+from skit_pipelines.metrics.intent.oos import (
+    OutOfScopeEvaluation,
+    OutOfScopeSpec,
+    evaluate_out_of_scope,
+    out_of_scope_truth,
+)
 from skit_pipelines.metrics.intent.scores import Confusion, LayersSpec
 from skit_pipelines.metrics.json_values import json_safe
 from skit_pipelines.metrics.prediction_join import join_predictions
+from skit_pipelines.metrics.tags import MISSING_LABEL
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +67,7 @@ class IntentEvaluation:
     layers: pd.DataFrame | None = None
     layer_breakdowns: dict[str, dict[str, Any]] = field(default_factory=dict)
     alias_applied: bool = False
+    out_of_scope: OutOfScopeEvaluation | None = None
 
     @property
     def n(self) -> int:
@@ -84,6 +94,20 @@ class IntentEvaluation:
     def top_confusions(self, limit: int | None = TOP_CONFUSIONS) -> pd.DataFrame:
         return intents.top_confusions(self.confusion, limit)
 
+    def predictions(self) -> pd.DataFrame:
+        """Every evaluated turn (the errors table is its ``correct == False`` part), with the model's own
+        best intent and the out-of-scope truth when the evaluation has an out-of-scope part."""
+        table = tagged.predictions_table(self.data, self.y_true, self.y_pred)
+        if self.out_of_scope is not None:
+            spec = self.out_of_scope.spec
+            rows = self.data.frame["row"].to_numpy()
+            if spec.model_prediction_column in self.data.source.columns:
+                model = self.data.source[spec.model_prediction_column].to_numpy(dtype=object)[rows]
+                table.insert(table.columns.get_loc("predicted") + 1, "model_predicted", model)
+            is_oos = oos_truth(self.data.frame["true"].to_numpy(dtype=object), spec)
+            table["out_of_scope"] = is_oos
+        return table
+
     def categories(self) -> dict[str, dict[str, Any]]:
         """Per category (``overall``, each group, ``layers``): weighted P/R/F1, support and the raw report.
 
@@ -109,7 +133,7 @@ class IntentEvaluation:
         return out
 
     def headline(self) -> dict[str, Any]:
-        return {
+        numbers = {
             "n": self.n,
             "accuracy": self.accuracy,
             "weighted_f1": self.weighted_f1,
@@ -118,6 +142,18 @@ class IntentEvaluation:
             "labels": len(self.confusion.labels),
             "errors": len(self.errors),
         }
+        if self.out_of_scope is not None:
+            numbers["in_scope_accuracy"] = self.out_of_scope.scores.in_scope_accuracy
+            numbers["oos_recall"] = self.out_of_scope.scores.oos_recall
+        return numbers
+
+
+def oos_truth(y_true: np.ndarray, spec: OutOfScopeSpec) -> np.ndarray:
+    """Which truths are out of scope under ``spec`` (missing truths are not)."""
+    is_oos, _ = out_of_scope_truth(
+        y_true, fallback_intent=spec.fallback_intent, known_labels=spec.known_labels, ignore={MISSING_LABEL}
+    )
+    return is_oos
 
 
 def _plain(value: Any) -> Any:
@@ -161,6 +197,7 @@ def evaluate_intents(
     normalise_labels: bool = False,
     predictions: pd.DataFrame | None = None,
     id_column: str = "",
+    out_of_scope: OutOfScopeSpec | None = None,
 ) -> IntentEvaluation:
     """Evaluate the intents of a tagged dataset frame (see the module docstring).
 
@@ -168,6 +205,8 @@ def evaluate_intents(
     them as text first (``" greet"`` = ``"greet"``, ``5`` = ``"5"``). With ``predictions`` (a second file
     with ``pred_label_column`` per id) the prediction comes from that file, joined on ``id_column`` (see
     :mod:`~skit_pipelines.metrics.prediction_join`); rows left out by the join are data notes.
+    ``out_of_scope``: how the predictions decided out of scope; its scores are computed on the labels as
+    predicted (before any alias, which would rename the fallback or an intent the model does not know).
     """
     left_out: dict[str, int] = {}
     if predictions is not None:
@@ -207,6 +246,16 @@ def evaluate_intents(
     if layers is not None:
         evaluation.layers = intents.layers_report(y_true, y_pred, layers)
         evaluation.layer_breakdowns = intents.layer_breakdowns(y_true, y_pred, layers)
+    if out_of_scope is not None:
+        evaluation.out_of_scope = evaluate_out_of_scope(
+            data.frame["true"].to_numpy(dtype=object),
+            data.frame["predicted"].to_numpy(dtype=object),
+            data.source,
+            data.frame["row"].to_numpy(),
+            out_of_scope,
+            ignore={MISSING_LABEL},
+        )
+        data.notes.extend(evaluation.out_of_scope.notes)
     log.info(
         "evaluated %d turns: accuracy %.4f, weighted F1 %.4f, kappa %s",
         evaluation.n,
@@ -285,6 +334,10 @@ def html_report(
         "intents": len(evaluation.confusion.labels),
         "errors": len(evaluation.errors),
     }
+    oos = evaluation.out_of_scope
+    if oos is not None:
+        headline["in-scope accuracy"] = oos.scores.in_scope_accuracy
+        headline["OOS recall"] = oos.scores.oos_recall
     content = reports.ReportContent(
         title=title,
         headline=headline,
@@ -299,6 +352,8 @@ def html_report(
         notes=evaluation.data.notes,
         artifacts=artifacts,
         details=details,
+        out_of_scope=None if oos is None else oos.summary(),
+        threshold_sweep=None if oos is None else oos.sweep,
     )
     return reports.render_html(content)
 
@@ -324,6 +379,9 @@ ARTIFACT_TITLES = {
     "confusion_matrix_uri": "confusion matrix (CSV)",
     "intent_report_uri": "intent_report.json",
     "errors_uri": "errors (CSV)",
+    "predictions_uri": "per-turn predictions (CSV)",
+    "threshold_sweep_uri": "out-of-scope threshold sweep (CSV)",
+    "threshold_sweep_png_uri": "out-of-scope threshold sweep (PNG)",
     "breakdowns_uri": "breakdowns (JSON)",
     "heatmap_uri": "confusion heatmap (PNG)",
     "top_confusions_uri": "top confusions (PNG)",
@@ -346,6 +404,8 @@ def slack_message(
         f"weighted F1 *{_number(evaluation.weighted_f1)}*, Cohen's kappa *{_number(evaluation.kappa)}* "
         f"({len(evaluation.confusion.labels)} intents, {len(evaluation.errors):,} errors).",
     ]
+    if evaluation.out_of_scope is not None:
+        lines.append(out_of_scope_line(evaluation.out_of_scope))
     issues = evaluation.data.issue_lines()
     if issues:
         lines.append("Data notes: " + "; ".join(issues) + ".")
@@ -356,3 +416,20 @@ def slack_message(
     lines.append("Here's the report:")
     lines.extend(f"• {ARTIFACT_TITLES.get(name, name)}: {uri}" for name, uri in artifacts.items())
     return "\n".join(lines)
+
+
+def out_of_scope_line(oos: OutOfScopeEvaluation) -> str:
+    """One line for Slack: the threshold and where it came from, in-scope accuracy, OOS P/R/F1."""
+    spec, scores = oos.spec, oos.scores
+    origin = {"argument": "given", "archive": "recommended by training"}.get(spec.threshold_source, "")
+    threshold = (
+        "no confidence threshold"
+        if spec.confidence_threshold is None
+        else f"confidence threshold {spec.confidence_threshold:g}" + (f" ({origin})" if origin else "")
+    )
+    return (
+        f"Out of scope (fallback {spec.fallback_intent!r}, {threshold}): in-scope accuracy "
+        f"*{_number(scores.in_scope_accuracy)}* on {scores.in_scope_rows:,} turns; OOS precision "
+        f"{_number(scores.oos_precision)}, recall *{_number(scores.oos_recall)}*, F1 "
+        f"{_number(scores.oos_f1)} on {scores.oos_rows:,} out-of-scope turns."
+    )

@@ -33,7 +33,13 @@ from matplotlib.figure import Figure
 
 from skit_pipelines.metrics.intent.scores import Confusion, top_confusions
 
-__all__ = ["ReportContent", "confusion_heatmap_png", "render_html", "top_confusions_png"]
+__all__ = [
+    "ReportContent",
+    "confusion_heatmap_png",
+    "render_html",
+    "threshold_sweep_png",
+    "top_confusions_png",
+]
 
 DPI = 100
 
@@ -176,6 +182,35 @@ def top_confusions_png(confusion: Confusion, *, limit: int = 20, title: str = ""
     return _png(figure)
 
 
+def threshold_sweep_png(sweep: pd.DataFrame, *, threshold: float | None = None, title: str = "") -> bytes:
+    """In-scope accuracy, OOS recall (and accuracy of all turns) over confidence thresholds, as PNG bytes.
+
+    ``sweep`` has the columns of :func:`skit_pipelines.metrics.intent.oos.threshold_sweep`; the threshold
+    in use, if any, is a dashed vertical line. The question it answers: how much in-scope accuracy does
+    each point of out-of-scope recall cost.
+    """
+    figure = Figure(figsize=(8, 4.5))
+    axes = figure.add_subplot()
+    x = sweep["threshold"].to_numpy()
+    axes.plot(x, sweep["in_scope_accuracy"], color="#2b6cb0", linewidth=2, label="in-scope accuracy")
+    axes.plot(x, sweep["oos_recall"], color="#d9534f", linewidth=2, label="OOS recall")
+    axes.plot(x, sweep["accuracy"], color="#888888", linewidth=1, linestyle=":", label="accuracy (all turns)")
+    if threshold is not None:
+        axes.axvline(
+            threshold, color="#222222", linestyle="--", linewidth=1, label=f"threshold {threshold:g}"
+        )
+    axes.set_xlim(0, 1)
+    axes.set_ylim(0, 1.02)
+    axes.set_xlabel("confidence threshold (below it: the fallback intent)")
+    axes.set_ylabel("share of turns")
+    axes.grid(color="#eeeeee")
+    for side in ("top", "right"):
+        axes.spines[side].set_visible(False)
+    axes.legend(loc="lower left", fontsize=9, frameon=False)
+    axes.set_title(title or "Out of scope: accuracy vs OOS recall over thresholds", loc="left", fontsize=12)
+    return _png(figure)
+
+
 # -------------------------------------------------------------------------------------------- HTML
 
 
@@ -196,6 +231,8 @@ class ReportContent:
     notes: Sequence[str] = ()
     artifacts: Mapping[str, str] = field(default_factory=dict)
     details: Mapping[str, Any] = field(default_factory=dict)
+    out_of_scope: Mapping[str, Any] | None = None
+    threshold_sweep: pd.DataFrame | None = None
 
 
 CSS = """
@@ -268,6 +305,27 @@ def _image(data: bytes | None, alt: str) -> str:
     return f'<p><img alt="{html.escape(alt)}" src="data:image/png;base64,{encoded}"></p>'
 
 
+def _out_of_scope_section(content: ReportContent) -> str:
+    """The scores at the threshold in use, the sweep chart and a few rows of the sweep table."""
+    summary = pd.DataFrame({"value": list(content.out_of_scope.values())}, index=list(content.out_of_scope))
+    summary.index.name = "out of scope"
+    parts = [
+        "<h2>Out of scope</h2><p class='muted'>Out-of-scope turns: the true label is the fallback intent or "
+        "an intent the model was not trained on. In-scope accuracy: share of the other turns predicted "
+        "right (a turn sent to the fallback is wrong). OOS recall: share of out-of-scope turns predicted "
+        "as the fallback intent; precision: share of fallback predictions that are out of scope.</p>",
+        _table(summary),
+    ]
+    sweep = content.threshold_sweep
+    if sweep is not None and len(sweep):
+        parts.append(_image(content.images.get("threshold_sweep"), "threshold sweep"))
+        twentieths = sweep["threshold"].to_numpy() * 20
+        shown = sweep[np.isclose(twentieths, np.round(twentieths))]
+        parts.append("<h3>Threshold sweep (every 0.05; the CSV has every 0.01)</h3>")
+        parts.append(_table(shown, index=False, bar_column="in_scope_accuracy"))
+    return "\n".join(parts)
+
+
 def render_html(content: ReportContent) -> str:
     """The whole report as one HTML document (inline CSS, images embedded)."""
     parts = [
@@ -307,6 +365,9 @@ def render_html(content: ReportContent) -> str:
     )
     parts.append(_table(content.averages, avg_rows=list(content.averages.index)))
     parts.append(_table(content.per_intent, bar_column="f1-score", scroll=True))
+
+    if content.out_of_scope is not None:
+        parts.append(_out_of_scope_section(content))
 
     parts.append("<h2>Confusions</h2>")
     parts.append(_image(content.images.get("top_confusions"), "top confusions"))
