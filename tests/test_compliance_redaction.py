@@ -121,6 +121,7 @@ def test_a_name_at_the_start_of_a_line_leaves_the_label(redactor: PiiRedactor) -
         ("Mr. Brown, your payment is late", "Mr. <PERSON>, your payment is late"),
         ("i am calling for mrs garcia", "i am calling for mrs <PERSON>"),
         ("A message for Kevin: call us back.", "A message for <PERSON>: call us back."),
+        ("hello this is emma from crestview recovery", "hello this is <PERSON> from crestview recovery"),
     ],
 )
 def test_names_the_model_misses_are_redacted(redactor: PiiRedactor, text: str, expected: str) -> None:
@@ -133,6 +134,7 @@ def test_names_the_model_misses_are_redacted(redactor: PiiRedactor, text: str, e
         "no this is his wife",
         "this is about your account",
         "Hi there, this is Crestview Recovery Services. How are you?",
+        "hi this is crestview recovery services",
         "this is wrong, i'm not paying",
         "i'm calling about your bill",
         "is he there? is anyone home?",

@@ -52,7 +52,7 @@ _CAPITALISED_ONLY = re.compile(
 #: "is X there", "X speaking": the name comes before these words.
 _AFTER = re.compile(r"^\s+(?:there|home|available|around|speaking)\b", re.IGNORECASE)
 _BEFORE_AFTER = re.compile(r"(?:\bis|^|[.,!?:])\s*$", re.IGNORECASE)
-_FOLLOWING_CAPITALISED = re.compile(r"(?:\s+(?:[A-Z][A-Za-z&'\-]*))+")
+_FOLLOWING = re.compile(r"(?:[ \t]+[A-Za-z&'\-]+)*")
 #: Last words of an organisation's name: "this is Crestview Recovery Services" is not a person.
 ORGANISATION_WORDS = frozenset(
     """recovery services service bank banking finance financial credit capital collections collection
@@ -167,7 +167,7 @@ def context_names(
             score = _context_score(text, lo, start, end, word, vocabulary)
             if not score and follows and text[found[-1][1] : start].strip() == "":
                 score = _surname_score(text, start, word, vocabulary, follows)
-            if score and not _is_organisation(text, end, word):
+            if score and not _is_organisation(text, end, word, vocabulary):
                 found.append((start, end, score))
                 surname_of = score if end == match.end() else 0.0  # "Emily's" ends the name
     return found
@@ -197,14 +197,19 @@ def _context_score(text: str, lo: int, start: int, end: int, word: str, vocabula
     return 0.0
 
 
-def _is_organisation(text: str, end: int, word: str) -> bool:
-    """An organisation word, or the first of a capitalised run that ends in one ("Crestview Recovery
-    Services"). spaCy's own ORG label is not used: it calls "Marcus" in "this is Marcus from Crestview
-    Recovery Services" an organisation."""
+def _is_organisation(text: str, end: int, word: str, vocabulary: Vocabulary) -> bool:
+    """An organisation word, or the first of a run of words (up to the next stop word) that holds one:
+    "Crestview Recovery Services", "crestview recovery". spaCy's own ORG label is not used: it calls
+    "Marcus" in "this is Marcus from Crestview Recovery Services" an organisation."""
     if word.lower() in ORGANISATION_WORDS:
         return True
-    run = _FOLLOWING_CAPITALISED.match(text, end)
-    return bool(run) and any(w.lower() in ORGANISATION_WORDS for w in run.group().split())
+    for following in _FOLLOWING.match(text, end).group().split()[:3]:
+        following = following.strip(".,!?;:'\"").lower()
+        if not following or following in vocabulary.stop_words:
+            return False
+        if following in ORGANISATION_WORDS:
+            return True
+    return False
 
 
 def name_words(names: Iterable[str], vocabulary: Vocabulary) -> set[str]:
