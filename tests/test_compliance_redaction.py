@@ -156,7 +156,8 @@ def test_a_name_that_is_an_ordinary_word_is_propagated_only_where_capitalised(re
     )
     assert redactor.redact_transcript(transcript) == (
         "<call>\nBOT: Am I speaking with <PERSON>?\nUSER: yes, is this about my bill\n"
-        "BOT: Thanks, <PERSON>. Your bill of $50.00 is due. Will you pay today?\nUSER: <PERSON> will pay\n</call>"
+        "BOT: Thanks, <PERSON>. Your bill of $50.00 is due. Will you pay today?\n"
+        "USER: <PERSON> will pay\n</call>"
     )
 
 
