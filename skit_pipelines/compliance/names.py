@@ -9,8 +9,9 @@ spaCy's small English model finds "John Smith" in "Am I speaking with John Smith
   text. Capitalised text admits more phrases ("Thanks, X", "please ask X to", "a message for X"), because a
   capital letter in mid-sentence is itself evidence. Guards keep ordinary words: a candidate is never a stop
   word, a kinship word ("this is his wife") or an adjective, adverb or verb of the model's dictionary
-  ("this is wrong"); a capitalised run ending in an organisation word ("this is Crestview Recovery
-  Services") is a company, not a person, and is left as it is: the agent's company identifies no one.
+  ("this is wrong"); a word followed, before the next stop word, by an organisation word ("this is
+  Crestview Recovery Services", "this is crestview recovery") is a company, not a person, and is left as
+  it is: the agent's company identifies no one.
 - **Propagation**: every word of a name found anywhere in a transcript (by the model or by context) is
   replaced everywhere in that transcript, whole words, in any case ("Robert Brown" found once makes the
   later "Thanks, Robert." and "robert" go too). A name that is also an ordinary word ("Will", "May",
