@@ -8,8 +8,9 @@ breach or not, and which of four cases). Measured in one run on one warehouse:
   ``llm`` judge's precision, recall and tokens per call on the redacted transcripts;
 - **throughput**: fetch + transcripts + PII redaction in calls per second, against ``fetch_calls`` alone
   on the same calls (the judge excluded, as issue 14 asks); the spaCy model loads once, before the clock;
-- **redaction** on the same text: calls in which a demo name or the callback number is still readable after
-  redaction, and calls whose amounts did not all survive it.
+- **redaction** on the same text: calls in which one of the call's own names (debtor, agent: the ground
+  truth's ``names``, any case) or the callback number is still readable after redaction, and calls whose
+  amounts did not all survive it.
 """
 
 from __future__ import annotations
@@ -25,13 +26,12 @@ from typing import Any
 import pandas as pd
 
 from bench.common import Measurement, timed
-from skit_pipelines.compliance.ground_truth import demo_labels, score
+from skit_pipelines.compliance.ground_truth import calls_with_a_name_left, demo_labels, demo_names, score
 from skit_pipelines.compliance.rules_judge import AMOUNT, RulesJudge
 from skit_pipelines.compliance.transcripts import build_transcripts
 from skit_pipelines.config import get_settings
 from skit_pipelines.llm.endpoint import LLMEndpoint
-from skit_pipelines.warehouse.demo_data import AUDIT_MACHINE, CLIENTS, NAMES, generate_demo_warehouse
-from skit_pipelines.warehouse.demo_tables import load_demo_tables
+from skit_pipelines.warehouse.demo_data import AUDIT_MACHINE, CLIENTS, generate_demo_warehouse
 from skit_pipelines.warehouse.fetch import fetch_calls
 from skit_pipelines.warehouse.filters import build_call_filters
 
@@ -56,17 +56,13 @@ def _fetch(url: str) -> pd.DataFrame:
     return pd.read_csv(result.calls_uri, dtype=str, keep_default_na=False, na_values=[""])
 
 
-def _name_pattern() -> re.Pattern[str]:
-    """Every first and last name the demo puts in a call (debtors of every country, the bot's agents)."""
-    words = {part for names in NAMES.values() for name in names for part in name.split()}
-    words |= set(load_demo_tables().audit.agents)
-    return re.compile(r"\b(?:" + "|".join(sorted(map(re.escape, words))) + r")\b")
-
-
-def _redaction_leaks(raw: list[str], redacted: list[str]) -> dict[str, int]:
-    names = _name_pattern()
+def _redaction_leaks(
+    uuids: list[str], raw: list[str], redacted: list[str], names: dict[str, tuple[str, ...]]
+) -> dict[str, int]:
+    """Names (each call's debtor and agent, from its ground truth, any case), the callback number and
+    amounts, counted on the redacted text."""
     return {
-        "calls_with_a_name_left": sum(bool(names.search(text)) for text in redacted),
+        "calls_with_a_name_left": calls_with_a_name_left(uuids, redacted, names),
         "calls_with_the_phone_left": sum(bool(_PHONE.search(text)) for text in redacted),
         "calls_with_an_amount_lost": sum(
             len(AMOUNT.findall(before)) != len(AMOUNT.findall(after))
@@ -140,7 +136,7 @@ def _measure(url: str, calls: int, endpoint: LLMEndpoint) -> list[Measurement]:
                 "calls_per_second": round(n / pipeline_seconds, 1),
                 "fetch_calls_per_second": round(n / fetch_seconds, 1),
                 "model_load_seconds": round(load_seconds, 2),
-                **_redaction_leaks(raw, redacted),
+                **_redaction_leaks(list(transcripts["call_uuid"]), raw, redacted, demo_names(turns)),
             },
         )
     ]

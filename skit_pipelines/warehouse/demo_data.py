@@ -913,7 +913,8 @@ class CallWriter:
             "his": his,
             "him": him,
         }
-        label = script.label.as_context()
+        # the names a redactor must remove (debtor and agent), known here, measured by compliance.ground_truth
+        label = {**script.label.as_context(), "names": [words["name"], words["agent"]]}
         walk = Walk(disposition=None)
         clock = rng.uniform(0.5, 2.0)
         for step in script.steps:
