@@ -81,8 +81,8 @@ def create_engine(url: str, *, bulk_writes: bool = False) -> sa.Engine:
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_LOCK_TIMEOUT_S * 1000}")
+        _use_wal(cursor)
         cursor.execute("PRAGMA foreign_keys=ON")
         if bulk_writes:
             cursor.execute("PRAGMA synchronous=NORMAL")
@@ -94,6 +94,34 @@ def create_engine(url: str, *, bulk_writes: bool = False) -> sa.Engine:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
+
+
+def _use_wal(cursor: Any) -> None:
+    """Switch a SQLite file to WAL once, waiting out a concurrent opener instead of failing.
+
+    Why not a plain ``PRAGMA journal_mode=WAL`` on every connect: the switch needs an exclusive lock, and
+    SQLite answers "database is locked" at once, without its busy handler, when another process holds any
+    lock on the file, as happens when two processes open a fresh database together. WAL is stored in the
+    file, so a connection that finds it already set changes nothing; the switch itself is retried until
+    the lock timeout.
+    """
+    import sqlite3
+    import time
+
+    deadline = time.monotonic() + SQLITE_LOCK_TIMEOUT_S
+    delay = 0.01
+    while True:
+        try:
+            mode = cursor.execute("PRAGMA journal_mode").fetchone()
+            if mode and str(mode[0]).lower() in ("wal", "memory"):
+                return
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.5)
 
 
 def ensure_sqlite_parent(url: str) -> None:
