@@ -48,9 +48,9 @@ Without a script a run goes RUNNING → SUCCEEDED. ``:terminate`` on an unfinish
 its script with ``on_terminate`` (default CANCELING → CANCELED). ``server.add_run(...)`` stores a run
 directly (for status/cancel tests without a submission); ``server.fail(status, ...)`` makes matching
 requests fail. ``server.requests`` holds every request; ``server.submitted_runs`` the bodies of created runs;
-``server.uploads`` every version upload as the server parsed it (query, multipart part name, file name, YAML
-documents). ``server.add_pipeline_version(...)`` stores a version as if uploaded by other means (the UI: no
-sha256 in its description).
+``server.uploads`` every version upload as the server parsed it (query, multipart part name, file name,
+text, YAML documents). ``server.add_pipeline_version(...)`` stores a version as if uploaded by other means
+(the UI: no sha256 in its description).
 
 Use ``with FakeKfpServer() as server: ...`` (token ``FakeKfpServer.TOKEN``; ``token=None`` accepts any
 request) or the ``kfp_server`` fixture: ``pytest_plugins = ["tests.fakes.kfp_server"]`` in the test module,
@@ -141,6 +141,7 @@ class VersionUpload:
     content_type: str
     part_name: str
     filename: str
+    text: str
     documents: list[Any]
 
 
@@ -445,7 +446,7 @@ class FakeKfpServer(LoopbackHTTPServer):
             return self._error(400, f"Invalid input error: the uploaded file is not YAML: {exc}")
         filename = part.get_filename() or ""
         self.uploads.append(
-            VersionUpload(dict(request.query), content_type, "uploadfile", filename, documents)
+            VersionUpload(dict(request.query), content_type, "uploadfile", filename, text, documents)
         )
         if not filename.endswith((".yaml", ".yml")):
             return self._error(400, f"Invalid input error: unexpected file name {filename!r}")
