@@ -1,6 +1,6 @@
 """`skit-pipelines upload` and `run --version-name` against the fake KFP v2beta1 API server (kfp's own client
-on the wire): the pipeline is created, its YAML uploaded as a named version (multipart), the same YAML twice is a
-no-op, and a run of an uploaded version references it instead of carrying a spec."""
+on the wire): the pipeline is created, its YAML uploaded as a named version (multipart), the same YAML twice
+is a no-op, and a run of an uploaded version references it instead of carrying a spec."""
 
 from __future__ import annotations
 
