@@ -84,6 +84,8 @@ def upload_command(
         raise _fail("name the pipelines to upload, or pass --all")
     if version_name is not None and not version_name.strip():
         raise _fail("--version-name: empty")
+    if version_name == "latest":
+        raise _fail("--version-name: 'latest' is reserved (`run --version-name latest` runs the newest)")
     try:
         names = [normalise_name(name) for name in pipelines or []]
         for name in names:

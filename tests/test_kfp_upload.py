@@ -169,6 +169,7 @@ def test_upload_errors_are_clear(kfp_server: FakeKfpServer, settings_env: Settin
     assert "no_such_pipeline" in done.output and PIPELINE in done.output  # names the known ones
     assert cli("upload").exit_code == 2
     assert "or pass --all" in cli("upload").output
+    assert "'latest' is reserved" in cli("upload", PIPELINE, "--version-name", "latest").output
     assert kfp_server.requests == []
 
     settings_env(SKIT_KFP_HOST=None)
