@@ -23,6 +23,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from skit_pipelines.cli_support import console, err_console, fail, read_settings
 from skit_pipelines.parameters import InvalidArgumentsError, problem_lines
 
 if TYPE_CHECKING:
@@ -35,8 +36,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
 
 
 @app.callback()
@@ -52,19 +51,11 @@ def _warn_about_unknown_variables() -> None:
 
 
 def _settings() -> Settings:
-    """The settings of a command that does work, read here (an entry point) and handed to the runtime:
-    storage, the read policy and the default timezone use them in this process."""
-    from skit_pipelines.config import get_settings
-    from skit_pipelines.runtime import configure
-
-    settings = get_settings()
-    configure(settings.runtime())
-    return settings
+    return read_settings()
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
-    err_console.print(f"[red]error:[/] {escape(message)}", soft_wrap=True)
-    return typer.Exit(code)
+    return fail(message, code)
 
 
 def _fail_arguments(exc: InvalidArgumentsError) -> typer.Exit:
@@ -173,8 +164,18 @@ def run_command(
     params_file: Annotated[Path | None, typer.Option(help="JSON object of parameters")] = None,
     run_name: Annotated[str | None, typer.Option(help="Name of the run")] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout")] = False,
+    version_name: Annotated[
+        str | None,
+        typer.Option(
+            "--version-name",
+            "--pipeline-version",
+            help="Cluster only: run this uploaded version (see `upload`; `latest`: the newest) instead of "
+            "submitting the pipeline inline",
+        ),
+    ] = None,
 ) -> None:
     """Run a pipeline: locally (default) or on Kubeflow when SKIT_KFP_HOST is set."""
+    from skit_pipelines.cli_cluster import version_run
     from skit_pipelines.pipelines import UnknownPipelineError, get_pipeline, normalise_name
     from skit_pipelines.pipelines.parameters import parse_cli_params, validate_arguments
     from skit_pipelines.runner.base import PipelineRunError, get_runner
@@ -188,6 +189,7 @@ def run_command(
         settings = _settings()
         validate_arguments(name, pipe, raw)  # fail fast, before a run folder or a cluster call exists
         runner = get_runner(settings)
+        start = version_run(runner, version_name)
     except InvalidArgumentsError as exc:
         raise _fail_arguments(exc) from None
     except (UnknownPipelineError, ValueError) as exc:
@@ -196,7 +198,7 @@ def run_command(
     view_stream = sys.stderr if json_output else sys.stdout
     with RunProgressView(name, pipeline_steps(pipe), view_stream) as view:
         try:
-            result = runner.run(name, raw, on_event=view.update, run_name=run_name)
+            result = start(name, raw, on_event=view.update, run_name=run_name)
         except (PipelineRunError, InvalidArgumentsError) as exc:
             raise _fail(str(exc)) from None
 
@@ -534,6 +536,16 @@ def _register_api_commands() -> None:
 
 
 _register_api_commands()
+
+
+def _register_cluster_commands() -> None:
+    """``upload`` (and the other cluster commands) live in :mod:`skit_pipelines.cli_cluster`."""
+    from skit_pipelines.cli_cluster import register
+
+    register(app)
+
+
+_register_cluster_commands()
 
 
 def main() -> None:  # pragma: no cover - console script entry point

@@ -279,16 +279,33 @@ class KubeflowRunner:
         return self.follow(run_id, on_event=on_event, pipeline=name, pipeline_spec=spec)
 
     def submit(
-        self, name: str, spec: dict[str, Any], arguments: dict[str, Any], *, run_name: str | None = None
+        self,
+        name: str,
+        spec: dict[str, Any] | None,
+        arguments: dict[str, Any],
+        *,
+        run_name: str | None = None,
+        version: tuple[str, str] | None = None,
     ) -> str:
-        """Create the run (in the configured experiment); returns its id."""
+        """Create the run (in the configured experiment); returns its id.
+
+        ``spec`` travels inline; or, with ``version`` (pipeline id, version id) and no spec, the run is made
+        from that uploaded pipeline version (``skit-pipelines upload``).
+        """
         client = self._get_client()
         experiment_id = self._experiment_id(client)
         display_name = run_name or f"{name} {dt.datetime.now():%Y-%m-%d %H-%M-%S}"
+        reference = None
+        if version is not None:
+            pipeline_id, version_id = version
+            reference = kfp_server_api.V2beta1PipelineVersionReference(
+                pipeline_id=pipeline_id, pipeline_version_id=version_id
+            )
         body = kfp_server_api.V2beta1Run(
             experiment_id=experiment_id,
             display_name=display_name,
             pipeline_spec=spec,
+            pipeline_version_reference=reference,
             runtime_config=kfp_server_api.V2beta1RuntimeConfig(parameters=arguments),
         )
         created = self._call(
@@ -334,7 +351,7 @@ class KubeflowRunner:
             if steps is None:
                 steps = spec_step_names(pipeline_spec if pipeline_spec is not None else run.pipeline_spec)
                 pipeline = pipeline or self._pipeline_name(run.pipeline_spec)
-            result = self._result(run, pipeline, steps)
+            result = self._result(run, pipeline, steps, pipeline_spec)
             if on_event is not None:
                 self._emit_task_events(run, steps, task_states, on_event)
             if result.state == RunState.CANCELING:
@@ -503,7 +520,12 @@ class KubeflowRunner:
         details = getattr(run, "run_details", None)
         return [task for task in (getattr(details, "task_details", None) or []) if task.display_name]
 
-    def _result(self, run: Any, pipeline: str, steps: tuple[set[str], set[str]]) -> RunResult:
+    def _result(
+        self, run: Any, pipeline: str, steps: tuple[set[str], set[str]], pipeline_spec: Any = None
+    ) -> RunResult:
+        """``pipeline_spec``: the spec the run was made from, when the run does not carry it (a run of an
+        uploaded version has only a version reference)."""
+        spec = pipeline_spec if pipeline_spec is not None else run.pipeline_spec
         state = _state(run.state)
         tasks = self._tasks(run)
         failed = [task for task in tasks if _state(task.state) == RunState.FAILED]
@@ -528,7 +550,7 @@ class KubeflowRunner:
             ]
             step_outputs = read_step_outputs(run.run_id, dict.fromkeys(succeeded), self.outputs_root)
             if state == RunState.SUCCEEDED:  # as kfp: a failed run has no pipeline outputs
-                outputs = pipeline_outputs(_inner_spec(run.pipeline_spec), step_outputs)
+                outputs = pipeline_outputs(_inner_spec(spec), step_outputs)
         return RunResult(
             run_id=run.run_id,
             pipeline=pipeline,

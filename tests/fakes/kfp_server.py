@@ -14,6 +14,15 @@ Routes (exactly those kfp 2.17's ``Client`` and our runner call, answered in the
 - ``POST /apis/v2beta1/runs`` (body: the run, ``pipeline_spec`` inline, ``runtime_config.parameters``),
   ``GET /apis/v2beta1/runs[?experiment_id=]``, ``GET /apis/v2beta1/runs/{id}``
 - ``POST /apis/v2beta1/runs/{id}:terminate`` (kfp's ``terminate_run``; v2beta1 has no ``:cancel`` route)
+- ``POST /apis/v2beta1/pipelines`` (JSON: ``display_name``, ``description``, ``namespace``; 409 when the name
+  is taken in that namespace), ``GET /apis/v2beta1/pipelines?filter=<json>&namespace=``,
+  ``GET /apis/v2beta1/pipelines/{id}``
+- ``POST /apis/v2beta1/pipelines/upload_version?name=&pipelineid=&description=`` (multipart/form-data, the
+  YAML in the ``uploadfile`` part; the YAML is checked as an inline spec is; 409 when the pipeline has a
+  version of that name), ``GET /apis/v2beta1/pipelines/{id}/versions?filter=&sort_by=&page_size=`` and
+  ``GET /apis/v2beta1/pipelines/{id}/versions/{version id}`` (versions carry their ``pipeline_spec``)
+- a run may name ``pipeline_version_reference`` (``pipeline_id`` and ``pipeline_version_id``, both must exist)
+  instead of an inline spec; ``GET /runs/{id}`` then shows the reference and no spec, as the API server does
 
 Payloads are checked as the API server checks them: an inline ``pipeline_spec`` is either a PipelineSpec
 (``pipelineInfo``, ``root``, ``deploymentSpec``) or, with Kubernetes platform config, ``{"pipeline_spec":
@@ -38,7 +47,10 @@ Every ``GET /runs/{id}`` answers the next step and the last step repeats forever
 Without a script a run goes RUNNING → SUCCEEDED. ``:terminate`` on an unfinished run replaces what is left of
 its script with ``on_terminate`` (default CANCELING → CANCELED). ``server.add_run(...)`` stores a run
 directly (for status/cancel tests without a submission); ``server.fail(status, ...)`` makes matching
-requests fail. ``server.requests`` holds every request; ``server.submitted_runs`` the bodies of created runs.
+requests fail. ``server.requests`` holds every request; ``server.submitted_runs`` the bodies of created runs;
+``server.uploads`` every version upload as the server parsed it (query, multipart part name, file name,
+text, YAML documents). ``server.add_pipeline_version(...)`` stores a version as if uploaded by other means
+(the UI: no sha256 in its description).
 
 Use ``with FakeKfpServer() as server: ...`` (token ``FakeKfpServer.TOKEN``; ``token=None`` accepts any
 request) or the ``kfp_server`` fixture: ``pytest_plugins = ["tests.fakes.kfp_server"]`` in the test module,
@@ -50,6 +62,8 @@ makes pytest warn that it cannot rewrite its asserts.
 from __future__ import annotations
 
 import datetime as dt
+import email.parser
+import email.policy
 import json
 import re
 import threading
@@ -61,6 +75,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
+import yaml
 
 from tests.conftest import SettingsEnv
 from tests.fakes.http import LoopbackHTTPServer, read_body, reply_json
@@ -119,6 +134,18 @@ class FakeRun:
 
 
 @dataclass
+class VersionUpload:
+    """One ``POST /pipelines/upload_version`` as the server parsed it."""
+
+    query: dict[str, str]
+    content_type: str
+    part_name: str
+    filename: str
+    text: str
+    documents: list[Any]
+
+
+@dataclass
 class _Failure:
     status: int
     method: str | None
@@ -157,6 +184,9 @@ class FakeKfpServer(LoopbackHTTPServer):
         self.requests: list[RecordedRequest] = []
         self.experiments: dict[str, dict[str, Any]] = {}
         self.runs: dict[str, FakeRun] = {}
+        self.pipelines: dict[str, dict[str, Any]] = {}
+        self.versions: dict[str, list[dict[str, Any]]] = {}  # pipeline id -> versions, oldest first
+        self.uploads: list[VersionUpload] = []
         self._scripts: list[RunScript] = []
         self._failures: list[_Failure] = []
         self._lock = threading.RLock()
@@ -203,6 +233,19 @@ class FakeKfpServer(LoopbackHTTPServer):
         }
         with self._lock:
             return self._store_run(body, script).run_id
+
+    def add_pipeline_version(
+        self, pipeline_name: str, version_name: str, pipeline_spec: Any, *, description: str = ""
+    ) -> tuple[str, str]:
+        """Store a pipeline (when missing) and a version of it; returns (pipeline id, version id)."""
+        with self._lock:
+            found = [p for p in self.pipelines.values() if p["display_name"] == pipeline_name]
+            if found:
+                pipeline = found[0]
+            else:
+                _, pipeline = self._create_pipeline({"display_name": pipeline_name})
+            version = self._store_version(pipeline["pipeline_id"], version_name, description, pipeline_spec)
+            return pipeline["pipeline_id"], version["pipeline_version_id"]
 
     def fail(
         self,
@@ -298,6 +341,8 @@ class FakeKfpServer(LoopbackHTTPServer):
                 if experiment is None:
                     return self._error(404, f"Experiment {match[1]} not found")
                 return 200, experiment
+        if path.startswith(f"{API}/pipelines"):
+            return self._answer_pipelines(request)
         if path == f"{API}/runs":
             if method == "POST":
                 return self._create_run(request.json or {})
@@ -315,13 +360,134 @@ class FakeKfpServer(LoopbackHTTPServer):
                 return 200, self._terminate(run)
         return self._error(404, f"Not Found: {method} {path}")
 
-    def _list_experiments(self, query: dict[str, str]) -> dict[str, Any]:
-        experiments = list(self.experiments.values())
+    @staticmethod
+    def _filtered(items: list[dict[str, Any]], query: dict[str, str]) -> list[dict[str, Any]]:
+        """``items`` that pass the ``filter`` query (its ``display_name`` EQUALS predicates)."""
         if query.get("filter"):
             for predicate in json.loads(query["filter"]).get("predicates", []):
                 if predicate.get("key") == "display_name" and predicate.get("operation") in (1, "EQUALS"):
                     wanted = predicate.get("stringValue", predicate.get("string_value"))
-                    experiments = [e for e in experiments if e["display_name"] == wanted]
+                    items = [item for item in items if item["display_name"] == wanted]
+        return items
+
+    def _answer_pipelines(self, request: RecordedRequest) -> tuple[int, Any]:
+        method, path, query = request.method, request.path, request.query
+        if path == f"{API}/pipelines":
+            if method == "POST":
+                return self._create_pipeline(request.json or {})
+            if method == "GET":
+                pipelines = self._filtered(list(self.pipelines.values()), query)
+                if query.get("namespace"):
+                    pipelines = [p for p in pipelines if p.get("namespace") == query["namespace"]]
+                return 200, {"pipelines": pipelines, "total_size": len(pipelines)} if pipelines else {}
+        if path == f"{API}/pipelines/upload_version" and method == "POST":
+            return self._upload_version(request)
+        match = re.fullmatch(f"{API}/pipelines/([^/:]+)(/versions)?(?:/([^/:]+))?", path)
+        if match and method == "GET":
+            pipeline = self.pipelines.get(match[1])
+            if pipeline is None:
+                return self._error(404, f"Pipeline {match[1]} not found")
+            if not match[2]:
+                return 200, pipeline
+            versions = self.versions.get(match[1], [])
+            if match[3]:
+                found = [v for v in versions if v["pipeline_version_id"] == match[3]]
+                if not found:
+                    return self._error(404, f"Pipeline version {match[3]} not found")
+                return 200, found[0]
+            versions = self._filtered(list(versions), query)
+            if query.get("sort_by") == "created_at desc":
+                versions.reverse()  # stored oldest first
+            elif query.get("sort_by"):
+                return self._error(400, f"Invalid input error: cannot sort by {query['sort_by']!r}")
+            size = int(query.get("page_size") or 0)
+            page = versions[:size] if size else versions
+            return 200, {"pipeline_versions": page, "total_size": len(versions)} if page else {}
+        return self._error(404, f"Not Found: {method} {path}")
+
+    def _create_pipeline(self, body: dict[str, Any]) -> tuple[int, Any]:
+        name = body.get("display_name") or body.get("name") or ""
+        if not name:
+            return self._error(400, "Invalid input error: pipeline display_name is empty")
+        namespace = body.get("namespace") or ""
+        if any(p["display_name"] == name and p["namespace"] == namespace for p in self.pipelines.values()):
+            return self._error(409, f"Already exist error: pipeline {name!r} already exists")
+        pipeline = {
+            "pipeline_id": str(uuid.uuid4()),
+            "display_name": name,
+            "name": name,
+            "description": body.get("description") or "",
+            "namespace": namespace,
+            "created_at": _now(),
+        }
+        self.pipelines[pipeline["pipeline_id"]] = pipeline
+        self.versions[pipeline["pipeline_id"]] = []
+        return 200, pipeline
+
+    def _upload_version(self, request: RecordedRequest) -> tuple[int, Any]:
+        content_type = request.headers.get("content-type", "")
+        if not content_type.startswith("multipart/form-data"):
+            return self._error(
+                400, f"Invalid input error: expected multipart/form-data, got {content_type!r}"
+            )
+        head = f"Content-Type: {content_type}\r\n\r\n".encode()
+        message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + request.body)
+        parts = [
+            part for part in message.iter_parts() if part.get_param("name", header="content-disposition")
+        ]
+        files = [p for p in parts if p.get_param("name", header="content-disposition") == "uploadfile"]
+        if len(files) != 1:
+            return self._error(400, "Invalid input error: no uploadfile part in the form")
+        part = files[0]
+        text = part.get_payload(decode=True).decode("utf-8")
+        try:
+            documents = [doc for doc in yaml.safe_load_all(text) if doc]
+        except yaml.YAMLError as exc:
+            return self._error(400, f"Invalid input error: the uploaded file is not YAML: {exc}")
+        filename = part.get_filename() or ""
+        self.uploads.append(
+            VersionUpload(dict(request.query), content_type, "uploadfile", filename, text, documents)
+        )
+        if not filename.endswith((".yaml", ".yml")):
+            return self._error(400, f"Invalid input error: unexpected file name {filename!r}")
+        spec: Any = documents[0] if len(documents) == 1 else None
+        if len(documents) == 2:
+            spec = {"pipeline_spec": documents[0], "platform_spec": documents[1]}
+        problem = self._spec_problem(spec) if spec is not None else "expected one or two YAML documents"
+        if problem:
+            return self._error(400, f"Invalid input error: {problem}")
+        pipeline_id = request.query.get("pipelineid", "")
+        name = request.query.get("display_name") or request.query.get("name") or ""
+        if pipeline_id not in self.pipelines:
+            return self._error(404, f"Pipeline {pipeline_id} not found")
+        if not name:
+            return self._error(400, "Invalid input error: pipeline version name is empty")
+        if any(v["display_name"] == name for v in self.versions[pipeline_id]):
+            return self._error(409, f"Already exist error: version {name!r} of pipeline {pipeline_id}")
+        return 200, self._store_version(pipeline_id, name, request.query.get("description", ""), spec)
+
+    def _store_version(self, pipeline_id: str, name: str, description: str, spec: Any) -> dict[str, Any]:
+        version = {
+            "pipeline_id": pipeline_id,
+            "pipeline_version_id": str(uuid.uuid4()),
+            "display_name": name,
+            "name": name,
+            "description": description,
+            "created_at": _now(),
+            "pipeline_spec": spec,
+        }
+        self.versions.setdefault(pipeline_id, []).append(version)
+        return version
+
+    def _version(self, reference: Any) -> dict[str, Any] | None:
+        if not isinstance(reference, dict):
+            return None
+        versions = self.versions.get(reference.get("pipeline_id") or "", [])
+        wanted = reference.get("pipeline_version_id")
+        return next((v for v in versions if v["pipeline_version_id"] == wanted), None)
+
+    def _list_experiments(self, query: dict[str, str]) -> dict[str, Any]:
+        experiments = self._filtered(list(self.experiments.values()), query)
         if query.get("namespace"):
             experiments = [e for e in experiments if e.get("namespace") == query["namespace"]]
         return {"experiments": experiments, "total_size": len(experiments)} if experiments else {}
@@ -355,6 +521,9 @@ class FakeKfpServer(LoopbackHTTPServer):
         problem = self._spec_problem(body.get("pipeline_spec"))
         if problem:
             return self._error(400, f"Invalid input error: {problem}")
+        reference = body.get("pipeline_version_reference")
+        if reference is not None and self._version(reference) is None:
+            return self._error(404, f"Pipeline version {reference} not found")
         experiment_id = body.get("experiment_id")
         if experiment_id and experiment_id not in self.experiments:
             return self._error(404, f"Experiment {experiment_id} not found")
@@ -435,6 +604,7 @@ class FakeKfpServer(LoopbackHTTPServer):
             "storage_state": "AVAILABLE",
             "description": run.body.get("description", ""),
             "pipeline_spec": run.body.get("pipeline_spec"),
+            "pipeline_version_reference": run.body.get("pipeline_version_reference"),
             "runtime_config": run.body.get("runtime_config") or {},
             "service_account": run.body.get("service_account") or "default-editor",
             "created_at": run.created_at,
