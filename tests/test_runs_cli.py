@@ -9,7 +9,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -17,9 +17,14 @@ from skit_pipelines.config import get_settings
 from skit_pipelines.runner.base import RunState
 from skit_pipelines.runner.local import LocalRunner
 from skit_pipelines.runner.local_runs import load_run, process_identity, same_process
-from tests.api_helpers import wait_for
+from tests.api_helpers import ApiClient, wait_for
 from tests.api_pipelines import echo_pipeline
 from tests.cli_runner import cli, flat
+
+if TYPE_CHECKING:
+    from tests.fakes.kfp_server import FakeKfpServer
+
+pytest_plugins = ["tests.api_fixtures", "tests.fakes.kfp_server"]
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -235,3 +240,71 @@ def test_cancel_refuses_runs_of_another_host_or_user(isolated_settings: Path, tm
         answer = cli("runs", "cancel", run_id)
         assert answer.returncode == 1 and expected in flat(answer.stderr)
         assert load_run(runs_dir(), run_id).state == RunState.RUNNING
+
+
+# -- the API and a cluster --
+
+
+def test_runs_of_the_api_are_listed_shown_canceled_and_retried(client: ApiClient, tmp_path: Path) -> None:
+    api = ("--api", client.url, "--token", client.token())
+    out = tmp_path / "echo.json"
+    first = client.run("echo_pipeline", {"text": AWKWARD, "out_path": str(out)}).json()["response"]["run_id"]
+    client.wait_final(first)
+
+    listed = cli_json("runs", "list", *api)
+    assert [(r["run_id"], r["pipeline"], r["state"]) for r in listed] == [
+        (first, "echo_pipeline", "SUCCEEDED")
+    ]
+    shown = cli_json("runs", "show", first, *api)
+    assert shown["arguments"]["text"] == AWKWARD and shown["steps"] == {"echo-step": "SUCCEEDED"}
+
+    retried = cli_json("runs", "retry", first, *api)
+    assert retried["retry_of"] == first and retried["run_id"] != first
+    final = client.wait_final(retried["run_id"])["response"]
+    assert final["arguments"] == shown["arguments"]
+
+    running = client.run("sleep_pipeline", {"seconds": 120}).json()["response"]["run_id"]
+    canceled = cli_json("runs", "cancel", running, *api)
+    assert canceled["state"] == "CANCELED"
+    again = cli("runs", "cancel", running, *api)
+    assert again.returncode == 1 and "the API answered 409" in flat(again.stderr)
+    missing = cli("runs", "show", "no-such-run", *api)
+    assert missing.returncode == 1 and "the API answered 404: there is no run 'no-such-run'" in flat(
+        missing.stderr
+    )
+    refused = cli("runs", "list", "--api", client.url, "--token", "wrong")
+    assert refused.returncode == 1 and "the API answered 401" in flat(refused.stderr)
+
+
+def test_runs_of_a_cluster_are_listed_shown_canceled_and_retried(kfp_server: FakeKfpServer) -> None:
+    parameters = {"lang": "en", "call_quantity": 8, "template": AWKWARD}
+    done = kfp_server.add_run(
+        ("SUCCEEDED", {"fetch-calls": "SUCCEEDED"}), run_id="kfp-done", parameters=parameters
+    )
+    running = kfp_server.add_run(("RUNNING", {"fetch-calls": "RUNNING"}), run_id="kfp-running")
+
+    listed = cli_json("runs", "list")
+    assert {r["run_id"]: (r["pipeline"], r["state"]) for r in listed} == {
+        done: ("fetch_calls_pipeline", "SUCCEEDED"),
+        running: ("fetch_calls_pipeline", "RUNNING"),
+    }
+    shown = cli_json("runs", "show", done)
+    assert shown["state"] == "SUCCEEDED" and shown["arguments"] == parameters
+
+    canceled = cli_json("runs", "cancel", running)
+    assert canceled["state"] in ("CANCELING", "CANCELED")
+    assert len(kfp_server.calls("POST", rf"/apis/v2beta1/runs/{running}:terminate")) == 1
+
+    retried = cli_json("runs", "retry", done)
+    assert retried["retry_of"] == done and retried["pipeline"] == "fetch_calls_pipeline"
+    (submitted,) = kfp_server.submitted_runs
+    assert (
+        json.dumps(submitted["runtime_config"]["parameters"], sort_keys=True).encode()
+        == json.dumps(parameters, sort_keys=True).encode()
+    )
+    assert submitted["pipeline_spec"] == kfp_server.run(done).body["pipeline_spec"]  # not recompiled
+
+    logs = cli("runs", "logs", done)
+    assert logs.returncode == 1 and "kept by Kubernetes" in flat(logs.stderr)
+    local = cli("runs", "list", "--local", "--json")
+    assert local.returncode == 0 and json.loads(local.stdout) == []

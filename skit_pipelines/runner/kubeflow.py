@@ -381,13 +381,14 @@ class KubeflowRunner:
         return self.get_status(run_id)
 
     def list_runs(self, limit: int = 20) -> list[dict[str, Any]]:
-        """The newest runs of the configured experiment (one request): id, name, pipeline, state, times."""
+        """The newest runs of the namespace, whatever experiment they are in (one request, nothing created):
+        id, name, pipeline, state, times."""
         client = self._get_client()
-        experiment_id = self._experiment_id(client)
+        namespace = client.get_user_namespace() or None  # kfp's rule: '' for the single-user 'kubeflow'
         page = self._call(
             "listing runs",
             lambda: client.runs.run_service_list_runs(
-                experiment_id=experiment_id,
+                namespace=namespace,
                 page_size=limit,
                 sort_by="created_at desc",
                 _request_timeout=self.request_timeout,
