@@ -33,6 +33,7 @@ from skit_pipelines.cli_output import (
     console,
     err_console,
 )
+from skit_pipelines.cli_output import display_value as display_value  # used by tests and other modules
 from skit_pipelines.parameters import InvalidArgumentsError
 
 if TYPE_CHECKING:

@@ -21,6 +21,7 @@ import typer
 from rich.text import Text
 
 from skit_pipelines import cli_output as output
+from skit_pipelines.errors import SkitPipelinesError
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -43,7 +44,7 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON on stdout")
 RunIdArgument = Annotated[str, typer.Argument(help="Run id (as `runs list` shows it)")]
 
 
-class RunsError(Exception):
+class RunsError(SkitPipelinesError):
     """A failure to report as one ``error:`` line (exit code 1)."""
 
 
