@@ -15,19 +15,26 @@ import datetime as dt
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from skit_pipelines.cli_support import console, err_console, fail, read_settings
-from skit_pipelines.parameters import InvalidArgumentsError, problem_lines
-
-if TYPE_CHECKING:
-    from skit_pipelines.config import Settings
+from skit_pipelines.cli_output import (
+    _fail,
+    _fail_arguments,
+    _print_result,
+    _print_table,
+    _result_dict,
+    _settings,
+    _table,
+    console,
+    err_console,
+)
+from skit_pipelines.cli_output import display_value as display_value  # used by tests and other modules
+from skit_pipelines.parameters import InvalidArgumentsError
 
 app = typer.Typer(
     name="skit-pipelines",
@@ -48,49 +55,6 @@ def _warn_about_unknown_variables() -> None:
 
     for warning in unknown_variables(setting_variables(Settings, ApiSettings), os.environ):
         err_console.print(f"[yellow]warning:[/] {escape(warning)}", soft_wrap=True)
-
-
-def _settings() -> Settings:
-    return read_settings()
-
-
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    return fail(message, code)
-
-
-def _fail_arguments(exc: InvalidArgumentsError) -> typer.Exit:
-    """One ``error: <parameter>: <problem>`` line per refused parameter; exit code 2 (nothing started)."""
-    for line in problem_lines(exc.errors):
-        err_console.print(f"[red]error:[/] {escape(line)}", soft_wrap=True)
-    return typer.Exit(2)
-
-
-# Piped output (not a terminal) is not wrapped at 80 columns: one row per line, for grep and logs.
-PIPE_WIDTH = 100_000
-
-
-def _print_table(out: Console, table: Table) -> None:
-    if out.is_terminal:
-        out.print(table)
-    else:
-        Console(file=out.file, highlight=False, width=PIPE_WIDTH).print(table)
-
-
-def _table(title: str, headers: list[str], rows: list[list[str]], *, show_header: bool = True) -> Table:
-    """A table of plain-text cells (no markup) that folds long cells instead of cutting them with "…".
-
-    The first column (a name) is kept as wide as its longest entry so that names are never broken.
-    """
-    table = Table(title=title, title_justify="left", show_header=show_header)
-    for index, header in enumerate(headers):
-        if index == 0:
-            width = max([len(header)] + [len(row[0]) for row in rows])
-            table.add_column(header, overflow="fold", min_width=width)
-        else:
-            table.add_column(header, overflow="fold")
-    for row in rows:
-        table.add_row(*(Text(cell) for cell in row))
-    return table
 
 
 @app.command("config")
@@ -208,75 +172,6 @@ def run_command(
         _print_result(result)
     if not result.succeeded:
         raise typer.Exit(1)
-
-
-def _result_dict(result: Any) -> dict[str, Any]:
-    return {
-        "run_id": result.run_id,
-        "pipeline": result.pipeline,
-        "backend": result.backend,
-        "state": result.state.value,
-        "run_url": result.run_url,
-        "run_dir": result.run_dir,
-        "outputs": result.outputs,
-        "step_outputs": result.step_outputs,
-        "messages": result.step_messages,
-        "failed_step": result.failed_step,
-        "error": result.error,
-    }
-
-
-SIGNIFICANT_DIGITS = 4
-
-
-def _rounded(value: Any) -> Any:
-    """Floats to 4 significant digits (metrics came out as 0.8571428571428571), inside lists and dicts too."""
-    if isinstance(value, float):
-        return float(f"{value:.{SIGNIFICANT_DIGITS}g}")
-    if isinstance(value, dict):
-        return {key: _rounded(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_rounded(item) for item in value]
-    return value
-
-
-def display_value(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    return json.dumps(_rounded(value), ensure_ascii=False, sort_keys=True)
-
-
-def _print_result(result: Any) -> None:
-    """The verdict, each step's message, the outputs (of the steps that succeeded, when a step failed)."""
-    out = Console(file=sys.stdout, highlight=False)
-    if result.succeeded:
-        out.print(f"[green]✔ {escape(result.pipeline)} succeeded[/] (run {escape(result.run_id)})")
-    else:
-        state = result.state.value.lower()
-        out.print(f"[red]✘ {escape(result.pipeline)} {state}[/] (run {escape(result.run_id)})")
-        if result.failed_step:
-            out.print(f"[red]failed step:[/] {escape(result.failed_step)}")
-        if result.error:
-            out.print("[red]error:[/]")
-            out.print(Text(result.error), soft_wrap=True)
-    messages = result.step_messages
-    if messages:
-        _print_table(out, _table("messages", ["step", "message"], [[s, m] for s, m in messages.items()]))
-    if result.outputs:
-        rows = [[key, display_value(value)] for key, value in sorted(result.outputs.items())]
-        _print_table(out, _table("outputs", ["output", "value"], rows))
-    elif result.step_outputs:  # kfp returns no pipeline outputs after a failure: show what the steps wrote
-        rows = [
-            [f"{step}.{key}", display_value(value)]
-            for step, outputs in result.step_outputs.items()
-            for key, value in sorted(outputs.items())
-            if key != "message"
-        ]
-        if rows:
-            _print_table(out, _table("outputs of the steps that succeeded", ["output", "value"], rows))
-    where = result.run_dir or result.run_url
-    if where:
-        out.print(Text(f"run record and logs: {where}"), soft_wrap=True)
 
 
 @app.command("compile")
@@ -546,6 +441,16 @@ def _register_cluster_commands() -> None:
 
 
 _register_cluster_commands()
+
+
+def _register_run_commands() -> None:
+    """``runs list|show|logs|cancel|retry`` (their own module: :mod:`skit_pipelines.cli_runs`)."""
+    from skit_pipelines.cli_runs import runs_app
+
+    app.add_typer(runs_app, name="runs")
+
+
+_register_run_commands()
 
 
 def main() -> None:  # pragma: no cover - console script entry point

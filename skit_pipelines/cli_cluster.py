@@ -71,8 +71,8 @@ def upload_command(
     The YAML is what a cluster `run` submits: SKIT_IMAGE and the SKIT_KFP_* pod configuration, caching off.
     Run an uploaded version with `skit-pipelines run NAME --version-name VERSION` (or `latest`).
     """
-    from skit_pipelines.cli_support import console, read_settings
-    from skit_pipelines.cli_support import fail as _fail
+    from skit_pipelines.cli_output import _fail, console
+    from skit_pipelines.cli_output import _settings as read_settings
     from skit_pipelines.pipelines import UnknownPipelineError, get_pipeline, normalise_name
     from skit_pipelines.podconfig import PodConfigError
     from skit_pipelines.runner.base import PipelineRunError

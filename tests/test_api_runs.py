@@ -5,6 +5,7 @@ creation, the "started" webhook, failure payloads and runs whose worker was kill
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import signal
 import sqlite3
@@ -275,6 +276,40 @@ def test_a_kubeflow_run_is_terminated_on_the_cluster_when_canceled(
     (post,) = slack_server.calls("chat.postMessage")  # the Slack thread is told too, once
     assert post.args["thread_ts"] == thread["slack_thread"]
     assert "fetch_calls_pipeline: Run canceled.>" in post.args["text"]
+
+
+# -- retry --
+def retry(client: ApiClient, run_id: str, namespace: str = "skit", user: str = "alice") -> Any:
+    return client.http.post(f"/{namespace}/pipelines/runs/{run_id}/retry", headers=client.auth(user))
+
+
+def test_retry_starts_a_new_run_with_byte_identical_arguments_under_the_cancel_rules(
+    client: ApiClient, tmp_path: Path, webhook: WebhookReceiver
+) -> None:
+    text = 'python3 {{$.inputs}} "q" \\ tab\t é 🙂 \n line '
+    out = tmp_path / "echo.json"
+    body = {"text": text, "out_path": str(out), "webhook_uri": webhook.url}
+    first = client.run("echo_pipeline", body).json()["response"]["run_id"]
+    client.wait_final(first)
+    out.unlink()
+
+    answer = retry(client, first)
+    assert answer.status_code == 200, answer.text
+    created = answer.json()["response"]
+    assert created["retry_of"] == first and created["run_id"] != first and created["name"] == "echo_pipeline"
+    final = client.wait_final(created["run_id"])["response"]
+    original = client.status(first).json()["response"]
+    assert final["state"] == "SUCCEEDED"
+    assert json.dumps(final["arguments"], sort_keys=True) == json.dumps(original["arguments"], sort_keys=True)
+    assert json.loads(out.read_text(encoding="utf-8"))["text"].encode() == text.encode()
+    assert final["source"] == original["source"] and final["webhook_uri"] == original["webhook_uri"]
+    client.wait_delivery(created["run_id"])  # the retried run tells the same webhook
+
+    assert retry(client, "no-such-run").status_code == 404
+    assert retry(client, first, namespace="team-b").status_code == 404  # runs live in their namespace
+    refused = retry(client, first, user="bob")  # bob may use team-b only
+    assert refused.status_code == 403, refused.text
+    assert client.http.post(f"/skit/pipelines/runs/{first}/retry").status_code == 401
 
 
 # -- 11.8: idempotent creation ---------------------------------------------------------------------------

@@ -24,7 +24,7 @@ PACKAGE_DIR = Path(skit_pipelines.__file__).parent
 ENTRY_POINTS = {
     "config.py",
     "cli.py",
-    "cli_support.py",  # the settings read of every CLI command module
+    "cli_output.py",  # _settings(): what each CLI command (cli.py, cli_runs.py) calls first
     "api/endpoints.py",
     "api/worker.py",
     "runner/base.py",

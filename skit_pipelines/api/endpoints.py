@@ -3,7 +3,8 @@
 The reference contract, kept: ``POST /token`` (OAuth2 password flow → JWT), ``GET /`` (health),
 ``POST /{namespace}/pipelines/run/{pipeline_name}/`` (answers ``{"status": "ok", "response": {"message",
 "name", "run_id", "run_url"}}``), ``POST /slack/events``. Added: ``GET /{namespace}/pipelines/runs/{run_id}``,
-``GET /{namespace}/pipelines/runs``, ``POST /{namespace}/pipelines/runs/{run_id}/cancel``, ``GET /pipelines``
+``GET /{namespace}/pipelines/runs``, ``POST /{namespace}/pipelines/runs/{run_id}/cancel``,
+``POST /{namespace}/pipelines/runs/{run_id}/retry``, ``GET /pipelines``
 and the OpenAPI documents; run creation takes an ``Idempotency-Key`` header.
 
 Why FastAPI: request models and the OpenAPI document come from type hints, which is how each pipeline's
@@ -86,6 +87,7 @@ class RunCreated(BaseModel):
     run_id: str
     run_url: str
     error_logs: str = ""
+    retry_of: str | None = None
 
 
 class RunCreatedEnvelope(BaseModel):
@@ -389,6 +391,29 @@ def _add_core_routes(app: FastAPI, registry: dict[str, Any]) -> None:
         deliveries = service.store.deliveries_of(run.run_id)
         attempts = {d.kind: service.store.attempts_of(run.run_id, d.kind) for d in deliveries}
         return JSONResponse(status_body(run, deliveries, attempts))
+
+    @app.post(
+        "/{namespace}/pipelines/runs/{run_id}/retry",
+        tags=["runs"],
+        response_model=None,
+        responses={
+            200: {"model": RunCreatedEnvelope},
+            404: {"model": ErrorEnvelope},
+            502: {"model": ErrorEnvelope},
+            503: {"model": ErrorEnvelope},
+            **ERRORS,
+        },
+    )
+    def retry_run(
+        request: Request,
+        namespace: Namespace,
+        run_id: RunId,
+        user: Annotated[ApiUser, Depends(namespace_user)],
+    ) -> JSONResponse:
+        """Start a new run of the same pipeline with the same arguments (and webhook) as `run_id`; answers
+        like run creation, plus `retry_of`. The arguments are checked again like those of a new run."""
+        created = ctx(request).service.retry_run(namespace, run_id, created_by=user.name)
+        return JSONResponse({"status": "ok", "response": created.response() | {"retry_of": run_id}})
 
     @app.post(
         "/slack/events",

@@ -43,7 +43,7 @@ from skit_pipelines.pipeline_checks import location_errors
 from skit_pipelines.pipelines import normalise_name
 from skit_pipelines.pipelines.parameters import InvalidArgumentsError, validate_arguments
 from skit_pipelines.readpolicy import ReadPolicy, api_policy
-from skit_pipelines.runner.base import PipelineRunError, RunState, new_run_id
+from skit_pipelines.runner.base import PipelineRunError, RunState, new_run_id, pipeline_ref
 
 logger = logging.getLogger(__name__)
 
@@ -81,14 +81,6 @@ class QueueFull(ServiceError):
 
 class BackendFailure(ServiceError):
     status_code = 502
-
-
-def pipeline_ref(pipeline: Any) -> str:
-    """``module:attribute`` a worker process imports the pipeline from (registry or not)."""
-    func = getattr(pipeline, "pipeline_func", None)
-    module = getattr(func, "__module__", "")
-    name = getattr(func, "__name__", "")
-    return f"{module}:{name}" if module and name else ""
 
 
 IDEMPOTENCY_KEY_MAX = 200
@@ -381,6 +373,17 @@ class RunService:
         else:
             self.store.update_progress(run.run_id, state=RunState.CANCELING)
         return self.get_run(run.namespace, run.run_id)
+
+    def retry_run(self, namespace: str, run_id: str, *, created_by: str) -> CreatedRun:
+        """A new run of the same pipeline with the same arguments (and webhook) as ``run_id``.
+
+        The arguments go through the same checks as any new run (a read policy tightened since then
+        applies); a run still in progress may be retried too (the caller asked for a second one)."""
+        run = self.get_run(namespace, run_id)
+        payload: dict[str, Any] = dict(run.arguments)
+        if run.webhook_uri:
+            payload["webhook_uri"] = run.webhook_uri
+        return self.create_run(namespace, run.pipeline, payload, created_by=created_by, source=run.source)
 
     def get_run(self, namespace: str, run_id: str) -> RunRecord:
         run = self.store.get_run(run_id)

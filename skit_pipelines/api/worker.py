@@ -9,7 +9,6 @@ the notifications the run owes. The API that is alive then (the same one or a re
 
 from __future__ import annotations
 
-import importlib
 import json
 import logging
 import os
@@ -25,21 +24,11 @@ from skit_pipelines.api.settings import get_api_settings
 from skit_pipelines.api.store import RunStore
 from skit_pipelines.config import get_settings
 from skit_pipelines.readpolicy import api_policy
-from skit_pipelines.runner.base import RunState, StepEvent
+from skit_pipelines.runner.base import RunState, StepEvent, load_pipeline
 
 logger = logging.getLogger("skit_pipelines.api.worker")
 
 ERROR_LOGS_LIMIT = 100_000  # characters kept of a failed run's logs
-
-
-def load_pipeline(pipeline_ref: str, name: str) -> Any:
-    """The pipeline object a run was created from: ``module:attribute``, else the registry entry."""
-    if pipeline_ref and ":" in pipeline_ref:
-        module_name, attribute = pipeline_ref.split(":", 1)
-        return getattr(importlib.import_module(module_name), attribute)
-    from skit_pipelines.pipelines import get_pipeline
-
-    return get_pipeline(name)
 
 
 def find_run_dir(runs_dir: Path, run_name: str, newest: int = 50) -> str:
@@ -134,7 +123,12 @@ def run_worker(run_id: str) -> int:
 
             pipeline = load_pipeline(run.pipeline_ref, run.pipeline)
             result = LocalRunner.from_settings(settings).run_pipeline(
-                pipeline, run.pipeline, run.arguments, on_event=on_event, run_name=run_name
+                pipeline,
+                run.pipeline,
+                run.arguments,
+                on_event=on_event,
+                run_name=run_name,
+                pipeline_ref=run.pipeline_ref,
             )
         except Exception as exc:
             logs = traceback.format_exc()

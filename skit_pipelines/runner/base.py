@@ -28,6 +28,27 @@ def new_run_id(now: dt.datetime | None = None) -> str:
     return f"{now:%Y%m%d-%H%M%S}-{secrets.token_hex(6)}"
 
 
+def pipeline_ref(pipeline: Any) -> str:
+    """``module:attribute`` a process imports the pipeline from (registry or not): API workers and
+    ``skit-pipelines runs retry`` of a pipeline that is not in the registry."""
+    func = getattr(pipeline, "pipeline_func", None)
+    module = getattr(func, "__module__", "")
+    name = getattr(func, "__name__", "")
+    return f"{module}:{name}" if module and name else ""
+
+
+def load_pipeline(pipeline_ref: str, name: str) -> Any:
+    """The pipeline object a run was created from: ``module:attribute``, else the registry entry."""
+    if pipeline_ref and ":" in pipeline_ref:
+        import importlib
+
+        module_name, attribute = pipeline_ref.split(":", 1)
+        return getattr(importlib.import_module(module_name), attribute)
+    from skit_pipelines.pipelines import get_pipeline
+
+    return get_pipeline(name)
+
+
 class RunState(str, enum.Enum):
     """Run and step states, named as Kubeflow Pipelines v2beta1 names them."""
 

@@ -171,3 +171,18 @@ class KfpLogTap(io.TextIOBase):
             if lines[index].startswith("Traceback (most recent call last)"):
                 return "\n".join(lines[index:])
         return "\n".join(lines[-20:])
+
+
+def step_log_lines(lines: list[str], step: str) -> list[str]:
+    """What ``step`` printed, from a run's full log: the lines between kfp's "Executing task" and "Task ...
+    finished" lines of that step (kfp's own lines included, the indentation of the step's lines removed)."""
+    selected: list[str] = []
+    inside = False
+    for line in lines:
+        if match := _EXECUTING.match(line):
+            inside = match["task"] == step
+        if inside:
+            selected.append(line[4:] if line.startswith("    ") else line)
+        if (match := _FINISHED.match(line)) and match["task"] == step:
+            inside = False
+    return selected

@@ -397,6 +397,56 @@ class KubeflowRunner:
         )
         return self.get_status(run_id)
 
+    def list_runs(self, limit: int = 20) -> list[dict[str, Any]]:
+        """The newest runs of the namespace, whatever experiment they are in (one request, nothing created):
+        id, name, pipeline, state, times."""
+        client = self._get_client()
+        namespace = client.get_user_namespace() or None  # kfp's rule: '' for the single-user 'kubeflow'
+        page = self._call(
+            "listing runs",
+            lambda: client.runs.run_service_list_runs(
+                namespace=namespace,
+                page_size=limit,
+                sort_by="created_at desc",
+                _request_timeout=self.request_timeout,
+            ),
+        )
+        runs = sorted(getattr(page, "runs", None) or [], key=lambda r: str(r.created_at or ""), reverse=True)
+        return [
+            {
+                "run_id": run.run_id,
+                "run_name": run.display_name or "",
+                "pipeline": self._pipeline_name(run.pipeline_spec) if run.pipeline_spec else "",
+                "state": _state(run.state).value,
+                "started_at": _iso(run.created_at),
+                "finished_at": _iso(run.finished_at) if _state(run.state).is_final else None,
+                "run_url": self.run_url(run.run_id),
+            }
+            for run in runs[:limit]
+        ]
+
+    def run_arguments(self, run_id: str) -> dict[str, Any]:
+        """The parameters a run was submitted with (its runtime config), as the cluster stores them."""
+        run = self._get_run(self._get_client(), run_id, transient_ok=False)
+        config = getattr(run, "runtime_config", None)
+        return dict(getattr(config, "parameters", None) or {})
+
+    def retry(self, run_id: str, *, run_name: str | None = None) -> tuple[str, str]:
+        """Submit a new run of the very pipeline spec and parameters ``run_id`` ran with (byte for byte:
+        both are copied from the cluster's record, nothing is recompiled); returns ``(pipeline, new id)``."""
+        run = self._get_run(self._get_client(), run_id, transient_ok=False)
+        if not run.pipeline_spec:
+            raise PipelineRunError(
+                f"run {run_id} was made from an uploaded pipeline version; rerun that version instead"
+            )
+        name = self._pipeline_name(run.pipeline_spec)
+        config = getattr(run, "runtime_config", None)
+        parameters = dict(getattr(config, "parameters", None) or {})
+        new_id = self.submit(
+            name, run.pipeline_spec, parameters, run_name=run_name or f"{name} retry of {run_id}"
+        )
+        return name, new_id
+
     # -- kfp plumbing ----------------------------------------------------------------------------------------
     def _get_client(self) -> _Client:
         with self._client_lock:
@@ -600,6 +650,14 @@ class KubeflowRunner:
             seen[key] = state
             detail = task.error.message if state == RunState.FAILED and task.error is not None else ""
             on_event(StepEvent(step=task.display_name, state=state, detail=_one_line(detail or "", 2000)))
+
+
+def _iso(value: Any) -> str | None:
+    """kfp's timestamps (datetimes, or strings from some servers) as ISO text; the epoch means unset."""
+    if value is None:
+        return None
+    text = value.isoformat() if isinstance(value, dt.datetime) else str(value)
+    return None if text.startswith("1970-01-01") else text
 
 
 class _TransientError(PipelineRunError):

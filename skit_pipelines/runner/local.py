@@ -27,6 +27,7 @@ from skit_pipelines.runner import kfp_subprocess
 from skit_pipelines.runner.base import EventCallback, PipelineRunError, RunResult, RunState, new_run_id
 from skit_pipelines.runner.kfp_log_tap import KfpLogTap
 from skit_pipelines.runner.kfp_values import protect, reveal
+from skit_pipelines.runner.local_runs import process_identity
 
 
 def pipeline_steps(pipeline: Any) -> list[str]:
@@ -132,8 +133,12 @@ class LocalRunner:
         *,
         on_event: EventCallback | None = None,
         run_name: str | None = None,
+        pipeline_ref: str = "",
     ) -> RunResult:
-        """Run a kfp pipeline object that is not (necessarily) registered: benchmarks, tests, plugins."""
+        """Run a kfp pipeline object that is not (necessarily) registered: benchmarks, tests, plugins.
+
+        ``pipeline_ref`` (``module:attribute``) is recorded so that ``skit-pipelines runs retry`` finds a
+        pipeline that is not in the registry; the record also names this process (``runs cancel``)."""
         from kfp import local
 
         typed = coerce_arguments(name, pipeline, arguments)
@@ -153,7 +158,10 @@ class LocalRunner:
             "arguments": typed,
             "steps": pipeline_steps(pipeline),
             "started_at": started.isoformat(),
+            "process": process_identity(),
         }
+        if pipeline_ref:
+            record["pipeline_ref"] = pipeline_ref
         self._write_record(run_dir, record | {"state": RunState.RUNNING.value})
 
         outputs: dict[str, Any] = {}
