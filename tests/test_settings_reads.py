@@ -24,6 +24,7 @@ PACKAGE_DIR = Path(skit_pipelines.__file__).parent
 ENTRY_POINTS = {
     "config.py",
     "cli.py",
+    "cli_schedule.py",
     "api/endpoints.py",
     "api/worker.py",
     "runner/base.py",
