@@ -334,7 +334,8 @@ class FakeKfpServer(LoopbackHTTPServer):
                 found = [
                     r for r in self.recurring_runs.values() if not wanted or r["experiment_id"] == wanted
                 ]
-                return 200, {"recurring_runs": found, "total_size": len(found)} if found else {}
+                # The one camelCase field of the v2beta1 API (kfp_server_api reads "recurringRuns").
+                return 200, {"recurringRuns": found, "total_size": len(found)} if found else {}
         match = re.fullmatch(f"{API}/recurringruns/([^/:]+)(:enable|:disable)?", path)
         if match is None:
             return self._error(404, f"Not Found: {method} {path}")
