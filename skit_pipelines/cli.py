@@ -453,6 +453,16 @@ def _register_run_commands() -> None:
 _register_run_commands()
 
 
+def _register_schedule_command() -> None:
+    """``schedule`` lives in its own module (recurring runs on a cluster or in the API's database)."""
+    from skit_pipelines.cli_schedule import schedule_command
+
+    app.command("schedule")(schedule_command)
+
+
+_register_schedule_command()
+
+
 def main() -> None:  # pragma: no cover - console script entry point
     app()
 

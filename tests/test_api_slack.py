@@ -162,19 +162,48 @@ def test_every_pipeline_is_checked_before_a_run(
     assert store.list_runs(get_api_settings().slack_namespace).total == 0
 
 
-def test_create_recurring_answers_a_remind_command(
+def test_create_recurring_makes_a_schedule_the_api_fires(
     bot: tuple[ThreadedApi, FakeSlackServer, ApiClient],
 ) -> None:
     server, slack, _ = bot
     text = (
-        '<@U0BOT> create_recurring fetch_calls_pipeline ```{"lang": "hi", /* daily */ "call_quantity": 50}```'
+        "<@U0BOT> create_recurring fetch_calls_pipeline `0 3 * * 1` tz=Asia/Kolkata "
+        '```{"lang": "hi", /* weekly */ "call_quantity": 50}```'
     )
     signed_slack_post(server.url, SIGNING_SECRET, mention_event(text, event_id="Ev4"))
-    (reply,) = replies(slack, "/remind")
-    match = re.search(
-        r'/remind <#C0CHAN> "<@UBOT> run fetch_calls_pipeline b64_([A-Za-z0-9+/=]+)"', reply["text"]
+    (reply,) = replies(slack, "Scheduled")
+    schedules = server.app.state.ctx.schedules
+    (record,) = schedules.list(get_api_settings().slack_namespace)
+    assert f"`{record.schedule_id}`" in reply["text"] and "`0 3 * * 1` (Asia/Kolkata)" in reply["text"]
+    assert (record.cron, record.timezone, record.source) == ("0 3 * * 1", "Asia/Kolkata", "slack")
+    assert record.payload["lang"] == "hi" and record.payload["call_quantity"] == 50
+
+    # Without a cron: how to say when; a bad one: the field named, nothing stored.
+    no_cron = "<@U0BOT> create_recurring fetch_calls_pipeline ```{}```"
+    signed_slack_post(server.url, SIGNING_SECRET, mention_event(no_cron, event_id="Ev4b"))
+    (ask,) = replies(slack, "Say when")
+    assert "five-field cron" in ask["text"]
+    bad = '<@U0BOT> create_recurring fetch_calls_pipeline 0 3 * * ```{"lang": "hi"}```'
+    signed_slack_post(server.url, SIGNING_SECRET, mention_event(bad, event_id="Ev4c"))
+    (refused,) = replies(slack, "Please address")
+    assert "cron: '0 3 * *' has 4 fields" in refused["text"]
+    assert len(schedules.list(get_api_settings().slack_namespace)) == 1
+
+
+def test_create_recurring_without_a_schedule_store_answers_a_remind_command(isolated_settings: Path) -> None:
+    from skit_pipelines.api.service import RunService
+    from skit_pipelines.api.slack_bot import SlackBot
+    from skit_pipelines.pipelines import PIPELINES
+
+    store = RunStore.from_url(get_settings().effective_database_url, create=True)
+    service = RunService(store, get_settings(), get_api_settings(), dict(PIPELINES))
+    text = (
+        '<@U0BOT> create_recurring fetch_calls_pipeline ```{"lang": "hi", /* daily */ "call_quantity": 50}```'
     )
-    assert match, reply["text"]
+    reply = SlackBot(service, get_api_settings()).reply(text, channel="C0CHAN", ts="1.2", bot_user_id="UBOT")
+    store.dispose()
+    match = re.search(r'/remind <#C0CHAN> "<@UBOT> run fetch_calls_pipeline b64_([A-Za-z0-9+/=]+)"', reply)
+    assert match, reply
     assert json.loads(base64.b64decode(match[1])) == {"lang": "hi", "call_quantity": 50}
 
 

@@ -25,6 +25,7 @@ ENTRY_POINTS = {
     "config.py",
     "cli.py",
     "cli_output.py",  # _settings(): what each CLI command (cli.py, cli_runs.py) calls first
+    "cli_schedule.py",
     "api/endpoints.py",
     "api/worker.py",
     "runner/base.py",

@@ -123,6 +123,34 @@ rate_limits = sa.Table(
 sa.Index("ix_api_rate_limits_expires", rate_limits.c.expires_at)
 
 
+# Recurring runs of the local (API) scheduler: one row per schedule. ``next_fire_at`` is the slot to fire
+# next; a scheduler fires a slot only after moving ``next_fire_at`` past it with a compare-and-set UPDATE
+# (``WHERE next_fire_at = <the slot it read>``), so of two API processes exactly one fires each slot.
+schedules = sa.Table(
+    "api_schedules",
+    metadata,
+    sa.Column("schedule_id", sa.String(64), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False, default=""),
+    sa.Column("pipeline", sa.String(200), nullable=False),
+    sa.Column("namespace", sa.String(200), nullable=False),
+    sa.Column("cron", sa.String(200), nullable=False),
+    sa.Column("timezone", sa.String(64), nullable=False, default="UTC"),
+    sa.Column("payload", sa.Text, nullable=False, default="{}"),  # the request body each run is made from
+    sa.Column("state", sa.String(20), nullable=False),  # active, paused
+    sa.Column("next_fire_at", TS, nullable=True),
+    sa.Column("last_fired_at", TS, nullable=True),
+    sa.Column("last_run_id", sa.String(64), nullable=False, default=""),
+    sa.Column("last_error", sa.Text, nullable=False, default=""),
+    sa.Column("fired_count", sa.Integer, nullable=False, default=0),
+    sa.Column("created_by", sa.String(200), nullable=False, default=""),
+    sa.Column("source", sa.String(20), nullable=False, default="http"),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("updated_at", TS, nullable=False),
+)
+sa.Index("ix_api_schedules_due", schedules.c.state, schedules.c.next_fire_at)
+sa.Index("ix_api_schedules_namespace", schedules.c.namespace, schedules.c.created_at)
+
+
 def create_tables(engine: sa.Engine) -> None:
     metadata.create_all(engine, checkfirst=True)
     upgrade(engine)

@@ -4,7 +4,8 @@ The reference contract, kept: ``POST /token`` (OAuth2 password flow → JWT), ``
 ``POST /{namespace}/pipelines/run/{pipeline_name}/`` (answers ``{"status": "ok", "response": {"message",
 "name", "run_id", "run_url"}}``), ``POST /slack/events``. Added: ``GET /{namespace}/pipelines/runs/{run_id}``,
 ``GET /{namespace}/pipelines/runs``, ``POST /{namespace}/pipelines/runs/{run_id}/cancel``,
-``POST /{namespace}/pipelines/runs/{run_id}/retry``, ``GET /pipelines``
+``POST /{namespace}/pipelines/runs/{run_id}/retry``, ``GET /pipelines``,
+``/{namespace}/pipelines/schedules`` (recurring runs: :mod:`skit_pipelines.api.schedule_routes`)
 and the OpenAPI documents; run creation takes an ``Idempotency-Key`` header.
 
 Why FastAPI: request models and the OpenAPI document come from type hints, which is how each pipeline's
@@ -36,6 +37,8 @@ from skit_pipelines.api.health import health
 from skit_pipelines.api.limits import BodySizeLimit
 from skit_pipelines.api.login_guard import LoginGuard, LoginRefused
 from skit_pipelines.api.notifier import Notifier
+from skit_pipelines.api.schedule_routes import add_schedule_routes
+from skit_pipelines.api.schedules import Scheduler, ScheduleService
 from skit_pipelines.api.schemas import catalogue_entry, request_model
 from skit_pipelines.api.service import InvalidRequest, RunService
 from skit_pipelines.api.settings import ApiSettings, ApiUser, get_api_settings
@@ -118,6 +121,7 @@ class Context:
     settings: Settings
     api_settings: ApiSettings
     service: RunService
+    schedules: ScheduleService
     watcher: Watcher
     bolt: Any
     login_guard: LoginGuard
@@ -181,6 +185,7 @@ def create_app(
     _add_docs(app)
     _add_core_routes(app, registry)
     _add_run_routes(app, registry)
+    add_schedule_routes(app, lambda request: ctx(request).schedules, Namespace, namespace_user, ERRORS)
     app.add_middleware(_BodyLimit)
     return app
 
@@ -191,9 +196,12 @@ def _start(registry: dict[str, Any], settings: Settings | None, api_settings: Ap
     runtime.configure(settings.runtime())  # argument checks use the read policy and the timezone default
     store = RunStore.from_url(settings.effective_database_url, create=True)
     service = RunService(store, settings, api_settings, registry)
-    watcher = Watcher(service, WorkerPool(store, api_settings), Notifier(store, settings, api_settings))
+    schedules = ScheduleService(service)
+    pool = WorkerPool(store, api_settings)
+    notifier = Notifier(store, settings, api_settings)
+    watcher = Watcher(service, pool, notifier, Scheduler(schedules))
     service.on_queued = watcher.poke
-    bolt = create_bolt_app(SlackBot(service, api_settings), settings, api_settings)
+    bolt = create_bolt_app(SlackBot(service, api_settings, schedules), settings, api_settings)
     api_settings.jwt_key()  # create the generated secret now, not in the first login
     for warning in api_settings.start_up_warnings():
         logger.warning("security: %s", warning)
@@ -205,7 +213,9 @@ def _start(registry: dict[str, Any], settings: Settings | None, api_settings: Ap
         len(registry),
         "on" if bolt else "off",
     )
-    return Context(settings, api_settings, service, watcher, bolt, LoginGuard(store.engine, api_settings))
+    return Context(
+        settings, api_settings, service, schedules, watcher, bolt, LoginGuard(store.engine, api_settings)
+    )
 
 
 class _BodyLimit:

@@ -22,6 +22,7 @@ from slack_bolt import App
 from slack_bolt.request.internals import parse_body
 from slack_sdk.signature import SignatureVerifier
 
+from skit_pipelines.api.schedules import ScheduleService
 from skit_pipelines.api.service import InvalidRequest, RunNotFound, RunService, ServiceError
 from skit_pipelines.api.settings import ApiSettings
 from skit_pipelines.api.slack_grammar import Command, CommandError, parse_command, remind_command
@@ -37,7 +38,8 @@ USAGE = (
     "*How to talk to me*\n"
     "• `run <pipeline>` followed by a code block with the parameters as JSON (comments allowed)\n"
     "• `run <pipeline> b64_<base64 JSON>`\n"
-    "• `create_recurring <pipeline>` + a JSON code block: I answer with a `/remind` command\n"
+    "• `create_recurring <pipeline> <cron> [tz=<timezone>]` + a JSON code block: I run it on that schedule "
+    "(e.g. `create_recurring fetch_calls_pipeline 0 3 * * 1 tz=Asia/Kolkata`)\n"
     "• `status <run_id>`\n"
     "• `help`: this message"
 )
@@ -46,8 +48,11 @@ USAGE = (
 class SlackBot:
     """Turns one mention into one reply (the Slack transport is in :func:`create_bolt_app`)."""
 
-    def __init__(self, service: RunService, api_settings: ApiSettings) -> None:
+    def __init__(
+        self, service: RunService, api_settings: ApiSettings, schedules: ScheduleService | None = None
+    ) -> None:
         self.service = service
+        self.schedules = schedules
         self.namespace = api_settings.slack_namespace
         self.bot_name = api_settings.slack_bot_name.strip()
 
@@ -62,6 +67,8 @@ class SlackBot:
             if command.action == "run":
                 return self._run(command, channel=channel, thread=thread_ts or ts, user=user)
             if command.action == "create_recurring":
+                if self.schedules is not None:
+                    return self._schedule(command, channel=channel, thread=thread_ts or ts, user=user)
                 bot = self.bot_name or (f"<@{bot_user_id}>" if bot_user_id else "@skit-pipelines")
                 return self._recurring(command, channel=channel, bot=bot)
             if command.action == "status":
@@ -107,6 +114,33 @@ class SlackBot:
         ).run
         link = f"<{created.run_url}|{created.pipeline}>" if created.run_url else created.pipeline
         return f"Running {link}. Run id: `{created.run_id}` (ask me `status {created.run_id}`)."
+
+    def _schedule(self, command: Command, *, channel: str, thread: str, user: str) -> str:
+        """A schedule in the API's store (its runs report to this channel, each in its own thread)."""
+        if not command.cron:
+            return (
+                "Say when, as a five-field cron (minute hour day-of-month month day-of-week), e.g. "
+                f"`create_recurring {command.pipeline} 0 3 * * 1 tz=Asia/Kolkata`, then the parameters "
+                "in a ```{json}``` block."
+            )
+        assert self.schedules is not None
+        payload = self._fill(command.pipeline, command.payload, channel=channel, thread="", user=user)
+        payload.pop("slack_thread", None)  # each run starts its own thread in the channel
+        record = self.schedules.create(
+            self.namespace,
+            command.pipeline,
+            payload,
+            cron=command.cron,
+            timezone=command.timezone or "UTC",
+            created_by=f"slack:{user}" if user else "slack",
+            source="slack",
+        )
+        when = record.next_fire_at.isoformat() if record.next_fire_at else "never"
+        return (
+            f"Scheduled {record.pipeline} at `{record.cron}` ({record.timezone}). Schedule id: "
+            f"`{record.schedule_id}`; first run at {when}. Pause or delete it with "
+            f"`skit-pipelines schedule pause|delete {record.schedule_id}` or the API."
+        )
 
     def _recurring(self, command: Command, *, channel: str, bot: str) -> str:
         # Check now what the reminder will send later (with the channel it will be run from).

@@ -2,7 +2,9 @@
 
     @bot run <pipeline>            then a ```{json}``` code block (comments and trailing commas allowed)
     @bot run <pipeline> b64_<base64 of the JSON>      (what reminders send; a trailing period is ignored)
-    @bot create_recurring <pipeline>  ```{json}```     → the /remind command that runs it on a schedule
+    @bot create_recurring <pipeline> <cron> [tz=<timezone>]  ```{json}```   → a schedule the API fires
+                                   (e.g. ``create_recurring fetch_calls_pipeline 0 3 * * 1 tz=Asia/Kolkata``;
+                                   without a cron: the /remind command that runs it, the reference's way)
     @bot status <run_id>
     @bot help                      (and anything else)
 
@@ -46,6 +48,8 @@ class Command:
     pipeline: str = ""
     payload: dict[str, Any] = field(default_factory=dict)
     run_id: str = ""
+    cron: str = ""  # create_recurring: five-field cron expression ("" when not given)
+    timezone: str = ""
 
 
 def clean_value(value: Any) -> Any:
@@ -127,6 +131,13 @@ def parse_command(text: str) -> Command:
         if verb != "run":
             raise CommandError("create_recurring takes a ```{json}``` code block, not a b64_ payload")
         return Command("run", pipeline=pipeline, payload=decode_b64(extra[0]))
+    cron, timezone = "", ""
+    if extra and verb == "create_recurring":
+        words = [w for w in " ".join(extra).translate(_QUOTES).replace("`", " ").replace('"', " ").split()]
+        zones = [w for w in words if w.lower().startswith("tz=")]
+        timezone = zones[-1][3:] if zones else ""
+        cron = " ".join(w for w in words if not w.lower().startswith("tz="))
+        extra = []
     if extra:
         raise CommandError(
             f"unexpected {' '.join(extra)!r} after the pipeline name; "
@@ -138,7 +149,7 @@ def parse_command(text: str) -> Command:
         if match is None:
             raise CommandError("the code block is not closed: end it with ```")
         payload = parse_payload(match[1])
-    return Command(verb, pipeline=pipeline, payload=payload)
+    return Command(verb, pipeline=pipeline, payload=payload, cron=cron, timezone=timezone)
 
 
 def remind_command(channel: str, bot: str, pipeline: str, payload: dict[str, Any]) -> str:

@@ -1,6 +1,7 @@
 """The watcher: one background thread of the API that moves every unfinished run forward.
 
 Each tick (every ``SKIT_API_WATCH_SECONDS``, or at once when a run is queued):
+- schedules: fire the recurring runs whose slot has come (:mod:`skit_pipelines.api.schedules`);
 - local runs: reap finished workers, fail runs whose worker died, start workers for queued runs;
 - Kubeflow runs: ask the cluster where each unfinished run stands (one ``get_run`` each, at most every
   ``SKIT_KFP_POLL_SECONDS``) and record changes; a final state queues the run's notifications;
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from skit_pipelines.api.notifier import Notifier
+from skit_pipelines.api.schedules import Scheduler
 from skit_pipelines.api.service import RunService
 from skit_pipelines.api.store import RunRecord, now_utc
 from skit_pipelines.api.views import CANCELED_MESSAGE
@@ -49,8 +51,11 @@ class QueueReport:
 
 
 class Watcher:
-    def __init__(self, service: RunService, pool: WorkerPool, notifier: Notifier) -> None:
+    def __init__(
+        self, service: RunService, pool: WorkerPool, notifier: Notifier, scheduler: Scheduler | None = None
+    ) -> None:
         self.service = service
+        self.scheduler = scheduler
         self.store = service.store
         self.pool = pool
         self.notifier = notifier
@@ -96,6 +101,7 @@ class Watcher:
         parts = (
             ("reap", self.pool.reap),
             ("dead_workers", self.pool.fail_dead_workers),
+            ("schedules", self._fire_schedules),  # before dispatch: a fired run starts in the same tick
             ("dispatch", self._dispatch),
             ("kubeflow", self._follow_kubeflow),
             ("notifications", self.notifier.tick),
@@ -125,6 +131,10 @@ class Watcher:
                 self._waiting_beside_free_slots_since = time.monotonic()
         else:
             self._waiting_beside_free_slots_since = None
+
+    def _fire_schedules(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.tick()
 
     def queue_report(self) -> QueueReport:
         """Is the queue moving? Stalled when no cycle completed, or runs waited beside free worker slots, or

@@ -23,6 +23,11 @@ Routes (exactly those kfp 2.17's ``Client`` and our runner call, answered in the
   ``GET /apis/v2beta1/pipelines/{id}/versions/{version id}`` (versions carry their ``pipeline_spec``)
 - a run may name ``pipeline_version_reference`` (``pipeline_id`` and ``pipeline_version_id``, both must exist)
   instead of an inline spec; ``GET /runs/{id}`` then shows the reference and no spec, as the API server does
+- ``POST /apis/v2beta1/recurringruns`` (a cron trigger must have six fields, seconds first, as the
+  cluster's robfig/cron parser wants; the spec is checked as a run's),
+  ``GET /apis/v2beta1/recurringruns[?experiment_id=]``,
+  ``GET|DELETE /apis/v2beta1/recurringruns/{id}``, ``POST /apis/v2beta1/recurringruns/{id}:enable|:disable``;
+  ``server.recurring_runs`` holds them (mode ``ENABLE``/``DISABLE``)
 
 Payloads are checked as the API server checks them: an inline ``pipeline_spec`` is either a PipelineSpec
 (``pipelineInfo``, ``root``, ``deploymentSpec``) or, with Kubernetes platform config, ``{"pipeline_spec":
@@ -187,6 +192,7 @@ class FakeKfpServer(LoopbackHTTPServer):
         self.pipelines: dict[str, dict[str, Any]] = {}
         self.versions: dict[str, list[dict[str, Any]]] = {}  # pipeline id -> versions, oldest first
         self.uploads: list[VersionUpload] = []
+        self.recurring_runs: dict[str, dict[str, Any]] = {}
         self._scripts: list[RunScript] = []
         self._failures: list[_Failure] = []
         self._lock = threading.RLock()
@@ -350,6 +356,8 @@ class FakeKfpServer(LoopbackHTTPServer):
                 wanted = query.get("experiment_id")
                 runs = [r for r in self.runs.values() if not wanted or r.body.get("experiment_id") == wanted]
                 return 200, {"runs": [self._view(r) for r in runs], "total_size": len(runs)} if runs else {}
+        if path.startswith(f"{API}/recurringruns"):
+            return self._recurring(method, path, query, request.json or {})
         if match := re.fullmatch(f"{API}/runs/([^/:]+)(:terminate)?", path):
             run = self.runs.get(match[1])
             if run is None:
@@ -359,6 +367,57 @@ class FakeKfpServer(LoopbackHTTPServer):
             if method == "POST" and match[2]:
                 return 200, self._terminate(run)
         return self._error(404, f"Not Found: {method} {path}")
+
+    def _recurring(
+        self, method: str, path: str, query: dict[str, str], body: dict[str, Any]
+    ) -> tuple[int, Any]:
+        if path == f"{API}/recurringruns":
+            if method == "POST":
+                return self._create_recurring(body)
+            if method == "GET":
+                wanted = query.get("experiment_id")
+                found = [
+                    r for r in self.recurring_runs.values() if not wanted or r["experiment_id"] == wanted
+                ]
+                # The one camelCase field of the v2beta1 API (kfp_server_api reads "recurringRuns").
+                return 200, {"recurringRuns": found, "total_size": len(found)} if found else {}
+        match = re.fullmatch(f"{API}/recurringruns/([^/:]+)(:enable|:disable)?", path)
+        if match is None:
+            return self._error(404, f"Not Found: {method} {path}")
+        recurring = self.recurring_runs.get(match[1])
+        if recurring is None:
+            return self._error(404, f"RecurringRun {match[1]} not found")
+        if method == "GET" and not match[2]:
+            return 200, recurring
+        if method == "DELETE" and not match[2]:
+            del self.recurring_runs[match[1]]
+            return 200, {}
+        if method == "POST" and match[2]:
+            recurring["mode"] = "ENABLE" if match[2] == ":enable" else "DISABLE"
+            recurring["updated_at"] = _now()
+            return 200, {}
+        return self._error(404, f"Not Found: {method} {path}")
+
+    def _create_recurring(self, body: dict[str, Any]) -> tuple[int, Any]:
+        if not body.get("display_name"):
+            return self._error(400, "Invalid input error: recurring run display_name is empty")
+        cron = ((body.get("trigger") or {}).get("cron_schedule") or {}).get("cron", "")
+        if len(cron.split()) != 6:
+            return self._error(400, f"Invalid input error: cron {cron!r} needs six fields (seconds first)")
+        problem = self._spec_problem(body.get("pipeline_spec"))
+        if problem or not body.get("pipeline_spec"):
+            return self._error(400, f"Invalid input error: {problem or 'no pipeline_spec'}")
+        if body.get("experiment_id") not in self.experiments:
+            return self._error(404, f"Experiment {body.get('experiment_id')} not found")
+        recurring = dict(body) | {
+            "recurring_run_id": str(uuid.uuid4()),
+            "mode": body.get("mode") or "ENABLE",
+            "created_at": _now(),
+            "updated_at": _now(),
+            "status": "ENABLED",
+        }
+        self.recurring_runs[recurring["recurring_run_id"]] = recurring
+        return 200, recurring
 
     @staticmethod
     def _filtered(items: list[dict[str, Any]], query: dict[str, str]) -> list[dict[str, Any]]:
