@@ -200,6 +200,30 @@ def test_run_an_uploaded_version(server: FakeKfpServer) -> None:
     assert body["runtime_config"]["parameters"] == {"lang": "en", "call_quantity": 5}
 
 
+def test_status_and_retry_of_a_version_run_use_the_version(server: FakeKfpServer) -> None:
+    """A run made from a version carries no spec: status reads the version's (pipeline name, steps) and a
+    retry runs that version again with the same parameters."""
+    first = uploader().upload(PIPELINE, version_name="v1")
+    server.script_run(("SUCCEEDED", {"fetch-calls": "SUCCEEDED"}))
+    runner = get_runner()
+    assert isinstance(runner, KubeflowRunner)
+    run_id = runner.submit(PIPELINE, None, {"lang": "en"}, version=(first.pipeline_id, first.version_id))
+
+    status = runner.get_status(run_id)
+    assert status.pipeline == PIPELINE
+    assert status.state == RunState.SUCCEEDED
+
+    server.script_run(("SUCCEEDED", {"fetch-calls": "SUCCEEDED"}))
+    name, new_id = runner.retry(run_id)
+    assert (name, new_id != run_id) == (PIPELINE, True)
+    retried = server.submitted_runs[-1]
+    assert retried["pipeline_version_reference"] == {
+        "pipeline_id": first.pipeline_id,
+        "pipeline_version_id": first.version_id,
+    }
+    assert retried["runtime_config"]["parameters"] == {"lang": "en"}
+
+
 def test_run_latest_version_and_the_alias(server: FakeKfpServer) -> None:
     uploader().upload(PIPELINE, version_name="v1")
     server.add_pipeline_version(

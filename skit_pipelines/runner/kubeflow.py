@@ -349,8 +349,10 @@ class KubeflowRunner:
                 self._sleep(self.poll_seconds)
                 continue
             if steps is None:
-                steps = spec_step_names(pipeline_spec if pipeline_spec is not None else run.pipeline_spec)
-                pipeline = pipeline or self._pipeline_name(run.pipeline_spec)
+                if pipeline_spec is None:
+                    pipeline_spec = self.spec_of(run, client)
+                steps = spec_step_names(pipeline_spec)
+                pipeline = pipeline or self._pipeline_name(pipeline_spec)
             result = self._result(run, pipeline, steps, pipeline_spec)
             if on_event is not None:
                 self._emit_task_events(run, steps, task_states, on_event)
@@ -381,9 +383,30 @@ class KubeflowRunner:
             self._sleep(self.poll_seconds)
 
     def get_status(self, run_id: str) -> RunResult:
-        """Where the run stands now (one request, no waiting)."""
-        run = self._get_run(self._get_client(), run_id, transient_ok=False)
-        return self._result(run, self._pipeline_name(run.pipeline_spec), spec_step_names(run.pipeline_spec))
+        """Where the run stands now (no waiting; a run of an uploaded version costs one more request)."""
+        client = self._get_client()
+        run = self._get_run(client, run_id, transient_ok=False)
+        spec = self.spec_of(run, client)
+        return self._result(run, self._pipeline_name(spec), spec_step_names(spec), spec)
+
+    def spec_of(self, run: Any, client: _Client | None = None) -> Any:
+        """The pipeline spec ``run`` was made from: inline, or its uploaded version's (a run made from a
+        version reference carries no spec, and without one its steps and outputs could not be named)."""
+        if run.pipeline_spec:
+            return run.pipeline_spec
+        reference = getattr(run, "pipeline_version_reference", None)
+        pipeline_id = getattr(reference, "pipeline_id", None)
+        version_id = getattr(reference, "pipeline_version_id", None)
+        if not (pipeline_id and version_id):
+            return None
+        client = client or self._get_client()
+        version = self._call(
+            f"reading the pipeline version of run {run.run_id}",
+            lambda: client.pipelines.pipeline_service_get_pipeline_version(
+                pipeline_id=pipeline_id, pipeline_version_id=version_id, _request_timeout=self.request_timeout
+            ),
+        )
+        return getattr(version, "pipeline_spec", None)
 
     def cancel(self, run_id: str) -> RunResult:
         """Ask the cluster to terminate the run; returns where it stands afterwards (usually CANCELING)."""
@@ -435,13 +458,22 @@ class KubeflowRunner:
         """Submit a new run of the very pipeline spec and parameters ``run_id`` ran with (byte for byte:
         both are copied from the cluster's record, nothing is recompiled); returns ``(pipeline, new id)``."""
         run = self._get_run(self._get_client(), run_id, transient_ok=False)
-        if not run.pipeline_spec:
-            raise PipelineRunError(
-                f"run {run_id} was made from an uploaded pipeline version; rerun that version instead"
-            )
-        name = self._pipeline_name(run.pipeline_spec)
         config = getattr(run, "runtime_config", None)
         parameters = dict(getattr(config, "parameters", None) or {})
+        reference = getattr(run, "pipeline_version_reference", None)
+        if not run.pipeline_spec and reference is not None:  # a run of an uploaded version: run it again
+            name = self._pipeline_name(self.spec_of(run))
+            new_id = self.submit(
+                name,
+                None,
+                parameters,
+                run_name=run_name or f"{name} retry of {run_id}",
+                version=(reference.pipeline_id, reference.pipeline_version_id),
+            )
+            return name, new_id
+        if not run.pipeline_spec:
+            raise PipelineRunError(f"run {run_id} carries no pipeline spec nor version reference to rerun")
+        name = self._pipeline_name(run.pipeline_spec)
         new_id = self.submit(
             name, run.pipeline_spec, parameters, run_name=run_name or f"{name} retry of {run_id}"
         )
