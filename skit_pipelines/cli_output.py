@@ -44,11 +44,17 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
-def _fail_arguments(exc: InvalidArgumentsError) -> typer.Exit:
-    """One ``error: <parameter>: <problem>`` line per refused parameter; exit code 2 (nothing started)."""
-    for line in problem_lines(exc.errors):
+def _fail_fields(errors: dict[str, str], message: str) -> typer.Exit:
+    """One ``error: <field>: <problem>`` line per refused field (or ``message`` when none is named); exit
+    code 2 (nothing started)."""
+    for line in problem_lines(errors) if errors else [message]:
         err_console.print(f"[red]error:[/] {escape(line)}", soft_wrap=True)
     return typer.Exit(2)
+
+
+def _fail_arguments(exc: InvalidArgumentsError) -> typer.Exit:
+    """One ``error: <parameter>: <problem>`` line per refused parameter; exit code 2 (nothing started)."""
+    return _fail_fields(exc.errors, str(exc))
 
 
 # Piped output (not a terminal) is not wrapped at 80 columns: one row per line, for grep and logs.

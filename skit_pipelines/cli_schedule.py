@@ -23,25 +23,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from skit_pipelines.cli_output import _fail, _settings, console, err_console
-from skit_pipelines.parameters import InvalidArgumentsError, problem_lines
+from skit_pipelines.cli_output import _fail, _fail_fields, _settings, console
+from skit_pipelines.parameters import InvalidArgumentsError
 
 if TYPE_CHECKING:
     from skit_pipelines.api.schedules import ScheduleService
     from skit_pipelines.config import Settings
 
 ACTIONS = ("list", "pause", "resume", "delete")
-
-
-def _fail_fields(errors: dict[str, str], message: str) -> typer.Exit:
-    """One ``error:`` line per refused field (cron, timezone, a parameter), or the message."""
-    for line in problem_lines(errors) if errors else [message]:
-        err_console.print(f"[red]error:[/] {escape(line)}", soft_wrap=True)
-    return typer.Exit(2)
 
 
 def _local_service(settings: Settings) -> ScheduleService:

@@ -20,11 +20,15 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from skit_pipelines.config import mask_url_password
 from skit_pipelines.db import UtcDateTime, create_engine, ensure_sqlite_parent
-from skit_pipelines.stores.tables import MetricsWriteError, database_url_or_default
+from skit_pipelines.stores.tables import (
+    MetricsWriteError,
+    database_url_or_default,
+    dialect_insert,
+    failure_summary,
+)
 
 __all__ = ["TEXT_COLUMNS", "compliance_breaches", "read_breaches", "upsert_breaches"]
 
@@ -97,7 +101,7 @@ def ensure_table(engine: sa.Engine) -> None:
 
 def _upsert(dialect_name: str) -> Any:
     table = compliance_breaches
-    insert = (postgresql if dialect_name == "postgresql" else sqlite).insert(table)
+    insert = dialect_insert(dialect_name, table)
     updated = {
         c.name: insert.excluded[c.name] for c in table.columns if c.name not in ("id", "created_at", *_KEY)
     }
@@ -122,10 +126,9 @@ def upsert_breaches(rows: Sequence[Mapping[str, Any]], database_url: str = "") -
         with engine.connect().execution_options(immediate=True) as conn, conn.begin():
             conn.execute(_upsert(conn.dialect.name), values)
     except Exception as exc:
-        first_line = str(exc).splitlines()[0] if str(exc) else ""
         raise MetricsWriteError(
             f"writing {len(values)} rows to compliance_breaches in {mask_url_password(url)} failed: "
-            f"{type(exc).__name__}: {first_line}"
+            f"{failure_summary(exc)}"
         ) from exc
     finally:
         engine.dispose()

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from skit_pipelines.config import mask_url_password
 from skit_pipelines.errors import SkitPipelinesError
@@ -31,6 +30,7 @@ from skit_pipelines.stores.situations import (
     situation_scenario_mapper,
     writer_connection,
 )
+from skit_pipelines.stores.tables import dialect_insert, failure_summary
 
 __all__ = [
     "ConversationRow",
@@ -89,8 +89,7 @@ def _now() -> dt.datetime:
 
 
 def _failed(what: str, url: str, exc: Exception) -> SituationsStoreError:
-    first = str(exc).splitlines()[0] if str(exc) else ""
-    return SituationsStoreError(f"{what} in {mask_url_password(url)} failed: {type(exc).__name__}: {first}")
+    return SituationsStoreError(f"{what} in {mask_url_password(url)} failed: {failure_summary(exc)}")
 
 
 def select_situations(
@@ -130,10 +129,6 @@ def select_situations(
     )
 
 
-def _insert(dialect_name: str, table: sa.Table) -> Any:
-    return (postgresql if dialect_name == "postgresql" else sqlite).insert(table)
-
-
 def record_prompt(
     name: str,
     version: str,
@@ -151,7 +146,7 @@ def record_prompt(
         with writer_connection(engine) as conn, conn.begin():
             now = _now()
             inserted = conn.execute(
-                _insert(conn.dialect.name, table)
+                dialect_insert(conn.dialect.name, table)
                 .values(
                     prompt_name=name,
                     prompt_version=version,
@@ -191,7 +186,7 @@ def record_conversations(rows: Sequence[ConversationRow], *, database_url: str =
             now = _now()
             for row in sorted(rows, key=lambda r: r.conversation_key):  # one lock order for racing runs
                 result = conn.execute(
-                    _insert(conn.dialect.name, table)
+                    dialect_insert(conn.dialect.name, table)
                     .values(
                         conversation_key=row.conversation_key,
                         situation_id=row.situation_id,

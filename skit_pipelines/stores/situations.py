@@ -27,13 +27,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from skit_pipelines.config import mask_url_password
 from skit_pipelines.db import UtcDateTime, create_engine, ensure_sqlite_parent
 from skit_pipelines.errors import SkitPipelinesError
 from skit_pipelines.situations import InvalidationOutcome, Situation, situation_from_parts
-from skit_pipelines.stores.tables import database_url_or_default
+from skit_pipelines.stores.tables import database_url_or_default, dialect_insert, failure_summary
 
 __all__ = [
     "Invalidation",
@@ -266,7 +265,7 @@ def ensure_tables(engine: sa.Engine) -> None:
 
 
 def _insert(dialect_name: str) -> Any:
-    return (postgresql if dialect_name == "postgresql" else sqlite).insert(situation_scenario_mapper)
+    return dialect_insert(dialect_name, situation_scenario_mapper)
 
 
 def _add_one(conn: sa.Connection, situation: Situation, key: str) -> tuple[int, bool]:
@@ -315,7 +314,7 @@ def add_situations(situations: Sequence[Situation], database_url: str = "") -> l
     except Exception as exc:
         raise SituationsStoreError(
             f"adding {len(keys)} situations to situation_scenario_mapper in {mask_url_password(url)} "
-            f"failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+            f"failed: {failure_summary(exc)}"
         ) from exc
     finally:
         engine.dispose()
@@ -369,8 +368,7 @@ def invalidate_situations(
         raise
     except Exception as exc:
         raise SituationsStoreError(
-            f"invalidating situations in {mask_url_password(url)} failed: {type(exc).__name__}: "
-            f"{str(exc).splitlines()[0] if str(exc) else ''}"
+            f"invalidating situations in {mask_url_password(url)} failed: {failure_summary(exc)}"
         ) from exc
     finally:
         engine.dispose()

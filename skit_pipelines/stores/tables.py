@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 
 from skit_pipelines import runtime
 from skit_pipelines.config import mask_url_password
@@ -19,7 +20,14 @@ from skit_pipelines.db import UtcDateTime, create_engine, ensure_sqlite_parent
 from skit_pipelines.errors import SkitPipelinesError
 from skit_pipelines.warehouse.schema import JSONType
 
-__all__ = ["MetricsWriteError", "database_url_or_default", "insert_rows", "metrics_table"]
+__all__ = [
+    "MetricsWriteError",
+    "database_url_or_default",
+    "dialect_insert",
+    "failure_summary",
+    "insert_rows",
+    "metrics_table",
+]
 
 
 def database_url_or_default(database_url: str = "") -> str:
@@ -38,6 +46,19 @@ def database_url_or_default(database_url: str = "") -> str:
             "configure the runtime with Settings.runtime())"
         )
     return configured
+
+
+def dialect_insert(dialect_name: str, table: sa.Table) -> Any:
+    """An INSERT into ``table`` that accepts ``on_conflict_do_*`` on the connection's backend (PostgreSQL,
+    else SQLite): what every idempotent store write (situations, conversations, verdicts) is built on."""
+    return (postgresql if dialect_name == "postgresql" else sqlite).insert(table)
+
+
+def failure_summary(exc: BaseException) -> str:
+    """``<error type>: <first line>`` of a failed database call, for a store's error message: the lines after
+    the first hold the SQL and its parameters, which may carry the user's data."""
+    first_line = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{type(exc).__name__}: {first_line}"
 
 
 def metrics_table(
@@ -95,10 +116,9 @@ def insert_rows(table: sa.Table, rows: Sequence[Mapping[str, Any]], database_url
         with engine.begin() as conn:
             conn.execute(table.insert(), list(rows))
     except Exception as exc:
-        first_line = str(exc).splitlines()[0] if str(exc) else ""
         raise MetricsWriteError(
             f"writing {len(rows)} rows to {table.name} in {mask_url_password(url)} failed: "
-            f"{type(exc).__name__}: {first_line}"
+            f"{failure_summary(exc)}"
         ) from exc
     finally:
         engine.dispose()
