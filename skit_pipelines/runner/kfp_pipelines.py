@@ -280,17 +280,9 @@ class KfpPipelines:
             raise PipelineRunError(f"pipeline {name} has no version {version_name!r}; {hint}")
         spec = getattr(found, "pipeline_spec", None)
         if spec is None:  # a list that leaves the spec out: ask for the version itself
-            runner = self.runner
-            client = runner._get_client()
-            full = runner._call(
-                f"reading version {found.display_name} of {name}",
-                lambda: client.pipelines.pipeline_service_get_pipeline_version(
-                    pipeline_id=pipeline_id,
-                    pipeline_version_id=found.pipeline_version_id,
-                    _request_timeout=runner.request_timeout,
-                ),
+            spec = self.runner.version_spec(
+                pipeline_id, found.pipeline_version_id, f"version {found.display_name} of {name}"
             )
-            spec = getattr(full, "pipeline_spec", None)
         return PipelineVersion(pipeline_id, found.pipeline_version_id, found.display_name, spec)
 
     # -- run -------------------------------------------------------------------------------------------------

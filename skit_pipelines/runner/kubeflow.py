@@ -399,9 +399,15 @@ class KubeflowRunner:
         version_id = getattr(reference, "pipeline_version_id", None)
         if not (pipeline_id and version_id):
             return None
+        return self.version_spec(pipeline_id, version_id, f"the pipeline version of run {run.run_id}", client)
+
+    def version_spec(
+        self, pipeline_id: str, version_id: str, what: str, client: _Client | None = None
+    ) -> Any:
+        """The pipeline spec of an uploaded version (one request; ``what`` names it in errors)."""
         client = client or self._get_client()
         version = self._call(
-            f"reading the pipeline version of run {run.run_id}",
+            f"reading {what}",
             lambda: client.pipelines.pipeline_service_get_pipeline_version(
                 pipeline_id=pipeline_id, pipeline_version_id=version_id, _request_timeout=self.request_timeout
             ),
